@@ -1,0 +1,230 @@
+// Host-side loader for the ralloc-wasm builds (build/<name>.wasm), shared by the node:test suites
+// and scripts/soak.js.
+//
+// Every build imports its memory as `env.memory`. Any other function import is an optional hook;
+// we supply a no-op that only records the call (see Ralloc#hookCalls) so a test can report it.
+// All pointer and size results are unsigned 32-bit: every wrapper below returns `>>> 0`.
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const PAGE = 65536;
+export const BUILDS = Object.freeze(['release', 'small', 'debug', 'security']);
+export const BUILD_DIR = fileURLToPath(new URL('../../build/', import.meta.url));
+export const EINVAL = 28;
+export const ENOMEM = 48;
+export const SBRK_FAIL = 0xffffffff;
+export const STATS_SIZE = 64;
+export const STATS_VERSION = 1;
+
+export function buildPath(name) {
+  return `${BUILD_DIR}${name}.wasm`;
+}
+
+/** Builds whose .wasm file exists right now. */
+export function availableBuilds() {
+  return BUILDS.filter((b) => existsSync(buildPath(b)));
+}
+
+/** Builds named by the contract whose .wasm file is missing (a test reports these, it does not hide them). */
+export function missingBuilds() {
+  return BUILDS.filter((b) => !existsSync(buildPath(b)));
+}
+
+const moduleCache = new Map();
+
+/** The compiled WebAssembly.Module of a build (compiled once per process). */
+export function compileBuild(name) {
+  let mod = moduleCache.get(name);
+  if (!mod) {
+    mod = new WebAssembly.Module(readFileSync(buildPath(name)));
+    moduleCache.set(name, mod);
+  }
+  return mod;
+}
+
+/**
+ * Instantiate a build over a fresh memory (or `opts.memory`).
+ * opts.initial / opts.maximum: pages of the fresh memory (defaults 1 and 1024).
+ * opts.heapBase: if given, ralloc_init(heapBase) is called and must return 0.
+ * opts.scratch: an address the host may use for ralloc_stats / posix_memalign out-pointers; by
+ *   default 64 when the memory below the heap is known to be free (heapBase >= 256, or no
+ *   ralloc_init and at least one initial page, since the heap then starts at the end of memory).
+ * opts.hooks: { "module.name": fn } to override the recording no-op of a function import.
+ */
+export function createInstance(name, opts = {}) {
+  return new Ralloc(name, opts);
+}
+
+/** fn(name) for every build, skipping none: a missing build fails loudly in the test that needs it. */
+export function forEachBuild(fn) {
+  for (const b of BUILDS) fn(b);
+}
+
+export class Ralloc {
+  constructor(name, opts = {}) {
+    const { initial = 1, maximum = 1024, heapBase, hooks = {} } = opts;
+    this.name = name;
+    this.module = compileBuild(name);
+    this.memory =
+      opts.memory ?? new WebAssembly.Memory(maximum === undefined || maximum === null ? { initial } : { initial, maximum });
+    this.maximumPages = opts.memory ? opts.maximumPages : maximum;
+    this.hookCalls = [];
+    const imports = {};
+    for (const imp of WebAssembly.Module.imports(this.module)) {
+      imports[imp.module] ??= {};
+      if (imp.module === 'env' && imp.name === 'memory') {
+        imports.env.memory = this.memory;
+      } else if (imp.kind === 'function') {
+        const key = `${imp.module}.${imp.name}`;
+        const calls = this.hookCalls;
+        imports[imp.module][imp.name] =
+          hooks[key] ??
+          ((...args) => {
+            if (calls.length < 1000) calls.push({ hook: key, args });
+          });
+      } else {
+        throw new Error(`${name}.wasm has an import the contract does not allow: ${imp.module}.${imp.name} (${imp.kind})`);
+      }
+    }
+    this.instance = new WebAssembly.Instance(this.module, imports);
+    const e = (this.exports = this.instance.exports);
+    this._malloc = e.malloc;
+    this._free = e.free;
+    this._realloc = e.realloc;
+    this._calloc = e.calloc;
+    this._aligned = e.aligned_alloc;
+    this._pm = e.posix_memalign;
+    this._memalign = e.memalign;
+    this._usable = e.malloc_usable_size;
+    this._buf = null;
+    this._u8 = null;
+    this._dv = null;
+    this.heapBase = heapBase;
+    if (heapBase !== undefined) {
+      const rc = this.init(heapBase);
+      if (rc !== 0) throw new Error(`${name}: ralloc_init(${heapBase}) on a fresh instance returned ${rc}, expected 0`);
+    }
+    if (opts.scratch !== undefined) this.scratch = opts.scratch;
+    else if (heapBase !== undefined ? heapBase >= 256 : this.memory.buffer.byteLength >= PAGE) this.scratch = 64;
+    else this.scratch = null;
+  }
+
+  // ---- C ABI, unsigned results -------------------------------------------------------------
+  malloc(n) { return this._malloc(n) >>> 0; }
+  free(p) { this._free(p); }
+  realloc(p, n) { return this._realloc(p, n) >>> 0; }
+  calloc(n, size) { return this._calloc(n, size) >>> 0; }
+  alignedAlloc(align, n) { return this._aligned(align, n) >>> 0; }
+  posixMemalign(out, align, n) { return this._pm(out, align, n) >>> 0; }
+  memalign(align, n) { return this._memalign(align, n) >>> 0; }
+  usableSize(p) { return this._usable(p) >>> 0; }
+  /** sbrk(delta) with delta a signed 32-bit value; returns the old break or 0xFFFFFFFF. */
+  sbrk(delta) { return this.exports.sbrk(delta | 0) >>> 0; }
+  init(heapBase) { return this.exports.ralloc_init(heapBase) >>> 0; }
+  check() { return this.exports.ralloc_check() >>> 0; }
+  statsSize() { return this.exports.ralloc_stats(0) >>> 0; }
+
+  /** Read the stats struct, written by ralloc_stats at `at` (default: the scratch area). */
+  stats(at = this.scratch) {
+    if (at === null || at === undefined) throw new Error('stats(): no scratch address for this instance; pass one');
+    const size = this.exports.ralloc_stats(at) >>> 0;
+    const dv = this.view();
+    const u64 = (o) => Number(dv.getBigUint64(at + o, true));
+    return {
+      returned: size,
+      size: dv.getUint32(at + 0, true),
+      version: dv.getUint32(at + 4, true),
+      bytesInUse: dv.getUint32(at + 8, true),
+      peakBytesInUse: dv.getUint32(at + 12, true),
+      bytesFromMemory: dv.getUint32(at + 16, true),
+      growCalls: dv.getUint32(at + 20, true),
+      mallocCalls: u64(24),
+      freeCalls: u64(32),
+      reallocCalls: u64(40),
+      liveBlocks: dv.getUint32(at + 48, true),
+      sbrkBytes: dv.getUint32(at + 52, true),
+      heapBase: dv.getUint32(at + 56, true),
+      reserved: dv.getUint32(at + 60, true),
+    };
+  }
+
+  // ---- memory access (views are refreshed whenever memory grew) --------------------------
+  _refresh() {
+    const buf = this.memory.buffer;
+    if (buf !== this._buf) {
+      this._buf = buf;
+      this._u8 = new Uint8Array(buf);
+      this._dv = new DataView(buf);
+    }
+  }
+  bytes() { this._refresh(); return this._u8; }
+  view() { this._refresh(); return this._dv; }
+  memBytes() { return this.memory.buffer.byteLength; }
+  pages() { return this.memory.buffer.byteLength / PAGE; }
+  readU32(addr) { return this.view().getUint32(addr, true); }
+  writeU32(addr, v) { this.view().setUint32(addr, v >>> 0, true); }
+  readBytes(addr, len) { return this.bytes().slice(addr, addr + len); }
+  writeBytes(addr, data) { this.bytes().set(data, addr); }
+  fill(addr, len, byte) { this.bytes().fill(byte, addr, addr + len); }
+  /** True if every byte of [addr, addr+len) is zero. */
+  isZero(addr, len) {
+    const u8 = this.bytes();
+    let i = addr;
+    const end = addr + len;
+    while (i < end && i & 7) if (u8[i++] !== 0) return false;
+    if (end - i >= 8) {
+      const words = new BigUint64Array(u8.buffer, i, (end - i) >>> 3);
+      for (let k = 0; k < words.length; k++) if (words[k] !== 0n) return false;
+      i += words.length * 8;
+    }
+    while (i < end) if (u8[i++] !== 0) return false;
+    return true;
+  }
+}
+
+/** Deterministic byte pattern: byte i of a region tagged `tag`. Position-dependent so a shifted copy is caught. */
+export function patternByte(tag, i) {
+  return ((tag * 31 + i * 151 + (i >>> 8) * 7 + 0x5a) ^ (tag >>> 8)) & 0xff;
+}
+
+export function fillPattern(r, addr, len, tag) {
+  const u8 = r.bytes();
+  for (let i = 0; i < len; i++) u8[addr + i] = patternByte(tag, i);
+}
+
+/** Index of the first byte of [addr, addr+len) that differs from the pattern, or -1. */
+export function findPatternMismatch(r, addr, len, tag) {
+  const u8 = r.bytes();
+  for (let i = 0; i < len; i++) if (u8[addr + i] !== patternByte(tag, i)) return i;
+  return -1;
+}
+
+/** Small seeded PRNG (sfc32) so every workload is reproducible from one 32-bit seed. */
+export class Rng {
+  constructor(seed) {
+    this.a = 0x9e3779b9;
+    this.b = 0x243f6a88;
+    this.c = 0xb7e15162;
+    this.d = seed >>> 0;
+    for (let i = 0; i < 15; i++) this.u32();
+  }
+  u32() {
+    let { a, b, c, d } = this;
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    this.a = a; this.b = b; this.c = c; this.d = d;
+    return t >>> 0;
+  }
+  /** Integer in [0, n). */
+  below(n) { return Math.floor((this.u32() / 4294967296) * n); }
+  /** Integer in [lo, hi]. */
+  range(lo, hi) { return lo + this.below(hi - lo + 1); }
+  chance(p) { return this.u32() / 4294967296 < p; }
+  pick(arr) { return arr[this.below(arr.length)]; }
+}
+
+export const hex = (n) => '0x' + (n >>> 0).toString(16);
