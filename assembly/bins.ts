@@ -1,0 +1,102 @@
+// bins.ts — the free-list index: segregated lists of free blocks with two-level bitmaps (TLSF).
+//
+// A free block of size s lives in list (fl, sl):
+//
+//   s <  256:  fl = 0,                  sl = s / 16              exact lists, 16 bytes apart
+//   s >= 256:  fl = msb(s) - 7 (1..24), sl = the 4 bits below the top bit
+//
+//   fl  │ sizes                  │ list width
+//   ────┼────────────────────────┼────────────
+//    0  │ 16 .. 240              │ 16
+//    1  │ 256 .. 496             │ 16
+//    2  │ 512 .. 992             │ 32
+//    3  │ 1024 .. 1984           │ 64
+//    …  │ 2^(fl+7) .. 2^(fl+8)-  │ 2^(fl+3)
+//   24  │ 2^31 .. 2^32 - 16      │ 2^27
+//
+// flMap has bit fl set when some list of level fl is non-empty; slMap[fl] has bit sl set when
+// list (fl, sl) is. A search rounds the request up to the next list boundary, so any block in
+// the list it finds fits (good fit in O(1)); growth never relies on that search (see heap.ts).
+
+import {
+  ALIGN_BITS, nextLink, setNextLink, prevLink, setPrevLink,
+} from "./block";
+import {
+  SL_BITS, SL_COUNT, SB_BITS, SB_SIZE, FL_COUNT, R_FLMAP,
+  field, setField, headSlot, slMapSlot,
+} from "./root";
+
+/** First level of size s. O(1). */
+@inline function flOf(s: usize): u32 {
+  return s < SB_SIZE ? 0 : (31 - <u32>clz<u32>(<u32>s)) - SB_BITS + 1;
+}
+
+/** Second level of size s within first level fl. O(1). */
+@inline function slOf(s: usize, fl: u32): u32 {
+  return fl == 0
+    ? <u32>(s >> ALIGN_BITS)
+    : <u32>(s >> (fl + SB_BITS - 1 - SL_BITS)) ^ SL_COUNT;
+}
+
+/** Adds free block p of size s to its list. O(1). */
+export function insertFree(r: usize, p: usize, s: usize): void {
+  let fl = flOf(s), sl = slOf(s, fl);
+  let slot = headSlot(r, fl, sl);
+  let head = load<u32>(slot);
+  setNextLink(p, head);
+  setPrevLink(p, 0);
+  if (head) setPrevLink(head, p);
+  store<u32>(slot, p);
+  setField(r, R_FLMAP, field(r, R_FLMAP) | (1 << fl));
+  let m = slMapSlot(r, fl);
+  store<u32>(m, load<u32>(m) | (1 << sl));
+}
+
+/** Takes free block p of size s out of its list. O(1). */
+export function removeFree(r: usize, p: usize, s: usize): void {
+  let next = nextLink(p), prev = prevLink(p);
+  if (next) setPrevLink(next, prev);
+  if (prev) {
+    setNextLink(prev, next);
+    return;
+  }
+  let fl = flOf(s), sl = slOf(s, fl);
+  store<u32>(headSlot(r, fl, sl), next);
+  if (!next) {
+    let m = slMapSlot(r, fl);
+    let bits = load<u32>(m) & ~(1 << sl);
+    store<u32>(m, bits);
+    if (!bits) setField(r, R_FLMAP, field(r, R_FLMAP) & ~(1 << fl));
+  }
+}
+
+/** A free block of size at least s, or 0 when no list can promise one. O(1). */
+export function findFree(r: usize, s: usize): usize {
+  let fl = flOf(s), sl = slOf(s, fl);
+  // Round up to the next list unless s is its smallest size: every block there then fits.
+  if (fl != 0 && (s & ((<usize>1 << (fl + SB_BITS - 1 - SL_BITS)) - 1)) != 0) {
+    if (++sl == SL_COUNT) { sl = 0; ++fl; }
+    if (fl >= FL_COUNT) return 0;
+  }
+  let slm = load<u32>(slMapSlot(r, fl)) & (<u32>-1 << sl); // sl < 16: no oversized shift
+  if (!slm) {
+    let flm = field(r, R_FLMAP) & (<u32>-1 << (fl + 1)); // fl + 1 <= 25
+    if (!flm) return 0;
+    fl = ctz<u32>(flm);
+    slm = load<u32>(slMapSlot(r, fl));
+  }
+  return load<u32>(headSlot(r, fl, ctz<u32>(slm)));
+}
+
+/** Head of list (fl, sl), for the heap walker. O(1). */
+export function listHead(r: usize, fl: u32, sl: u32): usize {
+  return load<u32>(headSlot(r, fl, sl));
+}
+
+/** The list (fl << SL_BITS | sl) that a free block of size s belongs to, for the walker. O(1). */
+export function listOf(s: usize): u32 {
+  let fl = flOf(s);
+  return (fl << SL_BITS) | slOf(s, fl);
+}
+
+export { FL_COUNT, SL_COUNT };

@@ -1,0 +1,121 @@
+// check.ts — the heap walker: verifies every invariant of a heap and names the first broken one.
+//
+// ralloc_check() returns 0 for a sound heap, or one of these codes:
+//    1 SPAN        a span header is broken (misaligned, or its end is not above its start)
+//    2 SIZE        a block is smaller than the 16-byte minimum
+//    3 BOUNDS      a block runs past the end of its span
+//    4 PREV_BIT    a block's PREV_FREE bit disagrees with its predecessor's state
+//    5 UNMERGED    two free blocks are adjacent (a missed merge)
+//    6 FOOTER      a free block's footer does not hold its address
+//    7 STATE       a block is both FREE and CACHED
+//    8 LINK        a free-list link leaves the heap, names a non-free block, or loops
+//    9 CLASS       a free block sits in the wrong free list
+//   10 BITMAP      a list bitmap disagrees with the lists
+//   11 LIST_COUNT  the lists hold a different number of free blocks than the spans do
+//   12 QUICK       a quick-list entry is not a cached block of its class, or the byte count is off
+//   13 COUNTERS    the bytes-in-use or live-block counters disagree with the walk
+//   14 TAIL        a span's tail header is broken
+// Cost: O(blocks + free-list entries). It reads only inside the heap's spans, so it does not
+// trap on a corrupted heap.
+
+import { MIN_BLOCK, FREE, PREV_FREE, CACHED, SIZE_MASK, HEADER, ALIGN_BITS, header } from "./block";
+import {
+  SL_COUNT, FL_COUNT, QUICK_COUNT, R_SPANS, R_LO, R_HI, R_FLMAP, R_QUICK_BYTES, R_IN_USE, R_LIVE,
+  field, slMapSlot, quickSlot,
+} from "./root";
+import { listHead, listOf } from "./bins";
+import { spanNext, spanEnd, spanFirst } from "./span";
+
+export const CHECK_SPAN: u32 = 1;
+export const CHECK_SIZE: u32 = 2;
+export const CHECK_BOUNDS: u32 = 3;
+export const CHECK_PREV_BIT: u32 = 4;
+export const CHECK_UNMERGED: u32 = 5;
+export const CHECK_FOOTER: u32 = 6;
+export const CHECK_STATE: u32 = 7;
+export const CHECK_LINK: u32 = 8;
+export const CHECK_CLASS: u32 = 9;
+export const CHECK_BITMAP: u32 = 10;
+export const CHECK_LIST_COUNT: u32 = 11;
+export const CHECK_QUICK: u32 = 12;
+export const CHECK_COUNTERS: u32 = 13;
+export const CHECK_TAIL: u32 = 14;
+
+/** Whether p could be a block payload of heap r: aligned and inside its address range. O(1). */
+@inline function plausible(r: usize, p: usize): bool {
+  return (p & 15) == 0 && p >= field(r, R_LO) && p < field(r, R_HI);
+}
+
+/** Walks heap r (0 = no heap yet, which is sound) and returns 0 or the first broken check. */
+export function heapCheck(r: usize): u32 {
+  if (!r) return 0;
+  let freeBlocks: u32 = 0, cachedBytes: u32 = 0, inUse: u32 = 0, live: u32 = 0;
+  let memEnd = <u64>memory.size() << 16;
+  let spans: u32 = 0;
+  for (let s = <usize>field(r, R_SPANS); s; s = spanNext(s)) {
+    let end = spanEnd(s);
+    if ((s & 15) != 0 || (end & 15) != 0 || end <= s + 16 || <u64>end > memEnd) return CHECK_SPAN;
+    if (++spans > 0x100000) return CHECK_SPAN; // a looping span list
+    let p = spanFirst(s);
+    let prevFree = false;
+    while (p < end) {
+      let h = header(p);
+      let size = <usize>(h & SIZE_MASK);
+      if (size < MIN_BLOCK) return CHECK_SIZE;
+      if (size > end - p) return CHECK_BOUNDS;
+      if (((h & PREV_FREE) != 0) != prevFree) return CHECK_PREV_BIT;
+      if (h & FREE) {
+        if (h & CACHED) return CHECK_STATE;
+        if (prevFree) return CHECK_UNMERGED;
+        if (<usize>load<u32>(p + size - HEADER - 4) != p) return CHECK_FOOTER;
+        freeBlocks++;
+      } else if (h & CACHED) {
+        cachedBytes += <u32>size;
+      } else {
+        inUse += <u32>(size - HEADER);
+        live++;
+      }
+      prevFree = (h & FREE) != 0;
+      p += size;
+    }
+    let t = header(end);
+    if ((t & SIZE_MASK) != 0 || (t & FREE) != 0 || ((t & PREV_FREE) != 0) != prevFree) return CHECK_TAIL;
+  }
+
+  let listed: u32 = 0;
+  let flMap = field(r, R_FLMAP);
+  for (let fl: u32 = 0; fl < FL_COUNT; ++fl) {
+    let slMap = load<u32>(slMapSlot(r, fl));
+    if (((flMap >> fl) & 1) != <u32>(slMap != 0)) return CHECK_BITMAP;
+    for (let sl: u32 = 0; sl < SL_COUNT; ++sl) {
+      let q = listHead(r, fl, sl);
+      if (((slMap >> sl) & 1) != <u32>(q != 0)) return CHECK_BITMAP;
+      let prev: usize = 0;
+      while (q) {
+        if (!plausible(r, q) || ++listed > freeBlocks) return CHECK_LINK;
+        let h = header(q);
+        if (!(h & FREE) || load<u32>(q, 4) != <u32>prev) return CHECK_LINK;
+        if (listOf(<usize>(h & SIZE_MASK)) != ((fl << 4) | sl)) return CHECK_CLASS;
+        prev = q;
+        q = load<u32>(q);
+      }
+    }
+  }
+  if (listed != freeBlocks) return CHECK_LIST_COUNT;
+
+  let quickBytes: u32 = 0;
+  for (let k: usize = 1; k < QUICK_COUNT; ++k) {
+    let q = <usize>load<u32>(quickSlot(r, k));
+    while (q) {
+      if (!plausible(r, q)) return CHECK_QUICK;
+      let h = header(q);
+      if (!(h & CACHED) || (h & FREE) || <usize>(h & SIZE_MASK) != k << ALIGN_BITS) return CHECK_QUICK;
+      quickBytes += h & SIZE_MASK;
+      if (quickBytes > cachedBytes) return CHECK_QUICK; // also stops a loop
+      q = load<u32>(q);
+    }
+  }
+  if (quickBytes != cachedBytes || quickBytes != field(r, R_QUICK_BYTES)) return CHECK_QUICK;
+  if (inUse != field(r, R_IN_USE) || live != field(r, R_LIVE)) return CHECK_COUNTERS;
+  return 0;
+}

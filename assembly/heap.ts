@@ -1,0 +1,188 @@
+// heap.ts — the core heap. Start reading here.
+//
+// ┌─────────────────────────────── the map ────────────────────────────────────────────────┐
+// │ front ends   cabi.ts (C ABI: malloc, free, …), index.ts (AssemblyScript library)        │
+// │      │         validate arguments, keep the counters (stats.ts), grow on demand          │
+// │      ▼                                                                                   │
+// │ core heap    heap.ts (this file): alloc, free, align, resize a block in a heap root      │
+// │      ├── quick.ts   small-object path: one LIFO list per 16-byte class, no coalescing   │
+// │      ├── bins.ts    general path: TLSF segregated free lists, O(1) good fit              │
+// │      ├── span.ts    the memory a heap is handed (claim, extend); never asks where from  │
+// │      ├── block.ts   the block header (bit diagram there)                                 │
+// │      └── root.ts    the heap root: every field of a heap, in linear memory              │
+// │ shim         shim.ts: the only code that calls memory.grow / memory.size; sbrk; growth  │
+// │ checks       check.ts (heap walker), stats.ts (counters), config.ts (every knob)        │
+// └────────────────────────────────────────────────────────────────────────────────────────┘
+//
+// Contract. A heap is a root (root.ts) plus the spans it was handed. Every block in a span is
+// in exactly one state: in use (handed out), CACHED (in a quick list; in use as far as the
+// general heap is concerned) or FREE (in exactly one free list). Invariants, all checked by
+// check.ts: no two FREE blocks are adjacent; a block's PREV_FREE bit equals its predecessor's
+// FREE bit; a FREE block's footer holds its own address; list bitmaps match list contents.
+//
+// Cost. A small malloc or free that hits its quick list is a handful of loads and stores. Any
+// other operation is O(1) too: a bitmap search, a split, at most two merges. Only growth (the
+// front end's business) and flushing the quick lists (before growth) cost more.
+
+import {
+  MIN_BLOCK, FREE, PREV_FREE, CACHED, SIZE_MASK,
+  header, setHeader, sizeOf, setFooter, prevFreeOf,
+} from "./block";
+import { ROOT_SIZE, R_CLAIMED, R_LO, R_HI, R_SPANS, field, setField } from "./root";
+import { insertFree, removeFree, findFree } from "./bins";
+import { addMemory, spanEnd } from "./span";
+import { QUICK_MAX, quickPop, quickPush, quickFlush } from "./quick";
+import { SECURITY } from "./config";
+
+/** Lays out an empty heap root at r (16-aligned) and hands it [r + ROOT_SIZE, end). O(root). */
+export function heapCreate(r: usize, end: usize): usize {
+  memory.fill(r, 0, ROOT_SIZE);
+  if (end > r + ROOT_SIZE) addMemory(r, r + ROOT_SIZE, end);
+  setField(r, R_CLAIMED, field(r, R_CLAIMED) + <u32>ROOT_SIZE); // the root is claimed memory too
+  return r;
+}
+
+/** Frees in-use block p into the general lists, merging with free neighbours; returns the
+ *  merged block. O(1). */
+export function freeBlock(r: usize, p: usize): usize {
+  let h = header(p);
+  let s = <usize>(h & SIZE_MASK);
+  let next = p + s;
+  let nh = header(next);
+  if (nh & FREE) {
+    let ns = <usize>(nh & SIZE_MASK);
+    removeFree(r, next, ns);
+    s += ns;
+  }
+  if (h & PREV_FREE) {
+    let prev = prevFreeOf(p);
+    let ps = sizeOf(prev);
+    removeFree(r, prev, ps);
+    p = prev;
+    s += ps;
+  }
+  setHeader(p, <u32>s | FREE); // a free block's predecessor is never free
+  setFooter(p, s);
+  next = p + s;
+  setHeader(next, header(next) | PREV_FREE);
+  insertFree(r, p, s);
+  return p;
+}
+
+/** Turns free block p (in a list, size >= s) into an in-use block of size s, returning the
+ *  rest to the lists when it can stand alone. O(1). */
+export function takeBlock(r: usize, p: usize, s: usize): usize {
+  let bs = sizeOf(p);
+  removeFree(r, p, bs);
+  let rest = bs - s;
+  if (rest >= MIN_BLOCK) {
+    setHeader(p, <u32>s);
+    let q = p + s;
+    setHeader(q, <u32>rest | FREE);
+    setFooter(q, rest);
+    insertFree(r, q, rest);
+  } else {
+    setHeader(p, <u32>bs);
+    let next = p + bs;
+    setHeader(next, header(next) & ~PREV_FREE);
+  }
+  return p;
+}
+
+/** Shrinks in-use block p to size s (s <= its size), freeing the tail if it can stand alone. O(1). */
+export function cutBlock(r: usize, p: usize, s: usize): void {
+  let h = header(p);
+  let rest = <usize>(h & SIZE_MASK) - s;
+  if (rest < MIN_BLOCK) return;
+  setHeader(p, <u32>s | (h & PREV_FREE));
+  let q = p + s;
+  setHeader(q, <u32>rest);
+  freeBlock(r, q);
+}
+
+/** An in-use block of size at least s from heap r's own memory, or 0. O(1) unless it has to
+ *  flush the quick lists first, which it does only when nothing else fits. */
+export function heapAlloc(r: usize, s: usize): usize {
+  if (QUICK_MAX > 0 && s <= QUICK_MAX) {
+    let p = quickPop(r, s);
+    if (p) return p;
+  }
+  let p = findFree(r, s);
+  if (p) return takeBlock(r, p, s);
+  if (quickFlush(r)) {
+    p = findFree(r, s);
+    if (p) return takeBlock(r, p, s);
+  }
+  return 0;
+}
+
+/** Gives heap r the memory [start, end) and takes a block of size s from it, or returns 0. Used
+ *  after growth: it takes the new block directly, never through a rounded-up search. O(1). */
+export function heapAllocFrom(r: usize, start: usize, end: usize, s: usize): usize {
+  let p = addMemory(r, start, end);
+  if (p == 0 || sizeOf(p) < s) return 0;
+  return takeBlock(r, p, s);
+}
+
+/** Returns in-use block p to heap r: to its quick list when small, else to the general lists. O(1). */
+export function heapFree(r: usize, p: usize): void {
+  let h = header(p);
+  let s = <usize>(h & SIZE_MASK);
+  if (SECURITY) memory.fill(p, 0, s - 4);
+  if (QUICK_MAX > 0 && s <= QUICK_MAX && quickPush(r, p, s, h)) return;
+  freeBlock(r, p);
+}
+
+/** Moves in-use block p (of size at least s + align + 16) up to the first address that is a
+ *  multiple of align, frees the gap before it and the tail after it; returns the new address. O(1). */
+export function heapAlign(r: usize, p: usize, s: usize, align: usize): usize {
+  let q = (p + align - 1) / align * align;
+  if (q != p) {
+    if (q - p < MIN_BLOCK) q += align; // the gap must stand alone as a free block
+    let h = header(p);
+    let bs = <usize>(h & SIZE_MASK);
+    setHeader(q, <u32>(bs - (q - p)));
+    setHeader(p, <u32>(q - p) | (h & PREV_FREE));
+    freeBlock(r, p);
+  }
+  cutBlock(r, q, s);
+  return q;
+}
+
+/** Resizes in-use block p to size s without moving it: shrinks always, grows into a free
+ *  successor when it is large enough. Returns false when it cannot. O(1). */
+export function heapResize(r: usize, p: usize, s: usize): bool {
+  let h = header(p);
+  let bs = <usize>(h & SIZE_MASK);
+  if (s <= bs) {
+    cutBlock(r, p, s);
+    return true;
+  }
+  let next = p + bs;
+  let nh = header(next);
+  let ns = <usize>(nh & SIZE_MASK);
+  if (!(nh & FREE) || bs + ns < s) return false;
+  removeFree(r, next, ns);
+  setHeader(p, <u32>(bs + ns) | (h & PREV_FREE));
+  let after = p + bs + ns;
+  setHeader(after, header(after) & ~PREV_FREE);
+  cutBlock(r, p, s);
+  return true;
+}
+
+/** Whether p looks like a block heap r handed out and has not freed: aligned, inside the heap,
+ *  neither FREE nor CACHED, and not running past the heap's end. The cheap check that keeps a
+ *  stray or repeated free from corrupting the heap. O(1). */
+export function heapOwns(r: usize, p: usize): bool {
+  if ((p & 15) != 0 || p < field(r, R_LO) || p >= field(r, R_HI)) return false;
+  let h = header(p);
+  let s = <usize>(h & SIZE_MASK);
+  return (h & (FREE | CACHED)) == 0 && s >= MIN_BLOCK && s <= <usize>field(r, R_HI) - p;
+}
+
+/** Whether block p is the last block of the newest span and that span ends at `top`. O(1). */
+export function heapEndsAt(r: usize, p: usize, top: usize): bool {
+  let end = p + sizeOf(p);
+  let s = <usize>field(r, R_SPANS);
+  return s != 0 && end == spanEnd(s) && end == top;
+}

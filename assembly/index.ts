@@ -1,0 +1,3 @@
+// index.ts — ralloc-wasm as an AssemblyScript library: `import { malloc, free } from "ralloc-wasm/assembly"`.
+export * from "./cabi";
+export { STATS_SIZE, STATS_VERSION } from "./stats";

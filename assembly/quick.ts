@@ -1,0 +1,56 @@
+// quick.ts — the small-object path: one LIFO list of cached blocks per 16-byte size class.
+//
+// A freed block of size s <= QUICK_MAX is pushed, unmerged, onto list s/16 and marked CACHED;
+// the next request of that size pops it. Both are a few loads and stores. Cached blocks are in
+// use as far as the general heap knows, so they can hoard memory: the lists hold at most
+// QUICK_LIMIT bytes, and the heap flushes them all back (merging) before it would ever grow.
+
+import { ALIGN_BITS, CACHED, header, setHeader, nextLink, setNextLink } from "./block";
+import { QUICK_LIMIT } from "./config";
+import { QUICK_MAX, QUICK_COUNT, R_QUICK_BYTES, field, setField, quickSlot } from "./root";
+import { freeBlock } from "./heap";
+
+export { QUICK_MAX };
+
+/** Pops a cached block of size s (s <= QUICK_MAX), or returns 0. O(1). */
+@inline export function quickPop(r: usize, s: usize): usize {
+  let slot = quickSlot(r, s >> ALIGN_BITS);
+  let p = <usize>load<u32>(slot);
+  if (p) {
+    store<u32>(slot, nextLink(p));
+    setHeader(p, header(p) & ~CACHED);
+    setField(r, R_QUICK_BYTES, field(r, R_QUICK_BYTES) - <u32>s);
+  }
+  return p;
+}
+
+/** Pushes in-use block p (size s, header h) onto its list unless the lists are full. O(1). */
+@inline export function quickPush(r: usize, p: usize, s: usize, h: u32): bool {
+  let cached = <usize>field(r, R_QUICK_BYTES) + s;
+  if (cached > QUICK_LIMIT) return false;
+  setField(r, R_QUICK_BYTES, <u32>cached);
+  let slot = quickSlot(r, s >> ALIGN_BITS);
+  setNextLink(p, load<u32>(slot));
+  store<u32>(slot, p);
+  setHeader(p, h | CACHED);
+  return true;
+}
+
+/** Returns every cached block to the general lists, merging neighbours. Returns whether there
+ *  was anything to flush. O(cached blocks). */
+export function quickFlush(r: usize): bool {
+  if (!field(r, R_QUICK_BYTES)) return false;
+  for (let k: usize = 1; k < QUICK_COUNT; ++k) {
+    let slot = quickSlot(r, k);
+    let p = <usize>load<u32>(slot);
+    store<u32>(slot, 0);
+    while (p) {
+      let next = nextLink(p);
+      setHeader(p, header(p) & ~CACHED);
+      freeBlock(r, p);
+      p = next;
+    }
+  }
+  setField(r, R_QUICK_BYTES, 0);
+  return true;
+}

@@ -1,0 +1,84 @@
+// root.ts — the heap root: all one heap knows, kept in linear memory (never in module
+// globals) so that instances sharing a memory can share a heap.
+//
+//   offset  field                         meaning
+//   ┌──────┬─────────────────────────────┬────────────────────────────────────────────────┐
+//   │    0 │ flMap        u32            │ bit f set: some free list of first level f    │
+//   │    4 │ quickBytes   u32            │ bytes sitting in quick lists                   │
+//   │    8 │ inUse        u32            │ payload bytes of blocks handed out             │
+//   │   12 │ peak         u32            │ highest inUse seen                             │
+//   │   16 │ claimed      u32            │ bytes of memory given to this heap             │
+//   │   20 │ live         u32            │ blocks handed out and not yet freed            │
+//   │   24 │ mallocs      u64            │ allocating calls                               │
+//   │   32 │ frees        u64            │ freeing calls                                  │
+//   │   40 │ reallocs     u64            │ realloc calls                                  │
+//   │   48 │ spans        u32            │ newest span; each links to the one before      │
+//   │   52 │ lo           u32            │ lowest payload address of any span             │
+//   │   56 │ hi           u32            │ highest span end                               │
+//   │   60 │ (reserved)                  │                                                │
+//   │   64 │ slMap[FL_COUNT]   u32 each  │ bit s set: free list (f, s) is non-empty       │
+//   │  176 │ heads[FL_COUNT × SL_COUNT]  │ first free block of each list                  │
+//   │ 1776 │ quick[QUICK_COUNT]          │ first cached block of each 16-byte class       │
+//   └──────┴─────────────────────────────┴────────────────────────────────────────────────┘
+//   ROOT_SIZE bytes in all (2048 with the default knobs).
+
+import { SMALL_MAX } from "./config";
+import { ALIGN_BITS, HEADER, ALIGN_MASK } from "./block";
+
+// Constants below are written as plain arithmetic (no calls) so the compiler folds them.
+
+/** Second-level lists per first level: 2^SL_BITS. */
+export const SL_BITS: u32 = 4;
+export const SL_COUNT: u32 = 1 << SL_BITS;
+/** Sizes below SB_SIZE get exact lists, 16 bytes apart. */
+export const SB_BITS: u32 = SL_BITS + ALIGN_BITS;
+export const SB_SIZE: usize = 1 << SB_BITS;
+/** First levels: one for the small sizes, one per power of two from SB_SIZE to 2^31. */
+export const FL_COUNT: u32 = 32 - SB_BITS + 1;
+
+/** Largest block size kept in quick lists (0 when they are off). */
+export const QUICK_MAX: usize = SMALL_MAX > 0 ? (SMALL_MAX + HEADER + ALIGN_MASK) & ~ALIGN_MASK : 0;
+/** Quick list heads: one per block size 16·k, k = 0 .. QUICK_MAX/16. */
+export const QUICK_COUNT: usize = (QUICK_MAX >> ALIGN_BITS) + 1;
+
+export const R_FLMAP: usize = 0;
+export const R_QUICK_BYTES: usize = 4;
+export const R_IN_USE: usize = 8;
+export const R_PEAK: usize = 12;
+export const R_CLAIMED: usize = 16;
+export const R_LIVE: usize = 20;
+export const R_MALLOCS: usize = 24;
+export const R_FREES: usize = 32;
+export const R_REALLOCS: usize = 40;
+export const R_SPANS: usize = 48;
+export const R_LO: usize = 52;
+export const R_HI: usize = 56;
+export const R_SLMAP: usize = 64;
+export const R_HEADS: usize = (R_SLMAP + (<usize>FL_COUNT << 2) + ALIGN_MASK) & ~ALIGN_MASK;
+export const R_QUICK: usize = R_HEADS + (<usize>(FL_COUNT * SL_COUNT) << 2);
+export const ROOT_SIZE: usize = (R_QUICK + (QUICK_COUNT << 2) + ALIGN_MASK) & ~ALIGN_MASK;
+
+/** Reads a u32 field of root r. O(1). */
+@inline export function field(r: usize, offset: usize): u32 {
+  return load<u32>(r + offset);
+}
+
+/** Writes a u32 field of root r. O(1). */
+@inline export function setField(r: usize, offset: usize, v: u32): void {
+  store<u32>(r + offset, v);
+}
+
+/** Address of the slot holding quick list k's head. O(1). */
+@inline export function quickSlot(r: usize, k: usize): usize {
+  return r + R_QUICK + (k << 2);
+}
+
+/** Address of the slot holding free list (fl, sl)'s head. O(1). */
+@inline export function headSlot(r: usize, fl: u32, sl: u32): usize {
+  return r + R_HEADS + (<usize>((fl << SL_BITS) + sl) << 2);
+}
+
+/** Address of first level fl's second-level bitmap. O(1). */
+@inline export function slMapSlot(r: usize, fl: u32): usize {
+  return r + R_SLMAP + (<usize>fl << 2);
+}

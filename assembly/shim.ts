@@ -1,0 +1,167 @@
+// shim.ts — where memory comes from. The only code in ralloc-wasm that calls memory.grow or
+// memory.size: porting the allocator to another host means rewriting this file alone.
+//
+// The shim keeps the break: the end of everything it has handed out, to heaps (shimClaim) or to
+// sbrk callers (shimSbrk). Memory above the break is unclaimed. A heap claims all of it up to
+// the end of memory, growing memory geometrically when that is not enough. Memory grown by
+// anyone else (a program's own memory.grow, the JS host) is noticed and skipped, never used.
+//
+//   shim state, 32 bytes at the heap base (in linear memory, shared by instances)
+//   ┌──────┬────────────┬──────────────────────────────────────────────────────────────┐
+//   │    0 │ brk        │ the break: end of all memory handed out                      │
+//   │    4 │ sbrkStart  │ start of the run [sbrkStart, brk) handed out by sbrk         │
+//   │    8 │ sbrkHeld   │ bytes sbrk callers hold                                      │
+//   │   12 │ growCalls  │ successful memory.grow calls                                 │
+//   │   16 │ knownPages │ memory size (pages) after the shim last looked               │
+//   │   20 │ base       │ where the shim state sits: the start of the heap             │
+//   └──────┴────────────┴──────────────────────────────────────────────────────────────┘
+//
+// The 4 GiB edge: memory.size() << 16 wraps to 0 at 65536 pages in 32 bits, so page arithmetic
+// is done in u64 and no address at or above MAX_END is ever handed out.
+
+import { GROW_SHIFT, GROW_MIN_PAGES } from "./config";
+
+/** Nothing at or above this address is handed out, so every end fits in a u32. */
+export const MAX_END: u64 = 0xFFFF_FFF0;
+const SHIM_SIZE: usize = 32;
+const S_BRK: usize = 0;
+const S_SBRK_START: usize = 4;
+const S_SBRK_HELD: usize = 8;
+const S_GROW_CALLS: usize = 12;
+const S_KNOWN_PAGES: usize = 16;
+const S_BASE: usize = 20;
+
+/** Address of the shim state; 0 until shimInit. Per instance: threads set it to one address. */
+let state: usize = 0;
+
+/** Whether the shim has been placed. O(1). */
+@inline export function shimReady(): bool {
+  return state != 0;
+}
+
+/** Places the shim state at base (rounded up to 16; never below 16) and starts the break after it. O(1). */
+export function shimInit(base: usize): void {
+  let at = (max<usize>(base, 16) + 15) & ~15;
+  let end = <u64>memory.size() << 16;
+  if (<u64>at + SHIM_SIZE > MAX_END) at = <usize>(MAX_END - SHIM_SIZE) & ~15;
+  if (<u64>at + SHIM_SIZE > end) {
+    // The base lies beyond memory: grow just enough to hold the state.
+    if (!growPages(<u32>((<u64>at + SHIM_SIZE - end + 0xFFFF) >> 16))) return;
+  }
+  state = at;
+  store<u32>(at + S_BRK, <u32>(at + SHIM_SIZE));
+  store<u32>(at + S_SBRK_START, <u32>(at + SHIM_SIZE));
+  store<u32>(at + S_SBRK_HELD, 0);
+  store<u32>(at + S_GROW_CALLS, pendingGrows);
+  store<u32>(at + S_KNOWN_PAGES, <u32>memory.size());
+  store<u32>(at + S_BASE, <u32>at);
+  store<u32>(at, 0, 24);
+  store<u32>(at, 0, 28);
+  pendingGrows = 0;
+}
+
+/** The default heap base: the end of memory as it is now, so the heap overlaps nothing. O(1). */
+export function shimDefaultBase(): usize {
+  let end = <u64>memory.size() << 16;
+  return end > MAX_END ? <usize>MAX_END : <usize>end;
+}
+
+/** Grows made before the state existed (only shimInit's own), counted once it does. */
+let pendingGrows: u32 = 0;
+
+/** Grows memory by n pages; counts the call. O(memory.grow). */
+function growPages(n: u32): bool {
+  if (memory.grow(<i32>n) < 0) return false;
+  if (state) store<u32>(state + S_GROW_CALLS, load<u32>(state + S_GROW_CALLS) + 1);
+  else pendingGrows++;
+  return true;
+}
+
+/** Notices memory grown by others and moves the break past it, so it is never used. O(1). */
+function skipForeignGrowth(): void {
+  let pages = <u32>memory.size();
+  let known = load<u32>(state + S_KNOWN_PAGES);
+  if (pages == known) return;
+  let end = <u64>pages << 16;
+  let brk: u64 = end > MAX_END ? MAX_END : end;
+  store<u32>(state + S_BRK, <u32>brk);
+  store<u32>(state + S_SBRK_START, <u32>brk);
+  store<u32>(state + S_KNOWN_PAGES, pages);
+}
+
+/** Makes sure memory reaches `want`, growing by at least `geometric` pages when it can. O(memory.grow). */
+function reach(want: u64, geometric: u32): bool {
+  let end = <u64>memory.size() << 16;
+  if (want <= end) return true;
+  let need = <u32>((want - end + 0xFFFF) >> 16);
+  // Near a memory maximum the geometric step may not fit: halve it until it does, so the
+  // last stretch below the maximum still takes few grows.
+  let more = max<u32>(need, max<u32>(geometric, GROW_MIN_PAGES));
+  while (!growPages(more)) {
+    if (more == need) return false;
+    more = max<u32>(need, more >> 1);
+  }
+  store<u32>(state + S_KNOWN_PAGES, <u32>memory.size());
+  return true;
+}
+
+/**
+ * Hands a heap all memory from the break to the end of memory, at least `need` bytes, growing
+ * memory geometrically when needed. Returns the start (the end is shimBreak()), or 0 when
+ * memory cannot reach that far. O(1), plus one memory.grow when it grows.
+ */
+export function shimClaim(need: usize): usize {
+  skipForeignGrowth();
+  let brk = <u64>load<u32>(state + S_BRK);
+  let want = brk + <u64>need;
+  if (want > MAX_END) return 0;
+  let heapPages = <u32>((brk - <u64>load<u32>(state + S_BASE)) >> 16);
+  if (!reach(want, heapPages >> GROW_SHIFT)) return 0;
+  let end = <u64>memory.size() << 16;
+  if (end > MAX_END) end = MAX_END;
+  store<u32>(state + S_BRK, <u32>end);
+  store<u32>(state + S_SBRK_START, <u32>end);
+  return <usize>brk;
+}
+
+/** The break: the end of all memory handed out so far. O(1). */
+@inline export function shimBreak(): usize {
+  return load<u32>(state + S_BRK);
+}
+
+/**
+ * sbrk: moves the break by delta and returns the old break, or -1 (as 0xFFFFFFFF) when it
+ * cannot. Memory it hands out is never used by a heap; a negative delta may give back only
+ * what sbrk itself handed out on top of the break. O(1), plus memory.grow when it grows.
+ */
+export function shimSbrk(delta: i32): usize {
+  skipForeignGrowth();
+  let brk = <u64>load<u32>(state + S_BRK);
+  if (delta >= 0) {
+    let want = brk + <u64>delta;
+    if (want > MAX_END || !reach(want, 0)) return <usize>-1;
+    store<u32>(state + S_BRK, <u32>want);
+    store<u32>(state + S_SBRK_HELD, load<u32>(state + S_SBRK_HELD) + <u32>delta);
+    return <usize>brk;
+  }
+  let back = <u64>(-<i64>delta);
+  if (back > brk || brk - back < <u64>load<u32>(state + S_SBRK_START)) return <usize>-1;
+  store<u32>(state + S_BRK, <u32>(brk - back));
+  store<u32>(state + S_SBRK_HELD, load<u32>(state + S_SBRK_HELD) - <u32>back);
+  return <usize>brk;
+}
+
+/** Successful memory.grow calls so far. O(1). */
+export function shimGrowCalls(): u32 {
+  return state ? load<u32>(state + S_GROW_CALLS) : pendingGrows;
+}
+
+/** Bytes sbrk callers hold. O(1). */
+export function shimSbrkHeld(): u32 {
+  return state ? load<u32>(state + S_SBRK_HELD) : 0;
+}
+
+/** Start of the heap (where the shim state sits), or 0 before it is placed. O(1). */
+export function shimBase(): usize {
+  return state;
+}

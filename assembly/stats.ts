@@ -1,0 +1,73 @@
+// stats.ts — the counters every heap keeps, and the versioned struct ralloc_stats fills.
+//
+//   the stats struct, version 1 (64 bytes, little-endian)
+//   ┌──────┬────────────────────┬──────────────────────────────────────────────────────┐
+//   │    0 │ size          u32  │ bytes of this struct (64)                            │
+//   │    4 │ version       u32  │ 1                                                    │
+//   │    8 │ bytesInUse    u32  │ usable bytes of the blocks handed out                │
+//   │   12 │ peakInUse     u32  │ the highest bytesInUse so far                        │
+//   │   16 │ bytesClaimed  u32  │ memory given to the heap, its own metadata included  │
+//   │   20 │ growCalls     u32  │ memory.grow calls made by the shim                   │
+//   │   24 │ mallocCalls   u64  │ malloc, calloc, aligned_alloc, posix_memalign, …     │
+//   │   32 │ freeCalls     u64  │ free calls that freed a block                        │
+//   │   40 │ reallocCalls  u64  │ realloc calls                                        │
+//   │   48 │ liveBlocks    u32  │ blocks handed out and not freed                      │
+//   │   52 │ sbrkBytes     u32  │ bytes held by sbrk callers                           │
+//   │   56 │ heapBase      u32  │ start of the heap                                    │
+//   │   60 │ (reserved, 0)      │                                                      │
+//   └──────┴────────────────────┴──────────────────────────────────────────────────────┘
+//   A later version only appends fields: read `size` before reading past it.
+
+import { HEADER, sizeOf } from "./block";
+import {
+  R_IN_USE, R_PEAK, R_CLAIMED, R_LIVE, R_MALLOCS, R_FREES, R_REALLOCS, field, setField,
+} from "./root";
+import { shimGrowCalls, shimSbrkHeld, shimBase } from "./shim";
+
+export const STATS_SIZE: usize = 64;
+export const STATS_VERSION: u32 = 1;
+
+/** Counts an allocation that handed out block p. O(1). */
+@inline export function noteAlloc(r: usize, p: usize): void {
+  let inUse = field(r, R_IN_USE) + <u32>(sizeOf(p) - HEADER);
+  setField(r, R_IN_USE, inUse);
+  if (inUse > field(r, R_PEAK)) setField(r, R_PEAK, inUse);
+  setField(r, R_LIVE, field(r, R_LIVE) + 1);
+  store<u64>(r + R_MALLOCS, load<u64>(r + R_MALLOCS) + 1);
+}
+
+/** Counts the freeing of a block of size s. O(1). */
+@inline export function noteFree(r: usize, s: usize): void {
+  setField(r, R_IN_USE, field(r, R_IN_USE) - <u32>(s - HEADER));
+  setField(r, R_LIVE, field(r, R_LIVE) - 1);
+  store<u64>(r + R_FREES, load<u64>(r + R_FREES) + 1);
+}
+
+/** Counts a realloc call. O(1). */
+@inline export function noteRealloc(r: usize): void {
+  store<u64>(r + R_REALLOCS, load<u64>(r + R_REALLOCS) + 1);
+}
+
+/** Counts a block of size `from` becoming size `to` (a realloc that succeeded). O(1). */
+@inline export function noteResize(r: usize, from: usize, to: usize): void {
+  let inUse = field(r, R_IN_USE) - <u32>from + <u32>to;
+  setField(r, R_IN_USE, inUse);
+  if (inUse > field(r, R_PEAK)) setField(r, R_PEAK, inUse);
+}
+
+/** Writes heap r's stats struct at out (r may be 0: a heap not yet made). O(1). */
+export function writeStats(r: usize, out: usize): void {
+  store<u32>(out, <u32>STATS_SIZE, 0);
+  store<u32>(out, STATS_VERSION, 4);
+  store<u32>(out, r ? field(r, R_IN_USE) : 0, 8);
+  store<u32>(out, r ? field(r, R_PEAK) : 0, 12);
+  store<u32>(out, r ? field(r, R_CLAIMED) : 0, 16);
+  store<u32>(out, shimGrowCalls(), 20);
+  store<u64>(out, r ? load<u64>(r + R_MALLOCS) : 0, 24);
+  store<u64>(out, r ? load<u64>(r + R_FREES) : 0, 32);
+  store<u64>(out, r ? load<u64>(r + R_REALLOCS) : 0, 40);
+  store<u32>(out, r ? field(r, R_LIVE) : 0, 48);
+  store<u32>(out, shimSbrkHeld(), 52);
+  store<u32>(out, <u32>shimBase(), 56);
+  store<u32>(out, 0, 60);
+}
