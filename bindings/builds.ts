@@ -1,0 +1,97 @@
+/**
+ * The allocator builds shipped in the package (`build/<name>.wasm`) and custom
+ * allocator modules.
+ *
+ * @module
+ */
+
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { RallocError } from "./errors.js";
+
+/** The allocator builds: `release` (speed), `small` (code size), `debug` (checks every call), `security` (hardened). */
+export type BuildName = "release" | "small" | "debug" | "security";
+
+/** Every build name, in the order the README lists them. */
+export const BUILD_NAMES: readonly BuildName[] = ["release", "small", "debug", "security"];
+
+/** Bytes of a wasm module, as a host may hold them. */
+export type WasmBytes = Uint8Array | ArrayBuffer | ArrayBufferView;
+
+/** The package root (this file is dist/bindings/builds.js once compiled). */
+const PACKAGE_ROOT = new URL("../../", import.meta.url);
+
+/** Throws unless name is one of {@link BUILD_NAMES}. */
+export function checkBuildName(name: unknown, what: string): asserts name is BuildName {
+  if (typeof name !== "string" || !(BUILD_NAMES as readonly string[]).includes(name)) {
+    throw new RallocError("E_BAD_OPTION",
+      `${what}: unknown build ${JSON.stringify(name)}; use one of ${BUILD_NAMES.join(", ")}`);
+  }
+}
+
+/** The absolute path of `build/<name>.wasm` inside the package. */
+export function buildPath(name: BuildName): string {
+  checkBuildName(name, "buildPath");
+  return fileURLToPath(new URL(`build/${name}.wasm`, PACKAGE_ROOT));
+}
+
+const buildBytesCache = new Map<BuildName, Uint8Array>();
+
+/**
+ * Reads `build/<name>.wasm`.
+ *
+ * @throws RallocError `E_NO_BUILD` when the file is missing (run `node scripts/build.js`).
+ */
+export function readBuild(name: BuildName): Uint8Array {
+  const cached = buildBytesCache.get(name);
+  if (cached) return cached;
+  const path = buildPath(name);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : String(e);
+    throw new RallocError("E_NO_BUILD",
+      `the ${name} build of ralloc-wasm is missing (${path}: ${why}); build it with \`node scripts/build.js\` (npm run asbuild)`);
+  }
+  buildBytesCache.set(name, bytes);
+  return bytes;
+}
+
+/**
+ * Copies or views bytes given as a Uint8Array, ArrayBuffer or other
+ * ArrayBufferView (a Node Buffer included) as a Uint8Array.
+ *
+ * @throws RallocError `E_BAD_OPTION` for anything else.
+ */
+export function toBytes(value: unknown, what: string): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  const got = value === null ? "null" : typeof value === "object" ? (value.constructor?.name ?? "object") : typeof value;
+  throw new RallocError("E_BAD_OPTION",
+    `${what} must be the bytes of a wasm module (Uint8Array, Buffer or ArrayBuffer), got ${got}`);
+}
+
+/** Where an allocator comes from: a named build or custom module bytes. */
+export interface AllocatorChoice {
+  /** A build of ralloc-wasm (default `release`); ignored when `allocator` is given. */
+  build?: BuildName;
+  /**
+   * A custom allocator module instead of a ralloc-wasm build: it must import its
+   * memory and export at least `malloc` and `free` (C ABI). Used to run a program
+   * on another allocator (AssemblyScript's TLSF, a benchmark's floor allocator)
+   * the same way.
+   */
+  allocator?: WasmBytes;
+}
+
+/** Returns the allocator's bytes and a label for messages. */
+export function allocatorBytes(choice: AllocatorChoice, what: string): { bytes: Uint8Array; label: string } {
+  if (choice.allocator !== undefined) {
+    return { bytes: toBytes(choice.allocator, `${what}: option allocator`), label: "the custom allocator" };
+  }
+  const build = choice.build ?? "release";
+  checkBuildName(build, `${what}: option build`);
+  return { bytes: readBuild(build), label: `ralloc-wasm's ${build} build` };
+}

@@ -1,0 +1,115 @@
+/*
+ * ralloc_import.c -- makes ralloc-wasm the malloc of a wasi-libc program.
+ *
+ * Compile this file into the program. It defines the whole malloc family as thin
+ * wrappers over imports from the wasm module "ralloc" (ralloc-wasm's exports), and
+ * sets errno the way C and POSIX ask when a call fails. Because it defines every
+ * symbol that wasi-libc's dlmalloc object (dlmalloc.c.obj in libc.a) defines --
+ * malloc, free, calloc, realloc, aligned_alloc, posix_memalign, malloc_usable_size,
+ * __libc_malloc, __libc_free, __libc_calloc -- the linker never pulls that object
+ * in: the program contains none of dlmalloc. sbrk is routed to ralloc-wasm too, so
+ * memory handed out by sbrk is never given to malloc callers.
+ *
+ * Dynamic use (the allocator is a separate instance, wired by the JS bindings):
+ *   clang --target=wasm32-wasip1 -O2 prog.c bindings/c/ralloc_import.c \
+ *         -Wl,--import-memory -Wl,--export=__heap_base -o prog.wasm
+ *   then instantiateProgram(prog.wasm) or `ralloc-wasm run prog.wasm`.
+ * Static use: the same prog.wasm, then linkStatic(prog.wasm) or
+ *   `ralloc-wasm link prog.wasm -o prog.linked.wasm`.
+ *
+ * Heap base: a constructor that runs before every other constructor calls
+ * ralloc_init(&__heap_base), so the heap starts right after the program's static
+ * data and stack whichever way the allocator was linked. (If something allocated
+ * before it, ralloc_init returns EINVAL and the heap simply keeps its start.)
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ralloc.h"
+
+#define RALLOC_FN(name) __attribute__((import_module("ralloc"), import_name(#name)))
+
+RALLOC_FN(malloc) void *ralloc_import_malloc(size_t size);
+RALLOC_FN(free) void ralloc_import_free(void *ptr);
+RALLOC_FN(calloc) void *ralloc_import_calloc(size_t count, size_t size);
+RALLOC_FN(realloc) void *ralloc_import_realloc(void *ptr, size_t size);
+RALLOC_FN(aligned_alloc) void *ralloc_import_aligned_alloc(size_t align, size_t size);
+RALLOC_FN(posix_memalign) int ralloc_import_posix_memalign(void **out, size_t align, size_t size);
+RALLOC_FN(memalign) void *ralloc_import_memalign(size_t align, size_t size);
+RALLOC_FN(malloc_usable_size) size_t ralloc_import_malloc_usable_size(void *ptr);
+RALLOC_FN(sbrk) void *ralloc_import_sbrk(intptr_t delta);
+
+/* Prototypes that wasi-libc's headers leave out (memalign) or that must match exactly. */
+void *malloc(size_t size);
+void free(void *ptr);
+void *calloc(size_t count, size_t size);
+void *realloc(void *ptr, size_t size);
+void *aligned_alloc(size_t align, size_t size);
+int posix_memalign(void **out, size_t align, size_t size);
+void *memalign(size_t align, size_t size);
+size_t malloc_usable_size(void *ptr);
+void *sbrk(intptr_t delta);
+void *__libc_malloc(size_t size);
+void __libc_free(void *ptr);
+void *__libc_calloc(size_t count, size_t size);
+
+static int is_power_of_two(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+void *malloc(size_t size) {
+    void *p = ralloc_import_malloc(size);
+    if (p == NULL) errno = ENOMEM; /* malloc(0) is non-null, so NULL always means out of memory */
+    return p;
+}
+
+void free(void *ptr) { ralloc_import_free(ptr); }
+
+void *calloc(size_t count, size_t size) {
+    void *p = ralloc_import_calloc(count, size);
+    if (p == NULL) errno = ENOMEM; /* also for count * size overflowing, as glibc does */
+    return p;
+}
+
+void *realloc(void *ptr, size_t size) {
+    void *p = ralloc_import_realloc(ptr, size);
+    /* realloc(p, 0) frees p and returns NULL: that is success, errno stays. */
+    if (p == NULL && !(ptr != NULL && size == 0)) errno = ENOMEM;
+    return p;
+}
+
+void *aligned_alloc(size_t align, size_t size) {
+    void *p = ralloc_import_aligned_alloc(align, size);
+    if (p == NULL) errno = is_power_of_two(align) ? ENOMEM : EINVAL;
+    return p;
+}
+
+/* Returns its error code and leaves errno alone, as POSIX specifies. */
+int posix_memalign(void **out, size_t align, size_t size) {
+    return ralloc_import_posix_memalign(out, align, size);
+}
+
+void *memalign(size_t align, size_t size) {
+    void *p = ralloc_import_memalign(align, size);
+    if (p == NULL) errno = is_power_of_two(align) ? ENOMEM : EINVAL;
+    return p;
+}
+
+size_t malloc_usable_size(void *ptr) { return ralloc_import_malloc_usable_size(ptr); }
+
+void *sbrk(intptr_t delta) {
+    void *old = ralloc_import_sbrk(delta);
+    if (old == (void *)-1) errno = ENOMEM;
+    return old;
+}
+
+/* wasi-libc's own allocations (locales, atexit) go through these names. */
+void *__libc_malloc(size_t size) { return malloc(size); }
+void __libc_free(void *ptr) { free(ptr); }
+void *__libc_calloc(size_t count, size_t size) { return calloc(count, size); }
+
+extern unsigned char __heap_base;
+
+/* Priority 1 runs before wasi-libc's and the program's constructors (101 and up). */
+__attribute__((constructor(1))) static void ralloc_import_start_heap(void) {
+    (void)ralloc_init(&__heap_base);
+}

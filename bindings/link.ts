@@ -1,0 +1,403 @@
+/**
+ * `linkStatic`: merges a C program and the allocator into one optimized module.
+ *
+ * How it works:
+ * 1. The program's allocator imports -- from module `ralloc` (what
+ *    `bindings/c/ralloc_import.c` gives) or from `env` (plain
+ *    `-Wl,--allow-undefined`) -- are renamed to module `ralloc`.
+ * 2. The program exports its (imported) memory, and the allocator's memory import
+ *    is renamed to that export, so after merging both use one memory: the one the
+ *    program imports (`env.memory`).
+ * 3. binaryen's `wasm-merge` (npm `binaryen`) fuses the modules: every import of
+ *    `ralloc` becomes a direct call into the allocator.
+ * 4. Heap base: when the program exports `__heap_base` (`-Wl,--export=__heap_base`)
+ *    a start function calls `ralloc_init(__heap_base)` before the program's own
+ *    start function, so the heap begins right after the program's data and stack.
+ *    (Programs built with ralloc_import.c also do this from a constructor.)
+ * 5. binaryen's optimizer (`wasm-opt -O3` by default) inlines the allocator's fast
+ *    paths into the program.
+ *
+ * @module
+ */
+
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { allocatorBytes, toBytes, type AllocatorChoice, type WasmBytes } from "./builds.js";
+import { RallocError } from "./errors.js";
+import {
+  addExports, findExport, formatFuncType, readModuleInfo, renameImports, sameFuncType,
+  type FuncType, type ImportEntry, type ModuleInfo, type ValueType,
+} from "./wasm-binary.js";
+
+/** Optimization levels: 0 skips the optimizer; `s` and `z` optimize for size like `wasm-opt -Os/-Oz`. */
+export type OptimizeLevel = 0 | 1 | 2 | 3 | 4 | "s" | "z";
+
+/** Options of {@link linkStatic}. */
+export interface LinkOptions extends AllocatorChoice {
+  /** Optimization after merging, as `wasm-opt -O<level>` (default 3). */
+  optimize?: OptimizeLevel;
+  /**
+   * Keep the allocator's exports (malloc, free, ralloc_stats, ...) in the result,
+   * so a host can call them (default true). Exports of the program always stay.
+   */
+  exportAllocator?: boolean;
+  /** Keep the "name" section (function names) in the result (default false). */
+  debugInfo?: boolean;
+}
+
+/** The C malloc family: functions whose presence in a program means it has its own allocator. */
+export const MALLOC_FAMILY: readonly string[] = [
+  "malloc", "free", "calloc", "realloc", "aligned_alloc", "posix_memalign", "memalign", "malloc_usable_size",
+];
+
+/** Internal module names used while merging. */
+const PROGRAM = "__ralloc_program";
+const ALLOCATOR = "ralloc";
+const STUBS = "__ralloc_stubs";
+/** Extra export of the allocator's ralloc_init, so it can be found after merging. */
+const INIT_EXPORT = "__ralloc_init_for_start";
+/** errno ENOSYS on wasi, returned by the ralloc_init stub given to custom allocators. */
+const ENOSYS = 52;
+
+/** Features the merged module may use besides those its inputs declare (all in Node 20). */
+const BASE_FEATURE_FLAGS = [
+  "--enable-sign-ext", "--enable-mutable-globals", "--enable-nontrapping-float-to-int",
+  "--enable-bulk-memory", "--enable-bulk-memory-opt", "--enable-multivalue", "--enable-reference-types",
+];
+
+function what(s: string): string {
+  return `linkStatic: ${s}`;
+}
+
+/** Finds the one memory the program imports, or explains what to recompile with. */
+export function programMemoryImport(info: ModuleInfo, label: string): ImportEntry {
+  const memImports = info.imports.filter((i) => i.kind === "memory");
+  if (info.definedMemories.length > 0) {
+    throw new RallocError("E_MEMORY_NOT_IMPORTED",
+      `${label} defines its own memory; recompile it with -Wl,--import-memory so that it imports env.memory and shares it with ralloc-wasm`);
+  }
+  if (memImports.length === 0) {
+    throw new RallocError("E_MEMORY_NOT_IMPORTED",
+      `${label} has no memory; recompile it with -Wl,--import-memory so that it imports env.memory and shares it with ralloc-wasm`);
+  }
+  if (memImports.length > 1) {
+    throw new RallocError("E_MEMORY_NOT_IMPORTED",
+      `${label} imports ${memImports.length} memories; ralloc-wasm shares exactly one (env.memory) with a program`);
+  }
+  return memImports[0]!;
+}
+
+/**
+ * Name of the malloc a program defines itself (from its exports or its name
+ * section), or undefined. A program that imports its allocator also defines
+ * wrappers named malloc (ralloc_import.c), so only call this when it imports none.
+ */
+export function ownMalloc(info: ModuleInfo): string | undefined {
+  const exported = info.exports.find((e) => e.kind === "function" && MALLOC_FAMILY.includes(e.name));
+  if (exported) return exported.name;
+  for (const name of info.functionNames.values()) {
+    if (name === "dlmalloc" || name === "malloc" || name === "__libc_malloc") return name;
+  }
+  return undefined;
+}
+
+/** Function signature of the allocator export `name`, if it exists. */
+function exportType(info: ModuleInfo, name: string): FuncType | undefined {
+  const e = findExport(info, name, "function");
+  return e ? info.functionTypes[e.index] : undefined;
+}
+
+/** The imports of a program that an allocator serves, and what is missing. */
+export interface AllocatorImportPlan {
+  /** Imports served by the allocator (module `ralloc`, or `env` names the allocator exports). */
+  served: ImportEntry[];
+  /** `ralloc.ralloc_init` imported but not exported by a custom allocator: gets a stub. */
+  initStub: boolean;
+}
+
+/**
+ * Decides which program imports the allocator serves. Throws for `ralloc`
+ * imports the allocator lacks and for signature mismatches, and for a program
+ * that has its own malloc.
+ */
+export function planAllocatorImports(program: ModuleInfo, allocator: ModuleInfo, programLabel: string, allocatorLabel: string): AllocatorImportPlan {
+  const provided = new Set(allocator.exports.filter((e) => e.kind === "function").map((e) => e.name));
+  const served: ImportEntry[] = [];
+  let initStub = false;
+  for (const imp of program.imports) {
+    if (imp.kind !== "function") continue;
+    if (imp.module === "ralloc") {
+      if (!provided.has(imp.name)) {
+        if (imp.name === "ralloc_init") {
+          initStub = true;
+          continue;
+        }
+        throw new RallocError("E_MISSING_IMPORT",
+          `${programLabel} imports ralloc.${imp.name}, which ${allocatorLabel} does not export`);
+      }
+      served.push(imp);
+    } else if (imp.module === "env" && provided.has(imp.name)) {
+      served.push(imp);
+    }
+  }
+  for (const imp of served) {
+    const want = exportType(allocator, imp.name);
+    if (!sameFuncType(imp.type, want)) {
+      throw new RallocError("E_SIGNATURE",
+        `${programLabel} imports ${imp.module}.${imp.name} as ${formatFuncType(imp.type)}, but ${allocatorLabel} exports it as ${formatFuncType(want)}`);
+    }
+  }
+  if (served.length === 0 && !initStub) {
+    const own = ownMalloc(program);
+    if (own !== undefined) {
+      throw new RallocError("E_HAS_MALLOC",
+        `${programLabel} already contains a malloc (it defines ${own}, likely wasi-libc's dlmalloc), so ralloc-wasm would not be used; ` +
+        `compile bindings/c/ralloc_import.c into it, or link it with -nostdlib -Wl,--allow-undefined so that it imports malloc`);
+    }
+  }
+  return { served, initStub };
+}
+
+/** Path of binaryen's wasm-merge command-line tool (npm `binaryen`). */
+function wasmMergePath(): string {
+  try {
+    return createRequire(import.meta.url).resolve("binaryen/bin/wasm-merge");
+  } catch {
+    throw new RallocError("E_TOOL", "linkStatic needs the npm package binaryen (for wasm-merge); install it with `npm install binaryen`");
+  }
+}
+
+function runWasmMerge(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [wasmMergePath(), ...args], { maxBuffer: 64 << 20 }, (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      const lines = String(stderr).split("\n").filter((l) => l.trim() !== "");
+      const head = lines.filter((l) => /error|Fatal|invalid|unexpected/i.test(l)).slice(0, 8);
+      reject(new RallocError("E_TOOL", `linkStatic: wasm-merge failed: ${(head.length ? head : lines.slice(0, 8)).join(" | ")}`));
+    });
+  });
+}
+
+type Binaryen = typeof import("binaryen").default;
+let binaryenPromise: Promise<Binaryen> | undefined;
+
+async function loadBinaryen(): Promise<Binaryen> {
+  binaryenPromise ??= import("binaryen").then((m) => m.default, () => {
+    throw new RallocError("E_TOOL", "linkStatic needs the npm package binaryen; install it with `npm install binaryen`");
+  });
+  return binaryenPromise;
+}
+
+function binaryenType(b: Binaryen, t: ValueType): number {
+  switch (t) {
+    case "i32": return b.i32;
+    case "i64": return b.i64;
+    case "f32": return b.f32;
+    case "f64": return b.f64;
+    case "v128": return b.v128;
+    default: throw new RallocError("E_SIGNATURE", `linkStatic: cannot make a stub for a function with ${t} values`);
+  }
+}
+
+/** A module exporting stub functions: no-op hooks and the ralloc_init stand-in. */
+function makeStubs(b: Binaryen, stubs: { name: string; type: FuncType; result: number }[]): Uint8Array {
+  const m = new b.Module();
+  try {
+    for (const s of stubs) {
+      const params = b.createType(s.type.params.map((t) => binaryenType(b, t)));
+      if (s.type.results.length > 1) throw new RallocError("E_SIGNATURE", `linkStatic: cannot make a stub for ${s.name} with several results`);
+      const rt = s.type.results[0];
+      const results = rt === undefined ? b.none : binaryenType(b, rt);
+      let body: number;
+      if (rt === undefined) body = m.nop();
+      else if (rt === "i32") body = m.i32.const(s.result);
+      else if (rt === "i64") body = m.i64.const(s.result, 0);
+      else if (rt === "f32") body = m.f32.const(s.result);
+      else if (rt === "f64") body = m.f64.const(s.result);
+      else body = m.unreachable();
+      m.addFunction(s.name, params, results, [], body);
+      m.addFunctionExport(s.name, s.name);
+    }
+    return m.emitBinary();
+  } finally {
+    m.dispose();
+  }
+}
+
+/**
+ * Merges a C program with ralloc-wasm (or with `options.allocator`) into one
+ * optimized module in which the program's malloc family calls the allocator
+ * directly. The result imports exactly one memory (the program's `env.memory`)
+ * and exports it as `memory`; no allocator imports are left.
+ *
+ * The program must import its memory (`-Wl,--import-memory`) and import its
+ * allocator: compile `bindings/c/ralloc_import.c` into it (imports from module
+ * `ralloc`), or link with `-nostdlib -Wl,--allow-undefined` (imports from `env`).
+ * Export `__heap_base` (`-Wl,--export=__heap_base`) so that the heap starts right
+ * after the program's data; otherwise it starts at the end of the initial memory
+ * (ralloc_import.c programs set it themselves).
+ *
+ * @example
+ * import { linkStatic } from "ralloc-wasm/link";
+ * const merged = await linkStatic(readFileSync("prog.wasm"), { build: "release" });
+ *
+ * @throws RallocError `E_NOT_WASM`, `E_MEMORY_NOT_IMPORTED`, `E_HAS_MALLOC`,
+ * `E_MISSING_IMPORT`, `E_SIGNATURE`, `E_BAD_OPTION`, `E_NO_BUILD`, `E_TOOL`.
+ */
+export async function linkStatic(program: WasmBytes, options: LinkOptions = {}): Promise<Uint8Array> {
+  if (typeof options !== "object" || options === null) {
+    throw new RallocError("E_BAD_OPTION", what(`options must be an object, got ${String(options)}`));
+  }
+  const optimize = options.optimize ?? 3;
+  if (![0, 1, 2, 3, 4, "s", "z"].includes(optimize)) {
+    throw new RallocError("E_BAD_OPTION", what(`option optimize must be 0, 1, 2, 3, 4, "s" or "z", got ${JSON.stringify(optimize)}`));
+  }
+  const programBytes = toBytes(program, what("program"));
+  const programLabel = "linkStatic: the program";
+  const pinfo = readModuleInfo(programBytes, programLabel);
+  programMemoryImport(pinfo, programLabel);
+
+  const { bytes: allocBytes, label: allocLabel } = allocatorBytes(options, "linkStatic");
+  const ainfo = readModuleInfo(allocBytes, `linkStatic: ${allocLabel}`);
+  if (ainfo.definedMemories.length > 0 || ainfo.imports.filter((i) => i.kind === "memory").length !== 1) {
+    throw new RallocError("E_MEMORY_NOT_IMPORTED", what(`${allocLabel} must import exactly one memory and define none (AssemblyScript: --importMemory)`));
+  }
+  checkDataOverlap(pinfo, ainfo, allocLabel);
+
+  const plan = planAllocatorImports(pinfo, ainfo, programLabel, allocLabel);
+  const servedKeys = new Set(plan.served.map((i) => `${i.module}\u0000${i.name}`));
+
+  // 1-2: the program imports its allocator from `ralloc` and exports its memory.
+  let memExport = pinfo.exports.find((e) => e.kind === "memory" && e.index === 0)?.name;
+  let prog = renameImports(programBytes, (imp) => {
+    if (imp.kind === "function" && servedKeys.has(`${imp.module}\u0000${imp.name}`)) return { module: ALLOCATOR, name: imp.name };
+    if (plan.initStub && imp.kind === "function" && imp.module === "ralloc" && imp.name === "ralloc_init") return { module: STUBS, name: "ralloc_init" };
+    return undefined;
+  }, programLabel);
+  if (memExport === undefined) {
+    memExport = pinfo.exports.some((e) => e.name === "memory") ? "__ralloc_memory" : "memory";
+    prog = addExports(prog, [{ name: memExport, kind: "memory", index: 0 }], programLabel);
+  }
+
+  // The allocator imports the program's memory; hooks come from the stub module.
+  const stubs: { name: string; type: FuncType; result: number }[] = [];
+  let alloc = renameImports(allocBytes, (imp) => {
+    if (imp.kind === "memory") return { module: PROGRAM, name: memExport! };
+    if (imp.kind === "function" && imp.module === "ralloc_hooks") return { module: STUBS, name: `hook:${imp.name}` };
+    return undefined;
+  }, allocLabel);
+  ainfo.imports.forEach((imp, i) => {
+    if (imp.kind === "function" && imp.module === "ralloc_hooks") {
+      const type = ainfo.functionTypes[i];
+      if (!type) throw new RallocError("E_SIGNATURE", what(`cannot read the signature of ${allocLabel}'s import ralloc_hooks.${imp.name}`));
+      stubs.push({ name: `hook:${imp.name}`, type, result: 0 });
+    }
+  });
+  if (plan.initStub) stubs.push({ name: "ralloc_init", type: { params: ["i32"], results: ["i32"] }, result: ENOSYS });
+  const initExport = findExport(ainfo, "ralloc_init", "function");
+  const heapBaseExport = findExport(pinfo, "__heap_base", "global");
+  const wantStart = initExport !== undefined && heapBaseExport !== undefined;
+  if (wantStart) alloc = addExports(alloc, [{ name: INIT_EXPORT, kind: "function", index: initExport.index }], allocLabel);
+
+  const b = await loadBinaryen();
+  const dir = await mkdtemp(join(tmpdir(), "ralloc-link-"));
+  try {
+    const files = { prog: join(dir, "program.wasm"), alloc: join(dir, "allocator.wasm"), stubs: join(dir, "stubs.wasm"), out: join(dir, "merged.wasm") };
+    await writeFile(files.prog, prog);
+    await writeFile(files.alloc, alloc);
+    const args = [files.prog, PROGRAM, files.alloc, ALLOCATOR];
+    if (stubs.length > 0) {
+      await writeFile(files.stubs, makeStubs(b, stubs));
+      args.push(files.stubs, STUBS);
+    }
+    args.push("-o", files.out, "--skip-export-conflicts", "--enable-multimemory", ...BASE_FEATURE_FLAGS);
+    if (options.debugInfo) args.push("-g");
+    await runWasmMerge(args);
+    const merged = new Uint8Array(await readFile(files.out));
+    return finish(b, merged, pinfo, ainfo, { wantStart, optimize, exportAllocator: options.exportAllocator ?? true, debugInfo: options.debugInfo ?? false, programLabel });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Active data of the allocator must not land on the program's data. */
+function checkDataOverlap(pinfo: ModuleInfo, ainfo: ModuleInfo, allocLabel: string): void {
+  for (const a of ainfo.activeData) {
+    if (a.length === 0) continue;
+    for (const p of pinfo.activeData) {
+      if (a.offset === undefined || p.offset === undefined) continue;
+      if (a.offset < p.offset + p.length && p.offset < a.offset + a.length) {
+        throw new RallocError("E_BAD_OPTION",
+          what(`${allocLabel} writes data at [${a.offset}, ${a.offset + a.length}), over the program's data at [${p.offset}, ${p.offset + p.length}); ` +
+            `an allocator merged into a program must have no active data segments`));
+      }
+    }
+  }
+}
+
+interface FinishOptions {
+  wantStart: boolean;
+  optimize: OptimizeLevel;
+  exportAllocator: boolean;
+  debugInfo: boolean;
+  programLabel: string;
+}
+
+/** Adds the heap-base start function, trims exports, optimizes and checks the result. */
+function finish(b: Binaryen, merged: Uint8Array, pinfo: ModuleInfo, ainfo: ModuleInfo, o: FinishOptions): Uint8Array {
+  const startIndex = readModuleInfo(merged, "linkStatic: merged module").start;
+  const m = b.readBinary(merged);
+  const savedLevels = [b.getOptimizeLevel(), b.getShrinkLevel(), b.getDebugInfo()] as const;
+  try {
+    // BulkMemoryOpt (memory.copy/fill) is missing from binaryen.js's typings.
+    const BULK_MEMORY_OPT = (b.Features as unknown as Record<string, number>)["BulkMemoryOpt"] ?? 0;
+    m.setFeatures((m.getFeatures() | b.Features.MutableGlobals | b.Features.SignExt | b.Features.BulkMemory |
+      BULK_MEMORY_OPT | b.Features.NontrappingFPToInt | b.Features.Multivalue | b.Features.ReferenceTypes) & ~b.Features.MultiMemory);
+    if (o.wantStart) {
+      const init = b.getExportInfo(m.getExport(INIT_EXPORT)).value;
+      const heapBase = b.getExportInfo(m.getExport("__heap_base")).value;
+      const body = [m.drop(m.call(init, [m.global.get(heapBase, b.i32)], b.i32))];
+      if (startIndex !== undefined) {
+        const old = b.getFunctionInfo(m.getFunctionByIndex(startIndex)).name;
+        body.push(m.call(old, [], b.none));
+      }
+      const start = m.addFunction("__ralloc_start", b.none, b.none, [], m.block(null, body, b.none));
+      m.setStart(start);
+      m.removeExport(INIT_EXPORT);
+    }
+    if (!o.exportAllocator) {
+      const programExports = new Set(pinfo.exports.map((e) => e.name));
+      for (const e of ainfo.exports) if (!programExports.has(e.name)) m.removeExport(e.name);
+    }
+    if (!m.validate()) throw new RallocError("E_TOOL", "linkStatic: the merged module does not validate (see the messages above)");
+    if (o.optimize !== 0) {
+      const [level, shrink] = o.optimize === "s" ? [2, 1] : o.optimize === "z" ? [2, 2] : [o.optimize, 0];
+      b.setOptimizeLevel(level);
+      b.setShrinkLevel(shrink);
+      b.setDebugInfo(o.debugInfo);
+      m.optimize();
+    }
+    const out = m.emitBinary();
+    checkLinked(out, o.programLabel);
+    return out;
+  } finally {
+    b.setOptimizeLevel(savedLevels[0]);
+    b.setShrinkLevel(savedLevels[1]);
+    b.setDebugInfo(savedLevels[2]);
+    m.dispose();
+  }
+}
+
+/** The result must import one memory and nothing from the allocator. */
+function checkLinked(out: Uint8Array, programLabel: string): void {
+  const info = readModuleInfo(out, "linkStatic: result");
+  const left = info.imports.filter((i) => i.module === ALLOCATOR || i.module === PROGRAM || i.module === STUBS || i.module === "ralloc_hooks");
+  if (left.length > 0) {
+    throw new RallocError("E_TOOL", `linkStatic: imports left unresolved after merging ${programLabel}: ${left.map((i) => `${i.module}.${i.name}`).join(", ")}`);
+  }
+  const mems = info.imports.filter((i) => i.kind === "memory").length + info.definedMemories.length;
+  if (mems !== 1) throw new RallocError("E_TOOL", `linkStatic: the result has ${mems} memories instead of one`);
+}
