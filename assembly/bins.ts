@@ -70,22 +70,35 @@ export function removeFree(r: usize, p: usize, s: usize): void {
   }
 }
 
-/** A free block of size at least s, or 0 when no list can promise one. O(1). */
+/** Free blocks of s's own list that findFree looks at when no larger list has one. */
+const SCAN_LIMIT: u32 = 32;
+
+/** A free block of size at least s, or 0 when none is found. O(1): a bitmap search, then at
+ *  most SCAN_LIMIT blocks of s's own list. */
 export function findFree(r: usize, s: usize): usize {
   let fl = flOf(s), sl = slOf(s, fl);
+  let ownFl = fl, ownSl = sl;
   // Round up to the next list unless s is its smallest size: every block there then fits.
   if (fl != 0 && (s & ((<usize>1 << (fl + SB_BITS - 1 - SL_BITS)) - 1)) != 0) {
     if (++sl == SL_COUNT) { sl = 0; ++fl; }
-    if (fl >= FL_COUNT) return 0;
   }
-  let slm = load<u32>(slMapSlot(r, fl)) & (<u32>-1 << sl); // sl < 16: no oversized shift
-  if (!slm) {
+  if (fl < FL_COUNT) {
+    let slm = load<u32>(slMapSlot(r, fl)) & (<u32>-1 << sl); // sl < 16: no oversized shift
+    if (slm) return load<u32>(headSlot(r, fl, ctz<u32>(slm)));
     let flm = field(r, R_FLMAP) & (<u32>-1 << (fl + 1)); // fl + 1 <= 25
-    if (!flm) return 0;
-    fl = ctz<u32>(flm);
-    slm = load<u32>(slMapSlot(r, fl));
+    if (flm) {
+      fl = ctz<u32>(flm);
+      return load<u32>(headSlot(r, fl, ctz<u32>(load<u32>(slMapSlot(r, fl)))));
+    }
   }
-  return load<u32>(headSlot(r, fl, ctz<u32>(slm)));
+  // Nothing larger: a block of s's own list may still fit (the rounding skipped it). Without
+  // this, a request just below a list boundary would grow memory while a fitting block waits.
+  let p = <usize>load<u32>(headSlot(r, ownFl, ownSl));
+  for (let n: u32 = 0; p != 0 && n < SCAN_LIMIT; ++n) {
+    if (<usize>(load<u32>(p - 4) & ~15) >= s) return p;
+    p = nextLink(p);
+  }
+  return 0;
 }
 
 /** Head of list (fl, sl), for the heap walker. O(1). */

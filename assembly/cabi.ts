@@ -25,17 +25,20 @@ export const ENOMEM: i32 = 48;
 /** The global heap's root; 0 until the first allocation. Per instance, like the shim's state. */
 let globalRoot: usize = 0;
 
-/** The global heap, made on first use; 0 when memory cannot hold even its root. */
-@inline function globalHeap(): usize {
+/** The global heap, made on first use with room for a first block of size s; 0 when memory
+ *  cannot hold it (and then memory has not grown). */
+@inline function globalHeap(s: usize): usize {
   let r = globalRoot;
-  return r ? r : makeGlobalHeap();
+  return r ? r : makeGlobalHeap(s);
 }
 
-/** Places the global heap's root at the break and hands it the rest of memory. O(root). */
-function makeGlobalHeap(): usize {
-  if (!shimReady()) shimInit(shimDefaultBase());
+/** Places the global heap's root at the break and hands it the rest of memory, at least
+ *  enough for a block of size s. O(root). */
+function makeGlobalHeap(s: usize): usize {
+  let need = ROOT_SIZE + SPAN_OVERHEAD + ALIGN + max<usize>(s, MIN_BLOCK);
+  if (!shimReady()) shimInit(shimDefaultBase(), need);
   if (!shimReady()) return 0;
-  let start = shimClaim(ROOT_SIZE + SPAN_OVERHEAD + MIN_BLOCK + ALIGN);
+  let start = shimClaim(need);
   if (!start) return 0;
   globalRoot = heapCreate(alignUp(start), shimBreak());
   return globalRoot;
@@ -55,9 +58,11 @@ function growFor(r: usize, s: usize): usize {
 
 /** Allocates n bytes aligned to 16. Returns 0 when it cannot. O(1), plus growth. */
 export function malloc(n: usize): usize {
-  let r = globalHeap();
-  if (!r || n > MAX_REQUEST) return 0;
-  let p = allocBlock(r, blockSizeFor(n));
+  if (n > MAX_REQUEST) return 0;
+  let s = blockSizeFor(n);
+  let r = globalHeap(s);
+  if (!r) return 0;
+  let p = allocBlock(r, s);
   if (p) noteAlloc(r, p);
   return p;
 }
@@ -116,11 +121,12 @@ export function calloc(count: usize, size: usize): usize {
 /** Allocates n bytes at a multiple of align (a power of two). O(1), plus growth. */
 function allocAligned(align: usize, n: usize): usize {
   if (align <= ALIGN) return malloc(n);
-  let r = globalHeap();
-  if (!r || n > MAX_REQUEST) return 0;
+  if (n > MAX_REQUEST) return 0;
   let s = blockSizeFor(n);
   let big = <u64>s + <u64>align + MIN_BLOCK;
   if (big > <u64>MAX_REQUEST) return 0;
+  let r = globalHeap(<usize>big);
+  if (!r) return 0;
   let p = allocBlock(r, <usize>big);
   if (!p) return 0;
   p = heapAlign(r, p, s, align);
@@ -162,7 +168,7 @@ export function malloc_usable_size(p: usize): usize {
 
 /** sbrk: moves the break by delta; returns the old break or -1. Never overlaps the heap. O(1). */
 export function sbrk(delta: i32): usize {
-  if (!shimReady()) shimInit(shimDefaultBase());
+  if (!shimReady()) shimInit(shimDefaultBase(), <usize>max<i32>(delta, 0));
   if (!shimReady()) return <usize>-1;
   return shimSbrk(delta);
 }
@@ -171,7 +177,7 @@ export function sbrk(delta: i32): usize {
  *  sbrk: returns 0, or EINVAL when too late, or ENOMEM when memory cannot reach heapBase. O(1). */
 export function ralloc_init(heapBase: usize): i32 {
   if (shimReady()) return EINVAL;
-  shimInit(heapBase);
+  shimInit(heapBase, 0);
   return shimReady() ? 0 : ENOMEM;
 }
 

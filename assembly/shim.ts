@@ -39,15 +39,15 @@ let state: usize = 0;
   return state != 0;
 }
 
-/** Places the shim state at base (rounded up to 16; never below 16) and starts the break after it. O(1). */
-export function shimInit(base: usize): void {
+/** Places the shim state at base (rounded up to 16; never below 16) and starts the break after
+ *  it. When memory must grow to hold the state, it grows once for the state and `reserve` more
+ *  bytes (the first request), or not at all, leaving the shim unplaced. O(1), plus one grow. */
+export function shimInit(base: usize, reserve: usize): void {
   let at = (max<usize>(base, 16) + 15) & ~15;
   let end = <u64>memory.size() << 16;
-  if (<u64>at + SHIM_SIZE > MAX_END) at = <usize>(MAX_END - SHIM_SIZE) & ~15;
-  if (<u64>at + SHIM_SIZE > end) {
-    // The base lies beyond memory: grow just enough to hold the state.
-    if (!growPages(<u32>((<u64>at + SHIM_SIZE - end + 0xFFFF) >> 16))) return;
-  }
+  let want = <u64>at + SHIM_SIZE + <u64>reserve;
+  if (want > MAX_END) return;
+  if (<u64>at + SHIM_SIZE > end && !growPages(<u32>((want - end + 0xFFFF) >> 16))) return;
   state = at;
   store<u32>(at + S_BRK, <u32>(at + SHIM_SIZE));
   store<u32>(at + S_SBRK_START, <u32>(at + SHIM_SIZE));
