@@ -101,6 +101,14 @@ export class Shadow {
     return b;
   }
 
+  /** Forget a block the allocator already took back (realloc(p, 0)), without reading it. */
+  forget(ptr) {
+    const b = this.blocks.get(ptr);
+    if (!b) this.fail(`forget(${hex(ptr)}): not a live block of the shadow model`);
+    this._drop(b);
+    return b;
+  }
+
   _drop(b) {
     const s = this.sorted;
     let lo = 0, hi = s.length;
