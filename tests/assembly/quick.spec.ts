@@ -1,0 +1,67 @@
+import { heapAlloc, heapFree } from "../../assembly/heap";
+import { quickFlush, QUICK_MAX } from "../../assembly/quick";
+import { blockSizeFor, header, sizeOf, CACHED, FREE } from "../../assembly/block";
+import { R_QUICK_BYTES, field } from "../../assembly/root";
+import { QUICK_LIMIT } from "../../assembly/config";
+import { heapCheck } from "../../assembly/check";
+import { noteAlloc, noteFree } from "../../assembly/stats";
+import { arenaHeap } from "./arena.include";
+
+function take(r: usize, n: usize): usize {
+  let p = heapAlloc(r, blockSizeFor(n));
+  if (p) noteAlloc(r, p);
+  return p;
+}
+function give(r: usize, p: usize): void {
+  noteFree(r, sizeOf(p));
+  heapFree(r, p);
+}
+
+describe("quick lists (small-object path)", () => {
+  it("caches a freed small block and hands it back, last in first out", () => {
+    let r = arenaHeap(1 << 16);
+    let a = take(r, 32), b = take(r, 32);
+    give(r, a);
+    give(r, b);
+    expect<u32>(header(a) & CACHED).toBe(CACHED);
+    expect<u32>(field(r, R_QUICK_BYTES)).toBe(<u32>(2 * blockSizeFor(32)));
+    expect<usize>(take(r, 32)).toBe(b);
+    expect<usize>(take(r, 30)).toBe(a); // same class: 30 + 4 rounds to 48 too
+    expect<u32>(header(a) & CACHED).toBe(0);
+    expect<u32>(heapCheck(r)).toBe(0);
+  });
+
+  it("sends blocks above QUICK_MAX straight to the general lists", () => {
+    let r = arenaHeap(1 << 16);
+    let a = take(r, QUICK_MAX + 100), guard = take(r, 16);
+    give(r, a);
+    expect<u32>(header(a) & FREE).toBe(FREE);
+    expect<u32>(field(r, R_QUICK_BYTES)).toBe(0);
+    give(r, guard);
+    expect<u32>(heapCheck(r)).toBe(0);
+  });
+
+  it("never caches more than QUICK_LIMIT bytes", () => {
+    let r = arenaHeap(QUICK_LIMIT * 2 + (1 << 16));
+    let ps = new Array<usize>();
+    for (let i = 0; i < <i32>(QUICK_LIMIT / 48) + 100; ++i) ps.push(take(r, 32));
+    for (let i = 0; i < ps.length; ++i) give(r, ps[i]);
+    expect<bool>(<usize>field(r, R_QUICK_BYTES) <= QUICK_LIMIT).toBe(true);
+    expect<u32>(heapCheck(r)).toBe(0);
+  });
+
+  it("flushes every cached block back, merged, so a large block fits again", () => {
+    let r = arenaHeap(1 << 16);
+    let ps = new Array<usize>();
+    let p: usize;
+    while ((p = take(r, 40)) != 0) ps.push(p);
+    for (let i = 0; i < ps.length; ++i) give(r, ps[i]);
+    expect<bool>(field(r, R_QUICK_BYTES) > 0).toBe(true);
+    // A large request cannot be met from the lists alone: the heap flushes and merges.
+    let big = take(r, 40000);
+    expect<usize>(big).not.toBe(0);
+    expect<u32>(field(r, R_QUICK_BYTES)).toBe(0);
+    expect<u32>(heapCheck(r)).toBe(0);
+    expect<bool>(quickFlush(r)).toBe(false); // nothing left to flush
+  });
+});
