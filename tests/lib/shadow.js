@@ -160,7 +160,10 @@ function runs(size, usable) {
   if (size <= 4 * EDGE) out.push([0, size]);
   else {
     out.push([0, EDGE]);
-    for (let o = STRIDE; o + 8 <= size - EDGE; o += STRIDE) out.push([o, o + 8]);
+    // one word every STRIDE bytes, or 256 words spread over a huge block (so a 1 GiB block does not
+    // touch every page of the host's memory)
+    const stride = size > 256 * STRIDE ? Math.floor(size / 256) & ~7 : STRIDE;
+    for (let o = stride; o + 8 <= size - EDGE; o += stride) out.push([o, o + 8]);
     out.push([size - EDGE, size]);
   }
   if (usable > size) out.push([Math.max(size, usable - 16), usable]); // the usable tail is the caller's too
