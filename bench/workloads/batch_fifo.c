@@ -1,0 +1,2 @@
+#define LIFO 0
+#include "batch.c"

@@ -1,0 +1,2 @@
+#define LIFO 1
+#include "batch.c"

@@ -1,0 +1,2 @@
+#define WITH_REALLOC 1
+#include "random.c"
