@@ -35,7 +35,7 @@ for (const build of BUILDS) {
             const res = runFuzz(build, sc, OPS_PER_SCENARIO, { replay: 'node scripts/soak.js' });
             opsRun += res.ops;
           }),
-          { seed, numRuns: SCENARIOS_PER_TEST, endOnFailure: true },
+          { seed, numRuns: SCENARIOS_PER_TEST, endOnFailure: true, includeErrorInReport: true },
         );
       });
     }
