@@ -6,12 +6,14 @@
 // frees p and returns 0, a failed realloc leaves p untouched, errors return 0 and never trap.
 
 import {
-  ALIGN, HEADER, MIN_BLOCK, MAX_REQUEST, blockSizeFor, sizeOf, alignUp,
+  ALIGN, HEADER, MIN_BLOCK, MAX_REQUEST, SIZE_MASK, blockSizeFor, sizeOf, header, alignUp,
 } from "./block";
 import { ROOT_SIZE } from "./root";
+import { SMALL_MAX } from "./config";
+import { quickPop } from "./quick";
 import { SPAN_OVERHEAD } from "./span";
 import {
-  heapCreate, heapAlloc, heapAllocFrom, heapFree, heapAlign, heapResize, heapOwns, heapEndsAt,
+  heapCreate, heapAllocSlow, heapAllocFrom, heapFree, heapAlign, heapResize, heapOwns, heapEndsAt,
 } from "./heap";
 import { addMemory } from "./span";
 import { shimReady, shimInit, shimDefaultBase, shimClaim, shimBreak, shimSbrk } from "./shim";
@@ -50,29 +52,45 @@ function growFor(r: usize, s: usize): usize {
   return start ? heapAllocFrom(r, start, shimBreak(), s) : 0;
 }
 
-/** A block of size s from heap r, growing memory if nothing fits, or 0. */
-@inline function allocBlock(r: usize, s: usize): usize {
-  let p = heapAlloc(r, s);
+/** A block of size s from heap r, growing memory if nothing fits, or 0. Out of line. */
+function allocBlock(r: usize, s: usize): usize {
+  let p = heapAllocSlow(r, s);
   return p ? p : growFor(r, s);
 }
 
-/** Allocates n bytes aligned to 16. Returns 0 when it cannot. O(1), plus growth. */
+/** Allocates n bytes aligned to 16. Returns 0 when it cannot. O(1), plus growth; a hit in the
+ *  quick lists is inlined here and is a handful of loads and stores. */
 export function malloc(n: usize): usize {
+  let s = blockSizeFor(n); // wraps for n near 4 GiB: only trusted once n is known to be small
+  let r = globalRoot;
+  if (SMALL_MAX > 0 && n <= SMALL_MAX && r != 0) {
+    let p = quickPop(r, s);
+    if (p) {
+      noteAlloc(r, s);
+      return p;
+    }
+  }
+  return mallocSlow(n, s);
+}
+
+/** malloc past the quick lists: makes the heap on first use, then searches and grows. */
+function mallocSlow(n: usize, s: usize): usize {
   if (n > MAX_REQUEST) return 0;
-  let s = blockSizeFor(n);
   let r = globalHeap(s);
   if (!r) return 0;
   let p = allocBlock(r, s);
-  if (p) noteAlloc(r, p);
+  if (p) noteAlloc(r, sizeOf(p));
   return p;
 }
 
-/** Frees p; ignores 0 and pointers that are not live blocks of this heap. O(1). */
+/** Frees p; ignores 0 and pointers that are not live blocks of this heap (a repeated free
+ *  included). O(1); a push onto a quick list is inlined here. */
 export function free(p: usize): void {
   let r = globalRoot;
   if (!p || !r || !heapOwns(r, p)) return;
-  noteFree(r, sizeOf(p));
-  heapFree(r, p);
+  let h = header(p);
+  noteFree(r, <usize>(h & SIZE_MASK));
+  heapFree(r, p, h);
 }
 
 /** Resizes p to n bytes, in place when it can, else by moving; keeps p on failure. O(1) + copy. */
@@ -92,7 +110,7 @@ export function realloc(p: usize, n: usize): usize {
     noteResize(r, old, sizeOf(p));
     return p;
   }
-  let q = heapAlloc(r, s);
+  let q = heapAllocSlow(r, s);
   if (!q && heapEndsAt(r, p, shimBreak())) {
     // p ends the heap: grow memory under it and stay in place.
     let start = shimClaim(s - old + MIN_BLOCK);
@@ -105,7 +123,7 @@ export function realloc(p: usize, n: usize): usize {
   if (!q) return 0;
   memory.copy(q, p, old - HEADER);
   noteResize(r, old, sizeOf(q));
-  heapFree(r, p);
+  heapFree(r, p, header(p));
   return q;
 }
 
@@ -130,7 +148,7 @@ function allocAligned(align: usize, n: usize): usize {
   let p = allocBlock(r, <usize>big);
   if (!p) return 0;
   p = heapAlign(r, p, s, align);
-  noteAlloc(r, p);
+  noteAlloc(r, sizeOf(p));
   return p;
 }
 

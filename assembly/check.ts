@@ -20,11 +20,12 @@
 
 import { MIN_BLOCK, FREE, PREV_FREE, CACHED, SIZE_MASK, HEADER, ALIGN_BITS, header } from "./block";
 import {
-  SL_COUNT, FL_COUNT, QUICK_COUNT, R_SPANS, R_LO, R_HI, R_FLMAP, R_QUICK_BYTES, R_IN_USE, R_LIVE,
+  SL_COUNT, FL_COUNT, QUICK_COUNT, R_SPANS, R_LO, R_HI, R_FLMAP, R_QUICK_BYTES, R_IN_USE,
   field, slMapSlot, quickSlot,
 } from "./root";
 import { listHead, listOf } from "./bins";
 import { spanNext, spanEnd, spanFirst } from "./span";
+import { liveBlocks } from "./stats";
 
 export const CHECK_SPAN: u32 = 1;
 export const CHECK_SIZE: u32 = 2;
@@ -116,6 +117,6 @@ export function heapCheck(r: usize): u32 {
     }
   }
   if (quickBytes != cachedBytes || quickBytes != field(r, R_QUICK_BYTES)) return CHECK_QUICK;
-  if (inUse != field(r, R_IN_USE) || live != field(r, R_LIVE)) return CHECK_COUNTERS;
+  if (inUse != field(r, R_IN_USE) || live != liveBlocks(r)) return CHECK_COUNTERS;
   return 0;
 }

@@ -100,13 +100,19 @@ export function cutBlock(r: usize, p: usize, s: usize): void {
   freeBlock(r, q);
 }
 
-/** An in-use block of size at least s from heap r's own memory, or 0. O(1) unless it has to
- *  flush the quick lists first, which it does only when nothing else fits. */
-export function heapAlloc(r: usize, s: usize): usize {
+/** An in-use block of size at least s from heap r's own memory, or 0. The quick-list hit is
+ *  inlined into the caller; the rest is heapAllocSlow. O(1). */
+@inline export function heapAlloc(r: usize, s: usize): usize {
   if (QUICK_MAX > 0 && s <= QUICK_MAX) {
     let p = quickPop(r, s);
     if (p) return p;
   }
+  return heapAllocSlow(r, s);
+}
+
+/** heapAlloc past the quick lists: the free lists, then a flush of the quick lists and the
+ *  free lists again. O(1) unless it flushes, which it does only when nothing else fits. */
+export function heapAllocSlow(r: usize, s: usize): usize {
   let p = findFree(r, s);
   if (p) return takeBlock(r, p, s);
   if (quickFlush(r)) {
@@ -124,9 +130,9 @@ export function heapAllocFrom(r: usize, start: usize, end: usize, s: usize): usi
   return takeBlock(r, p, s);
 }
 
-/** Returns in-use block p to heap r: to its quick list when small, else to the general lists. O(1). */
-export function heapFree(r: usize, p: usize): void {
-  let h = header(p);
+/** Returns in-use block p (header h) to heap r: to its quick list when small (inlined into the
+ *  caller), else to the general lists. O(1). */
+@inline export function heapFree(r: usize, p: usize, h: u32): void {
   let s = <usize>(h & SIZE_MASK);
   if (SECURITY) memory.fill(p, 0, s - 4);
   if (QUICK_MAX > 0 && s <= QUICK_MAX && quickPush(r, p, s, h)) return;
@@ -173,11 +179,12 @@ export function heapResize(r: usize, p: usize, s: usize): bool {
 /** Whether p looks like a block heap r handed out and has not freed: aligned, inside the heap,
  *  neither FREE nor CACHED, and not running past the heap's end. The cheap check that keeps a
  *  stray or repeated free from corrupting the heap. O(1). */
-export function heapOwns(r: usize, p: usize): bool {
-  if ((p & 15) != 0 || p < field(r, R_LO) || p >= field(r, R_HI)) return false;
+@inline export function heapOwns(r: usize, p: usize): bool {
+  let hi = <usize>field(r, R_HI);
+  if ((p & 15) != 0 || p < <usize>field(r, R_LO) || p >= hi) return false;
   let h = header(p);
   let s = <usize>(h & SIZE_MASK);
-  return (h & (FREE | CACHED)) == 0 && s >= MIN_BLOCK && s <= <usize>field(r, R_HI) - p;
+  return (h & (FREE | CACHED)) == 0 && s >= MIN_BLOCK && s <= hi - p;
 }
 
 /** Whether block p is the last block of the newest span and that span ends at `top`. O(1). */

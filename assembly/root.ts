@@ -8,7 +8,7 @@
 //   │    8 │ inUse        u32            │ payload bytes of blocks handed out             │
 //   │   12 │ peak         u32            │ highest inUse seen                             │
 //   │   16 │ claimed      u32            │ bytes of memory given to this heap             │
-//   │   20 │ live         u32            │ blocks handed out and not yet freed            │
+//   │   20 │ (reserved)                  │                                                │
 //   │   24 │ mallocs      u64            │ allocating calls                               │
 //   │   32 │ frees        u64            │ freeing calls                                  │
 //   │   40 │ reallocs     u64            │ realloc calls                                  │
@@ -46,7 +46,6 @@ export const R_QUICK_BYTES: usize = 4;
 export const R_IN_USE: usize = 8;
 export const R_PEAK: usize = 12;
 export const R_CLAIMED: usize = 16;
-export const R_LIVE: usize = 20;
 export const R_MALLOCS: usize = 24;
 export const R_FREES: usize = 32;
 export const R_REALLOCS: usize = 40;

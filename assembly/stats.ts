@@ -8,39 +8,42 @@
 //   │   12 │ peakInUse     u32  │ the highest bytesInUse so far                        │
 //   │   16 │ bytesClaimed  u32  │ memory given to the heap, its own metadata included  │
 //   │   20 │ growCalls     u32  │ memory.grow calls made by the shim                   │
-//   │   24 │ mallocCalls   u64  │ malloc, calloc, aligned_alloc, posix_memalign, …     │
+//   │   24 │ mallocCalls   u64  │ successful malloc, calloc, aligned_alloc, … calls    │
 //   │   32 │ freeCalls     u64  │ free calls that freed a block                        │
 //   │   40 │ reallocCalls  u64  │ realloc calls                                        │
-//   │   48 │ liveBlocks    u32  │ blocks handed out and not freed                      │
+//   │   48 │ liveBlocks    u32  │ blocks handed out and not freed (malloc - free calls)│
 //   │   52 │ sbrkBytes     u32  │ bytes held by sbrk callers                           │
 //   │   56 │ heapBase      u32  │ start of the heap                                    │
 //   │   60 │ (reserved, 0)      │                                                      │
 //   └──────┴────────────────────┴──────────────────────────────────────────────────────┘
 //   A later version only appends fields: read `size` before reading past it.
 
-import { HEADER, sizeOf } from "./block";
+import { HEADER } from "./block";
 import {
-  R_IN_USE, R_PEAK, R_CLAIMED, R_LIVE, R_MALLOCS, R_FREES, R_REALLOCS, field, setField,
+  R_IN_USE, R_PEAK, R_CLAIMED, R_MALLOCS, R_FREES, R_REALLOCS, field, setField,
 } from "./root";
 import { shimGrowCalls, shimSbrkHeld, shimBase } from "./shim";
 
 export const STATS_SIZE: usize = 64;
 export const STATS_VERSION: u32 = 1;
 
-/** Counts an allocation that handed out block p. O(1). */
-@inline export function noteAlloc(r: usize, p: usize): void {
-  let inUse = field(r, R_IN_USE) + <u32>(sizeOf(p) - HEADER);
+/** Counts an allocation that handed out a block of size s. O(1). */
+@inline export function noteAlloc(r: usize, s: usize): void {
+  let inUse = field(r, R_IN_USE) + <u32>(s - HEADER);
   setField(r, R_IN_USE, inUse);
   if (inUse > field(r, R_PEAK)) setField(r, R_PEAK, inUse);
-  setField(r, R_LIVE, field(r, R_LIVE) + 1);
   store<u64>(r + R_MALLOCS, load<u64>(r + R_MALLOCS) + 1);
 }
 
 /** Counts the freeing of a block of size s. O(1). */
 @inline export function noteFree(r: usize, s: usize): void {
   setField(r, R_IN_USE, field(r, R_IN_USE) - <u32>(s - HEADER));
-  setField(r, R_LIVE, field(r, R_LIVE) - 1);
   store<u64>(r + R_FREES, load<u64>(r + R_FREES) + 1);
+}
+
+/** Blocks handed out and not freed: every counted allocation minus every counted free. O(1). */
+export function liveBlocks(r: usize): u32 {
+  return <u32>(load<u64>(r + R_MALLOCS) - load<u64>(r + R_FREES));
 }
 
 /** Counts a realloc call. O(1). */
@@ -66,7 +69,7 @@ export function writeStats(r: usize, out: usize): void {
   store<u64>(out, r ? load<u64>(r + R_MALLOCS) : 0, 24);
   store<u64>(out, r ? load<u64>(r + R_FREES) : 0, 32);
   store<u64>(out, r ? load<u64>(r + R_REALLOCS) : 0, 40);
-  store<u32>(out, r ? field(r, R_LIVE) : 0, 48);
+  store<u32>(out, r ? liveBlocks(r) : 0, 48);
   store<u32>(out, shimSbrkHeld(), 52);
   store<u32>(out, <u32>shimBase(), 56);
   store<u32>(out, 0, 60);

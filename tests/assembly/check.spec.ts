@@ -6,17 +6,8 @@ import {
 } from "../../assembly/check";
 import { R_IN_USE, R_FLMAP, field, setField } from "../../assembly/root";
 import { noteAlloc, noteFree } from "../../assembly/stats";
-import { arenaHeap } from "./arena.include";
+import { arenaHeap, take, give } from "./arena.include";
 
-function take(r: usize, n: usize): usize {
-  let p = heapAlloc(r, blockSizeFor(n));
-  if (p) noteAlloc(r, p);
-  return p;
-}
-function give(r: usize, p: usize): void {
-  noteFree(r, sizeOf(p));
-  heapFree(r, p);
-}
 
 /** A heap with a used, a free (general) and a cached block, in that order, plus a guard. */
 function sample(): StaticArray<usize> {

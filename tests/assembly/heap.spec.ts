@@ -4,20 +4,9 @@ import {
 import { blockSizeFor, sizeOf, header, FREE, PREV_FREE } from "../../assembly/block";
 import { heapCheck } from "../../assembly/check";
 import { noteAlloc, noteFree, noteResize } from "../../assembly/stats";
-import { arenaHeap } from "./arena.include";
+import { arenaHeap, take, give } from "./arena.include";
 
-/** Allocates n bytes from heap r the way a front end does (with the counters). */
-function take(r: usize, n: usize): usize {
-  let p = heapAlloc(r, blockSizeFor(n));
-  if (p) noteAlloc(r, p);
-  return p;
-}
 
-/** Frees block p of heap r the way a front end does. */
-function give(r: usize, p: usize): void {
-  noteFree(r, sizeOf(p));
-  heapFree(r, p);
-}
 
 describe("heap (general path)", () => {
   it("hands out disjoint, 16-aligned blocks that hold what was asked", () => {
@@ -68,7 +57,7 @@ describe("heap (general path)", () => {
       let raw = heapAlloc(r, s + align + 16);
       expect<usize>(raw).not.toBe(0);
       let p = heapAlign(r, raw, s, align);
-      noteAlloc(r, p);
+      noteAlloc(r, sizeOf(p));
       expect<usize>(p % align).toBe(0);
       expect<usize>(sizeOf(p)).toBe(s);
       expect<u32>(heapCheck(r)).toBe(0);

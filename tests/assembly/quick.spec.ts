@@ -5,17 +5,8 @@ import { R_QUICK_BYTES, field } from "../../assembly/root";
 import { QUICK_LIMIT } from "../../assembly/config";
 import { heapCheck } from "../../assembly/check";
 import { noteAlloc, noteFree } from "../../assembly/stats";
-import { arenaHeap } from "./arena.include";
+import { arenaHeap, take, give } from "./arena.include";
 
-function take(r: usize, n: usize): usize {
-  let p = heapAlloc(r, blockSizeFor(n));
-  if (p) noteAlloc(r, p);
-  return p;
-}
-function give(r: usize, p: usize): void {
-  noteFree(r, sizeOf(p));
-  heapFree(r, p);
-}
 
 describe("quick lists (small-object path)", () => {
   it("caches a freed small block and hands it back, last in first out", () => {
@@ -24,7 +15,7 @@ describe("quick lists (small-object path)", () => {
     give(r, a);
     give(r, b);
     expect<u32>(header(a) & CACHED).toBe(CACHED);
-    expect<u32>(field(r, R_QUICK_BYTES)).toBe(<u32>(2 * blockSizeFor(32)));
+    expect<u32>(field(r, R_QUICK_BYTES)).toBe(2 * <u32>blockSizeFor(32));
     expect<usize>(take(r, 32)).toBe(b);
     expect<usize>(take(r, 30)).toBe(a); // same class: 30 + 4 rounds to 48 too
     expect<u32>(header(a) & CACHED).toBe(0);

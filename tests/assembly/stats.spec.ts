@@ -1,14 +1,13 @@
-import { heapAlloc, heapFree } from "../../assembly/heap";
-import { blockSizeFor, sizeOf } from "../../assembly/block";
-import { noteAlloc, noteFree, noteRealloc, writeStats, STATS_SIZE, STATS_VERSION } from "../../assembly/stats";
-import { arenaHeap } from "./arena.include";
+import { sizeOf } from "../../assembly/block";
+import { noteRealloc, writeStats, STATS_SIZE, STATS_VERSION } from "../../assembly/stats";
+import { arenaHeap, take, give } from "./arena.include";
 
 describe("stats", () => {
   it("fills the versioned struct: size and version first, then the counters", () => {
     let r = arenaHeap(1 << 16);
     let out = heap.alloc(STATS_SIZE);
-    let a = heapAlloc(r, blockSizeFor(100)); noteAlloc(r, a);
-    let b = heapAlloc(r, blockSizeFor(200)); noteAlloc(r, b);
+    let a = take(r, 100);
+    let b = take(r, 200);
     noteRealloc(r);
     writeStats(r, out);
     expect<u32>(load<u32>(out, 0)).toBe(64);
@@ -20,10 +19,11 @@ describe("stats", () => {
     expect<u64>(load<u64>(out, 32)).toBe(0);
     expect<u64>(load<u64>(out, 40)).toBe(1);
     expect<u32>(load<u32>(out, 48)).toBe(2);
-    noteFree(r, sizeOf(a)); heapFree(r, a);
+    let sa = sizeOf(a);
+    give(r, a);
     writeStats(r, out);
     expect<u32>(load<u32>(out, 8)).toBe(<u32>(sizeOf(b) - 4));
-    expect<u32>(load<u32>(out, 12)).toBe(<u32>(sizeOf(a) + sizeOf(b) - 8)); // peak kept
+    expect<u32>(load<u32>(out, 12)).toBe(<u32>(sa + sizeOf(b) - 8)); // peak kept
     expect<u64>(load<u64>(out, 32)).toBe(1);
     expect<u32>(load<u32>(out, 48)).toBe(1);
   });
