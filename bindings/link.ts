@@ -96,12 +96,11 @@ export function programMemoryImport(info: ModuleInfo, label: string): ImportEntr
  * wrappers named malloc (ralloc_import.c), so only call this when it imports none.
  */
 export function ownMalloc(info: ModuleInfo): string | undefined {
+  const names = new Set(info.functionNames.values());
+  if (names.has("dlmalloc")) return "dlmalloc";
   const exported = info.exports.find((e) => e.kind === "function" && MALLOC_FAMILY.includes(e.name));
   if (exported) return exported.name;
-  for (const name of info.functionNames.values()) {
-    if (name === "dlmalloc" || name === "malloc" || name === "__libc_malloc") return name;
-  }
-  return undefined;
+  return ["malloc", "__libc_malloc"].find((n) => names.has(n));
 }
 
 /** Function signature of the allocator export `name`, if it exists. */
@@ -154,7 +153,7 @@ export function planAllocatorImports(program: ModuleInfo, allocator: ModuleInfo,
     const own = ownMalloc(program);
     if (own !== undefined) {
       throw new RallocError("E_HAS_MALLOC",
-        `${programLabel} already contains a malloc (it defines ${own}, likely wasi-libc's dlmalloc), so ralloc-wasm would not be used; ` +
+        `${programLabel} already contains a malloc (it defines ${own}${own === "dlmalloc" ? ", wasi-libc's allocator" : ""}), so ralloc-wasm would not be used; ` +
         `compile bindings/c/ralloc_import.c into it, or link it with -nostdlib -Wl,--allow-undefined so that it imports malloc`);
     }
   }

@@ -310,6 +310,7 @@ export function readModuleInfo(bytes: Uint8Array, what = "module"): ModuleInfo {
     switch (s.id) {
       case 0: {
         info.customSections.push(s.name!);
+        r.name(); // the section's own name
         if (s.name === "name") readNames(r, info);
         break;
       }

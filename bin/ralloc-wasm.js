@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// ralloc-wasm command line: link a C program with ralloc-wasm, or run it on ralloc-wasm.
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+
+const USAGE = `usage:
+  ralloc-wasm link IN.wasm -o OUT.wasm [--build NAME] [--allocator FILE.wasm] [-O LEVEL] [--no-export-allocator] [-g]
+      merge a C program with ralloc-wasm into one optimized module (wasm-merge + wasm-opt)
+  ralloc-wasm run [--build NAME] [--allocator FILE.wasm] [--stats] PROG.wasm [ARGS...]
+      run a WASI program with ralloc-wasm as its malloc (stdin/stdout/stderr and exit code pass through)
+  ralloc-wasm help
+
+NAME is one of release (default), small, debug, security. LEVEL is 0-4, s or z (default 3).
+The program must be compiled with -Wl,--import-memory and import its malloc: compile
+bindings/c/ralloc_import.c into it (or link with -nostdlib -Wl,--allow-undefined).`;
+
+function usage(message) {
+  if (message) process.stderr.write(`ralloc-wasm: ${message}\n`);
+  process.stderr.write(USAGE + "\n");
+  process.exit(2);
+}
+
+// node:wasi announces itself as experimental on every run; the CLI's users did not ask for that.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning, ...rest) {
+  const text = typeof warning === "string" ? warning : warning?.message;
+  if (typeof text === "string" && text.startsWith("WASI is an experimental feature")) return;
+  return emitWarning.call(process, warning, ...rest);
+};
+
+async function bindings() {
+  try {
+    return await import("../dist/bindings/index.js");
+  } catch (e) {
+    if (e?.code === "ERR_MODULE_NOT_FOUND") {
+      process.stderr.write("ralloc-wasm: the bindings are not built; run `npm run build:bindings` (or `npm install`, which runs it)\n");
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+function readInput(path, what) {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    process.stderr.write(`ralloc-wasm: cannot read ${what} ${path}: ${e.code === "ENOENT" ? "no such file" : e.message}\n`);
+    process.exit(1);
+  }
+}
+
+/** Parses the allocator options shared by link and run; returns the index after them. */
+function allocatorOption(args, i, opts) {
+  const a = args[i];
+  if (a === "--build") {
+    if (i + 1 >= args.length) usage("--build needs a NAME");
+    opts.build = args[i + 1];
+    return i + 2;
+  }
+  if (a.startsWith("--build=")) { opts.build = a.slice(8); return i + 1; }
+  if (a === "--allocator") {
+    if (i + 1 >= args.length) usage("--allocator needs a FILE");
+    opts.allocator = readInput(args[i + 1], "allocator");
+    return i + 2;
+  }
+  return -1;
+}
+
+async function link(args) {
+  const opts = {};
+  let input, output;
+  for (let i = 0; i < args.length;) {
+    const a = args[i];
+    const next = allocatorOption(args, i, opts);
+    if (next >= 0) { i = next; continue; }
+    if (a === "-o") {
+      if (i + 1 >= args.length) usage("-o needs a file name");
+      output = args[i + 1];
+      i += 2;
+    } else if (/^-O[0-4sz]$/.test(a)) {
+      opts.optimize = /[0-4]/.test(a[2]) ? Number(a[2]) : a[2];
+      i++;
+    } else if (a === "-O") {
+      const v = args[i + 1];
+      if (v === undefined || !/^[0-4sz]$/.test(v)) usage("-O needs a level: 0-4, s or z");
+      opts.optimize = /[0-4]/.test(v) ? Number(v) : v;
+      i += 2;
+    } else if (a === "--no-export-allocator") {
+      opts.exportAllocator = false;
+      i++;
+    } else if (a === "-g") {
+      opts.debugInfo = true;
+      i++;
+    } else if (a.startsWith("-")) {
+      usage(`link: unknown option ${a}`);
+    } else if (input === undefined) {
+      input = a;
+      i++;
+    } else {
+      usage(`link: more than one input (${input}, ${a})`);
+    }
+  }
+  if (input === undefined) usage("link: no input file");
+  if (output === undefined) usage("link: no output file (-o OUT.wasm)");
+  const { linkStatic } = await bindings();
+  const out = await linkStatic(readInput(input, "program"), opts);
+  writeFileSync(output, out);
+}
+
+async function run(args) {
+  const opts = {};
+  let showStats = false;
+  let i = 0;
+  for (; i < args.length;) {
+    const a = args[i];
+    const next = allocatorOption(args, i, opts);
+    if (next >= 0) { i = next; continue; }
+    if (a === "--stats") { showStats = true; i++; continue; }
+    if (a === "--") { i++; break; }
+    if (a.startsWith("-")) usage(`run: unknown option ${a}`);
+    break;
+  }
+  if (i >= args.length) usage("run: no program (PROG.wasm)");
+  const program = args[i];
+  const { instantiateProgram } = await bindings();
+  const wasm = readInput(program, "program");
+  const { run: start, heap } = await instantiateProgram(wasm, {
+    ...opts,
+    args: [basename(program), ...args.slice(i + 1)],
+    env: {},
+  });
+  const code = start();
+  if (showStats && typeof heap.exports.ralloc_stats === "function") {
+    const s = heap.stats();
+    process.stderr.write(
+      `ralloc-wasm: ${s.mallocCalls} allocations, ${s.freeCalls} frees, ${s.reallocCalls} reallocs; ` +
+      `${s.liveBlocks} blocks (${s.bytesInUse} bytes) live, peak ${s.peakBytesInUse} bytes; ` +
+      `heap ${s.bytesFromMemory} bytes from memory at ${s.heapBase}, ${s.growCalls} memory.grow calls; check ${heap.check() === 0 ? "ok" : "FAILED " + heap.check()}\n`);
+  }
+  process.exitCode = code;
+}
+
+async function main(argv) {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "link": return link(rest);
+    case "run": return run(rest);
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE + "\n");
+      return;
+    case undefined: return usage("no command");
+    default: return usage(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  if (e?.name === "RallocError") {
+    process.stderr.write(`ralloc-wasm: ${e.message}\n`);
+  } else {
+    process.stderr.write(`ralloc-wasm: ${e?.stack ?? e}\n`);
+  }
+  process.exitCode = 1;
+});

@@ -1,0 +1,510 @@
+/**
+ * `Heap`: ralloc-wasm over a `WebAssembly.Memory`, driven from JavaScript.
+ *
+ * @module
+ */
+
+import { allocatorBytes, type AllocatorChoice } from "./builds.js";
+import { RallocError } from "./errors.js";
+import { readModuleInfo } from "./wasm-binary.js";
+
+/** Largest number of 64 KiB pages a wasm32 memory can have. */
+export const MAX_PAGES = 65536;
+
+/**
+ * Bytes below the heap base that the bindings borrow, for the length of one
+ * call, to receive `ralloc_stats`' output: [STATS_SCRATCH, STATS_SCRATCH + size).
+ * The allocator never reads memory below its heap base, so the call cannot
+ * disturb it, and the bytes are put back before the call returns. The heap base
+ * must therefore be at least {@link MIN_HEAP_BASE}.
+ */
+export const STATS_SCRATCH = 16;
+
+/** The lowest heap base a `Heap` accepts (see {@link STATS_SCRATCH}). */
+export const MIN_HEAP_BASE = 128;
+
+/** Where the heap starts in a memory that `createHeap` makes itself. */
+export const DEFAULT_HEAP_BASE = 128;
+
+/** The raw exports of a ralloc-wasm build (C ABI; pointers and sizes are i32). */
+export interface AllocatorExports {
+  malloc(size: number): number;
+  free(ptr: number): void;
+  realloc(ptr: number, size: number): number;
+  calloc(count: number, size: number): number;
+  aligned_alloc(align: number, size: number): number;
+  posix_memalign(outPtr: number, align: number, size: number): number;
+  memalign(align: number, size: number): number;
+  malloc_usable_size(ptr: number): number;
+  sbrk(delta: number): number;
+  ralloc_init(heapBase: number): number;
+  ralloc_check(): number;
+  ralloc_stats(ptr: number): number;
+  [name: string]: unknown;
+}
+
+/** Options of {@link createHeap}. */
+export interface HeapOptions extends AllocatorChoice {
+  /**
+   * The memory to manage. Default: a new memory of `initialPages` pages. When
+   * given, the heap begins at `heapBase`, or at the memory's current end when
+   * `heapBase` is left out, so nothing below it is ever touched.
+   */
+  memory?: WebAssembly.Memory;
+  /** Pages of a new memory (default 1). Not allowed together with `memory`. */
+  initialPages?: number;
+  /**
+   * Maximum pages of a new memory (default: none, so up to 4 GiB). Not allowed
+   * together with `memory`: give the memory its maximum when you create it.
+   */
+  maximumPages?: number;
+  /**
+   * Address where the heap begins (at least {@link MIN_HEAP_BASE}). Default:
+   * {@link DEFAULT_HEAP_BASE} in a new memory, the memory's end in a given one.
+   */
+  heapBase?: number;
+  /**
+   * Called when an allocation made through this Heap's methods fails, with the
+   * size asked for. Return `true` after freeing memory to have the call retried
+   * once. Allocations that wasm code makes through `heap.exports` go straight
+   * to the allocator and simply return 0.
+   */
+  onOom?: (size: number) => boolean | void;
+  /**
+   * Receives the allocator's log lines, when the build emits any (through a
+   * `ralloc_hooks.log(ptr, len)` import). Default: none are printed.
+   */
+  onLog?: (message: string) => void;
+}
+
+/** Statistics of a heap (the allocator's stats struct, version 1). */
+export interface HeapStats {
+  /** Size of the struct the allocator wrote, in bytes (64). */
+  size: number;
+  /** Struct layout version (1). */
+  version: number;
+  /** Sum of the usable sizes of live blocks. */
+  bytesInUse: number;
+  /** Highest `bytesInUse` so far. */
+  peakBytesInUse: number;
+  /** Bytes the heap has claimed from memory, its metadata included. */
+  bytesFromMemory: number;
+  /** `memory.grow` calls the allocator has made. */
+  growCalls: number;
+  /** Allocating calls: malloc, calloc, aligned_alloc, posix_memalign, memalign. */
+  mallocCalls: number;
+  /** free calls. */
+  freeCalls: number;
+  /** realloc calls. */
+  reallocCalls: number;
+  /** Blocks allocated and not yet freed. */
+  liveBlocks: number;
+  /** Bytes currently held by sbrk callers. */
+  sbrkBytes: number;
+  /** Where the heap starts. */
+  heapBase: number;
+}
+
+interface Views {
+  buffer: ArrayBuffer;
+  i8: Int8Array;
+  u8: Uint8Array;
+  i16: Int16Array;
+  u16: Uint16Array;
+  i32: Int32Array;
+  u32: Uint32Array;
+  f32: Float32Array;
+  f64: Float64Array;
+}
+
+/** Typed views over a memory that are remade whenever the memory has grown. */
+export class MemoryViews {
+  #views: Views | undefined;
+
+  constructor(readonly memory: WebAssembly.Memory) {}
+
+  /** The current views (the same objects until the memory grows). */
+  protected views(): Views {
+    const buffer = this.memory.buffer as ArrayBuffer;
+    let v = this.#views;
+    if (v === undefined || v.buffer !== buffer) {
+      v = {
+        buffer,
+        i8: new Int8Array(buffer),
+        u8: new Uint8Array(buffer),
+        i16: new Int16Array(buffer),
+        u16: new Uint16Array(buffer),
+        i32: new Int32Array(buffer),
+        u32: new Uint32Array(buffer),
+        f32: new Float32Array(buffer),
+        f64: new Float64Array(buffer),
+      };
+      this.#views = v;
+    }
+    return v;
+  }
+
+  /** Memory as signed bytes; never stale after memory grows. */
+  get HEAP8(): Int8Array { return this.views().i8; }
+  /** Memory as unsigned bytes; never stale after memory grows. */
+  get HEAPU8(): Uint8Array { return this.views().u8; }
+  /** Memory as signed 16-bit words (index = address >> 1). */
+  get HEAP16(): Int16Array { return this.views().i16; }
+  /** Memory as unsigned 16-bit words (index = address >> 1). */
+  get HEAPU16(): Uint16Array { return this.views().u16; }
+  /** Memory as signed 32-bit words (index = address >> 2). */
+  get HEAP32(): Int32Array { return this.views().i32; }
+  /** Memory as unsigned 32-bit words (index = address >> 2). */
+  get HEAPU32(): Uint32Array { return this.views().u32; }
+  /** Memory as 32-bit floats (index = address >> 2). */
+  get HEAPF32(): Float32Array { return this.views().f32; }
+  /** Memory as 64-bit floats (index = address >> 3). */
+  get HEAPF64(): Float64Array { return this.views().f64; }
+}
+
+function checkU32(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new RangeError(`${what} must be an integer from 0 to 4294967295, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function checkI32(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) {
+    throw new RangeError(`${what} must be an integer from -2147483648 to 2147483647, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "object" && value !== null) return value.constructor?.name ?? "object";
+  return String(value);
+}
+
+function checkPages(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_PAGES) {
+    throw new RallocError("E_BAD_OPTION", `${what} must be an integer number of 64 KiB pages from 0 to ${MAX_PAGES}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Names of the exports every allocator module must have. */
+const REQUIRED_EXPORTS = ["malloc", "free"] as const;
+
+const compiled = new WeakMap<Uint8Array, WebAssembly.Module>();
+
+/** Compiles an allocator module once per bytes object. */
+export function compileAllocator(bytes: Uint8Array, label: string): WebAssembly.Module {
+  let mod = compiled.get(bytes);
+  if (mod) return mod;
+  const info = readModuleInfo(bytes, label);
+  if (info.definedMemories.length > 0 || !info.imports.some((i) => i.kind === "memory")) {
+    throw new RallocError("E_MEMORY_NOT_IMPORTED",
+      `${label} defines its own memory; an allocator must import it (AssemblyScript: --importMemory)`);
+  }
+  for (const name of REQUIRED_EXPORTS) {
+    if (!info.exports.some((e) => e.name === name && e.kind === "function")) {
+      throw new RallocError("E_MISSING_IMPORT", `${label} does not export ${name}; an allocator module must export the C malloc family`);
+    }
+  }
+  mod = new WebAssembly.Module(bytes as BufferSource);
+  compiled.set(bytes, mod);
+  return mod;
+}
+
+/** Hooks the allocator may import from the module `ralloc_hooks`. */
+interface HookContext {
+  memory: WebAssembly.Memory;
+  onLog?: ((message: string) => void) | undefined;
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Builds the allocator's import object from what it actually imports: the
+ * memory, the known hooks, no-ops for unknown `ralloc_hooks` functions, and
+ * AssemblyScript's `env.abort` for custom AssemblyScript allocators.
+ */
+function allocatorImports(mod: WebAssembly.Module, ctx: HookContext, label: string): WebAssembly.Imports {
+  const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+  const put = (m: string, n: string, v: WebAssembly.ImportValue) => ((imports[m] ??= {})[n] = v);
+  for (const imp of WebAssembly.Module.imports(mod)) {
+    if (imp.kind === "memory") {
+      put(imp.module, imp.name, ctx.memory);
+    } else if (imp.kind === "function" && imp.module === "ralloc_hooks") {
+      if (imp.name === "log") {
+        put(imp.module, imp.name, (ptr: number, len: number) => {
+          const text = utf8.decode(new Uint8Array(ctx.memory.buffer, ptr >>> 0, len >>> 0));
+          ctx.onLog?.(text);
+        });
+      } else {
+        put(imp.module, imp.name, () => 0);
+      }
+    } else if (imp.kind === "function" && imp.module === "env" && imp.name === "abort") {
+      put(imp.module, imp.name, (msg: number, file: number, line: number, col: number) => {
+        throw new Error(`${label} aborted: ${readAsString(ctx.memory, msg)} at ${readAsString(ctx.memory, file)}:${line}:${col}`);
+      });
+    } else {
+      throw new RallocError("E_MISSING_IMPORT",
+        `${label} imports ${imp.module}.${imp.name} (${imp.kind}), which the ralloc-wasm bindings do not provide`);
+    }
+  }
+  return imports;
+}
+
+/** Reads an AssemblyScript string (UTF-16, length in bytes at ptr - 4). */
+function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  ptr >>>= 0;
+  if (ptr < 4 || ptr > memory.buffer.byteLength) return "<no message>";
+  const len = new Uint32Array(memory.buffer, (ptr - 4) & ~3, 1)[0]! >>> 1;
+  if (ptr + len * 2 > memory.buffer.byteLength) return "<bad message>";
+  return String.fromCharCode(...new Uint16Array(memory.buffer.slice(ptr, ptr + len * 2)));
+}
+
+/**
+ * A heap managed by one instance of ralloc-wasm (or of a custom allocator) in a
+ * `WebAssembly.Memory`. Several heaps may live in one process, each with its own
+ * allocator instance.
+ *
+ * Pointers are plain numbers (unsigned addresses); 0 is the null pointer.
+ * Methods check their arguments and throw `RangeError` for values that are not
+ * 32-bit integers.
+ */
+export class Heap extends MemoryViews {
+  /** The raw allocator exports: hand them to other wasm modules as imports. */
+  readonly exports: AllocatorExports;
+  /** The allocator instance. */
+  readonly instance: WebAssembly.Instance;
+  /** Where the heap begins, when the bindings set it (see {@link HeapOptions.heapBase}). */
+  heapBase: number | undefined;
+  /** The out-of-memory handler (see {@link HeapOptions.onOom}); may be replaced at any time. */
+  onOom: ((size: number) => boolean | void) | undefined;
+
+  /** Use {@link createHeap}. */
+  constructor(memory: WebAssembly.Memory, instance: WebAssembly.Instance, onOom?: (size: number) => boolean | void) {
+    super(memory);
+    this.instance = instance;
+    this.exports = instance.exports as unknown as AllocatorExports;
+    this.onOom = onOom;
+    this.heapBase = undefined;
+  }
+
+  private retry(size: number, attempt: () => number): number {
+    let p = attempt() >>> 0;
+    if (p === 0 && this.onOom?.(size) === true) p = attempt() >>> 0;
+    return p;
+  }
+
+  /** Allocates `size` bytes aligned to 16; returns the address, or 0 when memory runs out. */
+  malloc(size: number): number {
+    checkU32(size, "malloc: size");
+    return this.retry(size, () => this.exports.malloc(size));
+  }
+
+  /** Frees a block from this heap; `free(0)` does nothing. */
+  free(ptr: number): void {
+    checkU32(ptr, "free: ptr");
+    this.exports.free(ptr);
+  }
+
+  /**
+   * Resizes a block, moving it if needed. `realloc(0, n)` is `malloc(n)`;
+   * `realloc(p, 0)` frees p and returns 0; on failure returns 0 and p stays valid.
+   */
+  realloc(ptr: number, size: number): number {
+    checkU32(ptr, "realloc: ptr");
+    checkU32(size, "realloc: size");
+    if (ptr !== 0 && size === 0) return this.exports.realloc(ptr, 0) >>> 0;
+    return this.retry(size, () => this.exports.realloc(ptr, size));
+  }
+
+  /** Allocates `count * size` zeroed bytes; 0 on overflow or when memory runs out. */
+  calloc(count: number, size: number): number {
+    checkU32(count, "calloc: count");
+    checkU32(size, "calloc: size");
+    const total = count * size;
+    if (total > 0xffffffff) return 0;
+    return this.retry(total, () => this.exports.calloc(count, size));
+  }
+
+  /** Allocates `size` bytes aligned to `align` (a power of two); 0 for a bad alignment or no memory. */
+  alignedAlloc(align: number, size: number): number {
+    checkU32(align, "alignedAlloc: align");
+    checkU32(size, "alignedAlloc: size");
+    if (align === 0 || (align & (align - 1)) !== 0) return 0;
+    return this.retry(size, () => this.exports.aligned_alloc(align, size));
+  }
+
+  /** Usable bytes of a live block (at least what was asked for); 0 for the null pointer. */
+  usableSize(ptr: number): number {
+    checkU32(ptr, "usableSize: ptr");
+    return this.exports.malloc_usable_size(ptr) >>> 0;
+  }
+
+  /**
+   * Moves the break by `delta` bytes and returns the old break, or -1 when it
+   * cannot. Memory from sbrk is never handed to malloc callers.
+   */
+  sbrk(delta: number): number {
+    checkI32(delta, "sbrk: delta");
+    const r = this.exports.sbrk(delta) >>> 0;
+    return r === 0xffffffff ? -1 : r;
+  }
+
+  /**
+   * Sets where the heap begins (`ralloc_init`). Only before the first
+   * allocation; returns 0, 28 (EINVAL) when the heap has started, or 48
+   * (ENOMEM) when memory cannot reach `heapBase`.
+   */
+  init(heapBase: number): number {
+    checkU32(heapBase, "init: heapBase");
+    const init = this.exports.ralloc_init;
+    if (typeof init !== "function") throw unsupported("ralloc_init");
+    const r = init(heapBase) >>> 0;
+    if (r === 0) this.heapBase = heapBase;
+    return r;
+  }
+
+  /**
+   * Walks the whole heap (`ralloc_check`): 0 when every invariant holds, else the
+   * code of the first broken one. Cost: proportional to the heap.
+   */
+  check(): number {
+    const check = this.exports.ralloc_check;
+    if (typeof check !== "function") throw unsupported("ralloc_check");
+    return check() >>> 0;
+  }
+
+  /**
+   * Reads the allocator's statistics (`ralloc_stats`). The struct is written to
+   * [{@link STATS_SCRATCH}, +size), below the heap, whose bytes are saved and
+   * restored around the call, so reading stats changes nothing in the heap or in
+   * the counters. Not for shared memories used by several threads at once.
+   *
+   * @throws RallocError `E_UNSUPPORTED` when the heap starts below
+   * {@link STATS_SCRATCH} + 64 (no room for the scratch area).
+   */
+  stats(): HeapStats {
+    const statsFn = this.exports.ralloc_stats;
+    if (typeof statsFn !== "function") throw unsupported("ralloc_stats");
+    const size = statsFn(0) >>> 0;
+    if (size < 64) throw new RallocError("E_UNSUPPORTED", `ralloc_stats reports a ${size}-byte struct; these bindings read version 1 (64 bytes)`);
+    const end = STATS_SCRATCH + size;
+    const tooLow = (base: number) => new RallocError("E_UNSUPPORTED",
+      `stats() borrows [${STATS_SCRATCH}, ${end}) below the heap, but the heap starts at ${base}`);
+    if (this.heapBase !== undefined && this.heapBase < end) throw tooLow(this.heapBase);
+    if (this.memory.buffer.byteLength < end) throw tooLow(0);
+    const saved = this.HEAPU8.slice(STATS_SCRATCH, end);
+    let stats: HeapStats;
+    try {
+      statsFn(STATS_SCRATCH);
+      stats = decodeStats(new DataView(this.memory.buffer as ArrayBuffer, STATS_SCRATCH, size));
+    } finally {
+      this.HEAPU8.set(saved, STATS_SCRATCH);
+    }
+    // When the bindings did not place the heap, check afterwards that it lies above the scratch.
+    if (stats.heapBase !== 0 && stats.heapBase < end) throw tooLow(stats.heapBase);
+    return stats;
+  }
+}
+
+function unsupported(name: string): RallocError {
+  return new RallocError("E_UNSUPPORTED", `this allocator does not export ${name}`);
+}
+
+/** Decodes the version-1 stats struct. */
+export function decodeStats(view: DataView): HeapStats {
+  const u32 = (o: number) => view.getUint32(o, true);
+  const u64 = (o: number) => Number(view.getBigUint64(o, true));
+  return {
+    size: u32(0),
+    version: u32(4),
+    bytesInUse: u32(8),
+    peakBytesInUse: u32(12),
+    bytesFromMemory: u32(16),
+    growCalls: u32(20),
+    mallocCalls: u64(24),
+    freeCalls: u64(32),
+    reallocCalls: u64(40),
+    liveBlocks: u32(48),
+    sbrkBytes: u32(52),
+    heapBase: u32(56),
+  };
+}
+
+/**
+ * Creates a heap: instantiates an allocator build (or `options.allocator`) over
+ * a new or given memory and starts its heap at `heapBase`.
+ *
+ * @example
+ * const heap = createHeap({ build: "debug", maximumPages: 256 });
+ * const p = heap.malloc(100);
+ * heap.HEAPU8.fill(7, p, p + 100);
+ * heap.free(p);
+ *
+ * @throws RallocError `E_BAD_OPTION` for invalid options, `E_NO_BUILD` when the
+ * build is missing, `E_NOT_WASM` / `E_MISSING_IMPORT` / `E_MEMORY_NOT_IMPORTED`
+ * for an unusable custom allocator.
+ */
+export function createHeap(options: HeapOptions = {}): Heap {
+  if (typeof options !== "object" || options === null) {
+    throw new RallocError("E_BAD_OPTION", `createHeap: options must be an object, got ${describe(options)}`);
+  }
+  const { bytes, label } = allocatorBytes(options, "createHeap");
+  const mod = compileAllocator(bytes, label);
+  return heapFromModule(mod, label, options);
+}
+
+/** Instantiates a compiled allocator as a Heap (shared by createHeap and instantiateProgram). */
+export function heapFromModule(mod: WebAssembly.Module, label: string, options: HeapOptions & { leaveHeapBase?: boolean }): Heap {
+  let memory = options.memory;
+  if (memory !== undefined) {
+    if (!(memory instanceof WebAssembly.Memory)) {
+      throw new RallocError("E_BAD_OPTION", `option memory must be a WebAssembly.Memory, got ${describe(memory)}`);
+    }
+    if (options.initialPages !== undefined || options.maximumPages !== undefined) {
+      throw new RallocError("E_BAD_OPTION",
+        "options initialPages and maximumPages apply only to a memory the bindings create; give your WebAssembly.Memory its sizes when you create it");
+    }
+  } else {
+    const initial = checkPages(options.initialPages ?? 1, "option initialPages");
+    const descriptor: WebAssembly.MemoryDescriptor = { initial };
+    if (options.maximumPages !== undefined) {
+      const maximum = checkPages(options.maximumPages, "option maximumPages");
+      if (maximum < initial) {
+        throw new RallocError("E_BAD_OPTION", `option maximumPages (${maximum}) is below initialPages (${initial})`);
+      }
+      descriptor.maximum = maximum;
+    }
+    memory = new WebAssembly.Memory(descriptor);
+  }
+  if (options.onOom !== undefined && typeof options.onOom !== "function") {
+    throw new RallocError("E_BAD_OPTION", `option onOom must be a function, got ${describe(options.onOom)}`);
+  }
+  if (options.onLog !== undefined && typeof options.onLog !== "function") {
+    throw new RallocError("E_BAD_OPTION", `option onLog must be a function, got ${describe(options.onLog)}`);
+  }
+  let heapBase = options.heapBase;
+  if (heapBase !== undefined) {
+    if (typeof heapBase !== "number" || !Number.isInteger(heapBase) || heapBase < MIN_HEAP_BASE || heapBase > 0xfffffff0) {
+      throw new RallocError("E_BAD_OPTION", `option heapBase must be an integer from ${MIN_HEAP_BASE} to 4294967280, got ${describe(heapBase)}`);
+    }
+  } else {
+    heapBase = options.memory === undefined ? DEFAULT_HEAP_BASE : Math.max(memory.buffer.byteLength, MIN_HEAP_BASE);
+  }
+  const ctx: HookContext = { memory, onLog: options.onLog };
+  const instance = new WebAssembly.Instance(mod, allocatorImports(mod, ctx, label));
+  const heap = new Heap(memory, instance, options.onOom);
+  if (typeof heap.exports.ralloc_init === "function" && !options.leaveHeapBase) {
+    const r = heap.init(heapBase);
+    if (r !== 0) {
+      throw new RallocError("E_BAD_OPTION",
+        r === 48
+          ? `heapBase ${heapBase} lies beyond what the memory can grow to`
+          : `${label} refused heap base ${heapBase} (ralloc_init returned ${r})`);
+    }
+  }
+  return heap;
+}

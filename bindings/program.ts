@@ -1,0 +1,486 @@
+/**
+ * `instantiateProgram`: runs a C program compiled to wasm with ralloc-wasm as its
+ * malloc, wired at instantiation, plus an Emscripten-like `Module` surface.
+ *
+ * @module
+ */
+
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { WASI } from "node:wasi";
+import { allocatorBytes, toBytes, type AllocatorChoice, type WasmBytes } from "./builds.js";
+import { RallocError } from "./errors.js";
+import { compileAllocator, heapFromModule, MemoryViews, MIN_HEAP_BASE, MAX_PAGES, type Heap, type HeapStats } from "./heap.js";
+import { planAllocatorImports, programMemoryImport } from "./link.js";
+import { findExport, readModuleInfo, type ModuleInfo } from "./wasm-binary.js";
+
+/** errno ENOSYS on wasi: what the ralloc_init stand-in returns for custom allocators. */
+const ENOSYS = 52;
+
+/** Values a program's imports may be given. */
+export type ImportObject = Record<string, Record<string, WebAssembly.ImportValue>>;
+
+/** Options of {@link instantiateProgram}. */
+export interface ProgramOptions extends AllocatorChoice {
+  /** The memory to give the program (default: a new one sized from the program's memory import). */
+  memory?: WebAssembly.Memory;
+  /** Initial pages of a new memory (default: what the program declares). */
+  initialPages?: number;
+  /** Maximum pages of a new memory (default: what the program declares, else none). */
+  maximumPages?: number;
+  /** See {@link HeapOptions.onOom}. */
+  onOom?: (size: number) => boolean | void;
+  /** See {@link HeapOptions.onLog}. */
+  onLog?: (message: string) => void;
+  /**
+   * More imports for the program, by module and name (for example `env.my_callback`).
+   * They take precedence over what the bindings would supply.
+   */
+  imports?: ImportObject;
+  /** WASI command-line arguments, program name first (default `["program"]`). */
+  args?: string[];
+  /** WASI environment variables (default: none). */
+  env?: Record<string, string>;
+  /** WASI preopened directories: guest path -> host path (default: none). */
+  preopens?: Record<string, string>;
+  /** File descriptors for the program's stdin, stdout and stderr (default 0, 1, 2). */
+  stdin?: number;
+  stdout?: number;
+  stderr?: number;
+}
+
+/** An instantiated program. */
+export interface ProgramInstance {
+  /** The program's instance. */
+  instance: WebAssembly.Instance;
+  /** The heap serving the program's malloc (its `exports` are what the program imports). */
+  heap: Heap;
+  /** An Emscripten-like surface over the program and its heap. */
+  Module: EmscriptenModule;
+  /** The WASI instance, when the program imports wasi_snapshot_preview1. */
+  wasi: WASI | undefined;
+  /**
+   * Runs the program's `_start` (its `main`) and returns the exit code. Once per
+   * instance.
+   *
+   * @throws RallocError `E_UNSUPPORTED` when the program has no `_start`.
+   */
+  run(): number;
+}
+
+/** Types `getValue` and `setValue` understand (Emscripten's names). */
+export type ValueTypeName = "i1" | "i8" | "i16" | "i32" | "i64" | "float" | "double" | "*";
+
+/** Argument types of `ccall` and `cwrap`. */
+export type CArgType = "number" | "string" | "array" | "boolean" | "bigint";
+
+/** Return types of `ccall` and `cwrap` (`null` or `"void"` for none). */
+export type CReturnType = "number" | "string" | "boolean" | "bigint" | "void" | null;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Emscripten's `Module` surface over a program instance and its heap: `_malloc`,
+ * `_free`, `_<export>` for the program's function exports, the `HEAP*` views
+ * (never stale), and the string and value helpers.
+ */
+export class EmscriptenModule extends MemoryViews {
+  /** The program's raw exports. */
+  readonly wasmExports: WebAssembly.Exports;
+  /** The same memory as {@link MemoryViews.memory} (Emscripten's name). */
+  readonly wasmMemory: WebAssembly.Memory;
+  /** malloc, returning an unsigned address. */
+  readonly _malloc: (size: number) => number;
+  /** free. */
+  readonly _free: (ptr: number) => void;
+  /** Program exports as `_name`, plus whatever else a host adds. */
+  [name: `_${string}`]: unknown;
+
+  constructor(readonly heap: Heap, instance: WebAssembly.Instance) {
+    super(heap.memory);
+    this.wasmExports = instance.exports;
+    this.wasmMemory = heap.memory;
+    const malloc = heap.exports.malloc;
+    const free = heap.exports.free;
+    this._malloc = (size: number) => malloc(size) >>> 0;
+    this._free = (ptr: number) => free(ptr);
+    for (const [name, value] of Object.entries(instance.exports)) {
+      if (typeof value === "function" && !(`_${name}` in this)) this[`_${name}`] = value;
+    }
+  }
+
+  /** Reads a NUL-terminated UTF-8 string at ptr (at most maxBytesToRead bytes); "" for 0. */
+  UTF8ToString(ptr: number, maxBytesToRead?: number): string {
+    ptr >>>= 0;
+    if (ptr === 0) return "";
+    const u8 = this.HEAPU8;
+    const limit = maxBytesToRead === undefined ? u8.length : Math.min(u8.length, ptr + maxBytesToRead);
+    let end = ptr;
+    while (end < limit && u8[end] !== 0) end++;
+    return decoder.decode(u8.subarray(ptr, end));
+  }
+
+  /**
+   * Writes str as NUL-terminated UTF-8 at outPtr, at most maxBytesToWrite bytes
+   * with the NUL (whole characters only). Returns the bytes written, NUL excluded.
+   */
+  stringToUTF8(str: string, outPtr: number, maxBytesToWrite: number): number {
+    outPtr >>>= 0;
+    if (!(maxBytesToWrite > 0)) return 0;
+    const bytes = encoder.encode(str);
+    let n = Math.min(bytes.length, maxBytesToWrite - 1);
+    // Do not cut a multi-byte character in half.
+    while (n > 0 && n < bytes.length && (bytes[n]! & 0xc0) === 0x80) n--;
+    const u8 = this.HEAPU8;
+    u8.set(bytes.subarray(0, n), outPtr);
+    u8[outPtr + n] = 0;
+    return n;
+  }
+
+  /** Bytes of str in UTF-8, without a NUL terminator. */
+  lengthBytesUTF8(str: string): number {
+    return encoder.encode(str).length;
+  }
+
+  /** Reads a value of the given type at ptr (`i64` gives a bigint; `*` an unsigned pointer). */
+  getValue(ptr: number, type: ValueTypeName = "i8"): number | bigint {
+    ptr >>>= 0;
+    const dv = new DataView(this.memory.buffer as ArrayBuffer);
+    switch (type) {
+      case "i1":
+      case "i8": return dv.getInt8(ptr);
+      case "i16": return dv.getInt16(ptr, true);
+      case "i32": return dv.getInt32(ptr, true);
+      case "i64": return dv.getBigInt64(ptr, true);
+      case "float": return dv.getFloat32(ptr, true);
+      case "double": return dv.getFloat64(ptr, true);
+      case "*": return dv.getUint32(ptr, true);
+      default: throw new RallocError("E_BAD_OPTION", `getValue: unknown type ${JSON.stringify(type)}; use i1, i8, i16, i32, i64, float, double or *`);
+    }
+  }
+
+  /** Writes a value of the given type at ptr. */
+  setValue(ptr: number, value: number | bigint, type: ValueTypeName = "i8"): void {
+    ptr >>>= 0;
+    const dv = new DataView(this.memory.buffer as ArrayBuffer);
+    switch (type) {
+      case "i1":
+      case "i8": dv.setInt8(ptr, Number(value)); return;
+      case "i16": dv.setInt16(ptr, Number(value), true); return;
+      case "i32": dv.setInt32(ptr, Number(value), true); return;
+      case "i64": dv.setBigInt64(ptr, BigInt(value), true); return;
+      case "float": dv.setFloat32(ptr, Number(value), true); return;
+      case "double": dv.setFloat64(ptr, Number(value), true); return;
+      case "*": dv.setUint32(ptr, Number(value), true); return;
+      default: throw new RallocError("E_BAD_OPTION", `setValue: unknown type ${JSON.stringify(type)}; use i1, i8, i16, i32, i64, float, double or *`);
+    }
+  }
+
+  private exportedFunction(ident: string, who: string): (...args: unknown[]) => unknown {
+    const f = this.wasmExports[ident];
+    if (typeof f !== "function") {
+      throw new RallocError("E_MISSING_IMPORT", `${who}: the program does not export a function named ${JSON.stringify(ident)} (link it with -Wl,--export=${ident})`);
+    }
+    return f as (...args: unknown[]) => unknown;
+  }
+
+  /**
+   * Calls the exported C function `ident`. `string` and `array` arguments are
+   * copied into blocks from the heap that are freed after the call.
+   */
+  ccall(ident: string, returnType: CReturnType, argTypes: readonly CArgType[], args: readonly unknown[]): unknown {
+    const f = this.exportedFunction(ident, "ccall");
+    return this.callWith(f, ident, returnType, argTypes, args);
+  }
+
+  /** Returns a JavaScript function that calls the exported C function `ident` (see {@link ccall}). */
+  cwrap(ident: string, returnType: CReturnType, argTypes: readonly CArgType[] = []): (...args: unknown[]) => unknown {
+    const f = this.exportedFunction(ident, "cwrap");
+    if ((returnType === "number" || returnType === null || returnType === "void") && argTypes.every((t) => t === "number")) {
+      return f;
+    }
+    return (...args: unknown[]) => this.callWith(f, ident, returnType, argTypes, args);
+  }
+
+  private callWith(f: (...args: unknown[]) => unknown, ident: string, returnType: CReturnType, argTypes: readonly CArgType[], args: readonly unknown[]): unknown {
+    if (args.length !== argTypes.length) {
+      throw new RallocError("E_BAD_OPTION", `ccall ${ident}: ${argTypes.length} argument types for ${args.length} arguments`);
+    }
+    const temps: number[] = [];
+    try {
+      const converted = args.map((a, i) => {
+        switch (argTypes[i]) {
+          case "string": {
+            if (a === null || a === undefined) return 0;
+            const bytes = encoder.encode(String(a));
+            const p = this.tempAlloc(bytes.length + 1, ident);
+            temps.push(p);
+            this.HEAPU8.set(bytes, p);
+            this.HEAPU8[p + bytes.length] = 0;
+            return p;
+          }
+          case "array": {
+            const bytes = a instanceof Uint8Array ? a : Uint8Array.from(a as ArrayLike<number>);
+            const p = this.tempAlloc(bytes.length, ident);
+            temps.push(p);
+            this.HEAPU8.set(bytes, p);
+            return p;
+          }
+          case "boolean": return a ? 1 : 0;
+          case "bigint": return BigInt(a as bigint);
+          case "number": return a;
+          default: throw new RallocError("E_BAD_OPTION", `ccall ${ident}: unknown argument type ${JSON.stringify(argTypes[i])}`);
+        }
+      });
+      const r = f(...converted);
+      switch (returnType) {
+        case "string": return this.UTF8ToString(Number(r));
+        case "boolean": return Boolean(r);
+        case "bigint": return BigInt(r as bigint);
+        case "number": return r;
+        case null:
+        case "void": return undefined;
+        default: throw new RallocError("E_BAD_OPTION", `ccall ${ident}: unknown return type ${JSON.stringify(returnType)}`);
+      }
+    } finally {
+      for (const p of temps) this._free(p);
+    }
+  }
+
+  private tempAlloc(size: number, ident: string): number {
+    const p = this._malloc(size);
+    if (p === 0) throw new RallocError("E_BAD_OPTION", `ccall ${ident}: out of memory copying a ${size}-byte argument`);
+    return p;
+  }
+}
+
+/** The constant value of the program's exported `__heap_base`, if it has one. */
+export function exportedHeapBase(info: ModuleInfo): number | undefined {
+  const e = findExport(info, "__heap_base", "global");
+  if (e === undefined) return undefined;
+  const v = info.globalInitI32[e.index];
+  return v === undefined ? undefined : v >>> 0;
+}
+
+function checkPages(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_PAGES) {
+    throw new RallocError("E_BAD_OPTION", `instantiateProgram: option ${what} must be an integer number of 64 KiB pages from 0 to ${MAX_PAGES}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Instantiates a C program with ralloc-wasm as its allocator.
+ *
+ * The program must import its memory (`-Wl,--import-memory`) and its malloc
+ * family, from module `ralloc` (compile `bindings/c/ralloc_import.c` in) or from
+ * `env` (`-nostdlib -Wl,--allow-undefined`). The allocator's exports are given to
+ * the program directly as its imports (no JavaScript in between). The heap
+ * begins at the program's exported `__heap_base` (`-Wl,--export=__heap_base`), or
+ * else at the end of its initial memory. Programs importing
+ * `wasi_snapshot_preview1` get `node:wasi`.
+ *
+ * @example
+ * const { run, Module } = await instantiateProgram(wasm, { args: ["wc", "-l"] });
+ * const exitCode = run();
+ *
+ * @throws RallocError `E_NOT_WASM`, `E_MEMORY_NOT_IMPORTED` (with what to recompile
+ * with), `E_MISSING_IMPORT` (naming the import), `E_SIGNATURE`, `E_BAD_OPTION`.
+ */
+export async function instantiateProgram(wasm: WasmBytes, options: ProgramOptions = {}): Promise<ProgramInstance> {
+  if (typeof options !== "object" || options === null) {
+    throw new RallocError("E_BAD_OPTION", `instantiateProgram: options must be an object, got ${String(options)}`);
+  }
+  const label = "instantiateProgram: the program";
+  const bytes = toBytes(wasm, "instantiateProgram: wasm");
+  const info = readModuleInfo(bytes, label);
+  const memImport = programMemoryImport(info, label);
+  if (memImport.limits?.shared) {
+    throw new RallocError("E_UNSUPPORTED", `${label} imports a shared memory; the threads build is not available yet, so compile without -pthread/--shared-memory`);
+  }
+  if (memImport.limits?.memory64) {
+    throw new RallocError("E_UNSUPPORTED", `${label} imports a 64-bit memory; ralloc-wasm is a wasm32 allocator (compile with --target=wasm32-wasip1)`);
+  }
+
+  let memory = options.memory;
+  if (memory !== undefined) {
+    if (!(memory instanceof WebAssembly.Memory)) throw new RallocError("E_BAD_OPTION", "instantiateProgram: option memory must be a WebAssembly.Memory");
+    if (options.initialPages !== undefined || options.maximumPages !== undefined) {
+      throw new RallocError("E_BAD_OPTION", "instantiateProgram: options initialPages and maximumPages apply only to a memory the bindings create");
+    }
+  } else {
+    const declaredMin = memImport.limits?.min ?? 0;
+    const initial = Math.max(declaredMin, checkPages(options.initialPages ?? 0, "initialPages"));
+    const descriptor: WebAssembly.MemoryDescriptor = { initial };
+    const maximum = options.maximumPages !== undefined ? checkPages(options.maximumPages, "maximumPages") : memImport.limits?.max;
+    if (maximum !== undefined) {
+      if (maximum < initial) {
+        throw new RallocError("E_BAD_OPTION", `instantiateProgram: the maximum of ${maximum} pages is below the program's initial memory of ${initial} pages`);
+      }
+      if (memImport.limits?.max !== undefined && maximum > memImport.limits.max) {
+        throw new RallocError("E_BAD_OPTION", `instantiateProgram: option maximumPages (${maximum}) exceeds the program's declared maximum of ${memImport.limits.max} pages`);
+      }
+      descriptor.maximum = maximum;
+    }
+    memory = new WebAssembly.Memory(descriptor);
+  }
+
+  const { bytes: allocBytes, label: allocLabel } = allocatorBytes(options, "instantiateProgram");
+  const allocModule = compileAllocator(allocBytes, allocLabel);
+  // Same checks as linkStatic: ralloc.* imports the allocator lacks, signature
+  // mismatches, and a program that brings its own malloc (ralloc-wasm would be unused).
+  planAllocatorImports(info, readModuleInfo(allocBytes, allocLabel), label, allocLabel);
+  // The heap begins at the program's __heap_base when it exports it. Otherwise the bindings
+  // leave the choice to the program (ralloc_import.c calls ralloc_init(&__heap_base) from a
+  // constructor) or to the allocator (the end of memory at the first allocation).
+  const declaredBase = exportedHeapBase(info);
+  const heapBase = declaredBase === undefined ? undefined : Math.max(declaredBase, MIN_HEAP_BASE);
+  const heap = heapFromModule(allocModule, allocLabel, { memory, heapBase, leaveHeapBase: heapBase === undefined, onOom: options.onOom, onLog: options.onLog });
+
+  const programModule = await WebAssembly.compile(bytes as BufferSource);
+  const needsWasi = info.imports.some((i) => i.module === "wasi_snapshot_preview1");
+  let wasi: WASI | undefined;
+  if (needsWasi) {
+    const { WASI: WasiClass } = await import("node:wasi");
+    const wasiOptions: ConstructorParameters<typeof WasiClass>[0] = {
+      version: "preview1",
+      args: options.args ?? ["program"],
+      env: options.env ?? {},
+      preopens: options.preopens ?? {},
+      returnOnExit: true,
+    };
+    if (options.stdin !== undefined) wasiOptions.stdin = options.stdin;
+    if (options.stdout !== undefined) wasiOptions.stdout = options.stdout;
+    if (options.stderr !== undefined) wasiOptions.stderr = options.stderr;
+    wasi = new WasiClass(wasiOptions);
+  }
+
+  const imports = programImports(programModule, memory, heap, wasi, options.imports ?? {}, label, allocLabel);
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(programModule, imports);
+  } catch (e) {
+    if (e instanceof WebAssembly.LinkError) {
+      throw new RallocError("E_SIGNATURE", `instantiateProgram: the program does not link against ${allocLabel}: ${e.message}`);
+    }
+    throw e;
+  }
+
+  const exp = instance.exports;
+  if (typeof exp["_initialize"] === "function") {
+    if (wasi) wasi.initialize({ exports: { _initialize: exp["_initialize"], memory } });
+    else (exp["_initialize"] as () => void)();
+  }
+
+  let ran = false;
+  const run = (): number => {
+    const start = exp["_start"];
+    if (typeof start !== "function") {
+      throw new RallocError("E_UNSUPPORTED", "instantiateProgram: the program has no _start (no main); call its exports through instance.exports or Module.ccall");
+    }
+    if (ran) throw new RallocError("E_UNSUPPORTED", "instantiateProgram: run() may be called once per instance; instantiate the program again to rerun it");
+    ran = true;
+    if (wasi) return wasi.start({ exports: { _start: start, memory } }) ?? 0;
+    (start as () => void)();
+    return 0;
+  };
+
+  return { instance, heap, Module: new EmscriptenModule(heap, instance), wasi, run };
+}
+
+/**
+ * Resolves every import of the program: its memory, the allocator's exports
+ * (module `ralloc`, or `env` names the allocator exports), WASI, and
+ * `options.imports`. Anything else is an error naming the import.
+ */
+function programImports(mod: WebAssembly.Module, memory: WebAssembly.Memory, heap: Heap, wasi: WASI | undefined,
+  extra: ImportObject, label: string, allocLabel: string): ImportObject {
+  const imports: ImportObject = {};
+  const put = (m: string, n: string, v: WebAssembly.ImportValue) => ((imports[m] ??= {})[n] = v);
+  const missing: string[] = [];
+  const alloc = heap.exports as Record<string, unknown>;
+  const wasiImport = (wasi?.wasiImport ?? {}) as Record<string, unknown>;
+  for (const imp of WebAssembly.Module.imports(mod)) {
+    const given = extra[imp.module]?.[imp.name];
+    if (given !== undefined) {
+      put(imp.module, imp.name, given);
+    } else if (imp.kind === "memory") {
+      put(imp.module, imp.name, memory);
+    } else if (imp.kind === "function" && imp.module === "ralloc") {
+      const f = alloc[imp.name];
+      if (typeof f === "function") put(imp.module, imp.name, f as WebAssembly.ImportValue);
+      else if (imp.name === "ralloc_init") put(imp.module, imp.name, () => ENOSYS);
+      else missing.push(`ralloc.${imp.name} (${allocLabel} does not export it)`);
+    } else if (imp.kind === "function" && imp.module === "env" && typeof alloc[imp.name] === "function") {
+      put(imp.module, imp.name, alloc[imp.name] as WebAssembly.ImportValue);
+    } else if (imp.kind === "function" && imp.module === "wasi_snapshot_preview1" && typeof wasiImport[imp.name] === "function") {
+      put(imp.module, imp.name, wasiImport[imp.name] as WebAssembly.ImportValue);
+    } else {
+      missing.push(`${imp.module}.${imp.name} (${imp.kind})`);
+    }
+  }
+  if (missing.length > 0) {
+    throw new RallocError("E_MISSING_IMPORT",
+      `${label} imports ${missing.join(", ")}, which ralloc-wasm does not provide; pass ${missing.length === 1 ? "it" : "them"} in options.imports`);
+  }
+  return imports;
+}
+
+/** Options of {@link runProgram}. */
+export interface RunOptions extends Omit<ProgramOptions, "stdin" | "stdout" | "stderr"> {
+  /** What the program reads on stdin (default: nothing). */
+  input?: string | Uint8Array;
+}
+
+/** What {@link runProgram} returns. */
+export interface RunResult {
+  /** The program's exit code. */
+  exitCode: number;
+  /** Everything the program wrote to stdout. */
+  stdout: Uint8Array;
+  /** Everything the program wrote to stderr. */
+  stderr: Uint8Array;
+  /** The heap after the program exited. */
+  heap: Heap;
+  /** The allocator's statistics after the program exited, when the allocator has ralloc_stats. */
+  stats: HeapStats | undefined;
+}
+
+/**
+ * Runs a WASI program on ralloc-wasm to completion with the given stdin and
+ * returns its exit code, stdout and stderr (captured through temporary files).
+ *
+ * @example
+ * const { exitCode, stdout } = await runProgram(wasm, { args: ["wordfreq", "5"], input: text });
+ */
+export async function runProgram(wasm: WasmBytes, options: RunOptions = {}): Promise<RunResult> {
+  const dir = mkdtempSync(join(tmpdir(), "ralloc-run-"));
+  const fds: number[] = [];
+  try {
+    const inPath = join(dir, "stdin");
+    writeFileSync(inPath, options.input ?? "");
+    const stdin = openSync(inPath, "r");
+    fds.push(stdin);
+    const stdout = openSync(join(dir, "stdout"), "w");
+    fds.push(stdout);
+    const stderr = openSync(join(dir, "stderr"), "w");
+    fds.push(stderr);
+    const { input: _input, ...rest } = options;
+    const program = await instantiateProgram(wasm, { ...rest, stdin, stdout, stderr });
+    const exitCode = program.run();
+    for (const fd of fds.splice(0)) closeSync(fd);
+    const stats = typeof program.heap.exports.ralloc_stats === "function" ? program.heap.stats() : undefined;
+    return {
+      exitCode,
+      stdout: new Uint8Array(readFileSync(join(dir, "stdout"))),
+      stderr: new Uint8Array(readFileSync(join(dir, "stderr"))),
+      heap: program.heap,
+      stats,
+    };
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

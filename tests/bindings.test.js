@@ -1,0 +1,402 @@
+// JS bindings: createHeap / Heap, instantiateProgram (WAT and C programs), the Emscripten-like
+// Module surface, and the errors for bad input (issue 4, items 2, 3, 6 and "Bad input").
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import wabtInit from 'wabt';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+// The tests run against dist/ (what users import); rebuild it when a bindings source is newer.
+function ensureBindingsBuilt() {
+  const out = `${ROOT}dist/bindings/index.js`;
+  const built = existsSync(out) ? statSync(out).mtimeMs : 0;
+  const newest = Math.max(...readdirSync(`${ROOT}bindings`).filter((f) => f.endsWith('.ts')).map((f) => statSync(`${ROOT}bindings/${f}`).mtimeMs));
+  if (newest > built) execFileSync(process.execPath, [`${ROOT}node_modules/typescript/bin/tsc`, '-p', `${ROOT}bindings/tsconfig.json`], { stdio: 'inherit' });
+}
+ensureBindingsBuilt();
+const { createHeap, instantiateProgram, runProgram, compileC, RallocError, BUILD_NAMES, STATS_SCRATCH } = await import('../dist/bindings/index.js');
+
+const wabt = await wabtInit();
+/** Assembles WAT with wabt; names=true keeps a name section. */
+function wat(src, names = false) {
+  const m = wabt.parseWat('test.wat', src, { bulk_memory: true, mutable_globals: true });
+  try {
+    m.validate();
+    return m.toBinary({ write_debug_names: names }).buffer;
+  } finally {
+    m.destroy();
+  }
+}
+
+/** Asserts fn throws a RallocError with the code whose message matches every pattern. */
+async function rejectsWith(fn, code, ...patterns) {
+  let error;
+  try {
+    await fn();
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error, `expected a ${code} error, got none`);
+  assert.ok(error instanceof RallocError, `expected RallocError, got ${error?.stack ?? error}`);
+  assert.equal(error.code, code, `wrong code for: ${error.message}`);
+  for (const p of patterns) assert.match(error.message, p);
+  return error;
+}
+
+// A bump allocator with the C ABI names, to stand for a custom allocator (no stats).
+const BUMP_ALLOCATOR = wat(`(module
+  (import "env" "memory" (memory 0))
+  (global $top (mut i32) (i32.const 0))
+  (func (export "malloc") (param $n i32) (result i32)
+    (local $p i32)
+    (if (i32.eqz (global.get $top)) (then (global.set $top (i32.mul (memory.size) (i32.const 65536)))))
+    (local.set $p (global.get $top))
+    (global.set $top (i32.and (i32.add (i32.add (local.get $p) (local.get $n)) (i32.const 31)) (i32.const -16)))
+    (if (i32.gt_u (global.get $top) (i32.mul (memory.size) (i32.const 65536)))
+      (then (drop (memory.grow (i32.add (i32.shr_u (i32.sub (global.get $top) (i32.mul (memory.size) (i32.const 65536))) (i32.const 16)) (i32.const 1))))))
+    (local.get $p))
+  (func (export "free") (param i32)))`);
+
+describe('createHeap', () => {
+  for (const build of BUILD_NAMES) {
+    test(`${build}: the malloc family works through the Heap methods`, () => {
+      const heap = createHeap({ build });
+      const a = heap.malloc(100);
+      const b = heap.malloc(100);
+      assert.ok(a >= 128 && b >= 128, 'blocks are above the heap base');
+      assert.notEqual(a, b);
+      assert.equal(a % 16, 0);
+      assert.ok(heap.usableSize(a) >= 100);
+      assert.equal(heap.usableSize(0), 0);
+      heap.HEAPU8.fill(0xab, a, a + 100);
+      const c = heap.realloc(a, 5000);
+      assert.ok(c !== 0);
+      assert.ok(heap.HEAPU8.subarray(c, c + 100).every((x) => x === 0xab), 'realloc keeps the contents');
+      const z = heap.calloc(10, 100);
+      assert.ok(heap.HEAPU8.subarray(z, z + 1000).every((x) => x === 0), 'calloc memory reads zero');
+      assert.equal(heap.calloc(0x10000, 0x10000), 0, 'calloc overflow gives 0');
+      const al = heap.alignedAlloc(256, 10);
+      assert.equal(al % 256, 0);
+      assert.equal(heap.alignedAlloc(24, 10), 0, 'alignment not a power of two');
+      assert.equal(heap.malloc(0xffffffff), 0, 'impossible size gives 0');
+      assert.equal(heap.realloc(b, 0), 0, 'realloc(p, 0) frees p');
+      for (const p of [c, z, al]) heap.free(p);
+      heap.free(0);
+      assert.equal(heap.check(), 0);
+      const s = heap.stats();
+      assert.equal(s.size, 64);
+      assert.equal(s.version, 1);
+      assert.equal(s.liveBlocks, 0);
+      assert.equal(s.bytesInUse, 0);
+      assert.equal(s.heapBase, 128);
+      // malloc x2 + 1 that fails, calloc x1, aligned_alloc x1 reach the allocator (the bad calloc
+      // and alignment are answered by the Heap itself); whether a failed call counts is the allocator's.
+      assert.ok(s.mallocCalls === 4 || s.mallocCalls === 5, `mallocCalls ${s.mallocCalls}`);
+      assert.ok(s.reallocCalls >= 1 && s.freeCalls >= 3, JSON.stringify(s));
+    });
+  }
+
+  test('stats() changes nothing: not the counters, not the bytes it borrows below the heap', () => {
+    const heap = createHeap();
+    const p = heap.malloc(40);
+    const pattern = Uint8Array.from({ length: 128 }, (_, i) => (i * 7 + 3) & 255);
+    heap.HEAPU8.set(pattern, 0);
+    const s1 = heap.stats();
+    const s2 = heap.stats();
+    assert.deepEqual(s1, s2);
+    assert.deepEqual(heap.HEAPU8.slice(0, 128), pattern, `[${STATS_SCRATCH}, +64) is restored`);
+    assert.equal(s1.liveBlocks, 1);
+    assert.equal(s1.mallocCalls, 1);
+    assert.equal(s1.bytesInUse, heap.usableSize(p));
+  });
+
+  test('the HEAP views are never stale after memory grows', () => {
+    const heap = createHeap({ initialPages: 1 });
+    const before = heap.HEAPU8;
+    const p = heap.malloc(4 << 20);
+    assert.ok(p !== 0);
+    assert.equal(before.length, 0, 'the old buffer was detached by the grow');
+    assert.ok(heap.HEAPU8.length >= p + (4 << 20));
+    heap.HEAP32[(p + (4 << 20) - 4) >> 2] = -5;
+    assert.equal(heap.HEAPU32[(p + (4 << 20) - 4) >> 2], 0xfffffffb);
+    heap.HEAPF64[p >> 3] = 1.5;
+    assert.equal(heap.HEAPF32[(p >> 2) + 1], 1.9375);
+    for (const name of ['HEAP8', 'HEAPU8', 'HEAP16', 'HEAPU16', 'HEAP32', 'HEAPU32', 'HEAPF32', 'HEAPF64']) {
+      assert.equal(heap[name].buffer, heap.memory.buffer, `${name} views the current buffer`);
+    }
+  });
+
+  test('several heaps live side by side, each with its own memory and counters', () => {
+    const h1 = createHeap({ build: 'release' });
+    const h2 = createHeap({ build: 'debug' });
+    assert.notEqual(h1.memory, h2.memory);
+    const ps = [h1.malloc(10), h1.malloc(20), h1.malloc(30)];
+    const q = h2.malloc(10);
+    assert.equal(h1.stats().liveBlocks, 3);
+    assert.equal(h2.stats().liveBlocks, 1);
+    h2.free(q);
+    assert.equal(h1.stats().liveBlocks, 3);
+    for (const p of ps) h1.free(p);
+    assert.equal(h1.check() + h2.check(), 0);
+  });
+
+  test('over a given memory the heap starts at its end (or at heapBase) and leaves what is below alone', () => {
+    const memory = new WebAssembly.Memory({ initial: 2 });
+    const mine = new Uint8Array(memory.buffer, 0, 131072);
+    mine.fill(0x5a);
+    const heap = createHeap({ memory });
+    const ptrs = [];
+    for (let i = 0; i < 200; i++) ptrs.push(heap.malloc(1000 + i * 37));
+    assert.ok(ptrs.every((p) => p >= 131072), 'every block lies above the given memory');
+    assert.ok(new Uint8Array(memory.buffer, 0, 131072).every((x) => x === 0x5a), 'data below the heap untouched');
+    assert.equal(heap.stats().heapBase, 131072);
+
+    const memory2 = new WebAssembly.Memory({ initial: 1 });
+    const heap2 = createHeap({ memory: memory2, heapBase: 4096 });
+    const p = heap2.malloc(10);
+    assert.ok(p >= 4096 && p < 65536);
+    assert.equal(heap2.heapBase, 4096);
+  });
+
+  test('maximumPages caps memory; onOom is called with the size and may free and retry', () => {
+    const calls = [];
+    let spare = 0;
+    const heap = createHeap({
+      maximumPages: 4,
+      onOom(size) {
+        calls.push(size);
+        if (spare === 0) return false;
+        heap.free(spare);
+        spare = 0;
+        return true;
+      },
+    });
+    assert.equal(heap.malloc(1 << 20), 0);
+    assert.deepEqual(calls, [1 << 20]);
+    spare = heap.malloc(150000);
+    assert.ok(spare !== 0);
+    const q = heap.malloc(150000);
+    assert.ok(q !== 0, 'the retry after onOom freed the spare block succeeds');
+    assert.equal(calls.length, 2);
+    assert.ok(heap.memory.buffer.byteLength <= 4 * 65536);
+  });
+
+  test('sbrk hands out memory outside the heap and takes back only its own', () => {
+    const heap = createHeap();
+    const p = heap.malloc(64);
+    const old = heap.sbrk(4096);
+    assert.ok(old > 0);
+    assert.equal(heap.stats().sbrkBytes, 4096);
+    const q = heap.malloc(64);
+    assert.ok(q + 64 <= old || q >= old + 4096, 'malloc never returns sbrk memory');
+    assert.equal(heap.sbrk(-4096), old + 4096);
+    assert.equal(heap.sbrk(-1), -1, 'cannot give back what sbrk did not hand out');
+    heap.free(p);
+    heap.free(q);
+  });
+
+  test('a custom allocator module can serve a Heap', async () => {
+    const heap = createHeap({ allocator: BUMP_ALLOCATOR });
+    const a = heap.malloc(10);
+    const b = heap.malloc(10);
+    assert.ok(a !== 0 && b > a);
+    await rejectsWith(() => heap.stats(), 'E_UNSUPPORTED', /does not export ralloc_stats/);
+  });
+
+  test('bad options and arguments give exact errors', async () => {
+    await rejectsWith(() => createHeap({ build: 'fast' }), 'E_BAD_OPTION', /unknown build "fast"; use one of release, small, debug, security/);
+    await rejectsWith(() => createHeap({ memory: new ArrayBuffer(8) }), 'E_BAD_OPTION', /memory must be a WebAssembly.Memory, got ArrayBuffer/);
+    await rejectsWith(() => createHeap({ initialPages: -1 }), 'E_BAD_OPTION', /initialPages must be an integer number of 64 KiB pages from 0 to 65536, got -1/);
+    await rejectsWith(() => createHeap({ initialPages: 4, maximumPages: 2 }), 'E_BAD_OPTION', /maximumPages \(2\) is below initialPages \(4\)/);
+    await rejectsWith(() => createHeap({ memory: new WebAssembly.Memory({ initial: 1 }), maximumPages: 2 }), 'E_BAD_OPTION', /apply only to a memory the bindings create/);
+    await rejectsWith(() => createHeap({ heapBase: 8 }), 'E_BAD_OPTION', /heapBase must be an integer from 128/);
+    await rejectsWith(() => createHeap({ onOom: 'yes' }), 'E_BAD_OPTION', /onOom must be a function/);
+    await rejectsWith(() => createHeap({ allocator: 'release.wasm' }), 'E_BAD_OPTION', /allocator must be the bytes of a wasm module .* got string/);
+    await rejectsWith(() => createHeap({ allocator: new TextEncoder().encode('(module)') }), 'E_NOT_WASM', /looks like WebAssembly text/);
+    await rejectsWith(() => createHeap({ allocator: wat('(module (memory 1) (func (export "malloc") (param i32) (result i32) (i32.const 0)) (func (export "free") (param i32)))') }),
+      'E_MEMORY_NOT_IMPORTED', /defines its own memory/);
+    await rejectsWith(() => createHeap({ allocator: wat('(module (import "env" "memory" (memory 0)) (import "env" "seed" (func (result f64))) (func (export "malloc") (param i32) (result i32) (i32.const 0)) (func (export "free") (param i32)))') }),
+      'E_MISSING_IMPORT', /imports env\.seed \(function\)/);
+    const heap = createHeap();
+    assert.throws(() => heap.malloc(-1), { name: 'RangeError', message: 'malloc: size must be an integer from 0 to 4294967295, got -1' });
+    assert.throws(() => heap.malloc('10'), { name: 'RangeError', message: 'malloc: size must be an integer from 0 to 4294967295, got "10"' });
+    assert.throws(() => heap.free(1.5), { name: 'RangeError' });
+  });
+});
+
+// A program written in WAT that imports its allocator and its memory, as clang's output would.
+function watProgram({ module = 'env', heapBase = 4096, extra = '' } = {}) {
+  return wat(`(module
+    (import "env" "memory" (memory 1))
+    (import "${module}" "malloc" (func $malloc (param i32) (result i32)))
+    (import "${module}" "free" (func $free (param i32)))
+    ${extra}
+    (global (export "__heap_base") i32 (i32.const ${heapBase}))
+    (export "m" (func $malloc))
+    ;; make(n): a block of n bytes holding 1, 2, 3, ...
+    (func (export "make") (param $n i32) (result i32)
+      (local $p i32) (local $i i32)
+      (local.set $p (call $malloc (local.get $n)))
+      (block $done (loop $fill
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store8 (i32.add (local.get $p) (local.get $i)) (i32.add (local.get $i) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $fill)))
+      (local.get $p))
+    (func (export "peek") (param $p i32) (param $i i32) (result i32)
+      (i32.load8_u (i32.add (local.get $p) (local.get $i))))
+    ;; sum(p, n): the sum of n bytes at p, then frees p
+    (func (export "sum") (param $p i32) (param $n i32) (result i32)
+      (local $i i32) (local $s i32)
+      (block $done (loop $add
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $s (i32.add (local.get $s) (i32.load8_u (i32.add (local.get $p) (local.get $i)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $add)))
+      (call $free (local.get $p))
+      (local.get $s)))`);
+}
+
+describe('instantiateProgram', () => {
+  for (const module of ['env', 'ralloc']) {
+    test(`a WAT program importing malloc/free from "${module}" runs on ralloc-wasm, wired directly`, async () => {
+      const { instance, heap, Module } = await instantiateProgram(watProgram({ module }));
+      assert.equal(instance.exports.m, heap.exports.malloc, 'the program imports the allocator export itself, no JS wrapper');
+      const p = instance.exports.make(100);
+      assert.ok(p >= 4096, 'the heap starts at the program\'s __heap_base');
+      assert.equal(instance.exports.sum(p, 100), 5050);
+      const s = heap.stats();
+      assert.equal(s.heapBase, 4096);
+      assert.equal(s.mallocCalls, 1);
+      assert.equal(s.freeCalls, 1);
+      assert.equal(s.liveBlocks, 0);
+      assert.equal(Module._make, instance.exports.make);
+      assert.equal(Module.cwrap('sum', 'number', ['number', 'number'])(Module._make(10), 10), 55);
+    });
+  }
+
+  test('Module surface: strings, values, ccall and cwrap', async () => {
+    const { Module } = await instantiateProgram(watProgram());
+    const p = Module._malloc(64);
+    assert.ok(p > 0);
+    const text = 'héllo wörld';
+    const n = Module.lengthBytesUTF8(text);
+    assert.equal(n, 13);
+    assert.equal(Module.stringToUTF8(text, p, 64), 13);
+    assert.equal(Module.UTF8ToString(p), text);
+    assert.equal(Module.UTF8ToString(p, 5), 'héll', 'at most 5 bytes');
+    assert.equal(Module.stringToUTF8(text, p, 3), 1, 'never cuts a character: "h" + NUL');
+    assert.equal(Module.UTF8ToString(p), 'h');
+    assert.equal(Module.UTF8ToString(0), '');
+    for (const [type, value] of [['i8', -5], ['i16', -300], ['i32', -70000], ['i64', -(2n ** 40n)], ['float', 1.5], ['double', Math.PI], ['*', 0xfffffff0]]) {
+      Module.setValue(p + 8, value, type);
+      assert.equal(Module.getValue(p + 8, type), value, type);
+    }
+    assert.throws(() => Module.getValue(p, 'u64'), /getValue: unknown type "u64"/);
+    Module._free(p);
+    const q = Module.ccall('make', 'number', ['number'], [3]);
+    assert.equal(Module.ccall('sum', 'number', ['number', 'number'], [q, 3]), 6);
+    assert.throws(() => Module.ccall('nope', 'number', [], []), /the program does not export a function named "nope"/);
+    assert.equal(Module.ccall('peek', 'number', ['array', 'number'], [[9, 8, 7], 1]), 8);
+    const peekBool = Module.cwrap('peek', 'boolean', ['array', 'number']);
+    assert.equal(peekBool(new Uint8Array([0, 1]), 0), false);
+    assert.equal(peekBool(new Uint8Array([0, 1]), 1), true);
+    assert.equal(Module.heap.stats().liveBlocks, 0, 'temporary argument blocks are freed');
+  });
+
+  test('options.imports supplies what the program imports besides its allocator', async () => {
+    const seen = [];
+    const { instance } = await instantiateProgram(watProgram({ extra: '(import "env" "report" (func $report (param i32))) (func (export "go") (call $report (i32.const 42)))' }),
+      { imports: { env: { report: (x) => seen.push(x) } } });
+    instance.exports.go();
+    assert.deepEqual(seen, [42]);
+  });
+
+  test('bad input: each case names the problem and what to do', async () => {
+    await rejectsWith(() => instantiateProgram(watProgram({ extra: '(import "env" "report" (func (param i32)))' })),
+      'E_MISSING_IMPORT', /the program imports env\.report \(function\), which ralloc-wasm does not provide; pass it in options\.imports/);
+    await rejectsWith(() => instantiateProgram(wat('(module (import "ralloc" "ralloc_alloc" (func (param i32 i32) (result i32))) (import "env" "memory" (memory 1)))')),
+      'E_MISSING_IMPORT', /imports ralloc\.ralloc_alloc, which ralloc-wasm's release build does not export/);
+    await rejectsWith(() => instantiateProgram(wat('(module (import "env" "malloc" (func (param i32) (result i32))) (memory (export "memory") 1))')),
+      'E_MEMORY_NOT_IMPORTED', /defines its own memory; recompile it with -Wl,--import-memory/);
+    await rejectsWith(() => instantiateProgram(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1, 0])), 'E_NOT_WASM', /is not a WebAssembly module: it is an ELF file/);
+    await rejectsWith(() => instantiateProgram(new Uint8Array(0)), 'E_NOT_WASM', /it is empty/);
+    await rejectsWith(() => instantiateProgram('prog.wasm'), 'E_BAD_OPTION', /wasm must be the bytes of a wasm module/);
+    await rejectsWith(() => instantiateProgram(wat('(module (import "env" "memory" (memory 1)) (import "env" "malloc" (func (param i64) (result i32))))')),
+      'E_SIGNATURE', /imports env\.malloc as \(func \(param i64\) \(result i32\)\), but ralloc-wasm's release build exports it as \(func \(param i32\) \(result i32\)\)/);
+    const ownMalloc = wat(`(module (import "env" "memory" (memory 1))
+      (func $dlmalloc (param i32) (result i32) (i32.const 0))
+      (func $malloc (export "malloc") (param i32) (result i32) (call $dlmalloc (local.get 0))))`, true);
+    await rejectsWith(() => instantiateProgram(ownMalloc), 'E_HAS_MALLOC', /already contains a malloc \(it defines dlmalloc, wasi-libc's allocator\)/, /ralloc_import\.c/);
+    await rejectsWith(() => instantiateProgram(watProgram(), { build: 'turbo' }), 'E_BAD_OPTION', /unknown build "turbo"/);
+  });
+
+  test('a C program (ralloc_import.c) gets WASI: args, stdin, stdout, stderr and the exit code', async () => {
+    const src = `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+int main(int argc, char **argv) {
+  char *all = NULL; size_t len = 0; char buf[256];
+  while (fgets(buf, sizeof buf, stdin)) {
+    size_t n = strlen(buf);
+    all = realloc(all, len + n + 1);
+    memcpy(all + len, buf, n + 1);
+    len += n;
+  }
+  for (int i = 1; i < argc; i++) printf("arg %d: %s\\n", i, argv[i]);
+  printf("read %zu bytes: %s", len, all ? all : "");
+  free(all);
+  errno = 0;
+  void *huge = malloc((size_t)-100);
+  fprintf(stderr, "huge=%p errno=%s\\n", huge, errno == ENOMEM ? "ENOMEM" : "other");
+  errno = 0;
+  void *bad = aligned_alloc(24, 10);
+  fprintf(stderr, "bad=%p errno=%s\\n", bad, errno == EINVAL ? "EINVAL" : "other");
+  return 7;
+}`;
+    // -fno-builtin: clang assumes malloc leaves errno alone and would fold the errno checks away.
+    const { wasm } = await compileC({ sources: { 'echo.c': src }, flags: ['-fno-builtin'] });
+    const r = await runProgram(wasm, { args: ['echo', 'one', 'two words'], input: 'line 1\nline 2\n' });
+    assert.equal(r.exitCode, 7);
+    assert.equal(Buffer.from(r.stdout).toString(), 'arg 1: one\narg 2: two words\nread 14 bytes: line 1\nline 2\n');
+    assert.equal(Buffer.from(r.stderr).toString(), 'huge=0 errno=ENOMEM\nbad=0 errno=EINVAL\n', 'ralloc_import.c sets errno');
+    assert.ok(r.stats.mallocCalls >= 3 && r.stats.liveBlocks <= 3, JSON.stringify(r.stats));
+    assert.equal(r.heap.check(), 0);
+    const hb = new WebAssembly.Module(wasm);
+    assert.ok(WebAssembly.Module.exports(hb).some((e) => e.name === '__heap_base'));
+    assert.ok(r.stats.heapBase > 0 && r.stats.heapBase < 2 * 65536, `heap starts at __heap_base (${r.stats.heapBase}), not at the end of memory`);
+  });
+
+  test('a freestanding C program (-nostdlib, malloc from env) works through Module.ccall with strings', async () => {
+    const src = `typedef __SIZE_TYPE__ size_t;
+void *malloc(size_t); void free(void *);
+static size_t len(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
+char *greet(const char *name) {
+  size_t n = len(name);
+  char *out = malloc(n + 8);
+  const char *hello = "hello, ";
+  for (size_t i = 0; i < 7; i++) out[i] = hello[i];
+  for (size_t i = 0; i <= n; i++) out[7 + i] = name[i];
+  return out;
+}
+void release(char *p) { free(p); }`;
+    // -fno-builtin keeps clang from turning the loops into calls to strlen and memcpy.
+    const { wasm } = await compileC({ sources: { 'greet.c': src }, mode: 'env', exports: ['greet', 'release'], flags: ['-fno-builtin'] });
+    const imports = WebAssembly.Module.imports(new WebAssembly.Module(wasm)).map((i) => `${i.module}.${i.name}`).sort();
+    assert.deepEqual(imports, ['env.free', 'env.malloc', 'env.memory']);
+    const { Module, heap } = await instantiateProgram(wasm);
+    const p = Module.ccall('greet', 'number', ['string'], ['wörld']);
+    assert.equal(Module.UTF8ToString(p), 'hello, wörld');
+    Module.ccall('release', null, ['number'], [p]);
+    const greet = Module.cwrap('greet', 'string', ['string']);
+    assert.equal(greet('wasm'), 'hello, wasm');
+    const s = heap.stats();
+    assert.equal(s.mallocCalls, 4, 'two greet blocks and two temporary string arguments');
+    assert.equal(s.freeCalls, 3, 'the cwrap result stays live: a string return is not freed');
+    assert.equal(heap.check(), 0);
+  });
+});
