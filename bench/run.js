@@ -1,0 +1,394 @@
+#!/usr/bin/env node
+// ralloc-wasm benchmark: C workloads run against wasi-libc's dlmalloc (the baseline),
+// ralloc-wasm release and small, AssemblyScript's TLSF and a trivial floor allocator, each
+// import-based allocator linked dynamically and statically. Method: bench/README.md.
+//
+//   node bench/run.js            full run, writes bench/RESULTS.md (minutes)
+//   node bench/run.js --quick    smaller n, 5 repetitions (under a minute once built)
+//   node bench/run.js --smoke    checksums and heap checks only, no timing
+// Options: --reps N, --only w1,w2 (workloads), --alloc a,b (allocators), --keep-going
+// (do not stop at the first wrong checksum), --no-write, --write (also in --quick mode).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// V8 flags, set by re-running this script under them when missing:
+//   --no-liftoff  every function compiled by TurboFan up front. With the default dynamic
+//                 tiering a run starts in Liftoff code and tiers up while it goes, and one
+//                 warm-up run was measured not to be enough (the second run of a fresh
+//                 module was still up to 3x slow); this measures the steady state directly.
+//   --expose-gc   collect the previous run's memory (up to hundreds of MiB) between runs.
+const V8_FLAGS = ['--no-liftoff', '--expose-gc'];
+if (!V8_FLAGS.every((f) => process.execArgv.includes(f))) {
+  const r = spawnSync(process.execPath, [...process.execArgv, ...V8_FLAGS.filter((f) => !process.execArgv.includes(f)),
+    fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+import { WORKLOADS, SEED, compileWorkload } from './lib/workloads.js';
+import { ALLOCATORS, available, instantiate, linkStaticFn, prepare } from './lib/allocators.js';
+import { codeSizes } from './lib/codesize.js';
+import { BENCH_DIR, OUT_DIR, versions } from './lib/toolchain.js';
+
+// ---- options -------------------------------------------------------------------------------
+
+const argv = process.argv.slice(2);
+const flag = (f) => argv.includes(f);
+const opt = (f) => { const i = argv.indexOf(f); return i >= 0 ? argv[i + 1] : undefined; };
+const mode = flag('--smoke') ? 'smoke' : flag('--quick') ? 'quick' : 'full';
+const reps = Number(opt('--reps') ?? { full: 15, quick: 5, smoke: 1 }[mode]);
+const timing = mode !== 'smoke';
+const keepGoing = flag('--keep-going');
+const onlyW = opt('--only')?.split(',');
+const onlyA = opt('--alloc')?.split(',');
+const write = flag('--write') || (mode === 'full' && !flag('--no-write') && !onlyW && !onlyA);
+for (const a of argv) {
+  if (a.startsWith('--') && !['--smoke', '--quick', '--reps', '--only', '--alloc', '--keep-going', '--no-write', '--write'].includes(a)) {
+    console.error(`unknown option ${a}`); process.exit(2);
+  }
+}
+const workloads = WORKLOADS.filter((w) => !onlyW || onlyW.includes(w.id));
+const allocators = ALLOCATORS.filter((a) => a.id === 'dlmalloc' || !onlyA || onlyA.includes(a.id));
+if (onlyW && workloads.length !== onlyW.length) { console.error(`unknown workload in ${onlyW}`); process.exit(2); }
+
+const t0 = Date.now();
+const log = (s = '') => process.stdout.write(s + '\n');
+const gc = globalThis.gc ?? (() => {});
+
+// ---- configurations ------------------------------------------------------------------------
+
+const linkStatic = await linkStaticFn();
+const notes = [];
+if (!linkStatic) notes.push('Static linking skipped: dist/bindings/link.js (linkStatic) is not built yet.');
+const configs = [];
+for (const a of allocators) {
+  if (!available(a)) { notes.push(`${a.label} skipped: build/${a.build}.wasm does not exist.`); continue; }
+  if (a.kind === 'libc') {
+    configs.push({ id: 'dlmalloc', a, linking: 'plain', label: 'dlmalloc', link: 'in program' });
+    if (timing) configs.push({ id: 'dlmalloc/O3', a, linking: 'opt', label: 'dlmalloc', link: 'program + wasm-opt -O3' });
+  } else {
+    configs.push({ id: `${a.id}/dyn`, a, linking: 'dyn', label: a.label, link: 'dynamic' });
+    // the smoke run links statically only ralloc-wasm's builds: each static link starts
+    // wasm-merge (seconds when nothing is cached), and the reference allocators' static
+    // variants only matter for timing
+    if (linkStatic && (timing || a.build)) configs.push({ id: `${a.id}/static`, a, linking: 'static', label: a.label, link: 'static (merge + -O3)' });
+  }
+}
+
+const cpus = os.cpus();
+const env = {
+  date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  node: process.version,
+  v8: process.versions.v8,
+  cpu: cpus[0]?.model ?? 'unknown',
+  cores: cpus.length,
+  platform: `${os.platform()} ${os.arch()}`,
+  ...versions(),
+};
+log(`ralloc-wasm bench, ${mode} mode, ${timing ? `${reps} repetitions` : 'checks only'}: ${env.node}, ${env.cpu}, ${env.cores} cores`);
+for (const n of notes) log(`note: ${n}`);
+
+// ---- measure -------------------------------------------------------------------------------
+
+const moduleCache = new Map();
+const results = {}; // results[w.id][config.id] = {...}
+const failures = [];
+let mismatch = false;
+
+/**
+ * Time of configuration a over time of b on workload w: the median over repetition rounds
+ * of the per-round ratio (a and b ran back to back in each round, so a slow spell of the
+ * machine cancels out better than in a ratio of medians).
+ */
+function ratioOf(w, a, b) {
+  const A = results[w]?.[a], B = results[w]?.[b];
+  if (!A || !B || A.failed || B.failed) return undefined;
+  const xs = [];
+  for (let r = 0; r < A.byRound.length; r++) {
+    if (A.byRound[r] !== undefined && B.byRound[r] !== undefined) xs.push(A.byRound[r] / B.byRound[r]);
+  }
+  return xs.length ? median(xs) : A.nsPerOp / B.nsPerOp;
+}
+/** speed relative to dlmalloc: above 1 is faster */
+const speed = (w, c) => ratioOf(w, 'dlmalloc', c);
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** One run in a fresh instance with a fresh memory. */
+function runOnce(p, n) {
+  const inst = instantiate(p);
+  const start = performance.now();
+  const sum = inst.run(n, SEED) >>> 0;
+  const ns = (performance.now() - start) * 1e6;
+  const ops = inst.ops() >>> 0;
+  const finalBytes = inst.memory.buffer.byteLength;
+  const out = {
+    sum, ns, ops, nsPerOp: ns / ops, finalBytes, initialBytes: inst.initialBytes,
+    peak: finalBytes - p.programBytes, grows: inst.growCalls(), peakLive: inst.peakLive() >>> 0,
+  };
+  // outside the timed region: ralloc's own heap check and its grow counter, when exported
+  const al = inst.alloc;
+  if (al && typeof al.ralloc_check === 'function') out.check = al.ralloc_check() >>> 0;
+  if (al && typeof al.ralloc_stats === 'function') {
+    const q = al.malloc(64) >>> 0;
+    if (q && (al.ralloc_stats(q) >>> 0) >= 24) out.statsGrows = new DataView(inst.memory.buffer).getUint32(q + 20, true);
+    if (q) al.free(q);
+  }
+  return out;
+}
+
+function repro(w, c, n) {
+  return `node bench/run.js --smoke --only ${w.id} --alloc ${c.a.id}   # ${c.id}, run(${n}, ${SEED})`;
+}
+
+// build everything first: compilers in-process one at a time, wasm-merge processes in a pool
+const progs = new Map();
+for (const w of workloads) progs.set(w.id, await compileWorkload(w));
+const preparedAll = new Map();
+await Promise.all(workloads.map(async (w) => {
+  const list = await Promise.all(configs.map(async (c) => {
+    try {
+      return { c, p: await prepare(w, progs.get(w.id), c.a, c.linking, moduleCache) };
+    } catch (e) {
+      failures.push({ w: w.id, c: c.id, what: 'build', msg: e.message });
+      log(`!! ${w.id} ${c.id}: cannot build: ${e.message}`);
+      return null;
+    }
+  }));
+  preparedAll.set(w.id, list.filter((x) => x && x.p));
+}));
+log(`built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+for (const w of workloads) {
+  const n = w.n[mode];
+  const prepared = preparedAll.get(w.id);
+  const runs = new Map(prepared.map(({ c }) => [c.id, []]));
+  const dead = new Set();
+  const attempt = (c, p) => {
+    try {
+      return runOnce(p, n);
+    } catch (e) {
+      dead.add(c.id);
+      failures.push({ w: w.id, c: c.id, what: 'trap', msg: `${e.message}`, repro: repro(w, c, n) });
+      log(`!! ${w.id} ${c.id}: ${e.message}\n   reproduce: ${repro(w, c, n)}`);
+      return null;
+    }
+  };
+  // warm-up: one run per configuration in a throwaway instance, so V8 has tiered up the
+  // hot functions (the compiled code belongs to the Module and is shared by later instances)
+  if (timing) for (const { c, p } of prepared) { attempt(c, p); gc(); }
+  // repetitions interleaved across configurations, so a slow spell of a shared machine
+  // hits all of them alike
+  for (let r = 0; r < reps; r++) {
+    for (const { c, p } of prepared) {
+      if (dead.has(c.id)) continue;
+      const res = attempt(c, p);
+      if (res) runs.get(c.id).push({ ...res, round: r });
+      gc();
+    }
+  }
+  // checksums: every run of every configuration must agree with dlmalloc's
+  const ref = runs.get('dlmalloc')?.[0]?.sum;
+  const row = (results[w.id] = {});
+  for (const { c } of prepared) {
+    const rs = runs.get(c.id);
+    if (!rs.length) { row[c.id] = { failed: true }; continue; }
+    const sums = new Set(rs.map((x) => x.sum));
+    const bad = sums.size !== 1 || (ref !== undefined && rs[0].sum !== ref);
+    if (bad) {
+      mismatch = true;
+      const msg = `CHECKSUM MISMATCH: ${w.id} under ${c.id} gave ${[...sums].map((s) => '0x' + s.toString(16))}, dlmalloc gave 0x${ref?.toString(16)}`;
+      failures.push({ w: w.id, c: c.id, what: 'checksum', msg, repro: repro(w, c, n) });
+      log(`\n!!!!!!!! ${msg}\n!!!!!!!! reproduce: ${repro(w, c, n)}\n`);
+      if (!keepGoing) { log('stopping (use --keep-going to continue)'); process.exit(1); }
+    }
+    const checks = rs.map((x) => x.check).filter((x) => x !== undefined && x !== 0);
+    if (checks.length) {
+      failures.push({ w: w.id, c: c.id, what: 'ralloc_check', msg: `ralloc_check() returned ${checks[0]} after the run`, repro: repro(w, c, n) });
+      log(`!! ${w.id} ${c.id}: ralloc_check() returned ${checks[0]} after the run; reproduce: ${repro(w, c, n)}`);
+    }
+    const last = rs[rs.length - 1];
+    if (last.statsGrows !== undefined && last.statsGrows !== last.grows) {
+      notes.push(`${w.id} ${c.id}: ralloc_stats grow_calls = ${last.statsGrows}, counted memory.grow calls = ${last.grows}.`);
+    }
+    const byRound = [];
+    for (const x of rs) byRound[x.round] = x.nsPerOp;
+    row[c.id] = {
+      sum: rs[0].sum, bad, nsPerOp: median(rs.map((x) => x.nsPerOp)), byRound, ops: last.ops, reps: rs.length,
+      peak: Math.max(...rs.map((x) => x.peak)), grows: Math.max(...rs.map((x) => x.grows)),
+      initialBytes: last.initialBytes, finalBytes: Math.max(...rs.map((x) => x.finalBytes)), peakLive: last.peakLive,
+    };
+  }
+  log(`${w.id.padEnd(15)} ` + prepared.map(({ c }) => {
+    const r = row[c.id];
+    if (r.failed) return `${c.id} FAILED`;
+    const sp = speed(w.id, c.id);
+    return timing ? `${c.id} ${fmtNs(r.nsPerOp)}${sp ? ` (${fmtX(sp)})` : ''}` : `${c.id} ok`;
+  }).join('  '));
+}
+
+// ---- code size -----------------------------------------------------------------------------
+
+let sizes = null;
+if (mode !== 'smoke') {
+  try { sizes = await codeSizes(allocators); } catch (e) { notes.push(`code size failed: ${e.message}`); }
+}
+
+// ---- report --------------------------------------------------------------------------------
+
+function fmtNs(x) { return x === undefined ? '-' : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0); }
+function fmtX(x) { return `${x.toFixed(2)}x`; }
+function fmtKiB(b) { return b === undefined ? '-' : `${(b / 1024).toFixed(0)}`; }
+function fmtInt(x) { return x === null || x === undefined ? '-' : x.toLocaleString('en-US'); }
+
+function table(head, rows) {
+  const out = [`| ${head.join(' | ')} |`, `| ${head.map((h, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`];
+  for (const r of rows) out.push(`| ${r.join(' | ')} |`);
+  return out.join('\n');
+}
+
+function growBound(r) {
+  return Math.floor(Math.log2(Math.max(r.finalBytes, r.initialBytes) / r.initialBytes)) + 8;
+}
+
+/** The targets of issue 3, for the release build, evaluated on this run. */
+function targets() {
+  const out = [];
+  const get = (w, c) => results[w]?.[c];
+  const add = (name, value, ok, detail) => out.push({ name, value, ok, detail });
+  const need = (w, c, min, name) => {
+    const s = speed(w, c);
+    if (s === undefined) return add(name, 'n/a', null, `no result for ${c}`);
+    add(name, fmtX(s), s >= min, s >= min ? `target ${fmtX(min)}` : `target ${fmtX(min)}: missed, needs ${fmtX(min / s)} less time per op (about ${fmtNs(get(w, c).nsPerOp * s / min)} ns/op instead of ${fmtNs(get(w, c).nsPerOp)})`);
+  };
+  const ws = workloads.map((w) => w.id);
+  if (timing) {
+    for (const [link, lab] of [['static', 'static'], ['dyn', 'dynamic']]) {
+      const c = `release/${link}`;
+      if (!configs.some((x) => x.id === c)) { add(`${lab} linking`, 'n/a', null, `${c} did not run`); continue; }
+      if (link === 'static') {
+        if (ws.includes('pair32')) {
+          need('pair32', c, 1.6, 'static: pair >= 1.6x dlmalloc');
+          const q = ratioOf('pair32', c, 'floor/static');
+          if (q !== undefined) {
+            const f = get('pair32', 'floor/static'), r = get('pair32', c);
+            add('static: pair within 1.25x of the floor', `${fmtX(q)} floor's time`, q <= 1.25, q <= 1.25 ? 'target <= 1.25x' : `target <= 1.25x: missed, needs ${fmtX(q / 1.25)} less time (floor ${fmtNs(f.nsPerOp)} ns/op, release ${fmtNs(r.nsPerOp)})`);
+          }
+        }
+        if (ws.includes('churn')) need('churn', c, 3, 'static: churn >= 3x');
+        for (const w of ['random', 'random_realloc']) if (ws.includes(w)) need(w, c, 2.5, `static: ${w} >= 2.5x`);
+        for (const w of ws) need(w, c, 1.1, `static: ${w} >= 1.1x`);
+      } else {
+        if (ws.includes('churn')) need('churn', c, 2.5, 'dynamic: churn >= 2.5x');
+        for (const w of ['random', 'random_realloc']) if (ws.includes(w)) need(w, c, 2, `dynamic: ${w} >= 2x`);
+        for (const w of ws) need(w, c, 1.0, `dynamic: ${w} not slower than dlmalloc`);
+      }
+    }
+    for (const link of ['dyn', 'static']) {
+      for (const w of ws) {
+        const q = ratioOf(w, `tlsf/${link}`, `release/${link}`);
+        if (q === undefined) continue;
+        const r = get(w, `release/${link}`), t = get(w, `tlsf/${link}`);
+        add(`faster than TLSF (${link}): ${w}`, fmtX(q), q > 1, q > 1 ? '' : `TLSF ${fmtNs(t.nsPerOp)} vs release ${fmtNs(r.nsPerOp)} ns/op: release takes ${fmtX(1 / q)} TLSF's time`);
+      }
+    }
+  }
+  for (const link of ['dyn', 'static']) {
+    for (const w of ws) {
+      const r = get(w, `release/${link}`), d = get(w, 'dlmalloc');
+      if (!r || !d || r.failed || d.failed) continue;
+      add(`peak <= dlmalloc (${link}): ${w}`, `${fmtKiB(r.peak)} / ${fmtKiB(d.peak)} KiB`, r.peak <= d.peak, r.peak <= d.peak ? '' : `${((r.peak / d.peak - 1) * 100).toFixed(0)}% (${fmtKiB(r.peak - d.peak)} KiB) more`);
+      const b = growBound(r);
+      add(`grow calls <= log2(peak/initial)+8 (${link}): ${w}`, `${r.grows} (bound ${b})`, r.grows <= b, '');
+    }
+    const r = get('churn', `release/${link}`);
+    if (r && !r.failed) {
+      const q = r.peak / r.peakLive;
+      add(`churn peak <= 1.25x peak live (${link})`, `${q.toFixed(2)}x (${fmtKiB(r.peak)} / ${fmtKiB(r.peakLive)} KiB)`, q <= 1.25, q <= 1.25 ? '' : `missed by ${((q / 1.25 - 1) * 100).toFixed(0)}%`);
+    }
+  }
+  if (sizes) {
+    for (const [id, max] of [['small', 1600], ['release', 8192]]) {
+      const s = sizes.find((x) => x.id === id);
+      if (!s || s.whole === null) continue;
+      add(`code size ${id} <= ${fmtInt(max)} B`, `${fmtInt(s.whole)} B (malloc family only: ${fmtInt(s.family)} B)`, s.whole <= max, s.whole <= max ? '' : `missed by ${fmtInt(s.whole - max)} B (${((s.whole / max - 1) * 100).toFixed(0)}%)`);
+    }
+  }
+  return out;
+}
+
+function report() {
+  const L = [];
+  L.push(`# ralloc-wasm benchmark results`);
+  L.push('');
+  L.push(`- date: ${env.date}; mode: ${mode}${timing ? `, median of ${reps} repetitions (each a fresh instance and memory, after one warm-up run)` : ', checks only'}`);
+  L.push(`- Node ${env.node} (V8 ${env.v8}, flags ${process.execArgv.join(' ')}), ${env.platform}, CPU: ${env.cpu}, ${env.cores} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end`);
+  L.push(`- toolchain: @yowasp/clang ${env.clang}, AssemblyScript ${env.assemblyscript}, binaryen ${env.binaryen}`);
+  L.push(`- run time ${((Date.now() - t0) / 1000).toFixed(0)} s. Shared, noisy machine: compare ratios within this run, not absolute ns across runs.`);
+  L.push('- Method, definitions and caveats: bench/README.md. "speed" = dlmalloc ns/op divided by this ns/op (above 1 is faster than dlmalloc). "peak" = memory size at the end of a run (wasm memory never shrinks, so this is the peak) minus the program\'s own initial memory (its minimum pages, before any allocator module), in KiB: what the allocator added. "grows" = memory.grow calls per run, counted by rewriting each module\'s memory.grow into a counted import.');
+  if (notes.length) { L.push(''); for (const n of notes) L.push(`- note: ${n}`); }
+  if (failures.length) {
+    L.push(''); L.push('## FAILURES'); L.push('');
+    for (const f of failures) L.push(`- **${f.what}** ${f.w} / ${f.c}: ${f.msg}${f.repro ? `  \n  reproduce: \`${f.repro}\`` : ''}`);
+  }
+  if (timing) {
+    L.push(''); L.push('## Speed: median ns per operation (speed vs dlmalloc: median of per-round time ratios)'); L.push('');
+    L.push(table(['workload', ...configs.map((c) => c.id)], workloads.map((w) => {
+      const row = results[w.id] ?? {};
+      return [w.id, ...configs.map((c) => {
+        const r = row[c.id];
+        if (!r) return '-';
+        if (r.failed) return 'FAILED';
+        const sp = speed(w.id, c.id);
+        return `${fmtNs(r.nsPerOp)} (${sp ? fmtX(sp) : '-'})${r.bad ? ' WRONG' : ''}`;
+      })];
+    })));
+  }
+  L.push(''); L.push("## Memory: peak KiB above the program's initial memory / memory.grow calls per run"); L.push('');
+  const memConfigs = configs.filter((c) => c.linking !== 'opt');
+  L.push(table(['workload', 'peak live KiB', ...memConfigs.map((c) => c.id)], workloads.map((w) => {
+    const row = results[w.id] ?? {};
+    const live = Object.values(row).find((r) => r && !r.failed)?.peakLive;
+    return [w.id, fmtKiB(live), ...memConfigs.map((c) => {
+      const r = row[c.id];
+      return !r ? '-' : r.failed ? 'FAILED' : `${fmtKiB(r.peak)} / ${r.grows}`;
+    })];
+  })));
+  L.push(''); L.push('## Workloads'); L.push('');
+  L.push(table(['workload', 'what', 'one operation', 'n', 'checksum'], workloads.map((w) => {
+    const r = results[w.id]?.dlmalloc;
+    return [w.id, w.title, w.op, fmtInt(w.n[mode]), r && !r.failed ? `0x${r.sum.toString(16).padStart(8, '0')}` : '-'];
+  })));
+  if (sizes) {
+    L.push(''); L.push('## Code size after wasm-opt -Oz (bytes of the code section)'); L.push('');
+    L.push(table(['allocator', 'whole module', 'malloc family only', 'how'], sizes.map((s) => [s.label, fmtInt(s.whole), fmtInt(s.family), s.note])));
+    L.push(''); L.push('Reference (ANCHORS.md): dlmalloc 9,739, emmalloc 2,861, AS TLSF 1,847, walloc 1,534; talc 1,663, rlsf 1,345-2,259, lol_alloc ~700.');
+  }
+  const ts = targets();
+  if (ts.length) {
+    L.push(''); L.push('## Targets of issue 3 (release build)'); L.push('');
+    L.push(table(['target', 'measured', 'met', 'detail'], ts.map((t) => [t.name, t.value, t.ok === null ? 'n/a' : t.ok ? 'yes' : '**NO**', t.detail])));
+  }
+  return L.join('\n') + '\n';
+}
+
+const text = report();
+log('');
+log(text);
+if (write) {
+  fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS.md'), text);
+  log('wrote bench/RESULTS.md');
+} else if (timing) {
+  fs.writeFileSync(path.join(OUT_DIR, `RESULTS-${mode}.md`), text);
+  log(`wrote ${path.relative(process.cwd(), path.join(OUT_DIR, `RESULTS-${mode}.md`))}`);
+}
+const fatal = failures.filter((f) => f.what !== 'build' || !/missing/.test(f.msg));
+if (mismatch || fatal.length) {
+  log(`\n${fatal.length} failure(s); see above.`);
+  process.exit(1);
+}
