@@ -13,7 +13,7 @@ export { createHeap, Heap, MemoryViews, decodeStats, DEFAULT_HEAP_BASE, MIN_HEAP
 export type { HeapOptions, HeapStats, AllocatorExports } from "./heap.js";
 export { instantiateProgram, runProgram, EmscriptenModule } from "./program.js";
 export type { ProgramOptions, ProgramInstance, RunOptions, RunResult, ImportObject, ValueTypeName, CArgType, CReturnType } from "./program.js";
-export { linkStatic, MALLOC_FAMILY } from "./link.js";
+export { linkStatic, MALLOC_FAMILY, LINKED_SECTION } from "./link.js";
 export type { LinkOptions, OptimizeLevel } from "./link.js";
 export { compileC, modeFlags, C_DIR } from "./clang.js";
 export type { CompileOptions, CompileResult, MallocMode } from "./clang.js";

@@ -53,6 +53,12 @@ export const MALLOC_FAMILY: readonly string[] = [
   "malloc", "free", "calloc", "realloc", "aligned_alloc", "posix_memalign", "memalign", "malloc_usable_size",
 ];
 
+/**
+ * Name of the custom section linkStatic adds to its output, so that
+ * instantiateProgram and `ralloc-wasm run` know the module carries its allocator.
+ */
+export const LINKED_SECTION = "ralloc-wasm.linked";
+
 /** Internal module names used while merging. */
 const PROGRAM = "__ralloc_program";
 const ALLOCATOR = "ralloc";
@@ -288,9 +294,9 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
     if (imp.kind === "function" && imp.module === "ralloc_hooks") return { module: STUBS, name: `hook:${imp.name}` };
     return undefined;
   }, allocLabel);
-  ainfo.imports.forEach((imp, i) => {
+  ainfo.imports.forEach((imp) => {
     if (imp.kind === "function" && imp.module === "ralloc_hooks") {
-      const type = ainfo.functionTypes[i];
+      const type = imp.type;
       if (!type) throw new RallocError("E_SIGNATURE", what(`cannot read the signature of ${allocLabel}'s import ralloc_hooks.${imp.name}`));
       stubs.push({ name: `hook:${imp.name}`, type, result: 0 });
     }
@@ -316,9 +322,10 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
     if (options.debugInfo) args.push("-g");
     await runWasmMerge(args);
     const merged = new Uint8Array(await readFile(files.out));
-    return finish(b, merged, pinfo, ainfo, { wantStart, optimize, exportAllocator: options.exportAllocator ?? true, debugInfo: options.debugInfo ?? false, programLabel });
+    return finish(b, merged, pinfo, ainfo, { wantStart, optimize, exportAllocator: options.exportAllocator ?? true, debugInfo: options.debugInfo ?? false, programLabel, allocLabel });
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    if (!process.env["RALLOC_KEEP_LINK_DIR"]) await rm(dir, { recursive: true, force: true });
+    else process.stderr.write(`linkStatic: kept ${dir}\n`);
   }
 }
 
@@ -343,6 +350,7 @@ interface FinishOptions {
   exportAllocator: boolean;
   debugInfo: boolean;
   programLabel: string;
+  allocLabel: string;
 }
 
 /** Adds the heap-base start function, trims exports, optimizes and checks the result. */
@@ -372,13 +380,14 @@ function finish(b: Binaryen, merged: Uint8Array, pinfo: ModuleInfo, ainfo: Modul
       for (const e of ainfo.exports) if (!programExports.has(e.name)) m.removeExport(e.name);
     }
     if (!m.validate()) throw new RallocError("E_TOOL", "linkStatic: the merged module does not validate (see the messages above)");
+    b.setDebugInfo(o.debugInfo);
     if (o.optimize !== 0) {
       const [level, shrink] = o.optimize === "s" ? [2, 1] : o.optimize === "z" ? [2, 2] : [o.optimize, 0];
       b.setOptimizeLevel(level);
       b.setShrinkLevel(shrink);
-      b.setDebugInfo(o.debugInfo);
       m.optimize();
     }
+    m.addCustomSection(LINKED_SECTION, new TextEncoder().encode(JSON.stringify({ allocator: o.allocLabel })));
     const out = m.emitBinary();
     checkLinked(out, o.programLabel);
     return out;

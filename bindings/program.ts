@@ -11,8 +11,8 @@ import { join } from "node:path";
 import type { WASI } from "node:wasi";
 import { allocatorBytes, toBytes, type AllocatorChoice, type WasmBytes } from "./builds.js";
 import { RallocError } from "./errors.js";
-import { compileAllocator, heapFromModule, MemoryViews, MIN_HEAP_BASE, MAX_PAGES, type Heap, type HeapStats } from "./heap.js";
-import { planAllocatorImports, programMemoryImport } from "./link.js";
+import { compileAllocator, Heap, heapFromModule, MemoryViews, MIN_HEAP_BASE, MAX_PAGES, type HeapStats } from "./heap.js";
+import { LINKED_SECTION, planAllocatorImports, programMemoryImport } from "./link.js";
 import { findExport, readModuleInfo, type ModuleInfo } from "./wasm-binary.js";
 
 /** errno ENOSYS on wasi: what the ralloc_init stand-in returns for custom allocators. */
@@ -327,17 +327,27 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
     memory = new WebAssembly.Memory(descriptor);
   }
 
-  const { bytes: allocBytes, label: allocLabel } = allocatorBytes(options, "instantiateProgram");
-  const allocModule = compileAllocator(allocBytes, allocLabel);
-  // Same checks as linkStatic: ralloc.* imports the allocator lacks, signature
-  // mismatches, and a program that brings its own malloc (ralloc-wasm would be unused).
-  planAllocatorImports(info, readModuleInfo(allocBytes, allocLabel), label, allocLabel);
+  // A module made by linkStatic carries ralloc-wasm inside: its own exports serve as the heap.
+  const linked = info.customSections.includes(LINKED_SECTION);
+  if (linked && (options.allocator !== undefined || options.build !== undefined)) {
+    throw new RallocError("E_BAD_OPTION", `${label} was made by linkStatic and already contains its allocator; options build and allocator do not apply`);
+  }
   // The heap begins at the program's __heap_base when it exports it. Otherwise the bindings
   // leave the choice to the program (ralloc_import.c calls ralloc_init(&__heap_base) from a
   // constructor) or to the allocator (the end of memory at the first allocation).
   const declaredBase = exportedHeapBase(info);
   const heapBase = declaredBase === undefined ? undefined : Math.max(declaredBase, MIN_HEAP_BASE);
-  const heap = heapFromModule(allocModule, allocLabel, { memory, heapBase, leaveHeapBase: heapBase === undefined, onOom: options.onOom, onLog: options.onLog });
+  let heap: Heap | undefined;
+  let allocLabel = "the allocator linked into the program";
+  if (!linked) {
+    const chosen = allocatorBytes(options, "instantiateProgram");
+    allocLabel = chosen.label;
+    const allocModule = compileAllocator(chosen.bytes, allocLabel);
+    // Same checks as linkStatic: ralloc.* imports the allocator lacks, signature
+    // mismatches, and a program that brings its own malloc (ralloc-wasm would be unused).
+    planAllocatorImports(info, readModuleInfo(chosen.bytes, allocLabel), label, allocLabel);
+    heap = heapFromModule(allocModule, allocLabel, { memory, heapBase, leaveHeapBase: heapBase === undefined, onOom: options.onOom, onLog: options.onLog });
+  }
 
   const programModule = await WebAssembly.compile(bytes as BufferSource);
   const needsWasi = info.imports.some((i) => i.module === "wasi_snapshot_preview1");
@@ -357,7 +367,8 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
     wasi = new WasiClass(wasiOptions);
   }
 
-  const imports = programImports(programModule, memory, heap, wasi, options.imports ?? {}, label, allocLabel);
+  const allocExports = (heap?.exports ?? {}) as Record<string, unknown>;
+  const imports = programImports(programModule, memory, allocExports, wasi, options.imports ?? {}, label, allocLabel);
   let instance: WebAssembly.Instance;
   try {
     instance = await WebAssembly.instantiate(programModule, imports);
@@ -369,6 +380,13 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
   }
 
   const exp = instance.exports;
+  if (heap === undefined) {
+    if (typeof exp["malloc"] !== "function" || typeof exp["free"] !== "function") {
+      throw new RallocError("E_UNSUPPORTED", `${label} was linked with exportAllocator: false, so its heap cannot be reached; link it again with the allocator's exports`);
+    }
+    heap = new Heap(memory, instance, options.onOom);
+    heap.heapBase = heapBase;
+  }
   if (typeof exp["_initialize"] === "function") {
     if (wasi) wasi.initialize({ exports: { _initialize: exp["_initialize"], memory } });
     else (exp["_initialize"] as () => void)();
@@ -395,12 +413,11 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
  * (module `ralloc`, or `env` names the allocator exports), WASI, and
  * `options.imports`. Anything else is an error naming the import.
  */
-function programImports(mod: WebAssembly.Module, memory: WebAssembly.Memory, heap: Heap, wasi: WASI | undefined,
+function programImports(mod: WebAssembly.Module, memory: WebAssembly.Memory, alloc: Record<string, unknown>, wasi: WASI | undefined,
   extra: ImportObject, label: string, allocLabel: string): ImportObject {
   const imports: ImportObject = {};
   const put = (m: string, n: string, v: WebAssembly.ImportValue) => ((imports[m] ??= {})[n] = v);
   const missing: string[] = [];
-  const alloc = heap.exports as Record<string, unknown>;
   const wasiImport = (wasi?.wasiImport ?? {}) as Record<string, unknown>;
   for (const imp of WebAssembly.Module.imports(mod)) {
     const given = extra[imp.module]?.[imp.name];
