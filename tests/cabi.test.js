@@ -1055,6 +1055,18 @@ for (const build of BUILDS) {
       assert.equal(r.malloc(0xffff0000), 0);
     });
 
+    it('requests between 2^31 and 4 GiB - 128 KiB are met when memory can grow that far (no false OOM in the top size lists)', () => {
+      for (const [initial, n] of [[1, 0x80000000], [1, 0x98000000], [40000, 0x98000000], [32768, 0xc0000000], [1, 0xf0000000], [1, 0xfffe0000]]) {
+        const memory = new WebAssembly.Memory({ initial, maximum: 65536 });
+        const r = createInstance(build, { memory, heapBase: 1024 });
+        const p = r.malloc(n);
+        assert.notEqual(p, 0, `malloc(${hex(n)}) on a ${initial}-page memory that may grow to 4 GiB (heap base 1024) returned 0`);
+        assert.ok(p >= 1024 && p + n <= GiB4, `block ${hex(p)}+${hex(n)} outside the memory`);
+        assert.ok(r.usableSize(p) >= n);
+        assert.equal(r.check(), 0);
+      }
+    });
+
     it('a foreign grow to 4 GiB leaves the allocator working and the foreign pages untouched', () => {
       const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
       const r = createInstance(build, { memory });
