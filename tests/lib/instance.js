@@ -55,11 +55,6 @@ export function createInstance(name, opts = {}) {
   return new Ralloc(name, opts);
 }
 
-/** fn(name) for every build, skipping none: a missing build fails loudly in the test that needs it. */
-export function forEachBuild(fn) {
-  for (const b of BUILDS) fn(b);
-}
-
 export class Ralloc {
   constructor(name, opts = {}) {
     const { initial = 1, maximum = 1024, heapBase, hooks = {} } = opts;
