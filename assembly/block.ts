@@ -7,12 +7,13 @@
 //   the header word, at p - 4
 //    31                                        4   3   2   1   0
 //   ┌───────────────────────────────────────────┬───┬───┬───┬───┐
-//   │ size S: a multiple of 16 (0 = span tail)  │ R │ C │ P │ F │
+//   │ size S: a multiple of 16 (0 = span tail)  │ L │ C │ P │ F │
 //   └───────────────────────────────────────────┴───┴───┴───┴───┘
 //    F  FREE       the block is in the general free lists
 //    P  PREV_FREE  the block just before is FREE; its footer (the u32 at p - 8) holds its address
 //    C  CACHED     the block sits in a quick list: free for its owner, in use for the general heap
-//    R  reserved
+//    L  LEAD_DEAD  in use, and its first bytes (fewer than 16) were freed by a partial free:
+//                  they come back with the rest of the block (range.ts)
 //
 //   a FREE block of size S
 //   ┌────────┬────────────┬────────────┬─ ─ ─ ─ ─ ─┬──────────────┐
@@ -35,6 +36,7 @@ export const MIN_BLOCK: usize = 16;
 export const FREE: u32 = 1;
 export const PREV_FREE: u32 = 2;
 export const CACHED: u32 = 4;
+export const LEAD_DEAD: u32 = 8;
 export const FLAGS: u32 = 15;
 export const SIZE_MASK: u32 = ~FLAGS;
 

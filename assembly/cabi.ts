@@ -1,24 +1,22 @@
 // cabi.ts — the C ABI front end: the malloc family over the global heap, with C's semantics.
 //
-// Each call validates its arguments, asks the core heap (heap.ts) for a block, grows through
-// the shim when the heap has nothing that fits, and keeps the counters (stats.ts). The choices
-// C leaves open are documented in the README: malloc(0) returns a unique pointer, realloc(p, 0)
-// frees p and returns 0, a failed realloc leaves p untouched, errors return 0 and never trap.
+// malloc and free do the small-object hit in line (a quick-list pop or push); everything else
+// goes through ops.ts on the global heap, which the shim grows. The choices C leaves open are in
+// the README: malloc(0) returns a unique pointer, realloc(p, 0) frees p and returns 0, a failed
+// realloc leaves p untouched, errors return 0 (or an errno) and never trap.
 
-import {
-  ALIGN, HEADER, MIN_BLOCK, MAX_REQUEST, SIZE_MASK, blockSizeFor, sizeOf, header, alignUp,
-} from "./block";
-import { ROOT_SIZE } from "./root";
+import { ALIGN, MIN_BLOCK, MAX_REQUEST, SIZE_MASK, blockSizeFor, header, alignUp } from "./block";
+import { ROOT_SIZE, R_SOURCE, setField } from "./root";
 import { SMALL_MAX } from "./config";
 import { quickPop } from "./quick";
 import { SPAN_OVERHEAD } from "./span";
-import {
-  heapCreate, heapAllocSlow, heapAllocFrom, heapFree, heapAlign, heapResize, heapOwns, heapEndsAt,
-} from "./heap";
-import { addMemory } from "./span";
+import { heapCreate, heapFree, heapOwns } from "./heap";
+import { SOURCE_SHIM, ROOT_MAGIC, setPoolRoot } from "./source";
 import { shimReady, shimInit, shimDefaultBase, shimClaim, shimBreak, shimSbrk } from "./shim";
-import { noteAlloc, noteFree, noteRealloc, noteResize, writeStats, STATS_SIZE } from "./stats";
+import { oomRetry } from "./oom";
+import { noteAlloc, noteFree, writeStats, STATS_SIZE } from "./stats";
 import { heapCheck } from "./check";
+import { opAlloc, opRealloc, opUsable } from "./ops";
 
 /** errno values of wasi-libc. */
 export const EINVAL: i32 = 28;
@@ -27,9 +25,14 @@ export const ENOMEM: i32 = 48;
 /** The global heap's root; 0 until the first allocation. Per instance, like the shim's state. */
 let globalRoot: usize = 0;
 
+/** The global heap's root, or 0 before anything was allocated. O(1). */
+@inline export function globalHeapRoot(): usize {
+  return globalRoot;
+}
+
 /** The global heap, made on first use with room for a first block of size s; 0 when memory
- *  cannot hold it (and then memory has not grown). */
-@inline function globalHeap(s: usize): usize {
+ *  cannot hold it (and then memory has not grown). O(1) once made. */
+export function globalHeap(s: usize): usize {
   let r = globalRoot;
   return r ? r : makeGlobalHeap(s);
 }
@@ -42,20 +45,19 @@ function makeGlobalHeap(s: usize): usize {
   if (!shimReady()) return 0;
   let start = shimClaim(need);
   if (!start) return 0;
-  globalRoot = heapCreate(alignUp(start), shimBreak());
-  return globalRoot;
+  let r = heapCreate(alignUp(start), shimBreak());
+  setField(r, R_SOURCE, ROOT_MAGIC | SOURCE_SHIM);
+  setPoolRoot(r);
+  globalRoot = r;
+  return r;
 }
 
-/** Claims memory from the shim for a block of size s and takes the block from it. O(1) + grow. */
-function growFor(r: usize, s: usize): usize {
-  let start = shimClaim(s + SPAN_OVERHEAD + ALIGN);
-  return start ? heapAllocFrom(r, start, shimBreak(), s) : 0;
-}
-
-/** A block of size s from heap r, growing memory if nothing fits, or 0. Out of line. */
-function allocBlock(r: usize, s: usize): usize {
-  let p = heapAllocSlow(r, s);
-  return p ? p : growFor(r, s);
+/** The global heap for a request of n bytes, asking the OOM policy once if it cannot be made. */
+function globalHeapFor(n: usize): usize {
+  let s = n > MAX_REQUEST ? MIN_BLOCK : blockSizeFor(n);
+  let r = globalHeap(s);
+  if (!r && n <= MAX_REQUEST && oomRetry(n)) r = globalHeap(s);
+  return r;
 }
 
 /** Allocates n bytes aligned to 16. Returns 0 when it cannot. O(1), plus growth; a hit in the
@@ -70,17 +72,14 @@ export function malloc(n: usize): usize {
       return p;
     }
   }
-  return mallocSlow(n, s);
+  return mallocSlow(n);
 }
 
-/** malloc past the quick lists: makes the heap on first use, then searches and grows. */
-function mallocSlow(n: usize, s: usize): usize {
+/** malloc past the quick lists: makes the heap on first use, then searches, grows, asks. */
+function mallocSlow(n: usize): usize {
   if (n > MAX_REQUEST) return 0;
-  let r = globalHeap(s);
-  if (!r) return 0;
-  let p = allocBlock(r, s);
-  if (p) noteAlloc(r, sizeOf(p));
-  return p;
+  let r = globalHeapFor(n);
+  return r ? opAlloc(r, n, ALIGN, true) : 0;
 }
 
 /** Frees p; ignores 0 and pointers that are not live blocks of this heap (a repeated free
@@ -97,34 +96,7 @@ export function free(p: usize): void {
 export function realloc(p: usize, n: usize): usize {
   if (!p) return malloc(n);
   let r = globalRoot;
-  if (!r || !heapOwns(r, p)) return 0;
-  if (n == 0) {
-    free(p);
-    return 0;
-  }
-  if (n > MAX_REQUEST) return 0;
-  noteRealloc(r);
-  let s = blockSizeFor(n);
-  let old = sizeOf(p);
-  if (heapResize(r, p, s)) {
-    noteResize(r, old, sizeOf(p));
-    return p;
-  }
-  let q = heapAllocSlow(r, s);
-  if (!q && heapEndsAt(r, p, shimBreak())) {
-    // p ends the heap: grow memory under it and stay in place.
-    let start = shimClaim(s - old + MIN_BLOCK);
-    if (start && addMemory(r, start, shimBreak()) && heapResize(r, p, s)) {
-      noteResize(r, old, sizeOf(p));
-      return p;
-    }
-  }
-  if (!q) q = growFor(r, s);
-  if (!q) return 0;
-  memory.copy(q, p, old - HEADER);
-  noteResize(r, old, sizeOf(q));
-  heapFree(r, p, header(p));
-  return q;
+  return r ? opRealloc(r, p, n) : 0;
 }
 
 /** Allocates count * size zeroed bytes; 0 when the product overflows. O(n). */
@@ -136,20 +108,11 @@ export function calloc(count: usize, size: usize): usize {
   return p;
 }
 
-/** Allocates n bytes at a multiple of align (a power of two). O(1), plus growth. */
-function allocAligned(align: usize, n: usize): usize {
-  if (align <= ALIGN) return malloc(n);
-  if (n > MAX_REQUEST) return 0;
-  let s = blockSizeFor(n);
-  let big = <u64>s + <u64>align + MIN_BLOCK;
-  if (big > <u64>MAX_REQUEST) return 0;
-  let r = globalHeap(<usize>big);
-  if (!r) return 0;
-  let p = allocBlock(r, <usize>big);
-  if (!p) return 0;
-  p = heapAlign(r, p, s, align);
-  noteAlloc(r, sizeOf(p));
-  return p;
+/** Allocates n bytes at a multiple of align on the global heap; 0 on failure. */
+export function allocAligned(n: usize, align: usize, handle: bool): usize {
+  if (n > MAX_REQUEST || align == 0) return 0;
+  let r = handle ? globalHeapFor(n) : globalHeap(blockSizeFor(n));
+  return r ? opAlloc(r, n, align, handle) : 0;
 }
 
 /** Whether x is a power of two (0 is not). O(1). */
@@ -159,19 +122,19 @@ function allocAligned(align: usize, n: usize): usize {
 
 /** C11 aligned_alloc: align must be a power of two, else 0. Any size. O(1), plus growth. */
 export function aligned_alloc(align: usize, n: usize): usize {
-  return isPowerOfTwo(align) ? allocAligned(align, n) : 0;
+  return isPowerOfTwo(align) ? allocAligned(n, align, true) : 0;
 }
 
 /** memalign: as aligned_alloc. */
 export function memalign(align: usize, n: usize): usize {
-  return isPowerOfTwo(align) ? allocAligned(align, n) : 0;
+  return isPowerOfTwo(align) ? allocAligned(n, align, true) : 0;
 }
 
 /** POSIX posix_memalign: 0 and *out set, or EINVAL (bad align or null out) / ENOMEM with *out
  *  untouched. O(1), plus growth. */
 export function posix_memalign(out: usize, align: usize, n: usize): i32 {
   if (!isPowerOfTwo(align) || align < 4 || out == 0) return EINVAL;
-  let p = allocAligned(align, n);
+  let p = allocAligned(n, align, true);
   if (!p) return ENOMEM;
   store<u32>(out, <u32>p);
   return 0;
@@ -180,8 +143,7 @@ export function posix_memalign(out: usize, align: usize, n: usize): i32 {
 /** Bytes usable at p (at least what was asked), or 0 for null or a pointer not in use. O(1). */
 export function malloc_usable_size(p: usize): usize {
   let r = globalRoot;
-  if (!p || !r || !heapOwns(r, p)) return 0;
-  return sizeOf(p) - HEADER;
+  return p && r ? opUsable(r, p) : 0;
 }
 
 /** sbrk: moves the break by delta; returns the old break or -1. Never overlaps the heap. O(1). */

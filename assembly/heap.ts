@@ -25,7 +25,7 @@
 // front end's business) and flushing the quick lists (before growth) cost more.
 
 import {
-  MIN_BLOCK, FREE, PREV_FREE, CACHED, SIZE_MASK,
+  MIN_BLOCK, FREE, PREV_FREE, CACHED, LEAD_DEAD, SIZE_MASK,
   header, setHeader, sizeOf, setFooter, prevFreeOf,
 } from "./block";
 import { ROOT_SIZE, R_CLAIMED, R_LO, R_HI, R_SPANS, field, setField } from "./root";
@@ -94,7 +94,7 @@ export function cutBlock(r: usize, p: usize, s: usize): void {
   let h = header(p);
   let rest = <usize>(h & SIZE_MASK) - s;
   if (rest < MIN_BLOCK) return;
-  setHeader(p, <u32>s | (h & PREV_FREE));
+  setHeader(p, <u32>s | (h & (PREV_FREE | LEAD_DEAD)));
   let q = p + s;
   setHeader(q, <u32>rest);
   freeBlock(r, q);
@@ -134,13 +134,15 @@ export function heapAllocFrom(r: usize, start: usize, end: usize, s: usize): usi
  *  caller), else to the general lists. O(1). */
 @inline export function heapFree(r: usize, p: usize, h: u32): void {
   let s = <usize>(h & SIZE_MASK);
+  h &= ~LEAD_DEAD; // the whole block comes back, its dead lead included
   if (SECURITY) memory.fill(p, 0, s - 4);
   if (QUICK_MAX > 0 && s <= QUICK_MAX && quickPush(r, p, s, h)) return;
   freeBlock(r, p);
 }
 
 /** Moves in-use block p (of size at least s + align + 16) up to the first address that is a
- *  multiple of align, frees the gap before it and the tail after it; returns the new address. O(1). */
+ *  multiple of align (any multiple of 16), frees the gap before it and the tail after it;
+ *  returns the new address. O(1) (one division). */
 export function heapAlign(r: usize, p: usize, s: usize, align: usize): usize {
   let q = (p + align - 1) / align * align;
   if (q != p) {
@@ -169,7 +171,7 @@ export function heapResize(r: usize, p: usize, s: usize): bool {
   let ns = <usize>(nh & SIZE_MASK);
   if (!(nh & FREE) || bs + ns < s) return false;
   removeFree(r, next, ns);
-  setHeader(p, <u32>(bs + ns) | (h & PREV_FREE));
+  setHeader(p, <u32>(bs + ns) | (h & (PREV_FREE | LEAD_DEAD)));
   let after = p + bs + ns;
   setHeader(after, header(after) & ~PREV_FREE);
   cutBlock(r, p, s);

@@ -8,14 +8,14 @@
 //   │    8 │ inUse        u32            │ payload bytes of blocks handed out             │
 //   │   12 │ peak         u32            │ highest inUse seen                             │
 //   │   16 │ claimed      u32            │ bytes of memory given to this heap             │
-//   │   20 │ (reserved)                  │                                                │
+//   │   20 │ splits       u32            │ live blocks made by partial frees (range.ts)   │
 //   │   24 │ mallocs      u64            │ allocating calls                               │
 //   │   32 │ frees        u64            │ freeing calls                                  │
 //   │   40 │ reallocs     u64            │ realloc calls                                  │
 //   │   48 │ spans        u32            │ newest span; each links to the one before      │
 //   │   52 │ lo           u32            │ lowest payload address of any span             │
 //   │   56 │ hi           u32            │ highest span end                               │
-//   │   60 │ (reserved)                  │                                                │
+//   │   60 │ source       u32            │ where more memory comes from (source.ts)       │
 //   │   64 │ slMap[FL_COUNT]   u32 each  │ bit s set: free list (f, s) is non-empty       │
 //   │  176 │ heads[FL_COUNT × SL_COUNT]  │ first free block of each list                  │
 //   │ 1776 │ quick[QUICK_COUNT]          │ first cached block of each 16-byte class       │
@@ -46,12 +46,14 @@ export const R_QUICK_BYTES: usize = 4;
 export const R_IN_USE: usize = 8;
 export const R_PEAK: usize = 12;
 export const R_CLAIMED: usize = 16;
+export const R_SPLITS: usize = 20;
 export const R_MALLOCS: usize = 24;
 export const R_FREES: usize = 32;
 export const R_REALLOCS: usize = 40;
 export const R_SPANS: usize = 48;
 export const R_LO: usize = 52;
 export const R_HI: usize = 56;
+export const R_SOURCE: usize = 60;
 export const R_SLMAP: usize = 64;
 export const R_HEADS: usize = (R_SLMAP + (<usize>FL_COUNT << 2) + ALIGN_MASK) & ~ALIGN_MASK;
 export const R_QUICK: usize = R_HEADS + (<usize>(FL_COUNT * SL_COUNT) << 2);

@@ -1,6 +1,9 @@
 // shim.ts — where memory comes from. The only code in ralloc-wasm that calls memory.grow or
 // memory.size: porting the allocator to another host means rewriting this file alone.
 //
+// It also holds the host hooks: optional imports from module "ralloc_hooks" that a host may
+// leave as no-ops (the JS bindings supply them; anything else may pass functions returning 0).
+//
 // The shim keeps the break: the end of everything it has handed out, to heaps (shimClaim) or to
 // sbrk callers (shimSbrk). Memory above the break is unclaimed. A heap claims all of it up to
 // the end of memory, growing memory geometrically when that is not enough. Memory grown by
@@ -20,6 +23,16 @@
 // is done in u64 and no address at or above MAX_END is ever handed out.
 
 import { GROW_SHIFT, GROW_MIN_PAGES } from "./config";
+
+/** Host hook: memory ran out for a request of `size` bytes; nonzero asks for one retry. */
+@external("ralloc_hooks", "oom")
+declare function hookOom(size: usize): i32;
+
+/** Asks the host what to do about a request of size bytes that memory cannot meet; true means
+ *  retry once (the host freed memory or raised a limit). O(host). */
+export function shimOom(size: usize): bool {
+  return hookOom(size) != 0;
+}
 
 /** Nothing at or above this address is handed out, so every end fits in a u32. */
 export const MAX_END: u64 = 0xFFFF_FFF0;
@@ -149,6 +162,24 @@ export function shimSbrk(delta: i32): usize {
   store<u32>(state + S_BRK, <u32>(brk - back));
   store<u32>(state + S_SBRK_HELD, load<u32>(state + S_SBRK_HELD) - <u32>back);
   return <usize>brk;
+}
+
+/** Takes back [from, to) from a heap: possible only when `to` is the break (the memory is on
+ *  top). The memory stays in wasm memory, above the break, for the next claim or sbrk. O(1). */
+export function shimRelease(from: usize, to: usize): bool {
+  if (!state || <usize>load<u32>(state + S_BRK) != to || from > to) return false;
+  store<u32>(state + S_BRK, <u32>from);
+  store<u32>(state + S_SBRK_START, <u32>from);
+  return true;
+}
+
+/** Whether [start, end) overlaps memory the shim keeps for itself: its state, or memory above
+ *  the break that nobody has been handed. O(1). */
+export function shimOwns(start: usize, end: usize): bool {
+  if (!state) return false;
+  let brk = <usize>load<u32>(state + S_BRK);
+  let memEnd = <u64>memory.size() << 16;
+  return (start < state + SHIM_SIZE && end > state) || (<u64>end > <u64>brk && <u64>start < memEnd);
 }
 
 /** Successful memory.grow calls so far. O(1). */

@@ -10,9 +10,12 @@
 //   across the span's start. The tail is a header of size 0 that is never FREE, so nothing
 //   merges across its end; its PREV_FREE tells whether the last block is free.
 
-import { ALIGN_MASK, MIN_BLOCK, PREV_FREE, setHeader, header } from "./block";
-import { R_SPANS, R_LO, R_HI, R_CLAIMED, field, setField } from "./root";
+import {
+  ALIGN_MASK, MIN_BLOCK, FREE, PREV_FREE, setHeader, header, sizeOf, setFooter, prevFreeOf,
+} from "./block";
+import { ROOT_SIZE, R_SPANS, R_LO, R_HI, R_CLAIMED, field, setField } from "./root";
 import { freeBlock } from "./heap";
+import { insertFree, removeFree } from "./bins";
 
 /** Bytes a span spends on itself: its 16-byte head and its 4-byte tail (rounded). */
 export const SPAN_OVERHEAD: usize = 32;
@@ -64,4 +67,44 @@ export function addMemory(r: usize, start: usize, end: usize): usize {
   setField(r, R_HI, max<u32>(field(r, R_HI), <u32>end));
   setField(r, R_CLAIMED, field(r, R_CLAIMED) + <u32>(end - start));
   return freeBlock(r, first);
+}
+
+/** Whether [start, end) overlaps heap r's root or any of its spans. O(spans). */
+export function spansOverlap(r: usize, start: usize, end: usize): bool {
+  if (start < r + ROOT_SIZE && end > r) return true;
+  for (let s = <usize>field(r, R_SPANS); s; s = spanNext(s)) {
+    if (start < spanEnd(s) && end > s) return true;
+  }
+  return false;
+}
+
+/**
+ * Truncates heap r's newest span when it ends at `top` and its last block is free: that block
+ * is given up (all but 16 bytes when it is the span's only block). Returns the span's new end,
+ * or 0 when there is nothing to give. O(1).
+ */
+export function truncateTop(r: usize, top: usize): usize {
+  let s = <usize>field(r, R_SPANS);
+  if (!s) return 0;
+  let end = spanEnd(s);
+  if (end != top || !(header(end) & PREV_FREE)) return 0;
+  let f = prevFreeOf(end);
+  let fs = sizeOf(f);
+  if (f == spanFirst(s) && fs <= MIN_BLOCK) return 0;
+  removeFree(r, f, fs);
+  let newEnd: usize;
+  if (f == spanFirst(s)) {
+    newEnd = f + MIN_BLOCK; // a span keeps one block
+    setHeader(f, <u32>MIN_BLOCK | FREE);
+    setFooter(f, MIN_BLOCK);
+    insertFree(r, f, MIN_BLOCK);
+    setHeader(newEnd, PREV_FREE);
+  } else {
+    newEnd = f;
+    setHeader(f, 0); // f's header becomes the tail; the block before f is in use
+  }
+  store<u32>(s, newEnd, 4);
+  if (<usize>field(r, R_HI) == end) setField(r, R_HI, <u32>newEnd);
+  setField(r, R_CLAIMED, field(r, R_CLAIMED) - <u32>(end - newEnd));
+  return newEnd;
 }

@@ -20,7 +20,7 @@
 
 import { HEADER } from "./block";
 import {
-  R_IN_USE, R_PEAK, R_CLAIMED, R_MALLOCS, R_FREES, R_REALLOCS, field, setField,
+  R_IN_USE, R_PEAK, R_CLAIMED, R_SPLITS, R_MALLOCS, R_FREES, R_REALLOCS, field, setField,
 } from "./root";
 import { shimGrowCalls, shimSbrkHeld, shimBase } from "./shim";
 
@@ -41,9 +41,10 @@ export const STATS_VERSION: u32 = 1;
   store<u64>(r + R_FREES, load<u64>(r + R_FREES) + 1);
 }
 
-/** Blocks handed out and not freed: every counted allocation minus every counted free. O(1). */
+/** Live blocks: every counted allocation, plus blocks split off by partial frees, minus every
+ *  counted free. O(1). */
 export function liveBlocks(r: usize): u32 {
-  return <u32>(load<u64>(r + R_MALLOCS) - load<u64>(r + R_FREES));
+  return <u32>(load<u64>(r + R_MALLOCS) - load<u64>(r + R_FREES)) + field(r, R_SPLITS);
 }
 
 /** Counts a realloc call. O(1). */

@@ -1,0 +1,122 @@
+// api.ts — ralloc's extended API as C exports (names from DESIGN.md): any alignment, failable
+// and in-place allocation, partial and separate deallocation, trimming, local heaps. Each call
+// works on the global heap unless it takes a local heap's handle. Errors return 0 or an errno,
+// never trap, and change nothing.
+
+import { MAX_REQUEST } from "./block";
+import { setOomHandlerIndex } from "./oom";
+import { spansOverlap, truncateTop, addMemory } from "./span";
+import { quickFlush } from "./quick";
+import { isHeapRoot } from "./source";
+import { shimBreak, shimRelease, shimOwns, shimReady } from "./shim";
+import { heapCheck } from "./check";
+import { heapDealloc } from "./range";
+import { writeStats, STATS_SIZE } from "./stats";
+import { opAlloc, opFree, opRealloc, opInplace, opUsable } from "./ops";
+import { localOver, localFromPool, localDestroy } from "./local";
+import { EINVAL, globalHeap, globalHeapRoot, allocAligned } from "./cabi";
+
+/** Allocates size bytes at a multiple of align (any value from 1 up; 0 is refused); calls the
+ *  OOM handler when memory runs out. Free the result with free. O(1), plus growth. */
+export function ralloc_alloc(size: usize, align: usize): usize {
+  return allocAligned(size, align, true);
+}
+
+/** As ralloc_alloc, but fails with 0 at once when memory runs out: never calls the handler. */
+export function ralloc_try_alloc(size: usize, align: usize): usize {
+  return allocAligned(size, align, false);
+}
+
+/** Resizes ptr to size bytes without moving it; returns ptr, or 0 (ptr unchanged) when it
+ *  cannot. Shrinking always succeeds. O(1), plus growth when ptr ends the heap. */
+export function ralloc_inplace_realloc(ptr: usize, size: usize): usize {
+  let r = globalHeapRoot();
+  return ptr && r ? opInplace(r, ptr, size) : 0;
+}
+
+/** Frees [ptr, ptr + size): a prefix, a suffix, a middle or all of one live block (range.ts).
+ *  Returns 0, or EINVAL (nothing changed) when the range is not inside one live block. */
+export function ralloc_dealloc(ptr: usize, size: usize): i32 {
+  let r = globalHeapRoot();
+  return r && ptr && heapDealloc(r, ptr, size) ? 0 : EINVAL;
+}
+
+/** Adds [ptr, ptr + size), memory malloc never handed out (a static buffer, an sbrk region), to
+ *  the global heap. Returns 0, or EINVAL when it overlaps the heap or memory nobody was given,
+ *  or is too small to hold a block. O(spans). */
+export function ralloc_donate(ptr: usize, size: usize): i32 {
+  let end = <u64>ptr + <u64>size;
+  if (ptr == 0 || end > 0xFFFF_FFF0 || end > (<u64>memory.size() << 16)) return EINVAL;
+  let r = globalHeap(16);
+  if (!r || spansOverlap(r, ptr, <usize>end) || shimOwns(ptr, <usize>end)) return EINVAL;
+  return addMemory(r, ptr, <usize>end) ? 0 : EINVAL;
+}
+
+/** Gives the free memory at the top of the global heap back to the break, where sbrk and later
+ *  growth find it. Returns the bytes given back. O(cached blocks). */
+export function ralloc_trim(): usize {
+  let r = globalHeapRoot();
+  if (!r || !shimReady()) return 0;
+  quickFlush(r);
+  let top = shimBreak();
+  let end = truncateTop(r, top);
+  if (!end) return 0;
+  shimRelease(end, top);
+  return top - end;
+}
+
+/** Sets the OOM handler of an AssemblyScript caller by table index (0 removes it). JS hosts use
+ *  the ralloc_hooks.oom import instead, and C programs ralloc_import.c's ralloc_set_oom_handler. */
+export function ralloc_set_oom_handler(index: u32): void {
+  setOomHandlerIndex(index);
+}
+
+/** A local heap over the caller's buffer [mem, mem + size); its handle, or 0. O(root). */
+export function ralloc_heap_over(mem: usize, size: usize): usize {
+  return localOver(mem, size);
+}
+
+/** A local heap that grows from the global heap, starting with about `bytes`; its handle or 0. */
+export function ralloc_heap_new(bytes: usize): usize {
+  let pool = globalHeap(16);
+  return pool && bytes <= MAX_REQUEST ? localFromPool(pool, bytes) : 0;
+}
+
+/** Allocates size bytes at a multiple of align in local heap h; 0 on failure or a bad handle. */
+export function ralloc_heap_alloc(h: usize, size: usize, align: usize): usize {
+  return isHeapRoot(h) ? opAlloc(h, size, align, true) : 0;
+}
+
+/** Frees ptr in local heap h. Returns 0, or EINVAL when ptr is not a live block of h. */
+export function ralloc_heap_free(h: usize, ptr: usize): i32 {
+  return isHeapRoot(h) && ptr && opFree(h, ptr) ? 0 : EINVAL;
+}
+
+/** realloc within local heap h (same rules as realloc). */
+export function ralloc_heap_realloc(h: usize, ptr: usize, size: usize): usize {
+  return isHeapRoot(h) ? opRealloc(h, ptr, size) : 0;
+}
+
+/** Bytes usable at ptr in local heap h, or 0. */
+export function ralloc_heap_usable_size(h: usize, ptr: usize): usize {
+  return isHeapRoot(h) && ptr ? opUsable(h, ptr) : 0;
+}
+
+/** Releases local heap h and everything in it at once. Returns 0, or EINVAL for a bad handle. */
+export function ralloc_heap_destroy(h: usize): i32 {
+  if (!isHeapRoot(h) || h == globalHeapRoot()) return EINVAL;
+  localDestroy(h, globalHeapRoot());
+  return 0;
+}
+
+/** Walks local heap h (ralloc_check's codes); EINVAL's value (28) is not a check code. */
+export function ralloc_heap_check(h: usize): u32 {
+  return isHeapRoot(h) ? heapCheck(h) : <u32>EINVAL;
+}
+
+/** Writes local heap h's stats struct at out; returns its size, or 0 for a bad handle. */
+export function ralloc_heap_stats(h: usize, out: usize): usize {
+  if (!isHeapRoot(h)) return 0;
+  if (out) writeStats(h, out);
+  return STATS_SIZE;
+}

@@ -1,0 +1,67 @@
+// source.ts — where a heap's memory comes from when it runs out: its growth policy.
+//
+// The core heap never asks where memory comes from (it is handed spans); this file is the one
+// place that decides, per heap, from the root's `source` field:
+//   FIXED  the memory it was given and nothing more (a local heap over a buffer, a test arena)
+//   SHIM   memory.grow through the shim, geometrically (the global heap)
+//   POOL   chunks taken from the global heap, doubling (a local heap grown from the shared pool)
+
+import { ALIGN, HEADER, sizeOf } from "./block";
+import { R_SOURCE, R_CLAIMED, field } from "./root";
+import { SPAN_OVERHEAD } from "./span";
+import { heapAlloc, heapAllocFrom } from "./heap";
+import { shimClaim, shimBreak } from "./shim";
+import { noteAlloc } from "./stats";
+
+export const SOURCE_FIXED: u32 = 0;
+export const SOURCE_SHIM: u32 = 1;
+export const SOURCE_POOL: u32 = 2;
+/** High half of the source field: marks a live heap root, so a stray handle is refused. */
+export const ROOT_MAGIC: u32 = 0x7A11_0000;
+
+/** The root this heap's pool chunks come from (the global heap); set by the C ABI. */
+let poolRoot: usize = 0;
+
+/** Names the heap that POOL heaps take their chunks from. O(1). */
+export function setPoolRoot(r: usize): void {
+  poolRoot = r;
+}
+
+/** The source of heap r. O(1). */
+@inline export function sourceOf(r: usize): u32 {
+  return field(r, R_SOURCE) & 0xFFFF;
+}
+
+/** Whether h looks like a live heap root: aligned, inside memory, with the root mark. O(1). */
+export function isHeapRoot(h: usize): bool {
+  return h != 0 && (h & 15) == 0 && <u64>h + 64 <= (<u64>memory.size() << 16)
+    && (field(h, R_SOURCE) & 0xFFFF_0000) == ROOT_MAGIC;
+}
+
+/** Gets heap r more memory for a block of size s and takes that block, or returns 0. O(1),
+ *  plus one memory.grow (SHIM) or one allocation from the global heap (POOL). */
+export function growFor(r: usize, s: usize): usize {
+  let source = sourceOf(r);
+  if (source == SOURCE_SHIM) {
+    let start = shimClaim(s + SPAN_OVERHEAD + ALIGN);
+    return start ? heapAllocFrom(r, start, shimBreak(), s) : 0;
+  }
+  if (source == SOURCE_POOL && poolRoot != 0) {
+    let need = s + SPAN_OVERHEAD + ALIGN;
+    let chunk = takeChunk(max<usize>(need, field(r, R_CLAIMED))); // double the heap when it can
+    if (!chunk) chunk = takeChunk(need);
+    return chunk ? heapAllocFrom(r, chunk, chunk + sizeOf(chunk) - HEADER, s) : 0;
+  }
+  return 0;
+}
+
+/** A block of at least `bytes` from the global heap for a POOL heap's span, or 0. */
+function takeChunk(bytes: usize): usize {
+  let s = (bytes + HEADER + 15) & ~15;
+  let p = heapAlloc(poolRoot, s);
+  if (!p) p = growFor(poolRoot, s);
+  if (p) noteAlloc(poolRoot, sizeOf(p)); // a live block of the global heap
+  return p;
+}
+
+
