@@ -36,12 +36,6 @@ export function floor_init(heapBase: usize): i32 {
 }
 
 // @ts-ignore: decorator
-@inline function classOf(n: usize): usize {
-  if (n <= SMALL_CLASSES << 4) return ((n + 15) >> 4) | usize(n == 0);
-  return SMALL_CLASSES + (32 - clz<u32>(<u32>n - 1)) - 16;
-}
-
-// @ts-ignore: decorator
 @inline function classSize(c: usize): usize {
   return c <= SMALL_CLASSES ? c << 4 : <usize>0x10000 << (c - SMALL_CLASSES);
 }
@@ -67,9 +61,25 @@ function carve(c: usize): usize {
   return chunk + HEADER;
 }
 
+// The fast path is kept small, and carve() has two callers, so that binaryen inlines malloc
+// (not carve) into a program when merged with it: the floor's pair is one inlined pop/push.
 export function malloc(n: usize): usize {
+  if (n <= SMALL_CLASSES << 4) {
+    let c = ((n + 15) >> 4) | usize(n == 0);
+    let slot = table + (c << 2);
+    let head = load<usize>(slot);
+    if (head) {
+      store<usize>(slot, load<usize>(head));
+      return head;
+    }
+    return carve(c);
+  }
+  return mallocLarge(n);
+}
+
+function mallocLarge(n: usize): usize {
   if (n > 0x80000000) return 0;
-  let c = classOf(n);
+  let c = SMALL_CLASSES + (32 - clz<u32>(<u32>n - 1)) - 16;
   let slot = table + (c << 2);
   let head = load<usize>(slot);
   if (head) {

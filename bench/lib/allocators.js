@@ -9,15 +9,16 @@
 // Import-based allocators are linked two ways:
 //   dyn     two instances; the allocator's exported functions are passed to the program
 //           as its imports (no JS in between), so each call crosses instances.
-//   static  one module: linkStatic (wasm-merge) from dist/bindings/link.js, then
-//           wasm-opt -O3 over the whole, so the fast path can be inlined into the program.
+//   static  one module: linkStatic (wasm-merge) from dist/bindings/link.js, the allocator's
+//           C exports dropped (a program does not export malloc), then wasm-opt -O3 over
+//           the whole, so the fast path can be inlined into the program.
 // Every module that runs has its memory.grow instructions rewritten into a counted import
 // (toolchain.instrumentGrow), as the last step.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  ROOT_DIR, BENCH_DIR, asc, cached, dataSegments, hash, instrumentGrow, memoryMinPages, raiseImportedMemoryMin, wasmOpt, GROW_IMPORT,
+  ROOT_DIR, BENCH_DIR, asc, cached, dataSegments, hash, instrumentGrow, keepExports, memoryMinPages, raiseImportedMemoryMin, wasmOpt, GROW_IMPORT,
 } from './toolchain.js';
 
 export const ALLOCATORS = [
@@ -27,6 +28,9 @@ export const ALLOCATORS = [
   { id: 'tlsf', label: 'AS TLSF', kind: 'import', init: null },
   { id: 'floor', label: 'floor', kind: 'import', init: 'floor_init' },
 ];
+
+/** Allocator exports the runner calls besides the program's own: init, heap check, stats. */
+const RUNNER_EXPORTS = ['floor_init', 'ralloc_check', 'ralloc_stats'];
 
 export const TLSF_OPTIONS = ['--runtime', 'incremental', '--importMemory', '--noExportMemory', '-O3', '--noAssert'];
 export const FLOOR_OPTIONS = ['--runtime', 'stub', '--importMemory', '--noExportMemory', '-O3', '--noAssert'];
@@ -124,8 +128,16 @@ export async function prepare(w, prog, a, linking, moduleCache) {
     // memory at the larger size, and here the program's import is raised to match
     const allocMin = memoryMinPages(alloc);
     const progBytes = allocMin > prog.import.minPages ? raiseImportedMemoryMin(prog.import.bytes, allocMin) : prog.import.bytes;
-    const merged = await cached(`${w.id}.${a.id}.static`, hash('static-v2', linkSrc, progBytes, alloc),
-      () => pooled(() => linkStatic(progBytes, { allocator: alloc, optimize: 3 })));
+    // linkStatic merges without optimizing; the exports a C program would not have (the
+    // allocator's malloc, free, ...) are then removed, as they would be from a real program,
+    // so the optimizer sees the program as their only caller and may inline them, as it
+    // does dlmalloc in a wasi-libc program; then wasm-opt -O3 (binaryen's pipeline).
+    // Kept: the program's exports and what the runner calls (init, check, stats).
+    const progExports = WebAssembly.Module.exports(new WebAssembly.Module(progBytes)).map((e) => e.name);
+    const merged = await cached(`${w.id}.${a.id}.static`, hash('static-v3', linkSrc, progBytes, alloc), async () => {
+      const linked = await pooled(() => linkStatic(progBytes, { allocator: alloc, optimize: 0 }));
+      return wasmOpt(await keepExports(linked, [...progExports, ...RUNNER_EXPORTS]), '-O3');
+    });
     const bytes = await counted(`${w.id}.${a.id}.static`, merged);
     for (const s of dataSegments(bytes)) {
       // the program's own data lies below heapBase; the allocator's may not
