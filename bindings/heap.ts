@@ -64,10 +64,11 @@ export interface HeapOptions extends AllocatorChoice {
    */
   heapBase?: number;
   /**
-   * Called when an allocation made through this Heap's methods fails, with the
-   * size asked for. Return `true` after freeing memory to have the call retried
-   * once. Allocations that wasm code makes through `heap.exports` go straight
-   * to the allocator and simply return 0.
+   * Called when memory runs out, with the size asked for: return `true` after
+   * freeing memory (or raising a limit) to have the request retried once. The
+   * allocator calls it for every allocation that would fail, also those a wasm
+   * program makes (through the build's `ralloc_hooks.oom` import); for an
+   * allocator without that hook, only for calls made through this Heap's methods.
    */
   onOom?: (size: number) => boolean | void;
   /**
@@ -214,27 +215,33 @@ export function compileAllocator(bytes: Uint8Array, label: string): WebAssembly.
   return mod;
 }
 
-/** Hooks the allocator may import from the module `ralloc_hooks`. */
+/** What the allocator's `ralloc_hooks` imports call: filled in once the Heap exists. */
 interface HookContext {
   memory: WebAssembly.Memory;
   onLog?: ((message: string) => void) | undefined;
+  heap?: Heap;
 }
 
 const utf8 = new TextDecoder();
 
 /**
  * Builds the allocator's import object from what it actually imports: the
- * memory, the known hooks, no-ops for unknown `ralloc_hooks` functions, and
- * AssemblyScript's `env.abort` for custom AssemblyScript allocators.
+ * memory, the known hooks (`ralloc_hooks.oom`, `ralloc_hooks.log`), no-ops for
+ * unknown `ralloc_hooks` functions, and AssemblyScript's `env.abort` for custom
+ * AssemblyScript allocators. Returns whether the allocator has the OOM hook.
  */
-function allocatorImports(mod: WebAssembly.Module, ctx: HookContext, label: string): WebAssembly.Imports {
+function allocatorImports(mod: WebAssembly.Module, ctx: HookContext, label: string): { imports: WebAssembly.Imports; oomHook: boolean } {
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   const put = (m: string, n: string, v: WebAssembly.ImportValue) => ((imports[m] ??= {})[n] = v);
+  let oomHook = false;
   for (const imp of WebAssembly.Module.imports(mod)) {
     if (imp.kind === "memory") {
       put(imp.module, imp.name, ctx.memory);
     } else if (imp.kind === "function" && imp.module === "ralloc_hooks") {
-      if (imp.name === "log") {
+      if (imp.name === "oom") {
+        oomHook = true;
+        put(imp.module, imp.name, (size: number) => (ctx.heap?.onOom?.(size >>> 0) === true ? 1 : 0));
+      } else if (imp.name === "log") {
         put(imp.module, imp.name, (ptr: number, len: number) => {
           const text = utf8.decode(new Uint8Array(ctx.memory.buffer, ptr >>> 0, len >>> 0));
           ctx.onLog?.(text);
@@ -251,7 +258,7 @@ function allocatorImports(mod: WebAssembly.Module, ctx: HookContext, label: stri
         `${label} imports ${imp.module}.${imp.name} (${imp.kind}), which the ralloc-wasm bindings do not provide`);
     }
   }
-  return imports;
+  return { imports, oomHook };
 }
 
 /** Reads an AssemblyScript string (UTF-16, length in bytes at ptr - 4). */
@@ -282,19 +289,33 @@ export class Heap extends MemoryViews {
   /** The out-of-memory handler (see {@link HeapOptions.onOom}); may be replaced at any time. */
   onOom: ((size: number) => boolean | void) | undefined;
 
-  /** Use {@link createHeap}. */
-  constructor(memory: WebAssembly.Memory, instance: WebAssembly.Instance, onOom?: (size: number) => boolean | void) {
+  /** Whether the allocator asks onOom itself (its ralloc_hooks.oom import); else the methods do. */
+  readonly #allocatorCallsOnOom: boolean;
+
+  /**
+   * Use {@link createHeap}. (Wraps an allocator instance whose imports are already
+   * wired; `allocatorCallsOnOom` says whether its `ralloc_hooks.oom` import calls
+   * this heap's onOom.)
+   */
+  constructor(memory: WebAssembly.Memory, instance: WebAssembly.Instance, onOom?: (size: number) => boolean | void, allocatorCallsOnOom = false) {
     super(memory);
     this.instance = instance;
     this.exports = instance.exports as unknown as AllocatorExports;
     this.onOom = onOom;
     this.heapBase = undefined;
+    this.#allocatorCallsOnOom = allocatorCallsOnOom;
   }
 
   private retry(size: number, attempt: () => number): number {
     let p = attempt() >>> 0;
-    if (p === 0 && this.onOom?.(size) === true) p = attempt() >>> 0;
+    if (p === 0 && !this.#allocatorCallsOnOom && this.onOom?.(size) === true) p = attempt() >>> 0;
     return p;
+  }
+
+  private fn(name: string): (...args: number[]) => number {
+    const f = this.exports[name];
+    if (typeof f !== "function") throw unsupported(name);
+    return f as (...args: number[]) => number;
   }
 
   /** Allocates `size` bytes aligned to 16; returns the address, or 0 when memory runs out. */
@@ -354,6 +375,106 @@ export class Heap extends MemoryViews {
   }
 
   /**
+   * Allocates `size` bytes at a multiple of `align` (`ralloc_alloc`): any
+   * alignment from 1 up, power of two or not. Returns 0 on failure (align 0, or
+   * no memory after onOom). Free the block with {@link free}.
+   */
+  alloc(size: number, align: number): number {
+    checkU32(size, "alloc: size");
+    checkU32(align, "alloc: align");
+    const f = this.fn("ralloc_alloc");
+    return align === 0 ? 0 : this.retry(size, () => f(size, align));
+  }
+
+  /** As {@link alloc} but fails with 0 at once when memory runs out, never calling onOom (`ralloc_try_alloc`). */
+  tryAlloc(size: number, align: number): number {
+    checkU32(size, "tryAlloc: size");
+    checkU32(align, "tryAlloc: align");
+    return this.fn("ralloc_try_alloc")(size, align) >>> 0;
+  }
+
+  /**
+   * Grows or shrinks a block without moving it (`ralloc_inplace_realloc`);
+   * returns ptr, or 0 (the block unchanged) when it cannot. Shrinking always succeeds.
+   */
+  inplaceRealloc(ptr: number, size: number): number {
+    checkU32(ptr, "inplaceRealloc: ptr");
+    checkU32(size, "inplaceRealloc: size");
+    return this.fn("ralloc_inplace_realloc")(ptr, size) >>> 0;
+  }
+
+  /**
+   * Frees [ptr, ptr + size) (`ralloc_dealloc`): a whole live block, or a prefix,
+   * a suffix or a middle of one. Returns false (nothing changed) when the range is
+   * not inside one live block.
+   */
+  dealloc(ptr: number, size: number): boolean {
+    checkU32(ptr, "dealloc: ptr");
+    checkU32(size, "dealloc: size");
+    return this.fn("ralloc_dealloc")(ptr, size) === 0;
+  }
+
+  /**
+   * Adds [ptr, ptr + size), memory malloc never handed out (a static buffer, an
+   * sbrk region), to the heap (`ralloc_donate`). Returns false when it overlaps
+   * the heap, lies outside memory or is too small.
+   */
+  donate(ptr: number, size: number): boolean {
+    checkU32(ptr, "donate: ptr");
+    checkU32(size, "donate: size");
+    return this.fn("ralloc_donate")(ptr, size) === 0;
+  }
+
+  /** Gives free memory at the top of the heap back to the break (`ralloc_trim`); returns the bytes given back. */
+  trim(): number {
+    return this.fn("ralloc_trim")() >>> 0;
+  }
+
+  /**
+   * A local heap that grows in chunks taken from this heap, starting with room
+   * for about `bytes` (`ralloc_heap_new`); null when memory runs out.
+   */
+  newLocalHeap(bytes: number): LocalHeap | null {
+    checkU32(bytes, "newLocalHeap: bytes");
+    const h = this.fn("ralloc_heap_new")(bytes) >>> 0;
+    return h === 0 ? null : new LocalHeap(this, h);
+  }
+
+  /**
+   * A local heap over [ptr, ptr + size), memory the caller owns and no heap uses
+   * (for example a block from this heap, or memory below the heap base), which it
+   * never grows (`ralloc_heap_over`); null when the buffer is too small.
+   */
+  localHeapOver(ptr: number, size: number): LocalHeap | null {
+    checkU32(ptr, "localHeapOver: ptr");
+    checkU32(size, "localHeapOver: size");
+    const h = this.fn("ralloc_heap_over")(ptr, size) >>> 0;
+    return h === 0 ? null : new LocalHeap(this, h);
+  }
+
+  /** @internal Reads a stats struct written by `write(ptr)` through the scratch area below the heap. */
+  readStats(write: (ptr: number) => number, name: string): HeapStats {
+    const size = write(0);
+    if (size < 64) throw new RallocError("E_UNSUPPORTED", `${name} reports a ${size}-byte struct; these bindings read version 1 (64 bytes)`);
+    const end = STATS_SCRATCH + size;
+    const tooLow = (base: number) => new RallocError("E_UNSUPPORTED",
+      `stats() borrows [${STATS_SCRATCH}, ${end}) below the heap, but the heap starts at ${base}`);
+    if (this.heapBase !== undefined && this.heapBase < end) throw tooLow(this.heapBase);
+    if (this.memory.buffer.byteLength < end) throw tooLow(0);
+    const saved = this.HEAPU8.slice(STATS_SCRATCH, end);
+    let stats: HeapStats;
+    try {
+      write(STATS_SCRATCH);
+      stats = decodeStats(new DataView(this.memory.buffer as ArrayBuffer, STATS_SCRATCH, size));
+    } finally {
+      this.HEAPU8.set(saved, STATS_SCRATCH);
+    }
+    // When the bindings did not place the heap, check afterwards that it lies above the scratch.
+    if (stats.heapBase !== 0 && stats.heapBase < end && name === "ralloc_stats") throw tooLow(stats.heapBase);
+    return stats;
+  }
+
+  /**
    * Sets where the heap begins (`ralloc_init`). Only before the first
    * allocation; returns 0, 28 (EINVAL) when the heap has started, or 48
    * (ENOMEM) when memory cannot reach `heapBase`.
@@ -387,31 +508,77 @@ export class Heap extends MemoryViews {
    * {@link STATS_SCRATCH} + 64 (no room for the scratch area).
    */
   stats(): HeapStats {
-    const statsFn = this.exports.ralloc_stats;
-    if (typeof statsFn !== "function") throw unsupported("ralloc_stats");
-    const size = statsFn(0) >>> 0;
-    if (size < 64) throw new RallocError("E_UNSUPPORTED", `ralloc_stats reports a ${size}-byte struct; these bindings read version 1 (64 bytes)`);
-    const end = STATS_SCRATCH + size;
-    const tooLow = (base: number) => new RallocError("E_UNSUPPORTED",
-      `stats() borrows [${STATS_SCRATCH}, ${end}) below the heap, but the heap starts at ${base}`);
-    if (this.heapBase !== undefined && this.heapBase < end) throw tooLow(this.heapBase);
-    if (this.memory.buffer.byteLength < end) throw tooLow(0);
-    const saved = this.HEAPU8.slice(STATS_SCRATCH, end);
-    let stats: HeapStats;
-    try {
-      statsFn(STATS_SCRATCH);
-      stats = decodeStats(new DataView(this.memory.buffer as ArrayBuffer, STATS_SCRATCH, size));
-    } finally {
-      this.HEAPU8.set(saved, STATS_SCRATCH);
-    }
-    // When the bindings did not place the heap, check afterwards that it lies above the scratch.
-    if (stats.heapBase !== 0 && stats.heapBase < end) throw tooLow(stats.heapBase);
-    return stats;
+    const f = this.fn("ralloc_stats");
+    return this.readStats((ptr) => f(ptr) >>> 0, "ralloc_stats");
   }
 }
 
 function unsupported(name: string): RallocError {
   return new RallocError("E_UNSUPPORTED", `this allocator does not export ${name}`);
+}
+
+/**
+ * A local heap (`ralloc_heap_*`): an allocator of its own inside a {@link Heap}'s
+ * memory, over a fixed buffer or growing in chunks from the global heap, released
+ * all at once with {@link LocalHeap.destroy}. Blocks must be freed through the
+ * local heap that made them.
+ */
+export class LocalHeap {
+  #alive = true;
+
+  /** Use {@link Heap.newLocalHeap} or {@link Heap.localHeapOver}. */
+  constructor(readonly heap: Heap, readonly handle: number) {}
+
+  private call(name: string, ...args: number[]): number {
+    if (!this.#alive) throw new RallocError("E_BAD_OPTION", `LocalHeap ${this.handle}: ${name} after destroy()`);
+    const f = this.heap.exports[name];
+    if (typeof f !== "function") throw new RallocError("E_UNSUPPORTED", `this allocator does not export ${name}`);
+    return (f as (...a: number[]) => number)(this.handle, ...args) >>> 0;
+  }
+
+  /** Allocates `size` bytes at a multiple of `align` (default 16); 0 on failure. */
+  alloc(size: number, align = 16): number {
+    checkU32(size, "LocalHeap.alloc: size");
+    checkU32(align, "LocalHeap.alloc: align");
+    return this.call("ralloc_heap_alloc", size, align);
+  }
+
+  /** Frees a block of this local heap; false when ptr is not one of its live blocks. */
+  free(ptr: number): boolean {
+    checkU32(ptr, "LocalHeap.free: ptr");
+    return this.call("ralloc_heap_free", ptr) === 0;
+  }
+
+  /** realloc within this local heap (realloc's rules). */
+  realloc(ptr: number, size: number): number {
+    checkU32(ptr, "LocalHeap.realloc: ptr");
+    checkU32(size, "LocalHeap.realloc: size");
+    return this.call("ralloc_heap_realloc", ptr, size);
+  }
+
+  /** Usable bytes of one of this local heap's live blocks, or 0. */
+  usableSize(ptr: number): number {
+    checkU32(ptr, "LocalHeap.usableSize: ptr");
+    return this.call("ralloc_heap_usable_size", ptr);
+  }
+
+  /** Walks this local heap: 0 when every invariant holds, else a check code. */
+  check(): number {
+    return this.call("ralloc_heap_check");
+  }
+
+  /** This local heap's statistics (see {@link Heap.stats}). */
+  stats(): HeapStats {
+    if (!this.#alive) throw new RallocError("E_BAD_OPTION", `LocalHeap ${this.handle}: stats after destroy()`);
+    return this.heap.readStats((ptr) => this.call("ralloc_heap_stats", ptr), "ralloc_heap_stats");
+  }
+
+  /** Releases this local heap and every block in it; the object is dead afterwards. */
+  destroy(): void {
+    const r = this.call("ralloc_heap_destroy");
+    this.#alive = false;
+    if (r !== 0) throw new RallocError("E_BAD_OPTION", `LocalHeap ${this.handle}: ralloc_heap_destroy refused the handle (${r})`);
+  }
 }
 
 /** Decodes the version-1 stats struct. */
@@ -495,8 +662,10 @@ export function heapFromModule(mod: WebAssembly.Module, label: string, options: 
     heapBase = options.memory === undefined ? DEFAULT_HEAP_BASE : Math.max(memory.buffer.byteLength, MIN_HEAP_BASE);
   }
   const ctx: HookContext = { memory, onLog: options.onLog };
-  const instance = new WebAssembly.Instance(mod, allocatorImports(mod, ctx, label));
-  const heap = new Heap(memory, instance, options.onOom);
+  const { imports, oomHook } = allocatorImports(mod, ctx, label);
+  const instance = new WebAssembly.Instance(mod, imports);
+  const heap = new Heap(memory, instance, options.onOom, oomHook);
+  ctx.heap = heap;
   if (typeof heap.exports.ralloc_init === "function" && !options.leaveHeapBase) {
     const r = heap.init(heapBase);
     if (r !== 0) {

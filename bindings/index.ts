@@ -9,7 +9,7 @@
  * @module
  */
 
-export { createHeap, Heap, MemoryViews, decodeStats, DEFAULT_HEAP_BASE, MIN_HEAP_BASE, STATS_SCRATCH, MAX_PAGES } from "./heap.js";
+export { createHeap, Heap, LocalHeap, MemoryViews, decodeStats, DEFAULT_HEAP_BASE, MIN_HEAP_BASE, STATS_SCRATCH, MAX_PAGES } from "./heap.js";
 export type { HeapOptions, HeapStats, AllocatorExports } from "./heap.js";
 export { instantiateProgram, runProgram, EmscriptenModule } from "./program.js";
 export type { ProgramOptions, ProgramInstance, RunOptions, RunResult, ImportObject, ValueTypeName, CArgType, CReturnType } from "./program.js";

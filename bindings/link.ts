@@ -322,7 +322,7 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
     if (options.debugInfo) args.push("-g");
     await runWasmMerge(args);
     const merged = new Uint8Array(await readFile(files.out));
-    return finish(b, merged, pinfo, ainfo, { wantStart, optimize, exportAllocator: options.exportAllocator ?? true, debugInfo: options.debugInfo ?? false, programLabel, allocLabel });
+    return finish(b, merged, pinfo, ainfo, { stubExports: stubs.map((x) => x.name), wantStart, optimize, exportAllocator: options.exportAllocator ?? true, debugInfo: options.debugInfo ?? false, programLabel, allocLabel });
   } finally {
     if (!process.env["RALLOC_KEEP_LINK_DIR"]) await rm(dir, { recursive: true, force: true });
     else process.stderr.write(`linkStatic: kept ${dir}\n`);
@@ -345,6 +345,8 @@ function checkDataOverlap(pinfo: ModuleInfo, ainfo: ModuleInfo, allocLabel: stri
 }
 
 interface FinishOptions {
+  /** Exports of the stub module, which must not show in the result. */
+  stubExports: string[];
   wantStart: boolean;
   optimize: OptimizeLevel;
   exportAllocator: boolean;
@@ -375,8 +377,9 @@ function finish(b: Binaryen, merged: Uint8Array, pinfo: ModuleInfo, ainfo: Modul
       m.setStart(start);
       m.removeExport(INIT_EXPORT);
     }
+    const programExports = new Set(pinfo.exports.map((e) => e.name));
+    for (const name of o.stubExports) if (!programExports.has(name)) m.removeExport(name);
     if (!o.exportAllocator) {
-      const programExports = new Set(pinfo.exports.map((e) => e.name));
       for (const e of ainfo.exports) if (!programExports.has(e.name)) m.removeExport(e.name);
     }
     if (!m.validate()) throw new RallocError("E_TOOL", "linkStatic: the merged module does not validate (see the messages above)");

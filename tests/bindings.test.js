@@ -198,6 +198,61 @@ describe('createHeap', () => {
     heap.free(q);
   });
 
+  test('extended API: alloc with any alignment, tryAlloc, inplaceRealloc, dealloc of part of a block, donate, trim', () => {
+    const heap = createHeap({ heapBase: 65536, initialPages: 2 });
+    const a = heap.alloc(100, 24);
+    assert.ok(a !== 0 && a % 24 === 0, `alloc(100, 24) = ${a}`);
+    assert.equal(heap.alloc(10, 0), 0, 'alignment 0 is refused');
+    const t = heap.tryAlloc(64, 64);
+    assert.ok(t !== 0 && t % 64 === 0);
+    assert.equal(heap.tryAlloc(0xfffff000, 16), 0);
+    const b = heap.malloc(4096);
+    assert.equal(heap.inplaceRealloc(b, 1024), b, 'shrinking in place always works');
+    assert.ok(heap.usableSize(b) >= 1024 && heap.usableSize(b) < 4096);
+    const c = heap.malloc(4096);
+    assert.equal(heap.dealloc(c, 1024), true, 'a prefix of a live block can be freed');
+    assert.equal(heap.dealloc(c + 2048, 1024), true, 'and a middle');
+    assert.equal(heap.dealloc(12345678, 16), false, 'a range outside every block is refused');
+    assert.equal(heap.donate(4096, 8192), true, 'memory below the heap base can be donated');
+    assert.equal(heap.donate(4096, 8192), false, 'but not twice');
+    assert.equal(heap.check(), 0);
+    for (const p of [a, t, b]) heap.free(p);
+    assert.equal(typeof heap.trim(), 'number');
+    assert.equal(heap.check(), 0);
+  });
+
+  test('local heaps: grown from the heap or over a buffer, freed all at once', async () => {
+    const heap = createHeap();
+    const local = heap.newLocalHeap(4096);
+    assert.ok(local);
+    const ps = Array.from({ length: 100 }, (_, i) => local.alloc(50 + i));
+    assert.ok(ps.every((p) => p !== 0 && p % 16 === 0));
+    assert.equal(local.alloc(10, 48) % 48, 0);
+    assert.ok(local.usableSize(ps[0]) >= 50);
+    const q = local.realloc(ps[1], 5000);
+    assert.ok(q !== 0);
+    assert.equal(local.free(ps[2]), true);
+    assert.equal(local.free(ps[2]), false, 'a block freed twice is refused');
+    assert.equal(local.check(), 0);
+    const ls = local.stats();
+    assert.equal(ls.liveBlocks, 100, '100 + 1 allocated, 1 freed');
+    assert.ok(heap.stats().liveBlocks >= 1, 'the local heap\'s chunks are blocks of the global heap');
+    local.destroy();
+    assert.equal(heap.stats().liveBlocks, 0, 'destroy gives every chunk back');
+    assert.equal(heap.check(), 0);
+    await rejectsWith(() => local.alloc(10), 'E_BAD_OPTION', /after destroy\(\)/);
+
+    const buf = heap.malloc(16384);
+    const over = heap.localHeapOver(buf, 16384);
+    assert.ok(over);
+    const r = over.alloc(1000);
+    assert.ok(r >= buf && r + 1000 <= buf + 16384, 'blocks lie inside the buffer');
+    assert.equal(over.alloc(1 << 20), 0, 'a heap over a buffer never grows');
+    over.destroy();
+    heap.free(buf);
+    assert.equal(heap.localHeapOver(buf, 16), null, 'too small for a heap');
+  });
+
   test('a custom allocator module can serve a Heap', async () => {
     const heap = createHeap({ allocator: BUMP_ALLOCATOR });
     const a = heap.malloc(10);
@@ -318,8 +373,8 @@ describe('instantiateProgram', () => {
   test('bad input: each case names the problem and what to do', async () => {
     await rejectsWith(() => instantiateProgram(watProgram({ extra: '(import "env" "report" (func (param i32)))' })),
       'E_MISSING_IMPORT', /the program imports env\.report \(function\), which ralloc-wasm does not provide; pass it in options\.imports/);
-    await rejectsWith(() => instantiateProgram(wat('(module (import "ralloc" "ralloc_alloc" (func (param i32 i32) (result i32))) (import "env" "memory" (memory 1)))')),
-      'E_MISSING_IMPORT', /imports ralloc\.ralloc_alloc, which ralloc-wasm's release build does not export/);
+    await rejectsWith(() => instantiateProgram(wat('(module (import "ralloc" "ralloc_set_oom_handler" (func (param i32) (result i32))) (import "env" "memory" (memory 1)))')),
+      'E_MISSING_IMPORT', /imports ralloc\.ralloc_set_oom_handler, which ralloc-wasm's release build does not export/);
     await rejectsWith(() => instantiateProgram(wat('(module (import "env" "malloc" (func (param i32) (result i32))) (memory (export "memory") 1))')),
       'E_MEMORY_NOT_IMPORTED', /defines its own memory; recompile it with -Wl,--import-memory/);
     await rejectsWith(() => instantiateProgram(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1, 0])), 'E_NOT_WASM', /is not a WebAssembly module: it is an ELF file/);
@@ -369,6 +424,43 @@ int main(int argc, char **argv) {
     const hb = new WebAssembly.Module(wasm);
     assert.ok(WebAssembly.Module.exports(hb).some((e) => e.name === '__heap_base'));
     assert.ok(r.stats.heapBase > 0 && r.stats.heapBase < 2 * 65536, `heap starts at __heap_base (${r.stats.heapBase}), not at the end of memory`);
+  });
+
+  test('out of memory in a C program: the JS onOom (via ralloc_hooks.oom), then the C handler (ralloc_set_oom_handler)', async () => {
+    const src = `#include <stdio.h>
+#include <stdlib.h>
+#include <errno.h>
+#include "ralloc.h"
+static void *reserve;
+static int calls;
+static int handler(size_t size) {
+  calls++;
+  printf("C handler: %zu bytes\\n", size);
+  if (reserve) { free(reserve); reserve = NULL; return 1; }
+  return 0;
+}
+int main(void) {
+  reserve = malloc(3 << 20);
+  ralloc_set_oom_handler(handler);
+  void *a = malloc(3 << 20);
+  printf("a %s after %d C handler calls\\n", a ? "ok" : "failed", calls);
+  errno = 0;
+  void *b = malloc(3 << 20);
+  printf("b %s, errno %s, %d C handler calls\\n", b ? "ok" : "failed", errno == ENOMEM ? "ENOMEM" : "?", calls);
+  void *c = ralloc_alloc(100, 24);
+  printf("ralloc_alloc(100, 24) %% 24 = %lu\\n", (unsigned long)((size_t)c % 24));
+  ralloc_stats_t s;
+  ralloc_stats(&s);
+  printf("live %u, check %d\\n", s.live_blocks, ralloc_check());
+  return 0;
+}`;
+    const { wasm } = await compileC({ sources: { 'oom.c': src }, flags: ['-fno-builtin'] });
+    const seen = [];
+    const r = await runProgram(wasm, { maximumPages: 80, onOom: (size) => { seen.push(size); } });
+    assert.equal(Buffer.from(r.stdout).toString(),
+      'C handler: 3145728 bytes\na ok after 1 C handler calls\nC handler: 3145728 bytes\nb failed, errno ENOMEM, 2 C handler calls\n' +
+      'ralloc_alloc(100, 24) % 24 = 0\nlive 2, check 0\n');
+    assert.deepEqual(seen, [3145728, 3145728], 'the host hears of each failure (a, then b) before the C handler');
   });
 
   test('a freestanding C program (-nostdlib, malloc from env) works through Module.ccall with strings', async () => {

@@ -20,7 +20,7 @@ function ensureBindingsBuilt() {
   if (newest > built) execFileSync(process.execPath, [`${ROOT}node_modules/typescript/bin/tsc`, '-p', `${ROOT}bindings/tsconfig.json`], { stdio: 'inherit' });
 }
 ensureBindingsBuilt();
-const { linkStatic, compileC, instantiateProgram, RallocError, BUILD_NAMES, LINKED_SECTION } = await import('../dist/bindings/index.js');
+const { linkStatic, compileC, instantiateProgram, readBuild, RallocError, BUILD_NAMES, LINKED_SECTION } = await import('../dist/bindings/index.js');
 const { readModuleInfo: readInfo } = await import('../dist/bindings/wasm-binary.js');
 
 const wabt = await wabtInit();
@@ -135,6 +135,10 @@ describe('linkStatic', () => {
       assert.equal(info.definedMemories.length, 0);
       assert.ok(info.exports.some((e) => e.name === 'memory' && e.kind === 'memory'), 'the result exports its memory');
       assert.ok(info.customSections.includes(LINKED_SECTION));
+      const allocatorExports = new Set(readInfo(readBuild(build)).exports.map((e) => e.name));
+      const programExports = new Set(readInfo(importProgram).exports.map((e) => e.name));
+      assert.deepEqual(info.exports.map((e) => e.name).filter((n) => !allocatorExports.has(n) && !programExports.has(n)), ['memory'],
+        'the result exports what the program and the allocator export, and its memory: nothing of the merge machinery');
       const r = runLinked(linked, { args: ['list', '150'] });
       assert.equal(r.stdout, expected(150));
       assert.equal(r.exitCode, 150 % 7);
@@ -232,8 +236,8 @@ describe('linkStatic', () => {
     await rejectsWith(() => linkStatic(wat('(module (import "env" "malloc" (func (param i32) (result i32))) (memory 1))')),
       'E_MEMORY_NOT_IMPORTED', /defines its own memory; recompile it with -Wl,--import-memory/);
     await rejectsWith(() => linkStatic(dlmallocProgram), 'E_HAS_MALLOC', /already contains a malloc \(it defines dlmalloc, wasi-libc's allocator\)/, /compile bindings\/c\/ralloc_import\.c into it/);
-    await rejectsWith(() => linkStatic(wat('(module (import "env" "memory" (memory 1)) (import "ralloc" "ralloc_trim" (func (result i32))))')),
-      'E_MISSING_IMPORT', /imports ralloc\.ralloc_trim, which ralloc-wasm's release build does not export/);
+    await rejectsWith(() => linkStatic(wat('(module (import "env" "memory" (memory 1)) (import "ralloc" "ralloc_set_oom_handler" (func (param i32) (result i32))))')),
+      'E_MISSING_IMPORT', /imports ralloc\.ralloc_set_oom_handler, which ralloc-wasm's release build does not export/);
     await rejectsWith(() => linkStatic(wat('(module (import "env" "memory" (memory 1)) (import "env" "free" (func (param i32) (result i32))))')),
       'E_SIGNATURE', /imports env\.free as \(func \(param i32\) \(result i32\)\), but ralloc-wasm's release build exports it as \(func \(param i32\)\)/);
     await rejectsWith(() => linkStatic(envProgram, { optimize: 5 }), 'E_BAD_OPTION', /option optimize must be 0, 1, 2, 3, 4, "s" or "z", got 5/);

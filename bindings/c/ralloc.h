@@ -6,21 +6,17 @@
  * <malloc.h> declarations; compile bindings/c/ralloc_import.c into the program to
  * have ralloc-wasm serve them instead of wasi-libc's dlmalloc.
  *
- * Every call below is a wasm import from the module "ralloc". It is satisfied
- * either at instantiation (the JS bindings hand the allocator's exports to the
- * program: instantiateProgram) or ahead of time (linkStatic / `ralloc-wasm link`
- * merges the allocator into the program). Pointers and sizes are 32-bit.
+ * The calls marked [import] are wasm imports from the module "ralloc": they are
+ * satisfied at instantiation (instantiateProgram hands the allocator's exports to
+ * the program) or ahead of time (linkStatic / `ralloc-wasm link` merges the
+ * allocator in). The calls marked [ralloc_import.c] are C functions defined there,
+ * because they run the C-side out-of-memory handler. Pointers and sizes are 32-bit.
  *
- * Available in the allocator module today: ralloc_init, ralloc_check, ralloc_stats.
- * Specified in DESIGN.md but NOT yet exported by the allocator, so deliberately not
- * declared here (a declaration would become an import that fails to link):
- *   ralloc_alloc(size, align)         any alignment, powers of two or not
- *   ralloc_try_alloc(size, align)     like ralloc_alloc, never calls the OOM handler
- *   ralloc_inplace_realloc(ptr, size) grows or shrinks without moving, or fails with 0
- *   ralloc_dealloc(ptr, size)         sized free, also of part of a live block
- *   ralloc_donate(ptr, size)          adds memory malloc never handed out to the pool
- *   ralloc_set_oom_handler(...)       sets the out-of-memory handler
- *   ralloc_trim()                     gives unused memory back
+ * Out of memory: calls that "may call the OOM handler" first let the host decide
+ * (the JS bindings' onOom, through the allocator's ralloc_hooks.oom import), then
+ * call the handler set with ralloc_set_oom_handler; when it returns nonzero the
+ * request is retried once. The ralloc_heap_* calls and ralloc_try_alloc never call
+ * the C handler.
  */
 #ifndef RALLOC_H
 #define RALLOC_H
@@ -61,14 +57,68 @@ _Static_assert(offsetof(ralloc_stats_t, malloc_calls) == 24, "ralloc_stats_t lay
 _Static_assert(offsetof(ralloc_stats_t, heap_base) == 56, "ralloc_stats_t layout");
 #endif
 
-/* Starts the heap at heap_base (normally &__heap_base); 0 on success, 28 (EINVAL) once the heap has started. O(1). */
+/* The OOM handler: gets the size that could not be allocated; returns nonzero to have the request retried once. */
+typedef int (*ralloc_oom_handler_t)(size_t size);
+
+/* A local heap's handle (0 is none). */
+typedef uintptr_t ralloc_heap_t;
+
+/* [import] Starts the heap at heap_base (normally &__heap_base); 0, or 28 (EINVAL) once the heap has started, 48 (ENOMEM) when memory cannot reach it. O(1). */
 RALLOC_IMPORT(ralloc_init) int ralloc_init(void *heap_base);
 
-/* Walks the whole heap: 0 if every invariant holds, else a nonzero code naming the first broken one. O(heap size). */
+/* [import] Walks the whole heap: 0 if every invariant holds, else a nonzero code naming the first broken one. O(heap size). */
 RALLOC_IMPORT(ralloc_check) int ralloc_check(void);
 
-/* Writes the statistics to *out when out is not NULL; returns sizeof(ralloc_stats_t) as the module defines it. O(1). */
+/* [import] Writes the statistics to *out when out is not NULL; returns sizeof(ralloc_stats_t) as the module defines it. O(1). */
 RALLOC_IMPORT(ralloc_stats) size_t ralloc_stats(ralloc_stats_t *out);
+
+/* [ralloc_import.c] Allocates size bytes at a multiple of align (any value from 1 up, power of two or not); NULL on failure; may call the OOM handler. Free with free(). O(1) plus growth. */
+void *ralloc_alloc(size_t size, size_t align);
+
+/* [import] As ralloc_alloc but fails with NULL at once when memory runs out: never calls an OOM handler. O(1) plus growth. */
+RALLOC_IMPORT(ralloc_try_alloc) void *ralloc_try_alloc(size_t size, size_t align);
+
+/* [import] Grows or shrinks ptr to size bytes without moving it; returns ptr, or NULL (ptr unchanged) when it cannot. Shrinking always succeeds. O(1). */
+RALLOC_IMPORT(ralloc_inplace_realloc) void *ralloc_inplace_realloc(void *ptr, size_t size);
+
+/* [import] Frees [ptr, ptr + size): all of a live block or a prefix, suffix or middle of it; 0, or 28 (EINVAL, nothing changed) when the range is not inside one live block. */
+RALLOC_IMPORT(ralloc_dealloc) int ralloc_dealloc(void *ptr, size_t size);
+
+/* [import] Adds [ptr, ptr + size), memory malloc never handed out (a static buffer, an sbrk region), to the heap; 0, or 28 (EINVAL) when it overlaps the heap or is too small. O(spans). */
+RALLOC_IMPORT(ralloc_donate) int ralloc_donate(void *ptr, size_t size);
+
+/* [import] Gives free memory at the top of the heap back to the break (for sbrk and later growth); returns the bytes given back. O(cached blocks). */
+RALLOC_IMPORT(ralloc_trim) size_t ralloc_trim(void);
+
+/* [ralloc_import.c] Sets the C out-of-memory handler (NULL removes it); returns the previous one. O(1). */
+ralloc_oom_handler_t ralloc_set_oom_handler(ralloc_oom_handler_t handler);
+
+/* [import] A local heap over the caller's buffer [mem, mem + size), which it never grows; its handle, or 0 when the buffer is too small. O(1). */
+RALLOC_IMPORT(ralloc_heap_over) ralloc_heap_t ralloc_heap_over(void *mem, size_t size);
+
+/* [import] A local heap that grows in chunks taken from the global heap, starting with about bytes; its handle, or 0. O(1) plus one allocation. */
+RALLOC_IMPORT(ralloc_heap_new) ralloc_heap_t ralloc_heap_new(size_t bytes);
+
+/* [import] Allocates size bytes at a multiple of align in local heap h; NULL on failure or a bad handle. O(1) plus growth. */
+RALLOC_IMPORT(ralloc_heap_alloc) void *ralloc_heap_alloc(ralloc_heap_t h, size_t size, size_t align);
+
+/* [import] Frees ptr in local heap h; 0, or 28 (EINVAL) when ptr is not a live block of h. O(1). */
+RALLOC_IMPORT(ralloc_heap_free) int ralloc_heap_free(ralloc_heap_t h, void *ptr);
+
+/* [import] realloc within local heap h (realloc's rules). O(1) plus a copy when it moves. */
+RALLOC_IMPORT(ralloc_heap_realloc) void *ralloc_heap_realloc(ralloc_heap_t h, void *ptr, size_t size);
+
+/* [import] Usable bytes of live block ptr in local heap h, or 0. O(1). */
+RALLOC_IMPORT(ralloc_heap_usable_size) size_t ralloc_heap_usable_size(ralloc_heap_t h, void *ptr);
+
+/* [import] Releases local heap h and every block in it at once; 0, or 28 (EINVAL) for a bad handle. O(chunks). */
+RALLOC_IMPORT(ralloc_heap_destroy) int ralloc_heap_destroy(ralloc_heap_t h);
+
+/* [import] Walks local heap h: 0, a check code as ralloc_check's, or 28 (EINVAL) for a bad handle. O(heap size). */
+RALLOC_IMPORT(ralloc_heap_check) int ralloc_heap_check(ralloc_heap_t h);
+
+/* [import] Writes local heap h's statistics to *out when out is not NULL; returns the struct's size, or 0 for a bad handle. O(1). */
+RALLOC_IMPORT(ralloc_heap_stats) size_t ralloc_heap_stats(ralloc_heap_t h, ralloc_stats_t *out);
 
 #ifdef __cplusplus
 }

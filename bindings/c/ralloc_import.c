@@ -3,7 +3,9 @@
  *
  * Compile this file into the program. It defines the whole malloc family as thin
  * wrappers over imports from the wasm module "ralloc" (ralloc-wasm's exports), and
- * sets errno the way C and POSIX ask when a call fails. Because it defines every
+ * sets errno the way C and POSIX ask when a call fails (ENOMEM, EINVAL). It also
+ * defines ralloc_alloc and ralloc_set_oom_handler (see ralloc.h): when memory runs
+ * out, the handler set there is asked whether to retry. Because it defines every
  * symbol that wasi-libc's dlmalloc object (dlmalloc.c.obj in libc.a) defines --
  * malloc, free, calloc, realloc, aligned_alloc, posix_memalign, malloc_usable_size,
  * __libc_malloc, __libc_free, __libc_calloc -- the linker never pulls that object
@@ -39,6 +41,7 @@ RALLOC_FN(posix_memalign) int ralloc_import_posix_memalign(void **out, size_t al
 RALLOC_FN(memalign) void *ralloc_import_memalign(size_t align, size_t size);
 RALLOC_FN(malloc_usable_size) size_t ralloc_import_malloc_usable_size(void *ptr);
 RALLOC_FN(sbrk) void *ralloc_import_sbrk(intptr_t delta);
+RALLOC_FN(ralloc_alloc) void *ralloc_import_alloc(size_t size, size_t align);
 
 /* Prototypes that wasi-libc's headers leave out (memalign) or that must match exactly. */
 void *malloc(size_t size);
@@ -56,9 +59,26 @@ void *__libc_calloc(size_t count, size_t size);
 
 static int is_power_of_two(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
+/* The C out-of-memory handler (ralloc_set_oom_handler); NULL when none is set. */
+static ralloc_oom_handler_t oom_handler;
+
+ralloc_oom_handler_t ralloc_set_oom_handler(ralloc_oom_handler_t handler) {
+    ralloc_oom_handler_t old = oom_handler;
+    oom_handler = handler;
+    return old;
+}
+
+/* Whether to retry a failed request of size bytes: asks the handler, if any. Off the fast path. */
+__attribute__((noinline, cold)) static int retry_after_oom(size_t size) {
+    return oom_handler != NULL && oom_handler(size) != 0;
+}
+
 void *malloc(size_t size) {
     void *p = ralloc_import_malloc(size);
-    if (p == NULL) errno = ENOMEM; /* malloc(0) is non-null, so NULL always means out of memory */
+    if (__builtin_expect(p == NULL, 0)) {
+        if (retry_after_oom(size)) p = ralloc_import_malloc(size);
+        if (p == NULL) errno = ENOMEM; /* malloc(0) is non-null, so NULL always means out of memory */
+    }
     return p;
 }
 
@@ -66,31 +86,54 @@ void free(void *ptr) { ralloc_import_free(ptr); }
 
 void *calloc(size_t count, size_t size) {
     void *p = ralloc_import_calloc(count, size);
-    if (p == NULL) errno = ENOMEM; /* also for count * size overflowing, as glibc does */
+    if (__builtin_expect(p == NULL, 0)) {
+        /* count * size overflowing is ENOMEM too, as glibc does, but no reason to call the handler. */
+        if (!(count != 0 && size > SIZE_MAX / count) && retry_after_oom(count * size)) p = ralloc_import_calloc(count, size);
+        if (p == NULL) errno = ENOMEM;
+    }
     return p;
 }
 
 void *realloc(void *ptr, size_t size) {
     void *p = ralloc_import_realloc(ptr, size);
     /* realloc(p, 0) frees p and returns NULL: that is success, errno stays. */
-    if (p == NULL && !(ptr != NULL && size == 0)) errno = ENOMEM;
+    if (__builtin_expect(p == NULL, 0) && !(ptr != NULL && size == 0)) {
+        if (retry_after_oom(size)) p = ralloc_import_realloc(ptr, size);
+        if (p == NULL) errno = ENOMEM;
+    }
     return p;
 }
 
 void *aligned_alloc(size_t align, size_t size) {
     void *p = ralloc_import_aligned_alloc(align, size);
-    if (p == NULL) errno = is_power_of_two(align) ? ENOMEM : EINVAL;
+    if (__builtin_expect(p == NULL, 0)) {
+        if (!is_power_of_two(align)) {
+            errno = EINVAL;
+            return NULL;
+        }
+        if (retry_after_oom(size)) p = ralloc_import_aligned_alloc(align, size);
+        if (p == NULL) errno = ENOMEM;
+    }
     return p;
 }
 
 /* Returns its error code and leaves errno alone, as POSIX specifies. */
 int posix_memalign(void **out, size_t align, size_t size) {
-    return ralloc_import_posix_memalign(out, align, size);
+    int r = ralloc_import_posix_memalign(out, align, size);
+    if (r == ENOMEM && retry_after_oom(size)) r = ralloc_import_posix_memalign(out, align, size);
+    return r;
 }
 
 void *memalign(size_t align, size_t size) {
     void *p = ralloc_import_memalign(align, size);
-    if (p == NULL) errno = is_power_of_two(align) ? ENOMEM : EINVAL;
+    if (__builtin_expect(p == NULL, 0)) {
+        if (!is_power_of_two(align)) {
+            errno = EINVAL;
+            return NULL;
+        }
+        if (retry_after_oom(size)) p = ralloc_import_memalign(align, size);
+        if (p == NULL) errno = ENOMEM;
+    }
     return p;
 }
 
@@ -100,6 +143,15 @@ void *sbrk(intptr_t delta) {
     void *old = ralloc_import_sbrk(delta);
     if (old == (void *)-1) errno = ENOMEM;
     return old;
+}
+
+void *ralloc_alloc(size_t size, size_t align) {
+    void *p = ralloc_import_alloc(size, align);
+    if (__builtin_expect(p == NULL, 0)) {
+        if (align != 0 && retry_after_oom(size)) p = ralloc_import_alloc(size, align);
+        if (p == NULL) errno = align == 0 ? EINVAL : ENOMEM;
+    }
+    return p;
 }
 
 /* wasi-libc's own allocations (locales, atexit) go through these names. */
