@@ -26,7 +26,11 @@ export const MIN_HEAP_BASE = 128;
 /** Where the heap starts in a memory that `createHeap` makes itself. */
 export const DEFAULT_HEAP_BASE = 128;
 
-/** The raw exports of a ralloc-wasm build (C ABI; pointers and sizes are i32). */
+/**
+ * The raw exports of a ralloc-wasm build (C ABI; pointers and sizes are i32, so
+ * read results with `>>> 0`). The `ralloc_*` calls are optional because a custom
+ * allocator (`options.allocator`) may lack them; every ralloc-wasm build has them.
+ */
 export interface AllocatorExports {
   malloc(size: number): number;
   free(ptr: number): void;
@@ -37,9 +41,24 @@ export interface AllocatorExports {
   memalign(align: number, size: number): number;
   malloc_usable_size(ptr: number): number;
   sbrk(delta: number): number;
-  ralloc_init(heapBase: number): number;
-  ralloc_check(): number;
-  ralloc_stats(ptr: number): number;
+  ralloc_init?(heapBase: number): number;
+  ralloc_check?(): number;
+  ralloc_stats?(ptr: number): number;
+  ralloc_alloc?(size: number, align: number): number;
+  ralloc_try_alloc?(size: number, align: number): number;
+  ralloc_inplace_realloc?(ptr: number, size: number): number;
+  ralloc_dealloc?(ptr: number, size: number): number;
+  ralloc_donate?(ptr: number, size: number): number;
+  ralloc_trim?(): number;
+  ralloc_heap_over?(mem: number, size: number): number;
+  ralloc_heap_new?(bytes: number): number;
+  ralloc_heap_alloc?(heap: number, size: number, align: number): number;
+  ralloc_heap_free?(heap: number, ptr: number): number;
+  ralloc_heap_realloc?(heap: number, ptr: number, size: number): number;
+  ralloc_heap_usable_size?(heap: number, ptr: number): number;
+  ralloc_heap_destroy?(heap: number): number;
+  ralloc_heap_check?(heap: number): number;
+  ralloc_heap_stats?(heap: number, ptr: number): number;
   [name: string]: unknown;
 }
 
