@@ -39,11 +39,25 @@ function serial() {
 const clangLock = serial();
 const ascLock = serial();
 
+const inflight = new Map(); // file -> promise, so concurrent requests build an artifact once
+
 /** Returns the cached artifact `name` keyed by `key`, building it with `make()` on a miss. */
-export async function cached(name, key, make) {
+export function cached(name, key, make) {
+  const file = path.join(OUT_DIR, `${name}.${key}.wasm`);
+  if (!inflight.has(file)) {
+    const p = build(name, key, make);
+    inflight.set(file, p);
+    p.catch(() => inflight.delete(file));
+  }
+  return inflight.get(file);
+}
+
+async function build(name, key, make) {
   const file = path.join(OUT_DIR, `${name}.${key}.wasm`);
   if (fs.existsSync(file)) return new Uint8Array(fs.readFileSync(file));
+  const started = Date.now();
   const bytes = await make();
+  if (process.env.BENCH_TRACE) process.stderr.write(`built ${name} in ${Date.now() - started} ms\n`);
   fs.writeFileSync(file + '.tmp', bytes);
   fs.renameSync(file + '.tmp', file); // atomic: a killed run leaves no half-written artifact
   // drop older versions of the same artifact (e.g. links of a previous allocator build)
