@@ -49,7 +49,7 @@ for (const a of argv) {
   }
 }
 const workloads = WORKLOADS.filter((w) => !onlyW || onlyW.includes(w.id));
-const allocators = ALLOCATORS.filter((a) => a.id === 'dlmalloc' || !onlyA || onlyA.includes(a.id));
+const allocators = ALLOCATORS.filter((a) => a.id === 'dlmalloc' || (onlyA ? onlyA.includes(a.id) : !a.optional));
 if (onlyW && workloads.length !== onlyW.length) { console.error(`unknown workload in ${onlyW}`); process.exit(2); }
 
 const t0 = Date.now();
