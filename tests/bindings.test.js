@@ -463,6 +463,50 @@ int main(void) {
     assert.deepEqual(seen, [3145728, 3145728], 'the host hears of each failure (a, then b) before the C handler');
   });
 
+  test('every call ralloc.h declares links against every build, with matching signatures, and works from C', async () => {
+    const src = `#include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include "ralloc.h"
+static unsigned char buffer[16384] __attribute__((aligned(16)));
+int main(void) {
+  char *a = ralloc_alloc(100, 24);
+  char *b = ralloc_try_alloc(64, 64);
+  char *c = malloc(4096);
+  printf("aligned %d %d\\n", (int)((uintptr_t)a % 24), (int)((uintptr_t)b % 64));
+  printf("inplace %d\\n", ralloc_inplace_realloc(c, 1024) == c);
+  char *d = malloc(4096);
+  printf("dealloc prefix %d, bad %d\\n", ralloc_dealloc(d, 1024), ralloc_dealloc((void *)16, 16));
+  ralloc_heap_t h = ralloc_heap_new(1000);
+  void *x = ralloc_heap_alloc(h, 200, 16);
+  x = ralloc_heap_realloc(h, x, 400);
+  printf("local %d usable>=400 %d check %d\\n", h != 0, ralloc_heap_usable_size(h, x) >= 400, ralloc_heap_check(h));
+  ralloc_stats_t s;
+  printf("local stats %d live %u\\n", (int)ralloc_heap_stats(h, &s), s.live_blocks);
+  printf("local free %d destroy %d\\n", ralloc_heap_free(h, x), ralloc_heap_destroy(h));
+  ralloc_heap_t o = ralloc_heap_over(buffer, sizeof buffer);
+  char *y = ralloc_heap_alloc(o, 100, 16);
+  printf("over %d inside %d\\n", o != 0, y >= (char *)buffer && y < (char *)buffer + sizeof buffer);
+  ralloc_heap_destroy(o);
+  free(a); free(b); free(c);
+  printf("trim %d, donate twice %d, check %d, init again %d\\n", ralloc_trim() < 0x80000000u, ralloc_donate(buffer, sizeof buffer) == 0 && ralloc_donate(buffer, sizeof buffer) == 28, ralloc_check(), ralloc_init(0));
+  ralloc_stats(&s);
+  printf("stats v%u size %u\\n", s.version, s.size);
+  return 0;
+}`;
+    const { wasm } = await compileC({ sources: { 'api.c': src }, flags: ['-Wall', '-Werror'] });
+    const imported = WebAssembly.Module.imports(new WebAssembly.Module(wasm)).filter((i) => i.module === 'ralloc').map((i) => i.name).sort();
+    assert.deepEqual(imported.filter((n) => n.startsWith('ralloc_')), ['ralloc_alloc', 'ralloc_check', 'ralloc_dealloc', 'ralloc_donate', 'ralloc_heap_alloc',
+      'ralloc_heap_check', 'ralloc_heap_destroy', 'ralloc_heap_free', 'ralloc_heap_new', 'ralloc_heap_over', 'ralloc_heap_realloc', 'ralloc_heap_stats',
+      'ralloc_heap_usable_size', 'ralloc_init', 'ralloc_inplace_realloc', 'ralloc_stats', 'ralloc_trim', 'ralloc_try_alloc']);
+    for (const build of BUILD_NAMES) {
+      const r = await runProgram(wasm, { build });
+      assert.equal(Buffer.from(r.stdout).toString(), 'aligned 0 0\ninplace 1\ndealloc prefix 0, bad 28\nlocal 1 usable>=400 1 check 0\nlocal stats 64 live 1\n' +
+        'local free 0 destroy 0\nover 1 inside 1\ntrim 1, donate twice 1, check 0, init again 28\nstats v1 size 64\n', build);
+      assert.equal(r.exitCode, 0);
+    }
+  });
+
   test('a freestanding C program (-nostdlib, malloc from env) works through Module.ccall with strings', async () => {
     const src = `typedef __SIZE_TYPE__ size_t;
 void *malloc(size_t); void free(void *);
