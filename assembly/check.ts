@@ -15,16 +15,19 @@
 //   12 QUICK       a quick-list entry is not a cached block of its class, or the byte count is off
 //   13 COUNTERS    the bytes-in-use or live-block counters disagree with the walk
 //   14 TAIL        a span's tail header is broken
+//   15 DEAD        a dead-piece entry (range.ts) is not inside a live block, or the count is off
 // Cost: O(blocks + free-list entries). It reads only inside the heap's spans, so it does not
 // trap on a corrupted heap.
 
 import { MIN_BLOCK, FREE, PREV_FREE, CACHED, SIZE_MASK, HEADER, ALIGN_BITS, header } from "./block";
 import {
   SL_COUNT, FL_COUNT, QUICK_COUNT, R_SPANS, R_LO, R_HI, R_FLMAP, R_QUICK_BYTES, R_IN_USE,
+  R_DEAD, DEAD_SLOTS,
   field, slMapSlot, quickSlot,
 } from "./root";
 import { listHead, listOf } from "./bins";
 import { spanNext, spanEnd, spanFirst } from "./span";
+import { blockHolding, deadSlot } from "./range";
 import { liveBlocks } from "./stats";
 
 export const CHECK_SPAN: u32 = 1;
@@ -41,6 +44,7 @@ export const CHECK_LIST_COUNT: u32 = 11;
 export const CHECK_QUICK: u32 = 12;
 export const CHECK_COUNTERS: u32 = 13;
 export const CHECK_TAIL: u32 = 14;
+export const CHECK_DEAD: u32 = 15;
 
 /** Whether p could be a block payload of heap r: aligned and inside its address range. O(1). */
 @inline function plausible(r: usize, p: usize): bool {
@@ -118,5 +122,11 @@ export function heapCheck(r: usize): u32 {
   }
   if (quickBytes != cachedBytes || quickBytes != field(r, R_QUICK_BYTES)) return CHECK_QUICK;
   if (inUse != field(r, R_IN_USE) || live != liveBlocks(r)) return CHECK_COUNTERS;
+  let dead = <usize>field(r, R_DEAD);
+  if (dead > DEAD_SLOTS) return CHECK_DEAD;
+  for (let i: usize = 0; i < dead; ++i) {
+    let start = <usize>load<u32>(deadSlot(r, i)), end = <usize>load<u32>(deadSlot(r, i), 4);
+    if (end <= start || !blockHolding(r, start, end - start)) return CHECK_DEAD;
+  }
   return 0;
 }

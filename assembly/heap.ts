@@ -28,7 +28,8 @@ import {
   MIN_BLOCK, FREE, PREV_FREE, CACHED, LEAD_DEAD, SIZE_MASK,
   header, setHeader, sizeOf, setFooter, prevFreeOf,
 } from "./block";
-import { ROOT_SIZE, R_CLAIMED, R_LO, R_HI, R_SPANS, field, setField } from "./root";
+import { ROOT_SIZE, R_LO, R_HI, R_SPANS, R_DEAD, R_QUICK_BYTES, R_QUICK_CAP, field, addClaimed } from "./root";
+import { forgetDead } from "./range";
 import { insertFree, removeFree, findFree } from "./bins";
 import { addMemory, spanEnd } from "./span";
 import { QUICK_MAX, quickPop, quickPush, quickFlush } from "./quick";
@@ -38,7 +39,7 @@ import { SECURITY } from "./config";
 export function heapCreate(r: usize, end: usize): usize {
   memory.fill(r, 0, ROOT_SIZE);
   if (end > r + ROOT_SIZE) addMemory(r, r + ROOT_SIZE, end);
-  setField(r, R_CLAIMED, field(r, R_CLAIMED) + <u32>ROOT_SIZE); // the root is claimed memory too
+  addClaimed(r, <i32>ROOT_SIZE); // the root is claimed memory too
   return r;
 }
 
@@ -52,12 +53,14 @@ export function freeBlock(r: usize, p: usize): usize {
   if (nh & FREE) {
     let ns = <usize>(nh & SIZE_MASK);
     removeFree(r, next, ns);
+    setHeader(next, 0); // no stale header is left inside a block (range.ts relies on it)
     s += ns;
   }
   if (h & PREV_FREE) {
     let prev = prevFreeOf(p);
     let ps = sizeOf(prev);
     removeFree(r, prev, ps);
+    setHeader(p, 0);
     p = prev;
     s += ps;
   }
@@ -96,6 +99,7 @@ export function cutBlock(r: usize, p: usize, s: usize): void {
   if (rest < MIN_BLOCK) return;
   setHeader(p, <u32>s | (h & (PREV_FREE | LEAD_DEAD)));
   let q = p + s;
+  if (field(r, R_DEAD)) forgetDead(r, q, q + rest);
   setHeader(q, <u32>rest);
   freeBlock(r, q);
 }
@@ -113,6 +117,9 @@ export function cutBlock(r: usize, p: usize, s: usize): void {
 /** heapAlloc past the quick lists: the free lists, then a flush of the quick lists and the
  *  free lists again. O(1) unless it flushes, which it does only when nothing else fits. */
 export function heapAllocSlow(r: usize, s: usize): usize {
+  // A cache more than half full is merged back first (dlmalloc's consolidation): otherwise the
+  // blocks it holds end up as holes between the blocks this path is about to hand out.
+  if (field(r, R_QUICK_BYTES) > field(r, R_QUICK_CAP) >> 1) quickFlush(r);
   let p = findFree(r, s);
   if (p) return takeBlock(r, p, s);
   if (quickFlush(r)) {
@@ -135,6 +142,7 @@ export function heapAllocFrom(r: usize, start: usize, end: usize, s: usize): usi
 @inline export function heapFree(r: usize, p: usize, h: u32): void {
   let s = <usize>(h & SIZE_MASK);
   h &= ~LEAD_DEAD; // the whole block comes back, its dead lead included
+  if (field(r, R_DEAD)) forgetDead(r, p, p + s); // and any dead pieces recorded inside it
   if (SECURITY) memory.fill(p, 0, s - 4);
   if (QUICK_MAX > 0 && s <= QUICK_MAX && quickPush(r, p, s, h)) return;
   freeBlock(r, p);
@@ -171,6 +179,7 @@ export function heapResize(r: usize, p: usize, s: usize): bool {
   let ns = <usize>(nh & SIZE_MASK);
   if (!(nh & FREE) || bs + ns < s) return false;
   removeFree(r, next, ns);
+  setHeader(next, 0);
   setHeader(p, <u32>(bs + ns) | (h & (PREV_FREE | LEAD_DEAD)));
   let after = p + bs + ns;
   setHeader(after, header(after) & ~PREV_FREE);
@@ -189,9 +198,11 @@ export function heapResize(r: usize, p: usize, s: usize): bool {
   return (h & (FREE | CACHED)) == 0 && s >= MIN_BLOCK && s <= hi - p;
 }
 
-/** Whether block p is the last block of the newest span and that span ends at `top`. O(1). */
+/** Whether block p, or p and the free block after it, end the newest span, and that span ends
+ *  at `top` (so growing memory extends what follows p). O(1). */
 export function heapEndsAt(r: usize, p: usize, top: usize): bool {
   let end = p + sizeOf(p);
+  if (header(end) & FREE) end += sizeOf(end);
   let s = <usize>field(r, R_SPANS);
   return s != 0 && end == spanEnd(s) && end == top;
 }

@@ -3,7 +3,7 @@
 // block (free lists, then growth from the heap's source), ask the OOM policy, keep the counters.
 
 import {
-  ALIGN, HEADER, MIN_BLOCK, MAX_REQUEST, blockSizeFor, sizeOf, header,
+  ALIGN, HEADER, MIN_BLOCK, MAX_REQUEST, FREE, blockSizeFor, sizeOf, header,
 } from "./block";
 import {
   heapAlloc, heapFree, heapAlign, heapResize, heapOwns, heapEndsAt,
@@ -62,17 +62,18 @@ export function opFree(r: usize, p: usize): bool {
   return true;
 }
 
-/** Grows or shrinks live block p of heap r to hold n bytes without moving it, growing memory
- *  under it when it ends the heap. Returns whether it did. O(1), plus growth. */
-function resizeInPlace(r: usize, p: usize, s: usize): bool {
+/** Resizes live block p of heap r to size s without moving it: shrinks, or grows into a free
+ *  successor; when `grow` is set and p ends the heap, grows memory under it. Returns whether
+ *  it did. O(1), plus growth. */
+function resizeInPlace(r: usize, p: usize, s: usize, grow: bool): bool {
   let old = sizeOf(p);
-  if (heapResize(r, p, s)) {
-    noteResize(r, old, sizeOf(p));
-    return true;
+  if (!heapResize(r, p, s)) {
+    if (!grow || sourceOf(r) != SOURCE_SHIM || !heapEndsAt(r, p, shimBreak())) return false;
+    let next = p + old;
+    let have = header(next) & FREE ? old + sizeOf(next) : old; // p and the free block after it
+    let start = shimClaim(s - have + MIN_BLOCK);
+    if (!start || !addMemory(r, start, shimBreak()) || !heapResize(r, p, s)) return false;
   }
-  if (sourceOf(r) != SOURCE_SHIM || !heapEndsAt(r, p, shimBreak())) return false;
-  let start = shimClaim(s - old + MIN_BLOCK);
-  if (!start || !addMemory(r, start, shimBreak()) || !heapResize(r, p, s)) return false;
   noteResize(r, old, sizeOf(p));
   return true;
 }
@@ -92,8 +93,11 @@ export function opRealloc(r: usize, p: usize, n: usize): usize {
   if (n > MAX_REQUEST) return 0;
   noteRealloc(r);
   let s = blockSizeFor(n);
-  if (resizeInPlace(r, p, s)) return p;
-  let q = allocBlock(r, n, ALIGN, true);
+  if (resizeInPlace(r, p, s, false)) return p;
+  // Free memory elsewhere first; then grow memory under p if it ends the heap; then move.
+  let q = heapAlloc(r, s);
+  if (!q && resizeInPlace(r, p, s, true)) return p;
+  if (!q) q = allocBlock(r, n, ALIGN, true);
   if (!q) return 0;
   let old = sizeOf(p);
   memory.copy(q, p, min<usize>(old, sizeOf(q)) - HEADER);
@@ -106,7 +110,7 @@ export function opRealloc(r: usize, p: usize, n: usize): usize {
  *  unchanged) when it cannot. Shrinking always succeeds. O(1), plus growth at the top. */
 export function opInplace(r: usize, p: usize, n: usize): usize {
   if (!heapOwns(r, p) || n > MAX_REQUEST) return 0;
-  return resizeInPlace(r, p, blockSizeFor(n)) ? p : 0;
+  return resizeInPlace(r, p, blockSizeFor(n), true) ? p : 0;
 }
 
 /** Bytes usable at p in heap r, or 0 when p is not a live block of r. O(1). */

@@ -2,12 +2,12 @@
 //
 // A freed block of size s <= QUICK_MAX is pushed, unmerged, onto list s/16 and marked CACHED;
 // the next request of that size pops it. Both are a few loads and stores. Cached blocks are in
-// use as far as the general heap knows, so they can hoard memory: the lists hold at most
-// QUICK_LIMIT bytes, and the heap flushes them all back (merging) before it would ever grow.
+// use as far as the general heap knows, so they could hoard memory: the lists hold at most an
+// eighth of the heap (and QUICK_LIMIT bytes), the general path flushes them back (merging) when
+// they are more than half full, and the heap flushes them before it would ever grow.
 
 import { ALIGN_BITS, CACHED, header, setHeader, nextLink, setNextLink } from "./block";
-import { QUICK_LIMIT } from "./config";
-import { QUICK_MAX, QUICK_COUNT, R_QUICK_BYTES, field, setField, quickSlot } from "./root";
+import { QUICK_MAX, QUICK_COUNT, R_QUICK_BYTES, R_QUICK_CAP, field, setField, quickSlot } from "./root";
 import { freeBlock } from "./heap";
 
 export { QUICK_MAX };
@@ -27,7 +27,7 @@ export { QUICK_MAX };
 /** Pushes in-use block p (size s, header h) onto its list unless the lists are full. O(1). */
 @inline export function quickPush(r: usize, p: usize, s: usize, h: u32): bool {
   let cached = <usize>field(r, R_QUICK_BYTES) + s;
-  if (cached > QUICK_LIMIT) return false;
+  if (cached > <usize>field(r, R_QUICK_CAP)) return false;
   setField(r, R_QUICK_BYTES, <u32>cached);
   let slot = quickSlot(r, s >> ALIGN_BITS);
   setNextLink(p, load<u32>(slot));

@@ -8,7 +8,7 @@
 //   │    8 │ inUse        u32            │ payload bytes of blocks handed out             │
 //   │   12 │ peak         u32            │ highest inUse seen                             │
 //   │   16 │ claimed      u32            │ bytes of memory given to this heap             │
-//   │   20 │ splits       u32            │ live blocks made by partial frees (range.ts)   │
+//   │   20 │ quickCap     u32            │ most bytes the quick lists may hold (quick.ts) │
 //   │   24 │ mallocs      u64            │ allocating calls                               │
 //   │   32 │ frees        u64            │ freeing calls                                  │
 //   │   40 │ reallocs     u64            │ realloc calls                                  │
@@ -19,10 +19,13 @@
 //   │   64 │ slMap[FL_COUNT]   u32 each  │ bit s set: free list (f, s) is non-empty       │
 //   │  176 │ heads[FL_COUNT × SL_COUNT]  │ first free block of each list                  │
 //   │ 1776 │ quick[QUICK_COUNT]          │ first cached block of each 16-byte class       │
+//   │ 2048 │ dead count   u32            │ entries in the dead-piece table (range.ts)     │
+//   │ 2052 │ splits       u32            │ live blocks made by partial frees (range.ts)   │
+//   │ 2056 │ dead[DEAD_SLOTS] {u32 start, u32 end}: small freed pieces inside live blocks │
 //   └──────┴─────────────────────────────┴────────────────────────────────────────────────┘
-//   ROOT_SIZE bytes in all (2048 with the default knobs).
+//   ROOT_SIZE bytes in all (2176 with the default knobs).
 
-import { SMALL_MAX } from "./config";
+import { SMALL_MAX, QUICK_LIMIT } from "./config";
 import { ALIGN_BITS, HEADER, ALIGN_MASK } from "./block";
 
 // Constants below are written as plain arithmetic (no calls) so the compiler folds them.
@@ -46,7 +49,7 @@ export const R_QUICK_BYTES: usize = 4;
 export const R_IN_USE: usize = 8;
 export const R_PEAK: usize = 12;
 export const R_CLAIMED: usize = 16;
-export const R_SPLITS: usize = 20;
+export const R_QUICK_CAP: usize = 20;
 export const R_MALLOCS: usize = 24;
 export const R_FREES: usize = 32;
 export const R_REALLOCS: usize = 40;
@@ -57,7 +60,11 @@ export const R_SOURCE: usize = 60;
 export const R_SLMAP: usize = 64;
 export const R_HEADS: usize = (R_SLMAP + (<usize>FL_COUNT << 2) + ALIGN_MASK) & ~ALIGN_MASK;
 export const R_QUICK: usize = R_HEADS + (<usize>(FL_COUNT * SL_COUNT) << 2);
-export const ROOT_SIZE: usize = (R_QUICK + (QUICK_COUNT << 2) + ALIGN_MASK) & ~ALIGN_MASK;
+/** Entries of the dead-piece table: freed pieces too small to become blocks (range.ts). */
+export const DEAD_SLOTS: usize = 15;
+export const R_DEAD: usize = (R_QUICK + (QUICK_COUNT << 2) + ALIGN_MASK) & ~ALIGN_MASK;
+export const R_SPLITS: usize = R_DEAD + 4;
+export const ROOT_SIZE: usize = (R_DEAD + 8 + (DEAD_SLOTS << 3) + ALIGN_MASK) & ~ALIGN_MASK;
 
 /** Reads a u32 field of root r. O(1). */
 @inline export function field(r: usize, offset: usize): u32 {
@@ -82,4 +89,12 @@ export const ROOT_SIZE: usize = (R_QUICK + (QUICK_COUNT << 2) + ALIGN_MASK) & ~A
 /** Address of first level fl's second-level bitmap. O(1). */
 @inline export function slMapSlot(r: usize, fl: u32): usize {
   return r + R_SLMAP + (<usize>fl << 2);
+}
+
+/** Changes heap r's claimed bytes by delta, and with them the quick lists' cap: an eighth of
+ *  the heap, at most QUICK_LIMIT, so cached blocks never hoard much of a small heap. O(1). */
+export function addClaimed(r: usize, delta: i32): void {
+  let claimed = field(r, R_CLAIMED) + <u32>delta;
+  setField(r, R_CLAIMED, claimed);
+  setField(r, R_QUICK_CAP, min<u32>(<u32>QUICK_LIMIT, claimed >> 3));
 }

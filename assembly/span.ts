@@ -13,7 +13,7 @@
 import {
   ALIGN_MASK, MIN_BLOCK, FREE, PREV_FREE, setHeader, header, sizeOf, setFooter, prevFreeOf,
 } from "./block";
-import { ROOT_SIZE, R_SPANS, R_LO, R_HI, R_CLAIMED, field, setField } from "./root";
+import { ROOT_SIZE, R_SPANS, R_LO, R_HI, field, setField, addClaimed } from "./root";
 import { freeBlock } from "./heap";
 import { insertFree, removeFree } from "./bins";
 
@@ -51,7 +51,7 @@ export function addMemory(r: usize, start: usize, end: usize): usize {
     setHeader(end, 0);
     store<u32>(s, end, 4);
     setField(r, R_HI, max<u32>(field(r, R_HI), <u32>end));
-    setField(r, R_CLAIMED, field(r, R_CLAIMED) + <u32>(end - tail));
+    addClaimed(r, <i32>(end - tail));
     return freeBlock(r, tail);
   }
   if (end < base || end - base < SPAN_OVERHEAD + MIN_BLOCK) return 0;
@@ -65,7 +65,7 @@ export function addMemory(r: usize, start: usize, end: usize): usize {
   let lo = field(r, R_LO);
   if (lo == 0 || first < lo) setField(r, R_LO, <u32>first);
   setField(r, R_HI, max<u32>(field(r, R_HI), <u32>end));
-  setField(r, R_CLAIMED, field(r, R_CLAIMED) + <u32>(end - start));
+  addClaimed(r, <i32>(end - start));
   return freeBlock(r, first);
 }
 
@@ -105,6 +105,6 @@ export function truncateTop(r: usize, top: usize): usize {
   }
   store<u32>(s, newEnd, 4);
   if (<usize>field(r, R_HI) == end) setField(r, R_HI, <u32>newEnd);
-  setField(r, R_CLAIMED, field(r, R_CLAIMED) - <u32>(end - newEnd));
+  addClaimed(r, -<i32>(end - newEnd));
   return newEnd;
 }

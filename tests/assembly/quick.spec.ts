@@ -1,7 +1,7 @@
 import { heapAlloc, heapFree } from "../../assembly/heap";
 import { quickFlush, QUICK_MAX } from "../../assembly/quick";
 import { blockSizeFor, header, sizeOf, CACHED, FREE } from "../../assembly/block";
-import { R_QUICK_BYTES, field } from "../../assembly/root";
+import { R_QUICK_BYTES, R_QUICK_CAP, R_CLAIMED, field } from "../../assembly/root";
 import { QUICK_LIMIT } from "../../assembly/config";
 import { heapCheck } from "../../assembly/check";
 import { noteAlloc, noteFree } from "../../assembly/stats";
@@ -32,12 +32,30 @@ describe("quick lists (small-object path)", () => {
     expect<u32>(heapCheck(r)).toBe(0);
   });
 
-  it("never caches more than QUICK_LIMIT bytes", () => {
-    let r = arenaHeap(QUICK_LIMIT * 2 + (1 << 16));
+  it("never caches more than an eighth of the heap, nor more than QUICK_LIMIT bytes", () => {
+    for (let k = 0; k < 2; ++k) {
+      let bytes: usize = k == 0 ? 1 << 16 : QUICK_LIMIT * 16;
+      let r = arenaHeap(bytes);
+      let cap = min<u32>(<u32>QUICK_LIMIT, field(r, R_CLAIMED) >> 3);
+      expect<u32>(field(r, R_QUICK_CAP)).toBe(cap);
+      let ps = new Array<usize>();
+      for (let i = 0; i < <i32>(cap / 48) + 100; ++i) ps.push(take(r, 32));
+      for (let i = 0; i < ps.length; ++i) give(r, ps[i]);
+      expect<bool>(field(r, R_QUICK_BYTES) <= cap).toBe(true);
+      expect<bool>(field(r, R_QUICK_BYTES) > cap - 48).toBe(true); // it did fill up to the cap
+      expect<u32>(heapCheck(r)).toBe(0);
+    }
+  });
+
+  it("merges the cache back before the general path hands out blocks around it", () => {
+    let r = arenaHeap(1 << 16);
     let ps = new Array<usize>();
-    for (let i = 0; i < <i32>(QUICK_LIMIT / 48) + 100; ++i) ps.push(take(r, 32));
+    for (let i = 0; i < 300; ++i) ps.push(take(r, 16)); // 4800 bytes: over half the 8 KiB cap
     for (let i = 0; i < ps.length; ++i) give(r, ps[i]);
-    expect<bool>(<usize>field(r, R_QUICK_BYTES) <= QUICK_LIMIT).toBe(true);
+    expect<bool>(field(r, R_QUICK_BYTES) > field(r, R_QUICK_CAP) >> 1).toBe(true);
+    let big = take(r, 2000); // a general-path request
+    expect<u32>(field(r, R_QUICK_BYTES)).toBe(0);
+    expect<usize>(big).toBe(ps[0]); // the merged cache is reused from its start
     expect<u32>(heapCheck(r)).toBe(0);
   });
 
