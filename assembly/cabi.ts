@@ -41,6 +41,12 @@ export function globalHeap(s: usize): usize {
  *  enough for a block of size s. O(root). */
 function makeGlobalHeap(s: usize): usize {
   let need = ROOT_SIZE + SPAN_OVERHEAD + ALIGN + max<usize>(s, MIN_BLOCK);
+  if (ASC_RUNTIME != 0 && !shimReady()) {
+    // Embedded in an AssemblyScript module with a managed runtime: its TLSF takes all memory up
+    // to the end of memory when it starts, so let it start first; ralloc-wasm begins above it,
+    // and afterwards each side skips what the other grows.
+    heap.free(heap.alloc(16));
+  }
   if (!shimReady()) shimInit(shimDefaultBase(), need);
   if (!shimReady()) return 0;
   let start = shimClaim(need);

@@ -1,3 +1,106 @@
-// index.ts — ralloc-wasm as an AssemblyScript library: `import { malloc, free } from "ralloc-wasm/assembly"`.
-export * from "./cabi";
+// index.ts — ralloc-wasm as an AssemblyScript library:
+//   import { malloc, free, alloc, dealloc, LocalHeap, setOomHandler } from "ralloc-wasm/assembly";
+// The C names (malloc, free, ...) are re-exported as they are; ralloc's extended API takes the
+// same words in camelCase. Everything here works on the global heap unless it says otherwise.
+
+import {
+  ralloc_alloc, ralloc_try_alloc, ralloc_inplace_realloc, ralloc_dealloc, ralloc_donate, ralloc_trim,
+  ralloc_heap_over, ralloc_heap_new, ralloc_heap_alloc, ralloc_heap_free, ralloc_heap_realloc,
+  ralloc_heap_usable_size, ralloc_heap_destroy, ralloc_heap_check, ralloc_heap_stats,
+} from "./api";
+import { setOomHandlerIndex } from "./oom";
+
+export {
+  malloc, free, realloc, calloc, aligned_alloc, posix_memalign, memalign, malloc_usable_size,
+  sbrk, ralloc_init, ralloc_check, ralloc_stats, EINVAL, ENOMEM,
+} from "./cabi";
 export { STATS_SIZE, STATS_VERSION } from "./stats";
+
+/** size bytes at a multiple of align (any value from 1 up); 0 when memory runs out, after the
+ *  OOM handler had its one chance. O(1), plus growth. */
+export function alloc(size: usize, align: usize = 16): usize {
+  return ralloc_alloc(size, align);
+}
+
+/** As alloc, but returns 0 at once when memory runs out: never calls the OOM handler. */
+export function tryAlloc(size: usize, align: usize = 16): usize {
+  return ralloc_try_alloc(size, align);
+}
+
+/** Resizes ptr to size bytes without moving it: ptr, or 0 (ptr unchanged). Shrinking always works. */
+export function inplaceRealloc(ptr: usize, size: usize): usize {
+  return ralloc_inplace_realloc(ptr, size);
+}
+
+/** Frees [ptr, ptr + size), any part of one live block; false (nothing changed) otherwise. */
+export function dealloc(ptr: usize, size: usize): bool {
+  return ralloc_dealloc(ptr, size) == 0;
+}
+
+/** Gives the heap [ptr, ptr + size), memory it never handed out; false when refused. O(spans). */
+export function donate(ptr: usize, size: usize): bool {
+  return ralloc_donate(ptr, size) == 0;
+}
+
+/** Gives free memory at the top of the heap back to the break (for sbrk); returns the bytes. */
+export function trim(): usize {
+  return ralloc_trim();
+}
+
+/** Sets this instance's OOM handler: called with the size that could not be met; returning
+ *  true retries the request once. null restores the default (fail with 0). O(1). */
+export function setOomHandler(handler: ((size: usize) => bool) | null): void {
+  setOomHandlerIndex(handler ? load<u32>(changetype<usize>(handler)) : 0); // a Function's table index
+}
+
+/** A local heap: an allocator independent of the global one, released all at once by destroy. */
+export class LocalHeap {
+  private constructor(readonly handle: usize) {}
+
+  /** A heap over [ptr, ptr + size), memory no other heap uses; null when it is too small. */
+  static over(ptr: usize, size: usize): LocalHeap | null {
+    let h = ralloc_heap_over(ptr, size);
+    return h ? new LocalHeap(h) : null;
+  }
+
+  /** A heap that grows from the global heap, starting with about `bytes`; null when memory is out. */
+  static grow(bytes: usize): LocalHeap | null {
+    let h = ralloc_heap_new(bytes);
+    return h ? new LocalHeap(h) : null;
+  }
+
+  /** size bytes at a multiple of align from this heap; 0 on failure. */
+  alloc(size: usize, align: usize = 16): usize {
+    return ralloc_heap_alloc(this.handle, size, align);
+  }
+
+  /** Frees ptr, a live block of this heap; false when it is not one. */
+  free(ptr: usize): bool {
+    return ralloc_heap_free(this.handle, ptr) == 0;
+  }
+
+  /** realloc within this heap. */
+  realloc(ptr: usize, size: usize): usize {
+    return ralloc_heap_realloc(this.handle, ptr, size);
+  }
+
+  /** Bytes usable at ptr, or 0. */
+  usableSize(ptr: usize): usize {
+    return ralloc_heap_usable_size(this.handle, ptr);
+  }
+
+  /** 0, or the heap walker's code for the first broken invariant. */
+  check(): u32 {
+    return ralloc_heap_check(this.handle);
+  }
+
+  /** Writes this heap's stats struct (stats.ts) at out. */
+  stats(out: usize): void {
+    ralloc_heap_stats(this.handle, out);
+  }
+
+  /** Releases everything in this heap at once; the heap is dead afterwards. */
+  destroy(): void {
+    ralloc_heap_destroy(this.handle);
+  }
+}

@@ -4,7 +4,8 @@ export default {
   include: ["tests/assembly/**/*.include.ts"],
   disclude: [/node_modules/],
   async instantiate(memory, createImports, instantiate, binary) {
-    return instantiate(binary, createImports({ env: { memory } }));
+    // ralloc-wasm's optional host hooks: the default OOM answer is "do not retry".
+    return instantiate(binary, createImports({ env: { memory }, ralloc_hooks: { oom: () => 0 } }));
   },
   outputBinary: false,
 };
