@@ -325,6 +325,17 @@ export class Heap extends MemoryViews {
     this.#allocatorCallsOnOom = allocatorCallsOnOom;
   }
 
+  /**
+   * Sets (or, with undefined, removes) the out-of-memory handler: called with the size that
+   * could not be met; returning true retries the request once. Same as assigning {@link onOom}.
+   */
+  setOomHandler(handler: ((size: number) => boolean | void) | undefined): void {
+    if (handler !== undefined && typeof handler !== "function") {
+      throw new TypeError(`setOomHandler: expected a function or undefined, got ${typeof handler}`);
+    }
+    this.onOom = handler;
+  }
+
   private retry(size: number, attempt: () => number): number {
     let p = attempt() >>> 0;
     if (p === 0 && !this.#allocatorCallsOnOom && this.onOom?.(size) === true) p = attempt() >>> 0;

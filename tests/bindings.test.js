@@ -182,6 +182,14 @@ describe('createHeap', () => {
     assert.ok(q !== 0, 'the retry after onOom freed the spare block succeeds');
     assert.equal(calls.length, 2);
     assert.ok(heap.memory.buffer.byteLength <= 4 * 65536);
+    heap.setOomHandler(undefined);
+    assert.equal(heap.malloc(1 << 20), 0);
+    assert.equal(calls.length, 2, 'a removed handler is not called');
+    const later = [];
+    heap.setOomHandler((size) => { later.push(size); return false; });
+    assert.equal(heap.malloc(1 << 20), 0);
+    assert.deepEqual(later, [1 << 20], 'setOomHandler installs a new handler');
+    assert.throws(() => heap.setOomHandler(42), /setOomHandler: expected a function or undefined, got number/);
   });
 
   test('sbrk hands out memory outside the heap and takes back only its own', () => {
