@@ -5,10 +5,9 @@
 
 import { MAX_REQUEST } from "./block";
 import { setOomHandlerIndex } from "./oom";
-import { spansOverlap, truncateTop, addMemory } from "./span";
-import { quickFlush } from "./quick";
-import { isHeapRoot } from "./source";
-import { shimBreak, shimRelease, shimOwns, shimReady } from "./shim";
+import { spansOverlap, addMemory } from "./span";
+import { isHeapRoot, trimTop } from "./source";
+import { shimOwns } from "./shim";
 import { heapCheck } from "./check";
 import { heapDealloc } from "./range";
 import { writeStats, STATS_SIZE } from "./stats";
@@ -56,13 +55,7 @@ export function ralloc_donate(ptr: usize, size: usize): i32 {
  *  growth find it. Returns the bytes given back. O(cached blocks). */
 export function ralloc_trim(): usize {
   let r = globalHeapRoot();
-  if (!r || !shimReady()) return 0;
-  quickFlush(r);
-  let top = shimBreak();
-  let end = truncateTop(r, top);
-  if (!end) return 0;
-  shimRelease(end, top);
-  return top - end;
+  return r ? trimTop(r) : 0;
 }
 
 /** Sets the OOM handler of an AssemblyScript caller by table index (0 removes it). JS hosts use

@@ -11,7 +11,7 @@ import { SMALL_MAX } from "./config";
 import { quickPop } from "./quick";
 import { SPAN_OVERHEAD } from "./span";
 import { heapCreate, heapFree, heapOwns } from "./heap";
-import { SOURCE_SHIM, ROOT_MAGIC, setPoolRoot } from "./source";
+import { SOURCE_SHIM, ROOT_MAGIC, setPoolRoot, autoTrim } from "./source";
 import { shimReady, shimInit, shimDefaultBase, shimClaim, shimBreak, shimSbrk } from "./shim";
 import { oomRetry } from "./oom";
 import { noteAlloc, noteFree, writeStats, STATS_SIZE } from "./stats";
@@ -96,6 +96,7 @@ export function free(p: usize): void {
   let h = header(p);
   noteFree(r, <usize>(h & SIZE_MASK));
   heapFree(r, p, h);
+  autoTrim(r); // nothing unless the MEMTRIM_LIMIT knob is set
 }
 
 /** Resizes p to n bytes, in place when it can, else by moving; keeps p on failure. O(1) + copy. */

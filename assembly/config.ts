@@ -20,6 +20,11 @@ export const GROW_SHIFT: u32 = isDefined(RALLOC_GROW_SHIFT) ? RALLOC_GROW_SHIFT 
 // @ts-ignore: compile-time constant from --use
 export const GROW_MIN_PAGES: u32 = isDefined(RALLOC_GROW_MIN_PAGES) ? RALLOC_GROW_MIN_PAGES : 1;
 
+/** Automatic trimming: when a free leaves a free block of at least this many bytes at the top
+ *  of the global heap, it goes back to the break (as ralloc_trim does). 0 turns it off. */
+// @ts-ignore: compile-time constant from --use
+export const MEMTRIM_LIMIT: usize = isDefined(RALLOC_MEMTRIM_LIMIT) ? RALLOC_MEMTRIM_LIMIT : 0;
+
 /** Debug build: validate every pointer exactly and keep the heap checkable after each call. */
 // @ts-ignore: compile-time constant from --use
 export const DEBUG: bool = isDefined(RALLOC_DEBUG) ? RALLOC_DEBUG != 0 : false;

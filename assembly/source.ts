@@ -1,4 +1,5 @@
-// source.ts — where a heap's memory comes from when it runs out: its growth policy.
+// source.ts — where a heap's memory comes from when it runs out (its growth policy), and where
+// it goes back to when it is trimmed.
 //
 // The core heap never asks where memory comes from (it is handed spans); this file is the one
 // place that decides, per heap, from the root's `source` field:
@@ -6,11 +7,13 @@
 //   SHIM   memory.grow through the shim, geometrically (the global heap)
 //   POOL   chunks taken from the global heap, doubling (a local heap grown from the shared pool)
 
-import { ALIGN, HEADER, sizeOf } from "./block";
-import { R_SOURCE, R_CLAIMED, field } from "./root";
-import { SPAN_OVERHEAD } from "./span";
+import { ALIGN, HEADER, PREV_FREE, sizeOf, header, prevFreeOf } from "./block";
+import { R_SOURCE, R_CLAIMED, R_SPANS, field } from "./root";
+import { SPAN_OVERHEAD, spanEnd, truncateTop } from "./span";
+import { quickFlush } from "./quick";
+import { MEMTRIM_LIMIT } from "./config";
 import { heapAlloc, heapAllocFrom } from "./heap";
-import { shimClaim, shimBreak } from "./shim";
+import { shimClaim, shimBreak, shimRelease, shimReady } from "./shim";
 import { noteAlloc } from "./stats";
 
 export const SOURCE_FIXED: u32 = 0;
@@ -65,3 +68,28 @@ function takeChunk(bytes: usize): usize {
 }
 
 
+
+/** Gives the free memory at the top of heap r back to the shim's break, where sbrk and later
+ *  growth find it (SHIM heaps only). Returns the bytes given back. O(cached blocks). */
+export function trimTop(r: usize): usize {
+  if (sourceOf(r) != SOURCE_SHIM || !shimReady()) return 0;
+  quickFlush(r);
+  let top = shimBreak();
+  let end = truncateTop(r, top);
+  if (!end) return 0;
+  shimRelease(end, top);
+  return top - end;
+}
+
+/** The MEMTRIM_LIMIT knob: trims heap r when the free block at its top has reached the limit.
+ *  Compiled away when the knob is 0. O(1), plus the trim. */
+@inline export function autoTrim(r: usize): void {
+  if (MEMTRIM_LIMIT > 0) {
+    let s = <usize>field(r, R_SPANS);
+    if (!s) return;
+    let end = spanEnd(s);
+    if (end == shimBreak() && (header(end) & PREV_FREE) != 0 && sizeOf(prevFreeOf(end)) >= MEMTRIM_LIMIT) {
+      trimTop(r);
+    }
+  }
+}

@@ -395,24 +395,43 @@ for (const build of BUILDS) {
 }
 
 describe('knobs', () => {
-  it('a non-default knob set with --use takes effect (RALLOC_GROW_MIN_PAGES=16)', () => {
-    const require = createRequire(import.meta.url);
-    const asc = require.resolve('assemblyscript/bin/asc.js');
-    const dir = mkdtempSync(join(tmpdir(), 'ralloc-knob-'));
-    const out = join(dir, 'knob.wasm');
-    execFileSync(process.execPath, [asc, 'assembly/module.ts', '-o', out, '-O3', '--noAssert', '--runtime', 'stub',
-      '--importMemory', '--noExportMemory', '--initialMemory', '0', '--use', 'abort=', '--use', 'RALLOC_GROW_MIN_PAGES=16'],
-      { cwd: new URL('..', import.meta.url).pathname, stdio: 'pipe' });
-    const grown = (bytes) => {
-      const memory = new WebAssembly.Memory({ initial: 1, maximum: 1024 });
-      const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory }, ralloc_hooks: { oom: () => 0 } });
-      inst.exports.ralloc_init(1024);
-      assert.notEqual(inst.exports.malloc(70000), 0);
-      return memory.buffer.byteLength / PAGE;
-    };
-    const custom = grown(readFileSync(out));
-    const standard = grown(readFileSync(new URL('../build/release.wasm', import.meta.url)));
-    assert.ok(standard < 5, `default growth added ${standard - 1} pages`);
+  // One variant compiled with non-default knobs, the way a user would (asc --use NAME=value).
+  const require = createRequire(import.meta.url);
+  const asc = require.resolve('assemblyscript/bin/asc.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ralloc-knob-'));
+  const out = join(dir, 'knob.wasm');
+  execFileSync(process.execPath, [asc, 'assembly/module.ts', '-o', out, '-O3', '--noAssert', '--runtime', 'stub',
+    '--importMemory', '--noExportMemory', '--initialMemory', '0', '--use', 'abort=',
+    '--use', 'RALLOC_GROW_MIN_PAGES=16', '--use', 'RALLOC_MEMTRIM_LIMIT=131072'],
+    { cwd: new URL('..', import.meta.url).pathname, stdio: 'pipe' });
+  const variant = new WebAssembly.Module(readFileSync(out));
+  const standard = new WebAssembly.Module(readFileSync(new URL('../build/release.wasm', import.meta.url)));
+  const start = (mod) => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1024 });
+    const x = new WebAssembly.Instance(mod, { env: { memory }, ralloc_hooks: { oom: () => 0 } }).exports;
+    x.ralloc_init(1024);
+    return { x, memory };
+  };
+
+  it('RALLOC_GROW_MIN_PAGES=16 makes every memory.grow add at least 16 pages', () => {
+    const grown = (mod) => { const { x, memory } = start(mod); assert.notEqual(x.malloc(70000), 0); return memory.buffer.byteLength / PAGE; };
+    const custom = grown(variant), plain = grown(standard);
+    assert.ok(plain < 5, `default growth added ${plain - 1} pages`);
     assert.ok(custom >= 17, `GROW_MIN_PAGES=16 should add at least 16 pages, memory has ${custom}`);
+  });
+
+  it('RALLOC_MEMTRIM_LIMIT=131072 gives a large free top back to the break on its own; the default does not', () => {
+    const trimmedBy = (mod) => {
+      const { x } = start(mod);
+      const keep = x.malloc(100);
+      const big = x.malloc(20 * PAGE);
+      const brk = x.sbrk(0) >>> 0;
+      x.free(big);
+      assert.equal(x.ralloc_check(), 0);
+      assert.notEqual(keep, 0);
+      return brk - (x.sbrk(0) >>> 0);
+    };
+    assert.ok(trimmedBy(variant) >= 19 * PAGE, 'the variant trimmed the freed top');
+    assert.equal(trimmedBy(standard), 0, 'the default build keeps it');
   });
 });
