@@ -9,6 +9,7 @@
 // Options: --reps N, --only w1,w2 (workloads), --alloc a,b (allocators), --keep-going
 // (do not stop at the first wrong checksum), --no-write, --write (also in --quick mode).
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,6 +54,7 @@ const allocators = ALLOCATORS.filter((a) => a.id === 'dlmalloc' || (onlyA ? only
 if (onlyW && workloads.length !== onlyW.length) { console.error(`unknown workload in ${onlyW}`); process.exit(2); }
 
 const t0 = Date.now();
+const loadAtStart = os.loadavg()[0];
 const log = (s = '') => process.stdout.write(s + '\n');
 const gc = globalThis.gc ?? (() => {});
 
@@ -86,6 +88,14 @@ const env = {
   platform: `${os.platform()} ${os.arch()}`,
   ...versions(),
 };
+// which allocator code was measured: the commit, whether assembly/ had local changes, and
+// the builds' own hashes
+const git = (...a) => { const r = spawnSync('git', a, { cwd: path.dirname(BENCH_DIR), encoding: 'utf8' }); return r.status === 0 ? r.stdout.trim() : '?'; };
+const builds = `commit ${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'assembly') ? ' (assembly/ modified)' : ''}; ` +
+  allocators.filter((a) => a.build && available(a)).map((a) => {
+    const b = fs.readFileSync(path.join(path.dirname(BENCH_DIR), 'build', `${a.build}.wasm`));
+    return `build/${a.build}.wasm ${b.length} B sha256 ${createHash('sha256').update(b).digest('hex').slice(0, 12)}`;
+  }).join(', ');
 log(`ralloc-wasm bench, ${mode} mode, ${timing ? `${reps} repetitions` : 'checks only'}: ${env.node}, ${env.cpu}, ${env.cores} cores`);
 for (const n of notes) log(`note: ${n}`);
 
@@ -348,8 +358,9 @@ function report() {
   L.push(`# ralloc-wasm benchmark results`);
   L.push('');
   L.push(`- date: ${env.date}; mode: ${mode}${timing ? `, median of ${reps} repetitions (each a fresh instance and memory, after one warm-up run)` : ', checks only'}`);
-  L.push(`- Node ${env.node} (V8 ${env.v8}, flags ${process.execArgv.join(' ')}), ${env.platform}, CPU: ${env.cpu}, ${env.cores} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end`);
+  L.push(`- Node ${env.node} (V8 ${env.v8}, flags ${process.execArgv.join(' ')}), ${env.platform}, CPU: ${env.cpu}, ${env.cores} cores, 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end`);
   L.push(`- toolchain: @yowasp/clang ${env.clang}, AssemblyScript ${env.assemblyscript}, binaryen ${env.binaryen}`);
+  L.push(`- ralloc-wasm: ${builds}`);
   L.push(`- run time ${((Date.now() - t0) / 1000).toFixed(0)} s. Shared, noisy machine: compare ratios within this run, not absolute ns across runs.`);
   L.push('- Method, definitions and caveats: bench/README.md. "speed" = dlmalloc ns/op divided by this ns/op (above 1 is faster than dlmalloc). "peak" = memory size at the end of a run (wasm memory never shrinks, so this is the peak) minus the program\'s own initial memory (its minimum pages, before any allocator module), in KiB: what the allocator added. "grows" = memory.grow calls per run, counted by rewriting each module\'s memory.grow into a counted import.');
   if (notes.length) { L.push(''); for (const n of notes) L.push(`- note: ${n}`); }
