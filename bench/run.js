@@ -28,7 +28,7 @@ if (!V8_FLAGS.every((f) => process.execArgv.includes(f))) {
   process.exit(r.status ?? 1);
 }
 import { WORKLOADS, SEED, compileWorkload } from './lib/workloads.js';
-import { ALLOCATORS, available, instantiate, linkStaticFn, prepare } from './lib/allocators.js';
+import { ALLOCATORS, available, buildBytes, instantiate, linkStaticFn, prepare } from './lib/allocators.js';
 import { codeSizes } from './lib/codesize.js';
 import { BENCH_DIR, OUT_DIR, versions } from './lib/toolchain.js';
 
@@ -93,7 +93,7 @@ const env = {
 const git = (...a) => { const r = spawnSync('git', a, { cwd: path.dirname(BENCH_DIR), encoding: 'utf8' }); return r.status === 0 ? r.stdout.trim() : '?'; };
 const builds = `commit ${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'assembly') ? ' (assembly/ modified)' : ''}; ` +
   allocators.filter((a) => a.build && available(a)).map((a) => {
-    const b = fs.readFileSync(path.join(path.dirname(BENCH_DIR), 'build', `${a.build}.wasm`));
+    const b = buildBytes(a.build);
     return `build/${a.build}.wasm ${b.length} B sha256 ${createHash('sha256').update(b).digest('hex').slice(0, 12)}`;
   }).join(', ');
 log(`ralloc-wasm bench, ${mode} mode, ${timing ? `${reps} repetitions` : 'checks only'}: ${env.node}, ${env.cpu}, ${env.cores} cores`);

@@ -51,6 +51,16 @@ export function ralloBuildPath(build) {
   return path.join(ROOT_DIR, 'build', `${build}.wasm`);
 }
 
+const buildSnapshots = new Map();
+/**
+ * The bytes of build/<build>.wasm, read once per process: the builds may be rebuilt while a
+ * run goes on, and every figure of one run must come from the same bytes.
+ */
+export function buildBytes(build) {
+  if (!buildSnapshots.has(build)) buildSnapshots.set(build, new Uint8Array(fs.readFileSync(ralloBuildPath(build))));
+  return buildSnapshots.get(build);
+}
+
 /** Whether the allocator can run now (ralloc builds appear while the lead works). */
 export function available(a) {
   if (a.build) return fs.existsSync(ralloBuildPath(a.build));
@@ -66,7 +76,7 @@ export function available(a) {
  */
 export async function allocatorBytes(a, heapBase) {
   let bytes;
-  if (a.build) bytes = new Uint8Array(fs.readFileSync(ralloBuildPath(a.build)));
+  if (a.build) bytes = buildBytes(a.build);
   else if (a.id === 'tlsf') {
     const base = (heapBase + 15) & ~15;
     bytes = await asc(`tlsf-${base}`, path.join(BENCH_DIR, 'tlsf', 'tlsf.ts'), [...TLSF_OPTIONS, '--memoryBase', String(base)]);

@@ -9,7 +9,6 @@
 // programs, one exporting malloc/free/realloc/calloc (which pulls dlmalloc and what it
 // needs -- sbrk, memcpy, memset, abort -- out of libc) and one exporting nothing of the kind,
 // both -Oz; dlmalloc's code is the difference of their code sections.
-import fs from 'node:fs';
 import { allocatorBytes, ralloBuildPath, available } from './allocators.js';
 import { cached, clang, codeBytes, hash, keepExports, wasmOptCli, CLANG_LIBC } from './toolchain.js';
 
@@ -42,6 +41,6 @@ export async function codeSizes(allocators) {
     // where the heap starts does not change the code of TLSF or the floor
     const bytes = await allocatorBytes(a, 65536);
     const m = await measure(`size.${a.id}`, bytes, a.init);
-    return { id: a.id, label: a.label, ...m, note: a.build ? `build/${a.build}.wasm (${fs.statSync(ralloBuildPath(a.build)).size} B as built)` : '' };
+    return { id: a.id, label: a.label, ...m, note: a.build ? `build/${a.build}.wasm (${bytes.length} B as built)` : '' };
   }));
 }
