@@ -73,6 +73,27 @@ export function removeFree(r: usize, p: usize, s: usize): void {
 /** Free blocks of s's own list that findFree looks at when no larger list has one. */
 const SCAN_LIMIT: u32 = 32;
 
+/** Puts free block q in the place free block p held in its list (p is leaving it; q is in the
+ *  same list). Cheaper than removeFree + insertFree: the bitmaps do not change. O(1). */
+export function replaceFree(r: usize, p: usize, q: usize, s: usize): void {
+  let next = nextLink(p), prev = prevLink(p);
+  setNextLink(q, next);
+  setPrevLink(q, prev);
+  if (next) setPrevLink(next, q);
+  if (prev) {
+    setNextLink(prev, q);
+  } else {
+    let fl = flOf(s);
+    store<u32>(headSlot(r, fl, slOf(s, fl)), q);
+  }
+}
+
+/** Whether free blocks of sizes a and b belong to the same list. O(1). */
+@inline export function sameList(a: usize, b: usize): bool {
+  let fa = flOf(a), fb = flOf(b);
+  return fa == fb && slOf(a, fa) == slOf(b, fb);
+}
+
 /** A free block of size at least s, or 0 when none is found. O(1): a bitmap search, then at
  *  most SCAN_LIMIT blocks of s's own list. */
 export function findFree(r: usize, s: usize): usize {

@@ -110,7 +110,7 @@ export function heapCheck(r: usize): u32 {
 
   let quickBytes: u32 = 0;
   for (let k: usize = 1; k < QUICK_COUNT; ++k) {
-    let q = <usize>load<u32>(quickSlot(r, k));
+    let q = <usize>load<u32>(quickSlot(r, k << ALIGN_BITS));
     while (q) {
       if (!plausible(r, q)) return CHECK_QUICK;
       let h = header(q);

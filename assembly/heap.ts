@@ -30,7 +30,7 @@ import {
 } from "./block";
 import { ROOT_SIZE, R_LO, R_HI, R_SPANS, R_DEAD, R_QUICK_BYTES, R_QUICK_CAP, field, addClaimed } from "./root";
 import { forgetDead } from "./range";
-import { insertFree, removeFree, findFree } from "./bins";
+import { insertFree, removeFree, replaceFree, sameList, findFree } from "./bins";
 import { addMemory, spanEnd } from "./span";
 import { QUICK_MAX, quickPop, quickPush, quickFlush } from "./quick";
 import { SECURITY } from "./config";
@@ -50,16 +50,20 @@ export function freeBlock(r: usize, p: usize): usize {
   let s = <usize>(h & SIZE_MASK);
   let next = p + s;
   let nh = header(next);
+  let listed: usize = 0; // a free block already in a list that the merged block may take over
+  let listedSize: usize = 0;
   if (nh & FREE) {
-    let ns = <usize>(nh & SIZE_MASK);
-    removeFree(r, next, ns);
+    listed = next;
+    listedSize = <usize>(nh & SIZE_MASK);
     setHeader(next, 0); // no stale header is left inside a block (range.ts relies on it)
-    s += ns;
+    s += listedSize;
   }
   if (h & PREV_FREE) {
     let prev = prevFreeOf(p);
     let ps = sizeOf(prev);
-    removeFree(r, prev, ps);
+    if (listed) removeFree(r, listed, listedSize);
+    listed = prev;
+    listedSize = ps;
     setHeader(p, 0);
     p = prev;
     s += ps;
@@ -68,7 +72,14 @@ export function freeBlock(r: usize, p: usize): usize {
   setFooter(p, s);
   next = p + s;
   setHeader(next, header(next) | PREV_FREE);
-  insertFree(r, p, s);
+  // The merged block takes the list place of the neighbour it absorbed when their lists agree
+  // (the common case next to a large free block): no bitmap work.
+  if (listed && sameList(listedSize, s)) {
+    if (listed != p) replaceFree(r, listed, p, s);
+  } else {
+    if (listed) removeFree(r, listed, listedSize);
+    insertFree(r, p, s);
+  }
   return p;
 }
 
@@ -76,15 +87,21 @@ export function freeBlock(r: usize, p: usize): usize {
  *  rest to the lists when it can stand alone. O(1). */
 export function takeBlock(r: usize, p: usize, s: usize): usize {
   let bs = sizeOf(p);
-  removeFree(r, p, bs);
   let rest = bs - s;
   if (rest >= MIN_BLOCK) {
-    setHeader(p, <u32>s);
     let q = p + s;
+    // The rest keeps p's list place when it stays in the same list (carving a large block).
+    if (sameList(rest, bs)) {
+      replaceFree(r, p, q, rest);
+    } else {
+      removeFree(r, p, bs);
+      insertFree(r, q, rest);
+    }
+    setHeader(p, <u32>s);
     setHeader(q, <u32>rest | FREE);
     setFooter(q, rest);
-    insertFree(r, q, rest);
   } else {
+    removeFree(r, p, bs);
     setHeader(p, <u32>bs);
     let next = p + bs;
     setHeader(next, header(next) & ~PREV_FREE);

@@ -14,7 +14,7 @@ export { QUICK_MAX };
 
 /** Pops a cached block of size s (s <= QUICK_MAX), or returns 0. O(1). */
 @inline export function quickPop(r: usize, s: usize): usize {
-  let slot = quickSlot(r, s >> ALIGN_BITS);
+  let slot = quickSlot(r, s);
   let p = <usize>load<u32>(slot);
   if (p) {
     store<u32>(slot, nextLink(p));
@@ -29,7 +29,7 @@ export { QUICK_MAX };
   let cached = <usize>field(r, R_QUICK_BYTES) + s;
   if (cached > <usize>field(r, R_QUICK_CAP)) return false;
   setField(r, R_QUICK_BYTES, <u32>cached);
-  let slot = quickSlot(r, s >> ALIGN_BITS);
+  let slot = quickSlot(r, s);
   setNextLink(p, load<u32>(slot));
   store<u32>(slot, p);
   setHeader(p, h | CACHED);
@@ -41,7 +41,7 @@ export { QUICK_MAX };
 export function quickFlush(r: usize): bool {
   if (!field(r, R_QUICK_BYTES)) return false;
   for (let k: usize = 1; k < QUICK_COUNT; ++k) {
-    let slot = quickSlot(r, k);
+    let slot = quickSlot(r, k << ALIGN_BITS);
     let p = <usize>load<u32>(slot);
     store<u32>(slot, 0);
     while (p) {

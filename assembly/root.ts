@@ -76,9 +76,10 @@ export const ROOT_SIZE: usize = (R_DEAD + 8 + (DEAD_SLOTS << 3) + ALIGN_MASK) & 
   store<u32>(r + offset, v);
 }
 
-/** Address of the slot holding quick list k's head. O(1). */
-@inline export function quickSlot(r: usize, k: usize): usize {
-  return r + R_QUICK + (k << 2);
+/** Address of the slot holding the head of the quick list for block size s (a multiple of 16):
+ *  list s/16, 4 bytes a slot, so s/4. O(1). */
+@inline export function quickSlot(r: usize, s: usize): usize {
+  return r + R_QUICK + (s >> 2);
 }
 
 /** Address of the slot holding free list (fl, sl)'s head. O(1). */
@@ -91,10 +92,14 @@ export const ROOT_SIZE: usize = (R_DEAD + 8 + (DEAD_SLOTS << 3) + ALIGN_MASK) & 
   return r + R_SLMAP + (<usize>fl << 2);
 }
 
+/** The quick lists may always cache this much, however small the heap. */
+const QUICK_FLOOR: u32 = 65536;
+
 /** Changes heap r's claimed bytes by delta, and with them the quick lists' cap: an eighth of
- *  the heap, at most QUICK_LIMIT, so cached blocks never hoard much of a small heap. O(1). */
+ *  the heap but at least 64 KiB, and never more than QUICK_LIMIT, so cached blocks never hoard
+ *  much of a large heap while a small one still caches its working set. O(1). */
 export function addClaimed(r: usize, delta: i32): void {
   let claimed = field(r, R_CLAIMED) + <u32>delta;
   setField(r, R_CLAIMED, claimed);
-  setField(r, R_QUICK_CAP, min<u32>(<u32>QUICK_LIMIT, claimed >> 3));
+  setField(r, R_QUICK_CAP, min<u32>(<u32>QUICK_LIMIT, max<u32>(claimed >> 3, QUICK_FLOOR)));
 }

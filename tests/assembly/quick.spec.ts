@@ -32,11 +32,12 @@ describe("quick lists (small-object path)", () => {
     expect<u32>(heapCheck(r)).toBe(0);
   });
 
-  it("never caches more than an eighth of the heap, nor more than QUICK_LIMIT bytes", () => {
+  it("caches at most an eighth of the heap (at least 64 KiB, at most QUICK_LIMIT)", () => {
+    expect<u32>(field(arenaHeap(1 << 16), R_QUICK_CAP)).toBe(65536); // the floor
     for (let k = 0; k < 2; ++k) {
-      let bytes: usize = k == 0 ? 1 << 16 : QUICK_LIMIT * 16;
+      let bytes: usize = k == 0 ? 1 << 20 : QUICK_LIMIT * 16;
       let r = arenaHeap(bytes);
-      let cap = min<u32>(<u32>QUICK_LIMIT, field(r, R_CLAIMED) >> 3);
+      let cap = min<u32>(<u32>QUICK_LIMIT, max<u32>(field(r, R_CLAIMED) >> 3, 65536));
       expect<u32>(field(r, R_QUICK_CAP)).toBe(cap);
       let ps = new Array<usize>();
       for (let i = 0; i < <i32>(cap / 48) + 100; ++i) ps.push(take(r, 32));
@@ -50,7 +51,7 @@ describe("quick lists (small-object path)", () => {
   it("merges the cache back before the general path hands out blocks around it", () => {
     let r = arenaHeap(1 << 16);
     let ps = new Array<usize>();
-    for (let i = 0; i < 300; ++i) ps.push(take(r, 16)); // 4800 bytes: over half the 8 KiB cap
+    for (let i = 0; i < 2100; ++i) ps.push(take(r, 12)); // 33,600 bytes: over half the 64 KiB cap
     for (let i = 0; i < ps.length; ++i) give(r, ps[i]);
     expect<bool>(field(r, R_QUICK_BYTES) > field(r, R_QUICK_CAP) >> 1).toBe(true);
     let big = take(r, 2000); // a general-path request
