@@ -7,7 +7,7 @@ import { MAX_REQUEST } from "./block";
 import { setOomHandlerIndex } from "./oom";
 import { spansOverlap, addMemory } from "./span";
 import { isHeapRoot, trimTop } from "./source";
-import { shimOwns } from "./shim";
+import { shimOwns, shimAdopt, MAX_END } from "./shim";
 import { heapCheck } from "./check";
 import { heapDealloc } from "./range";
 import { writeStats, STATS_SIZE } from "./stats";
@@ -45,10 +45,12 @@ export function ralloc_dealloc(ptr: usize, size: usize): i32 {
  *  or is too small to hold a block. O(spans). */
 export function ralloc_donate(ptr: usize, size: usize): i32 {
   let end = <u64>ptr + <u64>size;
-  if (ptr == 0 || end > 0xFFFF_FFF0 || end > (<u64>memory.size() << 16)) return EINVAL;
+  if (ptr == 0 || end > MAX_END || end > (<u64>memory.size() << 16)) return EINVAL;
   let r = globalHeap(16);
   if (!r || spansOverlap(r, ptr, <usize>end) || shimOwns(ptr, <usize>end)) return EINVAL;
-  return addMemory(r, ptr, <usize>end) ? 0 : EINVAL;
+  if (!addMemory(r, ptr, <usize>end)) return EINVAL;
+  shimAdopt(ptr, <usize>end); // if it came from sbrk, sbrk can no longer give it back
+  return 0;
 }
 
 /** Gives the free memory at the top of the global heap back to the break, where sbrk and later

@@ -19,7 +19,7 @@
 // the list it finds fits (good fit in O(1)); growth never relies on that search (see heap.ts).
 
 import {
-  ALIGN_BITS, nextLink, setNextLink, prevLink, setPrevLink,
+  ALIGN_BITS, nextLink, setNextLink, prevLink, setPrevLink, sizeOf,
 } from "./block";
 import {
   SL_BITS, SL_COUNT, SB_BITS, SB_SIZE, FL_COUNT, R_FLMAP,
@@ -116,8 +116,18 @@ export function findFree(r: usize, s: usize): usize {
   // this, a request just below a list boundary would grow memory while a fitting block waits.
   let p = <usize>load<u32>(headSlot(r, ownFl, ownSl));
   for (let n: u32 = 0; p != 0 && n < SCAN_LIMIT; ++n) {
-    if (<usize>(load<u32>(p - 4) & ~15) >= s) return p;
+    if (sizeOf(p) >= s) return p;
     p = nextLink(p);
+  }
+  return 0;
+}
+
+/** A block of at least s from all of s's own list, or 0: what findFree's bounded scan may
+ *  miss in a long list. O(list length); only before growing memory or failing. */
+export function scanOwnList(r: usize, s: usize): usize {
+  let fl = flOf(s);
+  for (let p = <usize>load<u32>(headSlot(r, fl, slOf(s, fl))); p; p = nextLink(p)) {
+    if (sizeOf(p) >= s) return p;
   }
   return 0;
 }

@@ -15,11 +15,13 @@
 //   12 QUICK       a quick-list entry is not a cached block of its class, or the byte count is off
 //   13 COUNTERS    the bytes-in-use or live-block counters disagree with the walk
 //   14 TAIL        a span's tail header is broken
-//   15 DEAD        a dead-piece entry (range.ts) is not inside a live block, or the count is off
+//   15 DEAD        a dead-piece entry (range.ts) is not inside a live block, or the count is off,
+//                  or a LEAD_DEAD block's lead count is not 1..15 within its payload
+//   16 OVERLAP     two spans overlap, or a span lies outside the heap's [lo, hi]
 // Cost: O(blocks + free-list entries). It reads only inside the heap's spans, so it does not
 // trap on a corrupted heap.
 
-import { MIN_BLOCK, FREE, PREV_FREE, CACHED, SIZE_MASK, HEADER, ALIGN_BITS, header } from "./block";
+import { MIN_BLOCK, FREE, PREV_FREE, CACHED, LEAD_DEAD, SIZE_MASK, HEADER, ALIGN_BITS, header, sizeOf } from "./block";
 import {
   SL_COUNT, FL_COUNT, QUICK_COUNT, R_SPANS, R_LO, R_HI, R_FLMAP, R_QUICK_BYTES, R_IN_USE,
   R_DEAD, DEAD_SLOTS,
@@ -45,6 +47,7 @@ export const CHECK_QUICK: u32 = 12;
 export const CHECK_COUNTERS: u32 = 13;
 export const CHECK_TAIL: u32 = 14;
 export const CHECK_DEAD: u32 = 15;
+export const CHECK_OVERLAP: u32 = 16;
 
 /** Whether p could be a block payload of heap r: aligned and inside its address range. O(1). */
 @inline function plausible(r: usize, p: usize): bool {
@@ -57,10 +60,17 @@ export function heapCheck(r: usize): u32 {
   let freeBlocks: u32 = 0, cachedBytes: u32 = 0, inUse: u32 = 0, live: u32 = 0;
   let memEnd = <u64>memory.size() << 16;
   let spans: u32 = 0;
+  let lo = <usize>field(r, R_LO), hi = <usize>field(r, R_HI);
   for (let s = <usize>field(r, R_SPANS); s; s = spanNext(s)) {
+    if ((s & 15) != 0 || <u64>s + 16 > memEnd) return CHECK_SPAN; // before reading it
     let end = spanEnd(s);
-    if ((s & 15) != 0 || (end & 15) != 0 || end <= s + 16 || <u64>end > memEnd) return CHECK_SPAN;
-    if (++spans > 0x100000) return CHECK_SPAN; // a looping span list
+    if ((end & 15) != 0 || end <= s + 16 || <u64>end > memEnd) return CHECK_SPAN;
+    if (++spans > 0x10000) return CHECK_SPAN; // a looping span list
+    if (s + 16 < lo || end > hi) return CHECK_OVERLAP;
+    for (let t = spanNext(s), n = 0; t && n < 0x10000; t = spanNext(t), ++n) {
+      if ((t & 15) != 0 || <u64>t + 16 > memEnd) return CHECK_SPAN;
+      if (t < end && spanEnd(t) > s) return CHECK_OVERLAP;
+    }
     let p = spanFirst(s);
     let prevFree = false;
     while (p < end) {
@@ -79,6 +89,10 @@ export function heapCheck(r: usize): u32 {
       } else {
         inUse += <u32>(size - HEADER);
         live++;
+        if (h & LEAD_DEAD) {
+          let lead = <usize>load<u8>(p);
+          if (lead == 0 || lead >= MIN_BLOCK || lead >= size - HEADER) return CHECK_DEAD;
+        }
       }
       prevFree = (h & FREE) != 0;
       p += size;
@@ -126,7 +140,14 @@ export function heapCheck(r: usize): u32 {
   if (dead > DEAD_SLOTS) return CHECK_DEAD;
   for (let i: usize = 0; i < dead; ++i) {
     let start = <usize>load<u32>(deadSlot(r, i)), end = <usize>load<u32>(deadSlot(r, i), 4);
-    if (end <= start || !blockHolding(r, start, end - start)) return CHECK_DEAD;
+    if (end < start) return CHECK_DEAD;
+    if (end == start) {
+      // an exact-end mark: it sits at the usable end of a live block
+      let b = start > 0 ? blockHolding(r, start - 1, 1) : 0;
+      if (!b || b + sizeOf(b) - HEADER != start) return CHECK_DEAD;
+    } else if (!blockHolding(r, start, end - start)) {
+      return CHECK_DEAD;
+    }
   }
   return 0;
 }

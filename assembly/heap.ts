@@ -25,12 +25,12 @@
 // front end's business) and flushing the quick lists (before growth) cost more.
 
 import {
-  MIN_BLOCK, FREE, PREV_FREE, CACHED, LEAD_DEAD, SIZE_MASK,
+  HEADER, MIN_BLOCK, FREE, PREV_FREE, CACHED, LEAD_DEAD, SIZE_MASK,
   header, setHeader, sizeOf, setFooter, prevFreeOf,
 } from "./block";
 import { ROOT_SIZE, R_LO, R_HI, R_SPANS, R_DEAD, R_QUICK_BYTES, R_QUICK_CAP, field, addClaimed } from "./root";
 import { forgetDead } from "./range";
-import { insertFree, removeFree, replaceFree, sameList, findFree } from "./bins";
+import { insertFree, removeFree, replaceFree, sameList, findFree, scanOwnList } from "./bins";
 import { addMemory, spanEnd } from "./span";
 import { QUICK_MAX, quickPop, quickPush, quickFlush } from "./quick";
 import { SECURITY } from "./config";
@@ -48,6 +48,7 @@ export function heapCreate(r: usize, end: usize): usize {
 export function freeBlock(r: usize, p: usize): usize {
   let h = header(p);
   let s = <usize>(h & SIZE_MASK);
+  if (SECURITY) memory.fill(p, 0, s - HEADER); // whatever frees it: free, a cut, a partial free
   let next = p + s;
   let nh = header(next);
   let listed: usize = 0; // a free block already in a list that the merged block may take over
@@ -116,7 +117,7 @@ export function cutBlock(r: usize, p: usize, s: usize): void {
   if (rest < MIN_BLOCK) return;
   setHeader(p, <u32>s | (h & (PREV_FREE | LEAD_DEAD)));
   let q = p + s;
-  if (field(r, R_DEAD)) forgetDead(r, q, q + rest);
+  if (field(r, R_DEAD)) forgetDead(r, q - HEADER, q + rest); // q's header ends p's payload
   setHeader(q, <u32>rest);
   freeBlock(r, q);
 }
@@ -143,7 +144,9 @@ export function heapAllocSlow(r: usize, s: usize): usize {
     p = findFree(r, s);
     if (p) return takeBlock(r, p, s);
   }
-  return 0;
+  // Last, before the caller grows memory or fails: all of s's own list, however long.
+  p = scanOwnList(r, s);
+  return p ? takeBlock(r, p, s) : 0;
 }
 
 /** Gives heap r the memory [start, end) and takes a block of size s from it, or returns 0. Used
@@ -160,8 +163,10 @@ export function heapAllocFrom(r: usize, start: usize, end: usize, s: usize): usi
   let s = <usize>(h & SIZE_MASK);
   h &= ~LEAD_DEAD; // the whole block comes back, its dead lead included
   if (field(r, R_DEAD)) forgetDead(r, p, p + s); // and any dead pieces recorded inside it
-  if (SECURITY) memory.fill(p, 0, s - 4);
-  if (QUICK_MAX > 0 && s <= QUICK_MAX && quickPush(r, p, s, h)) return;
+  if (QUICK_MAX > 0 && s <= QUICK_MAX) {
+    if (SECURITY) memory.fill(p, 0, s - HEADER);
+    if (quickPush(r, p, s, h)) return;
+  }
   freeBlock(r, p);
 }
 
@@ -197,6 +202,7 @@ export function heapResize(r: usize, p: usize, s: usize): bool {
   if (!(nh & FREE) || bs + ns < s) return false;
   removeFree(r, next, ns);
   setHeader(next, 0);
+  if (field(r, R_DEAD)) forgetDead(r, next - HEADER - 1, next); // p's old end is no longer one
   setHeader(p, <u32>(bs + ns) | (h & (PREV_FREE | LEAD_DEAD)));
   let after = p + bs + ns;
   setHeader(after, header(after) & ~PREV_FREE);

@@ -12,46 +12,64 @@
 // A piece of the range too small to stand alone (no room for a 16-byte block and its header)
 // stays inside the kept neighbour and comes back with it:
 //   - at the start of a kept block, the block carries LEAD_DEAD (block.ts): its first bytes,
-//     fewer than 16, are dead;
+//     fewer than 16, are dead, and the first of them holds how many;
 //   - in the middle of a live block, the piece goes into the root's dead-piece table (at most
-//     DEAD_SLOTS at once; when it is full the range is refused and nothing changes). A later
+//     DEAD_SLOTS at once; when it is full such a range is refused and nothing changes). A later
 //     range next to a recorded piece takes it along; a range overlapping one is a double free
-//     and is refused; freeing or shrinking the block forgets the pieces inside it.
-// Bytes right of a range are live only when there are 16 or more: fewer is the slack of rounding
-// (so a piece kept at the end of a block must be at least 16 bytes long).
-// Cost: O(1) for a sized free of a whole block; otherwise a walk of the span that holds a.
+//     and is refused; freeing or shrinking the block forgets the pieces inside it. A piece at
+//     the end that cannot be cut off is recorded too when there is room (so freeing it twice is
+//     refused), and comes back with the block either way.
+// Bytes right of a range are live when there are 16 or more, or when a partial free made that
+// end of the block (the table records such ends, with the dead bytes before them, possibly
+// none); fewer than 16 before an allocation's own end are the slack of rounding. So a piece kept
+// at the very end of an allocation must be at least 16 bytes long.
+// Cost: a walk of the span that holds a (a header cannot tell a block's address from user bytes
+// inside another block, and any range is legal here); free() is the O(1) way to free a block.
 
 import {
   HEADER, MIN_BLOCK, FREE, CACHED, LEAD_DEAD, PREV_FREE, SIZE_MASK, header, setHeader, sizeOf,
 } from "./block";
 import { R_SPANS, R_IN_USE, R_SPLITS, R_DEAD, DEAD_SLOTS, field, setField } from "./root";
 import { spanNext, spanEnd, spanFirst } from "./span";
-import { freeBlock, cutBlock, heapOwns } from "./heap";
+import { freeBlock, cutBlock } from "./heap";
 import { noteFree } from "./stats";
-import { DEBUG } from "./config";
 
-/** The live block of heap r whose payload holds all of [a, a + len), or 0. A header cannot tell
- *  a block's address from stale bytes inside another block, so only a sized free of a whole
- *  block (as much trust as free gives) is taken in O(1), and never in the debug build; any other
- *  range is found exactly by walking its span: O(blocks in the span). */
+/** The live block of heap r whose payload holds all of [a, a + len), or 0. Found by walking the
+ *  span that holds a: a header cannot tell a block's address from user bytes inside another
+ *  block, and any range inside a block is legal here. O(blocks in the span). */
 export function blockHolding(r: usize, a: usize, len: usize): usize {
   if (len == 0) return 0;
   let stop = <u64>a + <u64>len;
-  if (!DEBUG && heapOwns(r, a)) {
-    let end = <u64>(a + sizeOf(a) - HEADER);
-    if (stop <= end && end - stop < MIN_BLOCK) return a;
-  }
   for (let s = <usize>field(r, R_SPANS); s; s = spanNext(s)) {
     let end = spanEnd(s);
     if (a < s || a >= end) continue;
-    for (let p = spanFirst(s); p < end; p += sizeOf(p)) {
-      let usableEnd = p + sizeOf(p) - HEADER;
-      if (a >= usableEnd) continue;
-      if (a < p || (header(p) & (FREE | CACHED)) != 0 || stop > <u64>usableEnd) return 0;
-      return p;
+    for (let p = spanFirst(s); p < end; ) {
+      let size = sizeOf(p);
+      if (size < MIN_BLOCK) return 0; // a corrupted heap: never loop
+      let usableEnd = p + size - HEADER;
+      if (a < usableEnd) {
+        if (a < p || (header(p) & (FREE | CACHED)) != 0 || stop > <u64>usableEnd) return 0;
+        return p;
+      }
+      p += size;
     }
   }
   return 0;
+}
+
+/** Dead lead bytes of live block b: set by a partial free, kept in b's first byte. O(1). */
+@inline export function leadOf(b: usize): usize {
+  return header(b) & LEAD_DEAD ? <usize>load<u8>(b) : 0;
+}
+
+/** Marks the first n bytes (1..15) of live block b dead; n = 0 clears the mark. O(1). */
+function setLead(b: usize, n: usize): void {
+  let h = header(b) & ~LEAD_DEAD;
+  if (n) {
+    store<u8>(b, <u8>n); // those bytes are dead: the allocator may keep the count there
+    h |= LEAD_DEAD;
+  }
+  setHeader(b, h);
 }
 
 /** Address of dead-piece slot i of root r: {u32 start, u32 end}. O(1). */
@@ -59,13 +77,14 @@ export function blockHolding(r: usize, a: usize, len: usize): usize {
   return r + R_DEAD + 8 + (i << 3);
 }
 
-/** Forgets the dead pieces recorded inside [from, to) (their block is being freed). O(slots). */
+/** Forgets the dead pieces recorded in [from, to), even partly (their bytes are going back to
+ *  the heap). O(DEAD_SLOTS). */
 export function forgetDead(r: usize, from: usize, to: usize): void {
   let n = <usize>field(r, R_DEAD);
   for (let i: usize = 0; i < n; ) {
     let slot = deadSlot(r, i);
-    let start = <usize>load<u32>(slot);
-    if (start >= from && start < to) {
+    let start = <usize>load<u32>(slot), end = <usize>load<u32>(slot, 4);
+    if (start < to && (end > from || (start == end && start > from))) { // empty: an exact-end mark
       store<u64>(slot, load<u64>(deadSlot(r, --n))); // move the last entry here
     } else {
       ++i;
@@ -84,23 +103,32 @@ function overlapsDead(r: usize, a: usize, stop: usize): bool {
   return false;
 }
 
-/** Grows [a, stop) over the recorded dead pieces that touch it, removing them from the table;
- *  returns the new range as a u64 (start low, end high). O(DEAD_SLOTS^2) at worst. */
-function absorbDead(r: usize, a: usize, stop: usize): u64 {
+/** [a, stop) grown over the recorded dead pieces that touch it, as a u64 (start low, end high).
+ *  Changes nothing. O(DEAD_SLOTS^2) at worst. */
+function grownOverDead(r: usize, a: usize, stop: usize): u64 {
   let n = <usize>field(r, R_DEAD);
   for (let i: usize = 0; i < n; ) {
     let slot = deadSlot(r, i);
     let start = <usize>load<u32>(slot), end = <usize>load<u32>(slot, 4);
-    if (end != a && start != stop) {
-      ++i;
-      continue;
-    }
-    if (end == a) a = start; else stop = end;
-    store<u64>(slot, load<u64>(deadSlot(r, --n)));
+    if (start != end && end == a) a = start; // (an empty exact-end mark grows nothing)
+    else if (start != end && start == stop) stop = end;
+    else { ++i; continue; }
     i = 0; // the grown range may touch an entry already passed
   }
-  setField(r, R_DEAD, <u32>n);
   return (<u64>stop << 32) | <u64>a;
+}
+
+/** Whether live block b's usable end e was made by a partial free (a dead piece, possibly
+ *  empty, is recorded ending there): then no byte before e is slack. O(DEAD_SLOTS). */
+function exactEnd(r: usize, e: usize): bool {
+  let n = <usize>field(r, R_DEAD);
+  for (let i: usize = 0; i < n; ++i) if (<usize>load<u32>(deadSlot(r, i), 4) == e) return true;
+  return false;
+}
+
+/** Whether the dead-piece table has room for another entry. O(1). */
+@inline function deadRoom(r: usize): bool {
+  return <usize>field(r, R_DEAD) < DEAD_SLOTS;
 }
 
 /** Records [a, stop) as a dead piece; false when the table is full. O(1). */
@@ -119,19 +147,26 @@ function recordDead(r: usize, a: usize, stop: usize): bool {
 export function heapDealloc(r: usize, a: usize, len: usize): bool {
   let b = blockHolding(r, a, len);
   if (!b) return false;
-  if (field(r, R_DEAD)) {
-    if (overlapsDead(r, a, a + len)) return false; // part of it was freed already
-    // Take along the small pieces freed earlier next to this range (they lie in the same block).
-    let grown = absorbDead(r, a, a + len);
-    a = <usize>(grown & 0xFFFF_FFFF);
-    len = <usize>(grown >> 32) - a;
-  }
   let h = header(b);
   let s = sizeOf(b);
   let end = b + s - HEADER;
   let stop = a + len;
-  let keepLeft = a > b && !((h & LEAD_DEAD) != 0 && a - b < MIN_BLOCK);
-  let keepRight = end - stop >= MIN_BLOCK;
+  let lead = leadOf(b);
+  if (a < b + lead) return false; // part of the dead lead: freed already
+  if (field(r, R_DEAD)) {
+    if (overlapsDead(r, a, stop)) return false; // part of it was freed already
+    // Take along the small pieces freed earlier next to this range (they lie in the same block).
+    let grown = grownOverDead(r, a, stop);
+    let ga = <usize>(grown & 0xFFFF_FFFF), gs = <usize>(grown >> 32);
+    if (ga < b + lead || gs > end) return false; // cannot happen in a sound heap; refuse, unchanged
+    forgetDead(r, ga, gs);
+    a = ga;
+    stop = gs;
+  }
+  let keepLeft = a > b + lead;
+  // Fewer than 16 bytes right of the range are the rounding slack of the allocation, unless a
+  // partial free made this end: then every byte there is live.
+  let keepRight = end - stop >= MIN_BLOCK || (end != stop && exactEnd(r, end));
   if (!keepLeft && !keepRight) {
     // The last of the block: merge it now (not into a quick list), so the whole of the original
     // block is one free block again.
@@ -145,32 +180,39 @@ export function heapDealloc(r: usize, a: usize, len: usize): bool {
     // Prefix: the kept block q starts at the last 16-byte boundary at or below stop.
     let q = stop & ~15;
     if (q < b + MIN_BLOCK) {
-      setHeader(b, h | LEAD_DEAD); // too little to stand alone: it stays, marked dead
+      setLead(b, stop - b); // too little to stand alone: it stays, marked dead
       return true;
     }
-    setHeader(q, <u32>(b + s - q) | (stop > q ? LEAD_DEAD : 0));
+    setHeader(q, <u32>(b + s - q));
+    setLead(q, stop - q);
     setHeader(b, <u32>(q - b) | (h & PREV_FREE));
     freeBlock(r, b);
     setField(r, R_IN_USE, field(r, R_IN_USE) - <u32>(q - b));
     return true;
   }
   let s1 = (a - b + HEADER + 15) & ~15; // the kept left part, rounded up to whole units
+  // Cutting b down to s1 makes a new end; it is recorded with the dead bytes before it
+  // (possibly none), so that end is exact from now on. Refused, unchanged, with no room.
   if (!keepRight) {
-    // Suffix: cut the block down to its left part.
-    if (s - s1 >= MIN_BLOCK) {
-      cutBlock(r, b, s1);
-      setField(r, R_IN_USE, field(r, R_IN_USE) - <u32>(s - s1));
-    }
+    // Suffix: cut the block down to its left part; what cannot be cut is recorded as dead.
+    if (!deadRoom(r)) return false;
+    if (s - s1 < MIN_BLOCK) return recordDead(r, a, stop);
+    cutBlock(r, b, s1);
+    recordDead(r, a, b + s1 - HEADER);
+    setField(r, R_IN_USE, field(r, R_IN_USE) - <u32>(s - s1));
     return true;
   }
   // Middle: a free block between the kept left part and a kept block q on the right.
   let m = b + s1;
   let q = stop & ~15;
+  if (!deadRoom(r)) return false;
   if (q < m + MIN_BLOCK) return recordDead(r, a, stop); // too little to stand alone
-  setHeader(q, <u32>(b + s - q) | (stop > q ? LEAD_DEAD : 0));
+  setHeader(q, <u32>(b + s - q));
+  setLead(q, stop - q);
   setHeader(b, <u32>s1 | (h & (PREV_FREE | LEAD_DEAD)));
   setHeader(m, <u32>(q - m));
   freeBlock(r, m);
+  recordDead(r, a, m - HEADER); // b's new end, exact
   setField(r, R_IN_USE, field(r, R_IN_USE) - <u32>(q - m + HEADER));
   setField(r, R_SPLITS, field(r, R_SPLITS) + 1); // one live block became two
   return true;

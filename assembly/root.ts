@@ -23,7 +23,7 @@
 //   │ 2052 │ splits       u32            │ live blocks made by partial frees (range.ts)   │
 //   │ 2056 │ dead[DEAD_SLOTS] {u32 start, u32 end}: small freed pieces inside live blocks │
 //   └──────┴─────────────────────────────┴────────────────────────────────────────────────┘
-//   ROOT_SIZE bytes in all (2176 with the default knobs).
+//   ROOT_SIZE bytes in all (2560 with the default knobs).
 
 import { SMALL_MAX, QUICK_LIMIT } from "./config";
 import { ALIGN_BITS, HEADER, ALIGN_MASK } from "./block";
@@ -61,7 +61,7 @@ export const R_SLMAP: usize = 64;
 export const R_HEADS: usize = (R_SLMAP + (<usize>FL_COUNT << 2) + ALIGN_MASK) & ~ALIGN_MASK;
 export const R_QUICK: usize = R_HEADS + (<usize>(FL_COUNT * SL_COUNT) << 2);
 /** Entries of the dead-piece table: freed pieces too small to become blocks (range.ts). */
-export const DEAD_SLOTS: usize = 15;
+export const DEAD_SLOTS: usize = 63;
 export const R_DEAD: usize = (R_QUICK + (QUICK_COUNT << 2) + ALIGN_MASK) & ~ALIGN_MASK;
 export const R_SPLITS: usize = R_DEAD + 4;
 export const ROOT_SIZE: usize = (R_DEAD + 8 + (DEAD_SLOTS << 3) + ALIGN_MASK) & ~ALIGN_MASK;

@@ -56,10 +56,11 @@ let state: usize = 0;
  *  it. When memory must grow to hold the state, it grows once for the state and `reserve` more
  *  bytes (the first request), or not at all, leaving the shim unplaced. O(1), plus one grow. */
 export function shimInit(base: usize, reserve: usize): void {
-  let at = (max<usize>(base, 16) + 15) & ~15;
-  let end = <u64>memory.size() << 16;
-  let want = <u64>at + SHIM_SIZE + <u64>reserve;
+  let at64 = (<u64>max<usize>(base, 16) + 15) & ~15; // in u64: rounding must not wrap to 0
+  let want = at64 + SHIM_SIZE + <u64>reserve;
   if (want > MAX_END) return;
+  let at = <usize>at64;
+  let end = <u64>memory.size() << 16;
   if (<u64>at + SHIM_SIZE > end && !growPages(<u32>((want - end + 0xFFFF) >> 16))) return;
   state = at;
   store<u32>(at + S_BRK, <u32>(at + SHIM_SIZE));
@@ -171,6 +172,19 @@ export function shimRelease(from: usize, to: usize): bool {
   store<u32>(state + S_BRK, <u32>from);
   store<u32>(state + S_SBRK_START, <u32>from);
   return true;
+}
+
+/** A heap adopts [start, end) (a donation): the part sbrk could still give back no longer can,
+ *  and no longer counts as held by sbrk callers. O(1). */
+export function shimAdopt(start: usize, end: usize): void {
+  if (!state) return;
+  let brk = <usize>load<u32>(state + S_BRK);
+  let sbrkStart = <usize>load<u32>(state + S_SBRK_START);
+  let from = max<usize>(start, sbrkStart), to = min<usize>(end, brk);
+  if (from >= to) return; // not from the run sbrk can still give back
+  store<u32>(state + S_SBRK_START, <u32>to);
+  let held = load<u32>(state + S_SBRK_HELD);
+  store<u32>(state + S_SBRK_HELD, held - min<u32>(held, <u32>(to - from)));
 }
 
 /** Whether [start, end) overlaps memory the shim keeps for itself: its state, or memory above

@@ -46,7 +46,8 @@ export function isHeapRoot(h: usize): bool {
 export function growFor(r: usize, s: usize): usize {
   let source = sourceOf(r);
   if (source == SOURCE_SHIM) {
-    let start = shimClaim(s + SPAN_OVERHEAD + ALIGN);
+    let top = topFree(r);
+    let start = shimClaim((s > top ? s - top : 0) + SPAN_OVERHEAD + ALIGN);
     return start ? heapAllocFrom(r, start, shimBreak(), s) : 0;
   }
   if (source == SOURCE_POOL && poolRoot != 0) {
@@ -56,6 +57,15 @@ export function growFor(r: usize, s: usize): usize {
     return chunk ? heapAllocFrom(r, chunk, chunk + sizeOf(chunk) - HEADER, s) : 0;
   }
   return 0;
+}
+
+/** Bytes of the free block that ends heap r's newest span when that span ends at the break:
+ *  new memory extends it, so growth needs only the rest. O(1). */
+function topFree(r: usize): usize {
+  let sp = <usize>field(r, R_SPANS);
+  if (!sp) return 0;
+  let end = spanEnd(sp);
+  return end == shimBreak() && (header(end) & PREV_FREE) != 0 ? sizeOf(prevFreeOf(end)) : 0;
 }
 
 /** A block of at least `bytes` from the global heap for a POOL heap's span, or 0. */
