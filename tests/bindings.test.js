@@ -469,6 +469,14 @@ int main(void) {
       'C handler: 3145728 bytes\na ok after 1 C handler calls\nC handler: 3145728 bytes\nb failed, errno ENOMEM, 2 C handler calls\n' +
       'ralloc_alloc(100, 24) % 24 = 0\nlive 2, check 0\n');
     assert.deepEqual(seen, [3145728, 3145728], 'the host hears of each failure (a, then b) before the C handler');
+
+    // Statically linked: one module, no host hook (linkStatic stubs it); the C handler alone.
+    const { linkStatic } = await import('../dist/bindings/link.js');
+    const linked = await linkStatic(wasm, { build: 'release' });
+    const s = await runProgram(linked, { maximumPages: 80 });
+    assert.equal(Buffer.from(s.stdout).toString(),
+      'C handler: 3145728 bytes\na ok after 1 C handler calls\nC handler: 3145728 bytes\nb failed, errno ENOMEM, 2 C handler calls\n' +
+      'ralloc_alloc(100, 24) % 24 = 0\nlive 2, check 0\n', 'the same in a statically linked program');
   });
 
   test('every call ralloc.h declares links against every build, with matching signatures, and works from C', async () => {
