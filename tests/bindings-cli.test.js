@@ -1,25 +1,16 @@
 // The ralloc-wasm command line: link, run, help, and its exit codes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { ROOT, bindings, wasmBinary } from './lib/dist.js';
 const CLI = `${ROOT}bin/ralloc-wasm.js`;
 
-// The CLI runs dist/ (what users get); rebuild it when a bindings source is newer.
-function ensureBindingsBuilt() {
-  const out = `${ROOT}dist/bindings/index.js`;
-  const built = existsSync(out) ? statSync(out).mtimeMs : 0;
-  const newest = Math.max(...readdirSync(`${ROOT}bindings`).filter((f) => f.endsWith('.ts')).map((f) => statSync(`${ROOT}bindings/${f}`).mtimeMs));
-  if (newest > built) execFileSync(process.execPath, [`${ROOT}node_modules/typescript/bin/tsc`, '-p', `${ROOT}bindings/tsconfig.json`], { stdio: 'inherit' });
-}
-ensureBindingsBuilt();
-const { compileC, readBuild } = await import('../dist/bindings/index.js');
-const { readModuleInfo } = await import('../dist/bindings/wasm-binary.js');
+const { compileC, readBuild } = bindings;
+const { readModuleInfo } = wasmBinary;
 
 function cli(args, input = '') {
   const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8' });

@@ -2,49 +2,9 @@
 // Module surface, and the errors for bad input (issue 4, items 2, 3, 6 and "Bad input").
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import wabtInit from 'wabt';
+import { ROOT, bindings, wat, rejectsWith } from './lib/dist.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-// The tests run against dist/ (what users import); rebuild it when a bindings source is newer.
-function ensureBindingsBuilt() {
-  const out = `${ROOT}dist/bindings/index.js`;
-  const built = existsSync(out) ? statSync(out).mtimeMs : 0;
-  const newest = Math.max(...readdirSync(`${ROOT}bindings`).filter((f) => f.endsWith('.ts')).map((f) => statSync(`${ROOT}bindings/${f}`).mtimeMs));
-  if (newest > built) execFileSync(process.execPath, [`${ROOT}node_modules/typescript/bin/tsc`, '-p', `${ROOT}bindings/tsconfig.json`], { stdio: 'inherit' });
-}
-ensureBindingsBuilt();
-const { createHeap, instantiateProgram, runProgram, compileC, RallocError, BUILD_NAMES, STATS_SCRATCH } = await import('../dist/bindings/index.js');
-
-const wabt = await wabtInit();
-/** Assembles WAT with wabt; names=true keeps a name section. */
-function wat(src, names = false) {
-  const m = wabt.parseWat('test.wat', src, { bulk_memory: true, mutable_globals: true });
-  try {
-    m.validate();
-    return m.toBinary({ write_debug_names: names }).buffer;
-  } finally {
-    m.destroy();
-  }
-}
-
-/** Asserts fn throws a RallocError with the code whose message matches every pattern. */
-async function rejectsWith(fn, code, ...patterns) {
-  let error;
-  try {
-    await fn();
-  } catch (e) {
-    error = e;
-  }
-  assert.ok(error, `expected a ${code} error, got none`);
-  assert.ok(error instanceof RallocError, `expected RallocError, got ${error?.stack ?? error}`);
-  assert.equal(error.code, code, `wrong code for: ${error.message}`);
-  for (const p of patterns) assert.match(error.message, p);
-  return error;
-}
+const { createHeap, instantiateProgram, runProgram, compileC, RallocError, BUILD_NAMES, STATS_SCRATCH } = bindings;
 
 // A bump allocator with the C ABI names, to stand for a custom allocator (no stats).
 const BUMP_ALLOCATOR = wat(`(module

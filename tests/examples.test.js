@@ -4,24 +4,15 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WASI } from 'node:wasi';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { ROOT, bindings, wasmBinary } from './lib/dist.js';
 
-// The tests run against dist/ (what users import); rebuild it when a bindings source is newer.
-function ensureBindingsBuilt() {
-  const out = `${ROOT}dist/bindings/index.js`;
-  const built = existsSync(out) ? statSync(out).mtimeMs : 0;
-  const newest = Math.max(...readdirSync(`${ROOT}bindings`).filter((f) => f.endsWith('.ts')).map((f) => statSync(`${ROOT}bindings/${f}`).mtimeMs));
-  if (newest > built) execFileSync(process.execPath, [`${ROOT}node_modules/typescript/bin/tsc`, '-p', `${ROOT}bindings/tsconfig.json`], { stdio: 'inherit' });
-}
-ensureBindingsBuilt();
-const { compileC, runProgram, linkStatic, BUILD_NAMES } = await import('../dist/bindings/index.js');
-const { readModuleInfo } = await import('../dist/bindings/wasm-binary.js');
+const { compileC, runProgram, linkStatic, BUILD_NAMES } = bindings;
+const { readModuleInfo } = wasmBinary;
 
 /** A deterministic pseudo-random sequence (so every run feeds the same input). */
 function rng(seed) {

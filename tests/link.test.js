@@ -2,49 +2,15 @@
 // memory, the heap at the program's __heap_base, no allocator imports left; and its bad-input errors.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WASI } from 'node:wasi';
-import wabtInit from 'wabt';
+import { ROOT, bindings, wasmBinary, wat, rejectsWith } from './lib/dist.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-// The tests run against dist/ (what users import); rebuild it when a bindings source is newer.
-function ensureBindingsBuilt() {
-  const out = `${ROOT}dist/bindings/index.js`;
-  const built = existsSync(out) ? statSync(out).mtimeMs : 0;
-  const newest = Math.max(...readdirSync(`${ROOT}bindings`).filter((f) => f.endsWith('.ts')).map((f) => statSync(`${ROOT}bindings/${f}`).mtimeMs));
-  if (newest > built) execFileSync(process.execPath, [`${ROOT}node_modules/typescript/bin/tsc`, '-p', `${ROOT}bindings/tsconfig.json`], { stdio: 'inherit' });
-}
-ensureBindingsBuilt();
-const { linkStatic, compileC, instantiateProgram, readBuild, RallocError, BUILD_NAMES, LINKED_SECTION } = await import('../dist/bindings/index.js');
-const { readModuleInfo: readInfo } = await import('../dist/bindings/wasm-binary.js');
-
-const wabt = await wabtInit();
-function wat(src) {
-  const m = wabt.parseWat('test.wat', src, { bulk_memory: true, mutable_globals: true });
-  try {
-    m.validate();
-    return m.toBinary({}).buffer;
-  } finally {
-    m.destroy();
-  }
-}
-
-async function rejectsWith(fn, code, ...patterns) {
-  let error;
-  try {
-    await fn();
-  } catch (e) {
-    error = e;
-  }
-  assert.ok(error instanceof RallocError, `expected a RallocError ${code}, got ${error?.stack ?? error}`);
-  assert.equal(error.code, code, `wrong code for: ${error.message}`);
-  for (const p of patterns) assert.match(error.message, p);
-}
+const { linkStatic, compileC, instantiateProgram, readBuild, RallocError, BUILD_NAMES, LINKED_SECTION } = bindings;
+const { readModuleInfo: readInfo } = wasmBinary;
 
 /** Runs a linked WASI module the plain way (no bindings): one env.memory, node:wasi. */
 function runLinked(wasm, { args = ['prog'], input = '' } = {}) {
