@@ -5,16 +5,16 @@
 // the README: malloc(0) returns a unique pointer, realloc(p, 0) frees p and returns 0, a failed
 // realloc leaves p untouched, errors return 0 (or an errno) and never trap.
 
-import { ALIGN, MIN_BLOCK, MAX_REQUEST, SIZE_MASK, blockSizeFor, header, alignUp } from "./block";
+import { ALIGN, MIN_BLOCK, MAX_REQUEST, SIZE_MASK, blockSizeFor, alignUp } from "./block";
 import { ROOT_SIZE, R_SOURCE, setField } from "./root";
 import { SMALL_MAX } from "./config";
 import { quickPop } from "./quick";
 import { SPAN_OVERHEAD } from "./span";
-import { heapCreate, heapFree, heapOwns } from "./heap";
+import { heapCreate, heapFree, liveHeader } from "./heap";
 import { SOURCE_SHIM, ROOT_MAGIC, setPoolRoot, autoTrim } from "./source";
 import { shimReady, shimInit, shimDefaultBase, shimClaim, shimBreak, shimSbrk } from "./shim";
 import { oomRetry } from "./oom";
-import { noteAlloc, noteFree, writeStats, STATS_SIZE } from "./stats";
+import { noteFree, writeStats, STATS_SIZE } from "./stats";
 import { heapCheck } from "./check";
 import { opAlloc, opRealloc, opUsable } from "./ops";
 
@@ -72,11 +72,8 @@ export function malloc(n: usize): usize {
   let s = blockSizeFor(n); // wraps for n near 4 GiB: only trusted once n is known to be small
   let r = globalRoot;
   if (SMALL_MAX > 0 && n <= SMALL_MAX && r != 0) {
-    let p = quickPop(r, s);
-    if (p) {
-      noteAlloc(r, s);
-      return p;
-    }
+    let p = quickPop(r, s, true);
+    if (p) return p;
   }
   return mallocSlow(n);
 }
@@ -92,8 +89,9 @@ function mallocSlow(n: usize): usize {
  *  included). O(1); a push onto a quick list is inlined here. */
 export function free(p: usize): void {
   let r = globalRoot;
-  if (!p || !r || !heapOwns(r, p)) return;
-  let h = header(p);
+  if (!r) return;
+  let h = liveHeader(r, p); // 0 for p = 0 too: the heap never starts at 0
+  if (!h) return;
   noteFree(r, <usize>(h & SIZE_MASK));
   heapFree(r, p, h);
   autoTrim(r); // nothing unless the MEMTRIM_LIMIT knob is set

@@ -214,11 +214,17 @@ export function heapResize(r: usize, p: usize, s: usize): bool {
  *  neither FREE nor CACHED, and not running past the heap's end. The cheap check that keeps a
  *  stray or repeated free from corrupting the heap. O(1). */
 @inline export function heapOwns(r: usize, p: usize): bool {
+  return liveHeader(r, p) != 0;
+}
+
+/** The header of p when heapOwns(r, p), else 0 (a live header is never 0: its size is at least
+ *  16). Lets free read the header once. O(1). */
+@inline export function liveHeader(r: usize, p: usize): u32 {
   let hi = <usize>field(r, R_HI);
-  if ((p & 15) != 0 || p < <usize>field(r, R_LO) || p >= hi) return false;
+  if ((p & 15) != 0 || p < <usize>field(r, R_LO) || p >= hi) return 0;
   let h = header(p);
   let s = <usize>(h & SIZE_MASK);
-  return (h & (FREE | CACHED)) == 0 && s >= MIN_BLOCK && s <= hi - p;
+  return (h & (FREE | CACHED)) == 0 && s >= MIN_BLOCK && s <= hi - p ? h : 0;
 }
 
 /** Whether block p, or p and the free block after it, end the newest span, and that span ends

@@ -9,17 +9,20 @@
 import { ALIGN_BITS, CACHED, header, setHeader, nextLink, setNextLink } from "./block";
 import { QUICK_MAX, QUICK_COUNT, R_QUICK_BYTES, R_QUICK_CAP, field, setField, quickSlot } from "./root";
 import { freeBlock } from "./heap";
+import { noteAlloc } from "./stats";
 
 export { QUICK_MAX };
 
-/** Pops a cached block of size s (s <= QUICK_MAX), or returns 0. O(1). */
-@inline export function quickPop(r: usize, s: usize): usize {
+/** Pops a cached block of size s (s <= QUICK_MAX), or returns 0; with `count`, also counts it
+ *  as an allocation (malloc's hit path, in one branch). O(1). */
+@inline export function quickPop(r: usize, s: usize, count: bool = false): usize {
   let slot = quickSlot(r, s);
   let p = <usize>load<u32>(slot);
   if (p) {
     store<u32>(slot, nextLink(p));
     setHeader(p, header(p) & ~CACHED);
     setField(r, R_QUICK_BYTES, field(r, R_QUICK_BYTES) - <u32>s);
+    if (count) noteAlloc(r, s);
   }
   return p;
 }
