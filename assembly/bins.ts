@@ -22,7 +22,7 @@ import {
   ALIGN_BITS, nextLink, setNextLink, prevLink, setPrevLink, sizeOf,
 } from "./block";
 import {
-  SL_BITS, SL_COUNT, SB_BITS, SB_SIZE, FL_COUNT, R_FLMAP,
+  SL_BITS, SL_COUNT, SB_BITS, SB_SIZE, FL_COUNT, R_FLMAP, R_FREE_BYTES,
   field, setField, headSlot, slMapSlot,
 } from "./root";
 
@@ -40,6 +40,7 @@ import {
 
 /** Adds free block p of size s to its list. O(1). */
 export function insertFree(r: usize, p: usize, s: usize): void {
+  setField(r, R_FREE_BYTES, field(r, R_FREE_BYTES) + <u32>s);
   let fl = flOf(s), sl = slOf(s, fl);
   let slot = headSlot(r, fl, sl);
   let head = load<u32>(slot);
@@ -54,6 +55,7 @@ export function insertFree(r: usize, p: usize, s: usize): void {
 
 /** Takes free block p of size s out of its list. O(1). */
 export function removeFree(r: usize, p: usize, s: usize): void {
+  setField(r, R_FREE_BYTES, field(r, R_FREE_BYTES) - <u32>s);
   let next = nextLink(p), prev = prevLink(p);
   if (next) setPrevLink(next, prev);
   if (prev) {
@@ -73,9 +75,10 @@ export function removeFree(r: usize, p: usize, s: usize): void {
 /** Free blocks of s's own list that findFree looks at when no larger list has one. */
 const SCAN_LIMIT: u32 = 32;
 
-/** Puts free block q in the place free block p held in its list (p is leaving it; q is in the
- *  same list). Cheaper than removeFree + insertFree: the bitmaps do not change. O(1). */
-export function replaceFree(r: usize, p: usize, q: usize, s: usize): void {
+/** Puts free block q (size s) in the place free block p (size old) held in its list; both
+ *  sizes belong to that list. Cheaper than removeFree + insertFree: no bitmap changes. O(1). */
+export function replaceFree(r: usize, p: usize, q: usize, s: usize, old: usize): void {
+  setField(r, R_FREE_BYTES, field(r, R_FREE_BYTES) + <u32>s - <u32>old);
   let next = nextLink(p), prev = prevLink(p);
   setNextLink(q, next);
   setPrevLink(q, prev);

@@ -13,7 +13,8 @@
 //   10 BITMAP      a list bitmap disagrees with the lists
 //   11 LIST_COUNT  the lists hold a different number of free blocks than the spans do
 //   12 QUICK       a quick-list entry is not a cached block of its class, or the byte count is off
-//   13 COUNTERS    the bytes-in-use or live-block counters disagree with the walk
+//   13 COUNTERS    the block, free or cached byte counts, or the live blocks, disagree with the
+//                  walk, or the peak of held bytes is below what is held now
 //   14 TAIL        a span's tail header is broken
 //   15 DEAD        a dead-piece entry (range.ts) is not inside a live block, or the count is off,
 //                  or a LEAD_DEAD block's lead count is not 1..15 within its payload
@@ -23,14 +24,15 @@
 
 import { MIN_BLOCK, FREE, PREV_FREE, CACHED, LEAD_DEAD, SIZE_MASK, HEADER, ALIGN_BITS, header, sizeOf } from "./block";
 import {
-  SL_COUNT, FL_COUNT, QUICK_COUNT, R_SPANS, R_LO, R_HI, R_FLMAP, R_QUICK_BYTES, R_IN_USE,
+  SL_COUNT, FL_COUNT, QUICK_COUNT, R_SPANS, R_LO, R_HI, R_FLMAP, R_QUICK_BYTES, R_FREE_BYTES,
+  R_BLOCK_BYTES, R_PEAK_HELD,
   R_DEAD, DEAD_SLOTS,
   field, slMapSlot, quickSlot,
 } from "./root";
 import { listHead, listOf } from "./bins";
 import { spanNext, spanEnd, spanFirst } from "./span";
 import { blockHolding, deadSlot } from "./range";
-import { liveBlocks } from "./stats";
+import { liveBlocks, bytesInUse, heldBytes } from "./stats";
 
 export const CHECK_SPAN: u32 = 1;
 export const CHECK_SIZE: u32 = 2;
@@ -58,6 +60,7 @@ export const CHECK_OVERLAP: u32 = 16;
 export function heapCheck(r: usize): u32 {
   if (!r) return 0;
   let freeBlocks: u32 = 0, cachedBytes: u32 = 0, inUse: u32 = 0, live: u32 = 0;
+  let blockBytes: u32 = 0, freeBytes: u32 = 0;
   let memEnd = <u64>memory.size() << 16;
   let spans: u32 = 0;
   let lo = <usize>field(r, R_LO), hi = <usize>field(r, R_HI);
@@ -79,7 +82,9 @@ export function heapCheck(r: usize): u32 {
       if (size < MIN_BLOCK) return CHECK_SIZE;
       if (size > end - p) return CHECK_BOUNDS;
       if (((h & PREV_FREE) != 0) != prevFree) return CHECK_PREV_BIT;
+      blockBytes += <u32>size;
       if (h & FREE) {
+        freeBytes += <u32>size;
         if (h & CACHED) return CHECK_STATE;
         if (prevFree) return CHECK_UNMERGED;
         if (<usize>load<u32>(p + size - HEADER - 4) != p) return CHECK_FOOTER;
@@ -135,7 +140,8 @@ export function heapCheck(r: usize): u32 {
     }
   }
   if (quickBytes != cachedBytes || quickBytes != field(r, R_QUICK_BYTES)) return CHECK_QUICK;
-  if (inUse != field(r, R_IN_USE) || live != liveBlocks(r)) return CHECK_COUNTERS;
+  if (blockBytes != field(r, R_BLOCK_BYTES) || freeBytes != field(r, R_FREE_BYTES)) return CHECK_COUNTERS;
+  if (live != liveBlocks(r) || inUse != bytesInUse(r) || heldBytes(r) > field(r, R_PEAK_HELD)) return CHECK_COUNTERS;
   let dead = <usize>field(r, R_DEAD);
   if (dead > DEAD_SLOTS) return CHECK_DEAD;
   for (let i: usize = 0; i < dead; ++i) {

@@ -30,6 +30,7 @@ import {
 } from "./block";
 import { ROOT_SIZE, R_LO, R_HI, R_SPANS, R_DEAD, R_QUICK_BYTES, R_QUICK_CAP, field, addClaimed } from "./root";
 import { forgetDead } from "./range";
+import { noteHeld } from "./stats";
 import { insertFree, removeFree, replaceFree, sameList, findFree, scanOwnList } from "./bins";
 import { addMemory, spanEnd } from "./span";
 import { QUICK_MAX, quickPop, quickPush, quickFlush } from "./quick";
@@ -76,7 +77,7 @@ export function freeBlock(r: usize, p: usize): usize {
   // The merged block takes the list place of the neighbour it absorbed when their lists agree
   // (the common case next to a large free block): no bitmap work.
   if (listed && sameList(listedSize, s)) {
-    if (listed != p) replaceFree(r, listed, p, s);
+    replaceFree(r, listed, p, s, listedSize); // (listed == p: the same block, grown in place)
   } else {
     if (listed) removeFree(r, listed, listedSize);
     insertFree(r, p, s);
@@ -93,7 +94,7 @@ export function takeBlock(r: usize, p: usize, s: usize): usize {
     let q = p + s;
     // The rest keeps p's list place when it stays in the same list (carving a large block).
     if (sameList(rest, bs)) {
-      replaceFree(r, p, q, rest);
+      replaceFree(r, p, q, rest, bs);
     } else {
       removeFree(r, p, bs);
       insertFree(r, q, rest);
@@ -107,6 +108,7 @@ export function takeBlock(r: usize, p: usize, s: usize): usize {
     let next = p + bs;
     setHeader(next, header(next) & ~PREV_FREE);
   }
+  noteHeld(r);
   return p;
 }
 
@@ -207,6 +209,7 @@ export function heapResize(r: usize, p: usize, s: usize): bool {
   let after = p + bs + ns;
   setHeader(after, header(after) & ~PREV_FREE);
   cutBlock(r, p, s);
+  noteHeld(r);
   return true;
 }
 

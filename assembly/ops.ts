@@ -12,7 +12,7 @@ import { addMemory } from "./span";
 import { growFor, sourceOf, SOURCE_SHIM } from "./source";
 import { shimClaim, shimBreak } from "./shim";
 import { oomRetry } from "./oom";
-import { noteAlloc, noteFree, noteRealloc, noteResize } from "./stats";
+import { noteAlloc, noteFree, noteRealloc } from "./stats";
 
 /** The grain a block must start on to honour `align` (any value from 1 up, power of two or
  *  not): lcm(align, 16). 0 for align 0 or a grain too large to ever fit. O(1). */
@@ -74,7 +74,6 @@ function resizeInPlace(r: usize, p: usize, s: usize, grow: bool): bool {
     let start = shimClaim(s - have + MIN_BLOCK);
     if (!start || !addMemory(r, start, shimBreak()) || !heapResize(r, p, s)) return false;
   }
-  noteResize(r, old, sizeOf(p));
   return true;
 }
 
@@ -101,7 +100,7 @@ export function opRealloc(r: usize, p: usize, n: usize): usize {
   if (!q) return 0;
   let old = sizeOf(p);
   memory.copy(q, p, min<usize>(old, sizeOf(q)) - HEADER);
-  noteResize(r, old, sizeOf(q)); // one realloc: neither a malloc nor a free
+  // one realloc: neither a malloc nor a free is counted
   heapFree(r, p, header(p));
   return q;
 }

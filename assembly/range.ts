@@ -29,7 +29,7 @@
 import {
   HEADER, MIN_BLOCK, FREE, CACHED, LEAD_DEAD, PREV_FREE, SIZE_MASK, header, setHeader, sizeOf,
 } from "./block";
-import { R_SPANS, R_IN_USE, R_SPLITS, R_DEAD, DEAD_SLOTS, field, setField } from "./root";
+import { R_SPANS, R_SPLITS, R_DEAD, DEAD_SLOTS, field, setField } from "./root";
 import { spanNext, spanEnd, spanFirst } from "./span";
 import { freeBlock, cutBlock } from "./heap";
 import { noteFree } from "./stats";
@@ -187,7 +187,6 @@ export function heapDealloc(r: usize, a: usize, len: usize): bool {
     setLead(q, stop - q);
     setHeader(b, <u32>(q - b) | (h & PREV_FREE));
     freeBlock(r, b);
-    setField(r, R_IN_USE, field(r, R_IN_USE) - <u32>(q - b));
     return true;
   }
   let s1 = (a - b + HEADER + 15) & ~15; // the kept left part, rounded up to whole units
@@ -199,7 +198,6 @@ export function heapDealloc(r: usize, a: usize, len: usize): bool {
     if (s - s1 < MIN_BLOCK) return recordDead(r, a, stop);
     cutBlock(r, b, s1);
     recordDead(r, a, b + s1 - HEADER);
-    setField(r, R_IN_USE, field(r, R_IN_USE) - <u32>(s - s1));
     return true;
   }
   // Middle: a free block between the kept left part and a kept block q on the right.
@@ -213,7 +211,6 @@ export function heapDealloc(r: usize, a: usize, len: usize): bool {
   setHeader(m, <u32>(q - m));
   freeBlock(r, m);
   recordDead(r, a, m - HEADER); // b's new end, exact
-  setField(r, R_IN_USE, field(r, R_IN_USE) - <u32>(q - m + HEADER));
   setField(r, R_SPLITS, field(r, R_SPLITS) + 1); // one live block became two
   return true;
 }

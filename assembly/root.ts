@@ -5,8 +5,8 @@
 //   ┌──────┬─────────────────────────────┬────────────────────────────────────────────────┐
 //   │    0 │ flMap        u32            │ bit f set: some free list of first level f    │
 //   │    4 │ quickBytes   u32            │ bytes sitting in quick lists                   │
-//   │    8 │ inUse        u32            │ payload bytes of blocks handed out             │
-//   │   12 │ peak         u32            │ highest inUse seen                             │
+//   │    8 │ freeBytes    u32            │ bytes of the blocks in the free lists          │
+//   │   12 │ peakHeld     u32            │ most block bytes held (live + cached) at once  │
 //   │   16 │ claimed      u32            │ bytes of memory given to this heap             │
 //   │   20 │ quickCap     u32            │ most bytes the quick lists may hold (quick.ts) │
 //   │   24 │ mallocs      u64            │ allocating calls                               │
@@ -21,9 +21,12 @@
 //   │ 1776 │ quick[QUICK_COUNT]          │ first cached block of each 16-byte class       │
 //   │ 2048 │ dead count   u32            │ entries in the dead-piece table (range.ts)     │
 //   │ 2052 │ splits       u32            │ live blocks made by partial frees (range.ts)   │
+//   │ 2560 │ blockBytes   u32            │ bytes of all blocks in all spans               │
 //   │ 2056 │ dead[DEAD_SLOTS] {u32 start, u32 end}: small freed pieces inside live blocks │
 //   └──────┴─────────────────────────────┴────────────────────────────────────────────────┘
-//   ROOT_SIZE bytes in all (2560 with the default knobs).
+//   ROOT_SIZE bytes in all (2576 with the default knobs). Bytes in use are derived, not kept:
+//   blockBytes - freeBytes - quickBytes - 4 x live blocks (stats.ts), so no counter of bytes
+//   moves on the quick-list path.
 
 import { SMALL_MAX, QUICK_LIMIT } from "./config";
 import { ALIGN_BITS, HEADER, ALIGN_MASK } from "./block";
@@ -46,8 +49,8 @@ export const QUICK_COUNT: usize = (QUICK_MAX >> ALIGN_BITS) + 1;
 
 export const R_FLMAP: usize = 0;
 export const R_QUICK_BYTES: usize = 4;
-export const R_IN_USE: usize = 8;
-export const R_PEAK: usize = 12;
+export const R_FREE_BYTES: usize = 8;
+export const R_PEAK_HELD: usize = 12;
 export const R_CLAIMED: usize = 16;
 export const R_QUICK_CAP: usize = 20;
 export const R_MALLOCS: usize = 24;
@@ -64,7 +67,8 @@ export const R_QUICK: usize = R_HEADS + (<usize>(FL_COUNT * SL_COUNT) << 2);
 export const DEAD_SLOTS: usize = 63;
 export const R_DEAD: usize = (R_QUICK + (QUICK_COUNT << 2) + ALIGN_MASK) & ~ALIGN_MASK;
 export const R_SPLITS: usize = R_DEAD + 4;
-export const ROOT_SIZE: usize = (R_DEAD + 8 + (DEAD_SLOTS << 3) + ALIGN_MASK) & ~ALIGN_MASK;
+export const R_BLOCK_BYTES: usize = R_DEAD + 8 + (DEAD_SLOTS << 3);
+export const ROOT_SIZE: usize = (R_BLOCK_BYTES + 4 + ALIGN_MASK) & ~ALIGN_MASK;
 
 /** Reads a u32 field of root r. O(1). */
 @inline export function field(r: usize, offset: usize): u32 {

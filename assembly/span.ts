@@ -13,7 +13,7 @@
 import {
   ALIGN_MASK, MIN_BLOCK, FREE, PREV_FREE, setHeader, header, sizeOf, setFooter, prevFreeOf,
 } from "./block";
-import { ROOT_SIZE, R_SPANS, R_LO, R_HI, field, setField, addClaimed } from "./root";
+import { ROOT_SIZE, R_SPANS, R_LO, R_HI, R_BLOCK_BYTES, field, setField, addClaimed } from "./root";
 import { freeBlock } from "./heap";
 import { insertFree, removeFree } from "./bins";
 
@@ -49,6 +49,7 @@ export function addMemory(r: usize, start: usize, end: usize): usize {
     let tail = spanEnd(s);
     setHeader(tail, <u32>(end - tail) | (header(tail) & PREV_FREE));
     setHeader(end, 0);
+    setField(r, R_BLOCK_BYTES, field(r, R_BLOCK_BYTES) + <u32>(end - tail));
     store<u32>(s, end, 4);
     setField(r, R_HI, max<u32>(field(r, R_HI), <u32>end));
     addClaimed(r, <i32>(end - tail));
@@ -61,6 +62,7 @@ export function addMemory(r: usize, start: usize, end: usize): usize {
   let first = spanFirst(base);
   setHeader(first, <u32>(end - first));
   setHeader(end, 0);
+  setField(r, R_BLOCK_BYTES, field(r, R_BLOCK_BYTES) + <u32>(end - first));
   setField(r, R_SPANS, <u32>base);
   let lo = field(r, R_LO);
   if (lo == 0 || first < lo) setField(r, R_LO, <u32>first);
@@ -104,6 +106,7 @@ export function truncateTop(r: usize, top: usize): usize {
     setHeader(f, 0); // f's header becomes the tail; the block before f is in use
   }
   store<u32>(s, newEnd, 4);
+  setField(r, R_BLOCK_BYTES, field(r, R_BLOCK_BYTES) - <u32>(end - newEnd));
   if (<usize>field(r, R_HI) == end) setField(r, R_HI, <u32>newEnd);
   addClaimed(r, -<i32>(end - newEnd));
   return newEnd;

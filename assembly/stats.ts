@@ -4,8 +4,9 @@
 //   ┌──────┬────────────────────┬──────────────────────────────────────────────────────┐
 //   │    0 │ size          u32  │ bytes of this struct (64)                            │
 //   │    4 │ version       u32  │ 1                                                    │
-//   │    8 │ bytesInUse    u32  │ usable bytes of the blocks handed out                │
-//   │   12 │ peakInUse     u32  │ the highest bytesInUse so far                        │
+//   │    8 │ bytesInUse    u32  │ usable bytes of the live blocks                      │
+//   │   12 │ peakHeld      u32  │ most bytes held at once by live and cached blocks,   │
+//   │      │                    │ headers included (so at least bytesInUse)            │
 //   │   16 │ bytesClaimed  u32  │ memory given to the heap, its own metadata included  │
 //   │   20 │ growCalls     u32  │ memory.grow calls made by the shim                   │
 //   │   24 │ mallocCalls   u64  │ successful malloc, calloc, aligned_alloc, … calls    │
@@ -20,24 +21,21 @@
 
 import { HEADER } from "./block";
 import {
-  R_IN_USE, R_PEAK, R_CLAIMED, R_SPLITS, R_MALLOCS, R_FREES, R_REALLOCS, field, setField,
+  R_FREE_BYTES, R_PEAK_HELD, R_BLOCK_BYTES, R_QUICK_BYTES, R_CLAIMED, R_SPLITS, R_MALLOCS, R_FREES,
+  R_REALLOCS, field, setField,
 } from "./root";
 import { shimGrowCalls, shimSbrkHeld, shimBase } from "./shim";
 
 export const STATS_SIZE: usize = 64;
 export const STATS_VERSION: u32 = 1;
 
-/** Counts an allocation that handed out a block of size s. O(1). */
+/** Counts an allocation (of a block of size s). O(1): one counter; bytes in use are derived. */
 @inline export function noteAlloc(r: usize, s: usize): void {
-  let inUse = field(r, R_IN_USE) + <u32>(s - HEADER);
-  setField(r, R_IN_USE, inUse);
-  if (inUse > field(r, R_PEAK)) setField(r, R_PEAK, inUse);
   store<u64>(r + R_MALLOCS, load<u64>(r + R_MALLOCS) + 1);
 }
 
-/** Counts the freeing of a block of size s. O(1). */
+/** Counts the freeing of a block (of size s). O(1): one counter. */
 @inline export function noteFree(r: usize, s: usize): void {
-  setField(r, R_IN_USE, field(r, R_IN_USE) - <u32>(s - HEADER));
   store<u64>(r + R_FREES, load<u64>(r + R_FREES) + 1);
 }
 
@@ -47,24 +45,36 @@ export function liveBlocks(r: usize): u32 {
   return <u32>(load<u64>(r + R_MALLOCS) - load<u64>(r + R_FREES)) + field(r, R_SPLITS);
 }
 
+/** Bytes of the blocks not in the free lists: live blocks and cached ones, headers included.
+ *  Changes only on the general path. O(1). */
+@inline export function heldBytes(r: usize): u32 {
+  return field(r, R_BLOCK_BYTES) - field(r, R_FREE_BYTES);
+}
+
+/** Usable bytes of the live blocks, derived: held bytes, less the cache, less a header per live
+ *  block. Nothing on the quick-list path has to keep it. O(1). */
+export function bytesInUse(r: usize): u32 {
+  return heldBytes(r) - field(r, R_QUICK_BYTES) - <u32>HEADER * liveBlocks(r);
+}
+
+/** Raises the peak of held bytes; called where they can grow (the general path hands out a
+ *  block, a block grows in place). O(1). */
+@inline export function noteHeld(r: usize): void {
+  let held = heldBytes(r);
+  if (held > field(r, R_PEAK_HELD)) setField(r, R_PEAK_HELD, held);
+}
+
 /** Counts a realloc call. O(1). */
 @inline export function noteRealloc(r: usize): void {
   store<u64>(r + R_REALLOCS, load<u64>(r + R_REALLOCS) + 1);
-}
-
-/** Counts a block of size `from` becoming size `to` (a realloc that succeeded). O(1). */
-@inline export function noteResize(r: usize, from: usize, to: usize): void {
-  let inUse = field(r, R_IN_USE) - <u32>from + <u32>to;
-  setField(r, R_IN_USE, inUse);
-  if (inUse > field(r, R_PEAK)) setField(r, R_PEAK, inUse);
 }
 
 /** Writes heap r's stats struct at out (r may be 0: a heap not yet made). O(1). */
 export function writeStats(r: usize, out: usize): void {
   store<u32>(out, <u32>STATS_SIZE, 0);
   store<u32>(out, STATS_VERSION, 4);
-  store<u32>(out, r ? field(r, R_IN_USE) : 0, 8);
-  store<u32>(out, r ? field(r, R_PEAK) : 0, 12);
+  store<u32>(out, r ? bytesInUse(r) : 0, 8);
+  store<u32>(out, r ? field(r, R_PEAK_HELD) : 0, 12);
   store<u32>(out, r ? field(r, R_CLAIMED) : 0, 16);
   store<u32>(out, shimGrowCalls(), 20);
   store<u64>(out, r ? load<u64>(r + R_MALLOCS) : 0, 24);

@@ -134,7 +134,7 @@ async function run(args) {
     const s = heap.stats();
     process.stderr.write(
       `ralloc-wasm: ${s.mallocCalls} allocations, ${s.freeCalls} frees, ${s.reallocCalls} reallocs; ` +
-      `${s.liveBlocks} blocks (${s.bytesInUse} bytes) live, peak ${s.peakBytesInUse} bytes; ` +
+      `${s.liveBlocks} blocks (${s.bytesInUse} bytes) live, peak ${s.peakBytesHeld} bytes; ` +
       `heap ${s.bytesFromMemory} bytes from memory at ${s.heapBase}, ${s.growCalls} memory.grow calls; check ${heap.check() === 0 ? "ok" : "FAILED " + heap.check()}\n`);
   }
   process.exitCode = code;

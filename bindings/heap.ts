@@ -105,8 +105,8 @@ export interface HeapStats {
   version: number;
   /** Sum of the usable sizes of live blocks. */
   bytesInUse: number;
-  /** Highest `bytesInUse` so far. */
-  peakBytesInUse: number;
+  /** Most bytes held at once by live and cached blocks, headers included (at least `bytesInUse`). */
+  peakBytesHeld: number;
   /** Bytes the heap has claimed from memory, its metadata included. */
   bytesFromMemory: number;
   /** `memory.grow` calls the allocator has made. */
@@ -619,7 +619,7 @@ export function decodeStats(view: DataView): HeapStats {
     size: u32(0),
     version: u32(4),
     bytesInUse: u32(8),
-    peakBytesInUse: u32(12),
+    peakBytesHeld: u32(12),
     bytesFromMemory: u32(16),
     growCalls: u32(20),
     mallocCalls: u64(24),

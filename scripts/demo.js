@@ -73,7 +73,7 @@ const check = result.heap.check();
 console.log('3. What the allocator saw:');
 console.log(`   calls          ${n(s.mallocCalls)} allocations, ${n(s.reallocCalls)} reallocs, ${n(s.freeCalls)} frees`);
 console.log(`   live at exit   ${n(s.liveBlocks)} blocks holding ${n(s.bytesInUse)} bytes`);
-console.log(`   peak in use    ${n(s.peakBytesInUse)} bytes`);
+console.log(`   peak held      ${n(s.peakBytesHeld)} bytes (live and cached blocks, headers included)`);
 console.log(`   heap           starts at ${n(s.heapBase)} (the program's __heap_base); ${n(s.bytesFromMemory)} bytes taken from memory, ${n(s.growCalls)} memory.grow calls`);
 console.log(`   heap check     ${check === 0 ? 'ok: every block and free list is consistent' : `FAILED with code ${check}`}`);
 console.log(`\nNext: npx ralloc-wasm run PROG.wasm (dynamic), npx ralloc-wasm link PROG.wasm -o OUT.wasm (static);`);

@@ -67,7 +67,7 @@ items().set(kept);
 heap.HEAPU32[vec >> 2] = kept.length;
 
 const s = heap.stats();
-console.log(`after freeing half: ${s.liveBlocks} live blocks, ${s.bytesInUse} bytes in use (peak ${s.peakBytesInUse})`);
+console.log(`after freeing half: ${s.liveBlocks} live blocks, ${s.bytesInUse} bytes in use (peak ${s.peakBytesHeld})`);
 console.log(`allocator calls: ${s.mallocCalls} malloc, ${s.reallocCalls} realloc, ${s.freeCalls} free; memory.grow ${s.growCalls}x`);
 console.log(`heap check: ${heap.check() === 0 ? 'ok' : `FAILED (code ${heap.check()})`}`);
 

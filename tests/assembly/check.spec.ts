@@ -4,7 +4,7 @@ import {
   heapCheck, CHECK_PREV_BIT, CHECK_FOOTER, CHECK_COUNTERS, CHECK_SIZE, CHECK_QUICK, CHECK_STATE,
   CHECK_BITMAP, CHECK_LINK,
 } from "../../assembly/check";
-import { R_IN_USE, R_FLMAP, field, setField } from "../../assembly/root";
+import { R_FREE_BYTES, R_FLMAP, field, setField } from "../../assembly/root";
 import { noteAlloc, noteFree } from "../../assembly/stats";
 import { arenaHeap, take, give } from "./arena.include";
 
@@ -73,7 +73,7 @@ describe("heap walker", () => {
 
   it("names counters that disagree with the walk", () => {
     let s = sample();
-    setField(s[0], R_IN_USE, field(s[0], R_IN_USE) + 16);
+    setField(s[0], R_FREE_BYTES, field(s[0], R_FREE_BYTES) + 16);
     expect<u32>(heapCheck(s[0])).toBe(CHECK_COUNTERS);
     expect<u32>(FREE).toBe(1);
   });

@@ -316,7 +316,7 @@ export function runFuzz(build, sc, ops, opts = {}) {
         const st = r.stats(statsBlock.ptr);
         if (st.bytesInUse !== sh.usableSum) fail(`stats.bytes_in_use ${st.bytesInUse} != sum of usable sizes ${sh.usableSum}`);
         if (st.liveBlocks !== sh.count) fail(`stats.live_blocks ${st.liveBlocks} != live blocks ${sh.count}`);
-        if (st.peakBytesInUse < st.bytesInUse) fail(`stats.peak ${st.peakBytesInUse} < bytes_in_use ${st.bytesInUse}`);
+        if (st.peakBytesHeld < st.bytesInUse) fail(`stats.peak ${st.peakBytesHeld} < bytes_in_use ${st.bytesInUse}`);
         if ((i & 4095) === 4095) checkLow();
       }
     }

@@ -130,7 +130,7 @@ export class Ralloc {
       size: dv.getUint32(at + 0, true),
       version: dv.getUint32(at + 4, true),
       bytesInUse: dv.getUint32(at + 8, true),
-      peakBytesInUse: dv.getUint32(at + 12, true),
+      peakBytesHeld: dv.getUint32(at + 12, true),
       bytesFromMemory: dv.getUint32(at + 16, true),
       growCalls: dv.getUint32(at + 20, true),
       mallocCalls: u64(24),
