@@ -85,8 +85,10 @@ function mallocSlow(n: usize): usize {
   return r ? opAlloc(r, n, ALIGN, true) : 0;
 }
 
-/** Frees p; ignores 0 and pointers that are not live blocks of this heap (a repeated free
- *  included). O(1); a push onto a quick list is inlined here. */
+/** Frees p. Ignores 0, pointers that are misaligned or outside the heap, and blocks already
+ *  free or cached (a repeated free): the cheap header check. A pointer into the middle of a
+ *  live block whose bytes happen to look like a live header is not caught here (the debug
+ *  build's exact checks are the debug issue's). O(1); a quick-list push is inlined here. */
 export function free(p: usize): void {
   let r = globalRoot;
   if (!r) return;

@@ -25,10 +25,12 @@ export const GROW_MIN_PAGES: u32 = isDefined(RALLOC_GROW_MIN_PAGES) ? RALLOC_GRO
 // @ts-ignore: compile-time constant from --use
 export const MEMTRIM_LIMIT: usize = isDefined(RALLOC_MEMTRIM_LIMIT) ? RALLOC_MEMTRIM_LIMIT : 0;
 
-/** Debug build: validate every pointer exactly and keep the heap checkable after each call. */
+/** Debug build. Today it only makes partial frees always locate their block by walking; the
+ *  exact misuse checks and messages of the debug issue build on it. */
 // @ts-ignore: compile-time constant from --use
 export const DEBUG: bool = isDefined(RALLOC_DEBUG) ? RALLOC_DEBUG != 0 : false;
 
-/** Security build: zero memory on free (more checks arrive with the security issue). */
+/** Security build: whatever is freed is zeroed (free, a realloc that shrinks, a partial free);
+ *  keyed headers and canaries arrive with the security issue. */
 // @ts-ignore: compile-time constant from --use
 export const SECURITY: bool = isDefined(RALLOC_SECURITY) ? RALLOC_SECURITY != 0 : false;

@@ -1,28 +1,38 @@
 // heap.ts — the core heap. Start reading here.
 //
-// ┌─────────────────────────────── the map ────────────────────────────────────────────────┐
-// │ front ends   cabi.ts (C ABI: malloc, free, …), index.ts (AssemblyScript library)        │
-// │      │         validate arguments, keep the counters (stats.ts), grow on demand          │
-// │      ▼                                                                                   │
-// │ core heap    heap.ts (this file): alloc, free, align, resize a block in a heap root      │
-// │      ├── quick.ts   small-object path: one LIFO list per 16-byte class, no coalescing   │
-// │      ├── bins.ts    general path: TLSF segregated free lists, O(1) good fit              │
-// │      ├── span.ts    the memory a heap is handed (claim, extend); never asks where from  │
-// │      ├── block.ts   the block header (bit diagram there)                                 │
-// │      └── root.ts    the heap root: every field of a heap, in linear memory              │
-// │ shim         shim.ts: the only code that calls memory.grow / memory.size; sbrk; growth  │
-// │ checks       check.ts (heap walker), stats.ts (counters), config.ts (every knob)        │
-// └────────────────────────────────────────────────────────────────────────────────────────┘
+// ┌──────────────────────────────────── the map ─────────────────────────────────────────────┐
+// │ front ends  cabi.ts   the C ABI (malloc, free, …) over the global heap; the hit inlined    │
+// │             api.ts    ralloc's extended C API (ralloc_alloc, _dealloc, _donate, _heap_*)   │
+// │             local.ts  local heaps: a root of their own, over a buffer or from the pool     │
+// │             index.ts  the AssemblyScript library (camelCase names, LocalHeap)              │
+// │      │      ops.ts    what every front end does on a heap: check arguments, find a block,  │
+// │      │                grow, ask the OOM policy (oom.ts), count (stats.ts)                  │
+// │      ▼                                                                                     │
+// │ core heap   heap.ts   (this file) take, free, cut, align, resize a block of a heap root    │
+// │      ├── quick.ts     small-object path: one LIFO list per 16-byte class, no merging      │
+// │      ├── bins.ts      general path: TLSF segregated free lists, good fit                   │
+// │      ├── range.ts     partial deallocation: freeing any byte range of a live block         │
+// │      ├── span.ts      the memory a heap is handed (add, extend, truncate)                  │
+// │      ├── block.ts     the block header (bit diagram there)                                 │
+// │      └── root.ts      the heap root: every field of a heap, in linear memory               │
+// │ memory      source.ts where a heap's memory comes from and goes back to (shim, pool, none) │
+// │             shim.ts   the only code that calls memory.grow / memory.size; sbrk; host hooks │
+// │ checks      check.ts (heap walker), stats.ts (counters, derived bytes), config.ts (knobs)  │
+// └────────────────────────────────────────────────────────────────────────────────────────────┘
 //
 // Contract. A heap is a root (root.ts) plus the spans it was handed. Every block in a span is
-// in exactly one state: in use (handed out), CACHED (in a quick list; in use as far as the
-// general heap is concerned) or FREE (in exactly one free list). Invariants, all checked by
-// check.ts: no two FREE blocks are adjacent; a block's PREV_FREE bit equals its predecessor's
-// FREE bit; a FREE block's footer holds its own address; list bitmaps match list contents.
+// in exactly one state: in use (handed out; LEAD_DEAD when a partial free left dead bytes at
+// its start), CACHED (in a quick list; in use as far as the general heap is concerned) or FREE
+// (in exactly one free list). Invariants, all checked by check.ts: no two FREE blocks are
+// adjacent; a block's PREV_FREE bit equals its predecessor's FREE bit; a FREE block's footer
+// holds its own address; list bitmaps match list contents; the root's byte counts match the
+// blocks; dead pieces (range.ts) lie inside live blocks; spans do not overlap.
 //
-// Cost. A small malloc or free that hits its quick list is a handful of loads and stores. Any
-// other operation is O(1) too: a bitmap search, a split, at most two merges. Only growth (the
-// front end's business) and flushing the quick lists (before growth) cost more.
+// Cost. A small malloc or free that hits its quick list is a handful of loads and stores with
+// no byte counter. The general path is O(1): a bitmap search plus a scan of at most 32 blocks
+// of the request's own list, a split, at most two merges. Costs above O(1), each said where it
+// is: flushing the quick lists (amortised: a cached block is flushed once), scanning the whole
+// own list before growing or failing, partial frees (a walk of the span), donation (O(spans)).
 
 import {
   HEADER, MIN_BLOCK, FREE, PREV_FREE, CACHED, LEAD_DEAD, SIZE_MASK,

@@ -17,7 +17,8 @@ import { ROOT_SIZE, R_SPANS, R_LO, R_HI, R_BLOCK_BYTES, field, setField, addClai
 import { freeBlock } from "./heap";
 import { insertFree, removeFree } from "./bins";
 
-/** Bytes a span spends on itself: its 16-byte head and its 4-byte tail (rounded). */
+/** Room to ask for beyond a block when opening a span: its 12-byte head and the first
+ *  block's header (16 bytes), the 4-byte tail, and slack for aligning its ends (32 in all). */
 export const SPAN_OVERHEAD: usize = 32;
 
 /** The next (older) span after span s, or 0. O(1). */
