@@ -212,13 +212,29 @@ export function heapResize(r: usize, p: usize, s: usize): bool {
   let nh = header(next);
   let ns = <usize>(nh & SIZE_MASK);
   if (!(nh & FREE) || bs + ns < s) return false;
-  removeFree(r, next, ns);
-  setHeader(next, 0);
   if (field(r, R_DEAD)) forgetDead(r, next - HEADER - 1, next); // p's old end is no longer one
-  setHeader(p, <u32>(bs + ns) | (h & (PREV_FREE | LEAD_DEAD)));
-  let after = p + bs + ns;
-  setHeader(after, header(after) & ~PREV_FREE);
-  cutBlock(r, p, s);
+  let rest = bs + ns - s;
+  if (rest >= MIN_BLOCK) {
+    // p takes the front of its free successor; the rest stays free, in the successor's list
+    // place when the list does not change (a buffer growing into a large free block).
+    let q = p + s;
+    if (sameList(rest, ns)) {
+      replaceFree(r, next, q, rest, ns);
+    } else {
+      removeFree(r, next, ns);
+      insertFree(r, q, rest);
+    }
+    setHeader(next, 0); // inside p now: no stale header
+    setHeader(p, <u32>s | (h & (PREV_FREE | LEAD_DEAD)));
+    setHeader(q, <u32>rest | FREE);
+    setFooter(q, rest);
+  } else {
+    removeFree(r, next, ns);
+    setHeader(next, 0);
+    setHeader(p, <u32>(bs + ns) | (h & (PREV_FREE | LEAD_DEAD)));
+    let after = p + bs + ns;
+    setHeader(after, header(after) & ~PREV_FREE);
+  }
   noteHeld(r);
   return true;
 }
