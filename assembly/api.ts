@@ -74,7 +74,7 @@ export function ralloc_heap_over(mem: usize, size: usize): usize {
 /** A local heap that grows from the global heap, starting with about `bytes`; its handle or 0. */
 export function ralloc_heap_new(bytes: usize): usize {
   let pool = globalHeap(16);
-  return pool && bytes <= MAX_REQUEST ? localFromPool(pool, bytes) : 0;
+  return pool && bytes <= MAX_REQUEST ? localFromPool(bytes) : 0; // the global heap is the pool
 }
 
 /** Allocates size bytes at a multiple of align in local heap h; 0 on failure or a bad handle. */

@@ -95,23 +95,29 @@ export function freeBlock(r: usize, p: usize): usize {
   return p;
 }
 
+/** Free block f (size fs) gives up its first `taken` bytes; the rest, at f + taken, stays free
+ *  and keeps f's list place when its list does not change (carving a large block, a buffer
+ *  growing into one). Writes the rest's header and footer; the caller owns the front. O(1). */
+function giveUpFront(r: usize, f: usize, fs: usize, taken: usize): void {
+  let rest = fs - taken;
+  let q = f + taken;
+  if (sameList(rest, fs)) {
+    replaceFree(r, f, q, rest, fs);
+  } else {
+    removeFree(r, f, fs);
+    insertFree(r, q, rest);
+  }
+  setHeader(q, <u32>rest | FREE);
+  setFooter(q, rest);
+}
+
 /** Turns free block p (in a list, size >= s) into an in-use block of size s, returning the
  *  rest to the lists when it can stand alone. O(1). */
 export function takeBlock(r: usize, p: usize, s: usize): usize {
   let bs = sizeOf(p);
-  let rest = bs - s;
-  if (rest >= MIN_BLOCK) {
-    let q = p + s;
-    // The rest keeps p's list place when it stays in the same list (carving a large block).
-    if (sameList(rest, bs)) {
-      replaceFree(r, p, q, rest, bs);
-    } else {
-      removeFree(r, p, bs);
-      insertFree(r, q, rest);
-    }
+  if (bs - s >= MIN_BLOCK) {
+    giveUpFront(r, p, bs, s);
     setHeader(p, <u32>s);
-    setHeader(q, <u32>rest | FREE);
-    setFooter(q, rest);
   } else {
     removeFree(r, p, bs);
     setHeader(p, <u32>bs);
@@ -213,21 +219,10 @@ export function heapResize(r: usize, p: usize, s: usize): bool {
   let ns = <usize>(nh & SIZE_MASK);
   if (!(nh & FREE) || bs + ns < s) return false;
   if (field(r, R_DEAD)) forgetDead(r, next - HEADER - 1, next); // p's old end is no longer one
-  let rest = bs + ns - s;
-  if (rest >= MIN_BLOCK) {
-    // p takes the front of its free successor; the rest stays free, in the successor's list
-    // place when the list does not change (a buffer growing into a large free block).
-    let q = p + s;
-    if (sameList(rest, ns)) {
-      replaceFree(r, next, q, rest, ns);
-    } else {
-      removeFree(r, next, ns);
-      insertFree(r, q, rest);
-    }
+  if (bs + ns - s >= MIN_BLOCK) {
+    giveUpFront(r, next, ns, s - bs); // p takes the front of its free successor
     setHeader(next, 0); // inside p now: no stale header
     setHeader(p, <u32>s | (h & (PREV_FREE | LEAD_DEAD)));
-    setHeader(q, <u32>rest | FREE);
-    setFooter(q, rest);
   } else {
     removeFree(r, next, ns);
     setHeader(next, 0);

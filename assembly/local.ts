@@ -5,12 +5,12 @@
 //   from the pool   chunks of the global heap, doubling as it grows (SOURCE_POOL); destroy gives
 //                   every chunk back to the global heap
 
-import { ALIGN, HEADER, MIN_BLOCK, sizeOf, header } from "./block";
+import { ALIGN, HEADER, MIN_BLOCK, MAX_REQUEST, sizeOf, header } from "./block";
 import { ROOT_SIZE, R_SOURCE, R_SPANS, field, setField } from "./root";
 import { SPAN_OVERHEAD, spanNext } from "./span";
-import { heapCreate, heapAlloc, heapFree } from "./heap";
-import { growFor, sourceOf, SOURCE_FIXED, SOURCE_POOL, ROOT_MAGIC } from "./source";
-import { noteAlloc, noteFree } from "./stats";
+import { heapCreate, heapFree } from "./heap";
+import { takeChunk, sourceOf, SOURCE_FIXED, SOURCE_POOL, ROOT_MAGIC } from "./source";
+import { noteFree } from "./stats";
 
 /** Smallest buffer a local heap can live in: its root, a span and one block. */
 export const LOCAL_MIN: usize = ROOT_SIZE + SPAN_OVERHEAD + MIN_BLOCK + ALIGN;
@@ -26,16 +26,13 @@ export function localOver(mem: usize, size: usize): usize {
   return r;
 }
 
-/** A local heap grown from the global heap `pool`, starting with room for about `bytes`; 0 when
- *  the global heap cannot give it a first chunk. O(root), plus the chunk's allocation. */
-export function localFromPool(pool: usize, bytes: usize): usize {
+/** A local heap grown from the global heap, starting with room for about `bytes`; 0 when the
+ *  global heap cannot give it a first chunk. O(root), plus the chunk's allocation. */
+export function localFromPool(bytes: usize): usize {
   let first = <u64>ROOT_SIZE + SPAN_OVERHEAD + ALIGN + <u64>max<usize>(bytes, MIN_BLOCK);
-  if (first > 0xFFFF_0000) return 0;
-  let s = (<usize>first + HEADER + 15) & ~15;
-  let chunk = heapAlloc(pool, s);
-  if (!chunk) chunk = growFor(pool, s);
+  if (first > <u64>MAX_REQUEST) return 0;
+  let chunk = takeChunk(<usize>first);
   if (!chunk) return 0;
-  noteAlloc(pool, sizeOf(chunk));
   heapCreate(chunk, chunk + sizeOf(chunk) - HEADER);
   setField(chunk, R_SOURCE, ROOT_MAGIC | SOURCE_POOL);
   return chunk;

@@ -68,16 +68,15 @@ function topFree(r: usize): usize {
   return end == shimBreak() && (header(end) & PREV_FREE) != 0 ? sizeOf(prevFreeOf(end)) : 0;
 }
 
-/** A block of at least `bytes` from the global heap for a POOL heap's span, or 0. */
-function takeChunk(bytes: usize): usize {
+/** A block of at least `bytes` from the global heap (counted there as a live block), for a
+ *  POOL heap's root or span; 0 when the global heap cannot give it. O(1), plus growth. */
+export function takeChunk(bytes: usize): usize {
   let s = (bytes + HEADER + 15) & ~15;
   let p = heapAlloc(poolRoot, s);
   if (!p) p = growFor(poolRoot, s);
   if (p) noteAlloc(poolRoot, sizeOf(p)); // a live block of the global heap
   return p;
 }
-
-
 
 /** Gives the free memory at the top of heap r back to the shim's break, where sbrk and later
  *  growth find it (SHIM heaps only). Returns the bytes given back. O(cached blocks). */
