@@ -3,17 +3,23 @@
 // works on the global heap unless it takes a local heap's handle. Errors return 0 or an errno,
 // never trap, and change nothing.
 
-import { MAX_REQUEST } from "./block";
+import { MAX_REQUEST, FREE, CACHED, header } from "./block";
 import { setOomHandlerIndex } from "./oom";
 import { spansOverlap, addMemory } from "./span";
 import { isHeapRoot, trimTop } from "./source";
 import { shimOwns, shimAdopt, MAX_END } from "./shim";
-import { heapCheck } from "./check";
 import { heapDealloc } from "./range";
 import { writeStats, STATS_SIZE } from "./stats";
 import { opAlloc, opFree, opRealloc, opInplace, opUsable } from "./ops";
 import { localOver, localFromPool, localDestroy } from "./local";
-import { EINVAL, globalHeap, globalHeapRoot, allocAligned } from "./cabi";
+import { EINVAL, globalHeap, globalHeapRoot, allocAligned, checkOrStop } from "./cabi";
+import { GUARDED } from "./config";
+import {
+  classify, report, locate, M_RANGE, M_USE_FREED, OP_INPLACE, OP_DEALLOC, OP_HEAP_ALLOC,
+  OP_HEAP_FREE, OP_HEAP_REALLOC, OP_HEAP_USABLE, OP_HEAP_CHECK,
+} from "./misuse";
+import { DEALLOC_OK, DEALLOC_FREED, DEALLOC_OUTSIDE } from "./range";
+import { opEvent, EV_DEALLOC } from "./event";
 
 /** Allocates size bytes at a multiple of align (any value from 1 up; 0 is refused); calls the
  *  OOM handler when memory runs out. Free the result with free. O(1), plus growth. */
@@ -30,14 +36,33 @@ export function ralloc_try_alloc(size: usize, align: usize): usize {
  *  cannot. Shrinking always succeeds. O(1), plus growth when ptr ends the heap. */
 export function ralloc_inplace_realloc(ptr: usize, size: usize): usize {
   let r = globalHeapRoot();
-  return ptr && r ? opInplace(r, ptr, size) : 0;
+  if (GUARDED && ptr && !r) classify(0, ptr, OP_INPLACE);
+  return ptr && r ? opInplace(r, ptr, size, OP_INPLACE) : 0;
 }
 
 /** Frees [ptr, ptr + size): a prefix, a suffix, a middle or all of one live block (range.ts).
- *  Returns 0, or EINVAL (nothing changed) when the range is not inside one live block. */
+ *  Returns 0, or EINVAL (nothing changed) when the range is not inside one live block; the
+ *  guarded builds report such a range, or one freed before, and stop. */
 export function ralloc_dealloc(ptr: usize, size: usize): i32 {
   let r = globalHeapRoot();
-  return r && ptr && heapDealloc(r, ptr, size) ? 0 : EINVAL;
+  if (GUARDED && ptr && !r) classify(0, ptr, OP_DEALLOC);
+  if (!r || !ptr) return EINVAL;
+  let b = GUARDED ? locate(r, ptr) : 0; // named in the event: the block before the range goes
+  let why = heapDealloc(r, ptr, size);
+  if (why == DEALLOC_OK) {
+    opEvent(EV_DEALLOC, ptr, size, b, 0);
+    return 0;
+  }
+  if (GUARDED) {
+    if (why == DEALLOC_FREED) report(M_USE_FREED, OP_DEALLOC, ptr, size, 0);
+    if (why == DEALLOC_OUTSIDE) {
+      // In a live block, the range runs past what it asked for; anywhere else, say what ptr is.
+      let at = locate(r, ptr);
+      if (!at || (header(at) & (FREE | CACHED)) != 0) classify(r, ptr, OP_DEALLOC);
+      report(M_RANGE, OP_DEALLOC, ptr, size, 0);
+    }
+  }
+  return EINVAL;
 }
 
 /** Adds [ptr, ptr + size), memory malloc never handed out (a static buffer, an sbrk region), to
@@ -79,22 +104,22 @@ export function ralloc_heap_new(bytes: usize): usize {
 
 /** Allocates size bytes at a multiple of align in local heap h; 0 on failure or a bad handle. */
 export function ralloc_heap_alloc(h: usize, size: usize, align: usize): usize {
-  return isHeapRoot(h) ? opAlloc(h, size, align, true) : 0;
+  return isHeapRoot(h) ? opAlloc(h, size, align, true, OP_HEAP_ALLOC) : 0;
 }
 
 /** Frees ptr in local heap h. Returns 0, or EINVAL when ptr is not a live block of h. */
 export function ralloc_heap_free(h: usize, ptr: usize): i32 {
-  return isHeapRoot(h) && ptr && opFree(h, ptr) ? 0 : EINVAL;
+  return isHeapRoot(h) && ptr && opFree(h, ptr, OP_HEAP_FREE) ? 0 : EINVAL;
 }
 
 /** realloc within local heap h (same rules as realloc). */
 export function ralloc_heap_realloc(h: usize, ptr: usize, size: usize): usize {
-  return isHeapRoot(h) ? opRealloc(h, ptr, size) : 0;
+  return isHeapRoot(h) ? opRealloc(h, ptr, size, OP_HEAP_REALLOC) : 0;
 }
 
 /** Bytes usable at ptr in local heap h, or 0. */
 export function ralloc_heap_usable_size(h: usize, ptr: usize): usize {
-  return isHeapRoot(h) && ptr ? opUsable(h, ptr) : 0;
+  return isHeapRoot(h) && ptr ? opUsable(h, ptr, OP_HEAP_USABLE) : 0;
 }
 
 /** Releases local heap h and everything in it at once. Returns 0, or EINVAL for a bad handle. */
@@ -106,7 +131,7 @@ export function ralloc_heap_destroy(h: usize): i32 {
 
 /** Walks local heap h (ralloc_check's codes); EINVAL's value (28) is not a check code. */
 export function ralloc_heap_check(h: usize): u32 {
-  return isHeapRoot(h) ? heapCheck(h) : <u32>EINVAL;
+  return isHeapRoot(h) ? checkOrStop(h, OP_HEAP_CHECK) : <u32>EINVAL;
 }
 
 /** Writes local heap h's stats struct at out; returns its size, or 0 for a bad handle. */

@@ -22,9 +22,11 @@ import {
   ALIGN_BITS, nextLink, setNextLink, prevLink, setPrevLink, sizeOf,
 } from "./block";
 import {
-  SL_BITS, SL_COUNT, SB_BITS, SB_SIZE, FL_COUNT, R_FLMAP, R_FREE_BYTES,
+  SL_BITS, SL_COUNT, SB_BITS, SB_SIZE, FL_COUNT, R_FLMAP, R_FREE_BYTES, R_LO, R_HI,
   field, setField, headSlot, slMapSlot,
 } from "./root";
+import { GUARDED } from "./config";
+import { report, currentOp, M_BAD_LIST } from "./misuse";
 
 /** First level of size s. O(1). */
 @inline function flOf(s: usize): u32 {
@@ -53,8 +55,21 @@ export function insertFree(r: usize, p: usize, s: usize): void {
   store<u32>(m, load<u32>(m) | (1 << sl));
 }
 
+/** Safe unlinking (guarded builds): the neighbours of free block p (size s) in its list must
+ *  point back at it (and the list head at it when it is first); otherwise the free list was
+ *  overwritten, and that is reported. (Its header may already be rewritten by a merge.) O(1). */
+function checkLinks(r: usize, p: usize, s: usize): void {
+  let lo = <usize>field(r, R_LO), hi = <usize>field(r, R_HI);
+  let next = nextLink(p), prev = prevLink(p);
+  let ok = (next == 0 || ((next & 15) == 0 && next >= lo && next < hi && prevLink(next) == p))
+    && (prev == 0 ? load<u32>(headSlot(r, flOf(s), slOf(s, flOf(s)))) == <u32>p
+      : (prev & 15) == 0 && prev >= lo && prev < hi && nextLink(prev) == p);
+  if (!ok) report(M_BAD_LIST, currentOp(), p, s, 0);
+}
+
 /** Takes free block p of size s out of its list. O(1). */
 export function removeFree(r: usize, p: usize, s: usize): void {
+  if (GUARDED) checkLinks(r, p, s);
   setField(r, R_FREE_BYTES, field(r, R_FREE_BYTES) - <u32>s);
   let next = nextLink(p), prev = prevLink(p);
   if (next) setPrevLink(next, prev);
@@ -78,6 +93,7 @@ const SCAN_LIMIT: u32 = 32;
 /** Puts free block q (size s) in the place free block p (size old) held in its list; both
  *  sizes belong to that list. Cheaper than removeFree + insertFree: no bitmap changes. O(1). */
 export function replaceFree(r: usize, p: usize, q: usize, s: usize, old: usize): void {
+  if (GUARDED) checkLinks(r, p, old);
   setField(r, R_FREE_BYTES, field(r, R_FREE_BYTES) + <u32>s - <u32>old);
   let next = nextLink(p), prev = prevLink(p);
   setNextLink(q, next);

@@ -5,9 +5,9 @@
 // the README: malloc(0) returns a unique pointer, realloc(p, 0) frees p and returns 0, a failed
 // realloc leaves p untouched, errors return 0 (or an errno) and never trap.
 
-import { ALIGN, MIN_BLOCK, MAX_REQUEST, SIZE_MASK, blockSizeFor, alignUp } from "./block";
+import { ALIGN, MIN_BLOCK, MAX_REQUEST, SIZE_MASK, blockSizeFor, alignUp, sizeOf } from "./block";
 import { ROOT_SIZE, R_SOURCE, setField } from "./root";
-import { SMALL_MAX } from "./config";
+import { SMALL_MAX, GUARDED, DEBUG } from "./config";
 import { quickPop } from "./quick";
 import { SPAN_OVERHEAD } from "./span";
 import { heapCreate, heapFree, liveHeader } from "./heap";
@@ -16,7 +16,13 @@ import { shimReady, shimInit, shimDefaultBase, shimClaim, shimBreak, shimSbrk } 
 import { oomRetry } from "./oom";
 import { noteFree, writeStats, STATS_SIZE } from "./stats";
 import { heapCheck } from "./check";
-import { opAlloc, opRealloc, opUsable } from "./ops";
+import { opAlloc, opFree, opRealloc, opUsable } from "./ops";
+import {
+  classify, report, M_CHECK, M_OVERFLOW, M_BAD_HEADER, OP_FREE, OP_REALLOC, OP_USABLE, OP_CHECK,
+  OP_MALLOC, OP_CALLOC, OP_ALIGNED, OP_ALLOC,
+} from "./misuse";
+import { checkFailedAt, CHECK_GUARD } from "./check";
+import { guardVerify, requestOf, GUARD_BAD_CANARY } from "./guard";
 
 /** errno values of wasi-libc. */
 export const EINVAL: i32 = 28;
@@ -71,7 +77,7 @@ function globalHeapFor(n: usize): usize {
 export function malloc(n: usize): usize {
   let s = blockSizeFor(n); // wraps for n near 4 GiB: only trusted once n is known to be small
   let r = globalRoot;
-  if (SMALL_MAX > 0 && n <= SMALL_MAX && r != 0) {
+  if (!GUARDED && SMALL_MAX > 0 && n <= SMALL_MAX && r != 0) { // guarded builds: through ops.ts
     let p = quickPop(r, s, true);
     if (p) return p;
   }
@@ -82,15 +88,23 @@ export function malloc(n: usize): usize {
 function mallocSlow(n: usize): usize {
   if (n > MAX_REQUEST) return 0;
   let r = globalHeapFor(n);
-  return r ? opAlloc(r, n, ALIGN, true) : 0;
+  return r ? opAlloc(r, n, ALIGN, true, OP_MALLOC) : 0;
 }
 
 /** Frees p. Ignores 0, pointers that are misaligned or outside the heap, and blocks already
  *  free or cached (a repeated free): the cheap header check. A pointer into the middle of a
- *  live block whose bytes happen to look like a live header is not caught here (the debug
- *  build's exact checks are the debug issue's). O(1); a quick-list push is inlined here. */
+ *  live block whose bytes happen to look like a live header is not caught here; the guarded
+ *  builds catch every one of these exactly and stop (misuse.ts). O(1); a quick-list push is
+ *  inlined here. */
 export function free(p: usize): void {
   let r = globalRoot;
+  if (GUARDED) {
+    if (!p) return;
+    if (!r) classify(0, p, OP_FREE); // nothing was ever allocated
+    opFree(r, p, OP_FREE);
+    autoTrim(r);
+    return;
+  }
   if (!r) return;
   let h = liveHeader(r, p); // 0 for p = 0 too: the heap never starts at 0
   if (!h) return;
@@ -103,23 +117,24 @@ export function free(p: usize): void {
 export function realloc(p: usize, n: usize): usize {
   if (!p) return malloc(n);
   let r = globalRoot;
-  return r ? opRealloc(r, p, n) : 0;
+  if (GUARDED && !r) classify(0, p, OP_REALLOC);
+  return r ? opRealloc(r, p, n, OP_REALLOC) : 0;
 }
 
 /** Allocates count * size zeroed bytes; 0 when the product overflows. O(n). */
 export function calloc(count: usize, size: usize): usize {
   let total = <u64>count * <u64>size;
   if (total > <u64>MAX_REQUEST) return 0;
-  let p = malloc(<usize>total);
+  let p = GUARDED ? allocAligned(<usize>total, ALIGN, true, OP_CALLOC) : malloc(<usize>total);
   if (p) memory.fill(p, 0, <usize>total);
   return p;
 }
 
 /** Allocates n bytes at a multiple of align on the global heap; 0 on failure. */
-export function allocAligned(n: usize, align: usize, handle: bool): usize {
+export function allocAligned(n: usize, align: usize, handle: bool, op: u32 = OP_ALLOC): usize {
   if (n > MAX_REQUEST || align == 0) return 0;
   let r = handle ? globalHeapFor(n) : globalHeap(blockSizeFor(n));
-  return r ? opAlloc(r, n, align, handle) : 0;
+  return r ? opAlloc(r, n, align, handle, op) : 0;
 }
 
 /** Whether x is a power of two (0 is not). O(1). */
@@ -129,19 +144,19 @@ export function allocAligned(n: usize, align: usize, handle: bool): usize {
 
 /** C11 aligned_alloc: align must be a power of two, else 0. Any size. O(1), plus growth. */
 export function aligned_alloc(align: usize, n: usize): usize {
-  return isPowerOfTwo(align) ? allocAligned(n, align, true) : 0;
+  return isPowerOfTwo(align) ? allocAligned(n, align, true, OP_ALIGNED) : 0;
 }
 
 /** memalign: as aligned_alloc. */
 export function memalign(align: usize, n: usize): usize {
-  return isPowerOfTwo(align) ? allocAligned(n, align, true) : 0;
+  return isPowerOfTwo(align) ? allocAligned(n, align, true, OP_ALIGNED) : 0;
 }
 
 /** POSIX posix_memalign: 0 and *out set, or EINVAL (bad align or null out) / ENOMEM with *out
  *  untouched. O(1), plus growth. */
 export function posix_memalign(out: usize, align: usize, n: usize): i32 {
   if (!isPowerOfTwo(align) || align < 4 || out == 0) return EINVAL;
-  let p = allocAligned(n, align, true);
+  let p = allocAligned(n, align, true, OP_ALIGNED);
   if (!p) return ENOMEM;
   store<u32>(out, <u32>p);
   return 0;
@@ -150,7 +165,8 @@ export function posix_memalign(out: usize, align: usize, n: usize): i32 {
 /** Bytes usable at p (at least what was asked), or 0 for null or a pointer not in use. O(1). */
 export function malloc_usable_size(p: usize): usize {
   let r = globalRoot;
-  return p && r ? opUsable(r, p) : 0;
+  if (GUARDED && p && !r) classify(0, p, OP_USABLE);
+  return p && r ? opUsable(r, p, OP_USABLE) : 0;
 }
 
 /** sbrk: moves the break by delta; returns the old break or -1. Never overlaps the heap. O(1). */
@@ -168,9 +184,25 @@ export function ralloc_init(heapBase: usize): i32 {
   return shimReady() ? 0 : ENOMEM;
 }
 
-/** Walks the whole heap; returns 0 or the code of the first broken invariant (check.ts). */
+/** Walks the whole heap; returns 0 or the code of the first broken invariant (check.ts). The
+ *  debug builds stop with the failure's message instead (a broken canary is a write past the
+ *  end). O(blocks). */
 export function ralloc_check(): u32 {
-  return heapCheck(globalRoot);
+  return checkOrStop(globalRoot, OP_CHECK);
+}
+
+/** heapCheck(r), except that the debug builds report a failure and stop. O(blocks). */
+export function checkOrStop(r: usize, op: u32): u32 {
+  let code = heapCheck(r);
+  if (DEBUG && code) {
+    let at = checkFailedAt();
+    if (code == CHECK_GUARD) {
+      if (guardVerify(at) == GUARD_BAD_CANARY) report(M_OVERFLOW, op, at, requestOf(at), 0);
+      else report(M_BAD_HEADER, op, at, sizeOf(at), 0);
+    }
+    report(M_CHECK, op, at, code, 0);
+  }
+  return code;
 }
 
 /** Writes the stats struct (stats.ts) at out unless out is 0; returns its size. O(1). */

@@ -19,6 +19,8 @@
 //   15 DEAD        a dead-piece entry (range.ts) is not inside a live block, or the count is off,
 //                  or a LEAD_DEAD block's lead count is not 1..15 within its payload
 //   16 OVERLAP     two spans overlap, or a span lies outside the heap's [lo, hi]
+//   17 GUARD       (guarded builds) a live block's check word or canary is broken (guard.ts)
+// checkFailedAt() names the address where the first broken check was found.
 // Cost: O(blocks + free-list entries). It reads only inside the heap's spans, so it does not
 // trap on a corrupted heap.
 
@@ -33,6 +35,8 @@ import { listHead, listOf } from "./bins";
 import { spanNext, spanEnd, spanFirst } from "./span";
 import { blockHolding, deadSlot } from "./range";
 import { liveBlocks, bytesInUse, heldBytes } from "./stats";
+import { GUARDED } from "./config";
+import { guardVerify, GUARD_OK } from "./guard";
 
 export const CHECK_SPAN: u32 = 1;
 export const CHECK_SIZE: u32 = 2;
@@ -50,6 +54,15 @@ export const CHECK_COUNTERS: u32 = 13;
 export const CHECK_TAIL: u32 = 14;
 export const CHECK_DEAD: u32 = 15;
 export const CHECK_OVERLAP: u32 = 16;
+export const CHECK_GUARD: u32 = 17;
+
+/** Where the last walk was looking when it stopped (the failure's address). */
+let at: usize = 0;
+
+/** The address at which the last heapCheck found its broken check (0 after a sound walk). */
+export function checkFailedAt(): usize {
+  return at;
+}
 
 /** Whether p could be a block payload of heap r: aligned and inside its address range. O(1). */
 @inline function plausible(r: usize, p: usize): bool {
@@ -58,6 +71,14 @@ export const CHECK_OVERLAP: u32 = 16;
 
 /** Walks heap r (0 = no heap yet, which is sound) and returns 0 or the first broken check. */
 export function heapCheck(r: usize): u32 {
+  at = r;
+  let code = walk(r);
+  if (!code) at = 0;
+  return code;
+}
+
+/** heapCheck's walk; keeps `at` on what it is looking at. */
+function walk(r: usize): u32 {
   if (!r) return 0;
   let freeBlocks: u32 = 0, cachedBytes: u32 = 0, inUse: u32 = 0, live: u32 = 0;
   let blockBytes: u32 = 0, freeBytes: u32 = 0;
@@ -65,6 +86,7 @@ export function heapCheck(r: usize): u32 {
   let spans: u32 = 0;
   let lo = <usize>field(r, R_LO), hi = <usize>field(r, R_HI);
   for (let s = <usize>field(r, R_SPANS); s; s = spanNext(s)) {
+    at = s;
     if ((s & 15) != 0 || <u64>s + 16 > memEnd) return CHECK_SPAN; // before reading it
     let end = spanEnd(s);
     if ((end & 15) != 0 || end <= s + 16 || <u64>end > memEnd) return CHECK_SPAN;
@@ -77,6 +99,7 @@ export function heapCheck(r: usize): u32 {
     let p = spanFirst(s);
     let prevFree = false;
     while (p < end) {
+      at = p;
       let h = header(p);
       let size = <usize>(h & SIZE_MASK);
       if (size < MIN_BLOCK) return CHECK_SIZE;
@@ -94,6 +117,7 @@ export function heapCheck(r: usize): u32 {
       } else {
         inUse += <u32>(size - HEADER);
         live++;
+        if (GUARDED && guardVerify(p) != GUARD_OK) return CHECK_GUARD;
         if (h & LEAD_DEAD) {
           let lead = <usize>load<u8>(p);
           if (lead == 0 || lead >= MIN_BLOCK || lead >= size - HEADER) return CHECK_DEAD;
@@ -102,6 +126,7 @@ export function heapCheck(r: usize): u32 {
       prevFree = (h & FREE) != 0;
       p += size;
     }
+    at = end;
     let t = header(end);
     if ((t & SIZE_MASK) != 0 || (t & FREE) != 0 || ((t & PREV_FREE) != 0) != prevFree) return CHECK_TAIL;
   }
@@ -116,6 +141,7 @@ export function heapCheck(r: usize): u32 {
       if (((slMap >> sl) & 1) != <u32>(q != 0)) return CHECK_BITMAP;
       let prev: usize = 0;
       while (q) {
+        at = q;
         if (!plausible(r, q) || ++listed > freeBlocks) return CHECK_LINK;
         let h = header(q);
         if (!(h & FREE) || load<u32>(q, 4) != <u32>prev) return CHECK_LINK;
@@ -131,6 +157,7 @@ export function heapCheck(r: usize): u32 {
   for (let k: usize = 1; k < QUICK_COUNT; ++k) {
     let q = <usize>load<u32>(quickSlot(r, k << ALIGN_BITS));
     while (q) {
+      at = q;
       if (!plausible(r, q)) return CHECK_QUICK;
       let h = header(q);
       if (!(h & CACHED) || (h & FREE) || <usize>(h & SIZE_MASK) != k << ALIGN_BITS) return CHECK_QUICK;
@@ -142,10 +169,12 @@ export function heapCheck(r: usize): u32 {
   if (quickBytes != cachedBytes || quickBytes != field(r, R_QUICK_BYTES)) return CHECK_QUICK;
   if (blockBytes != field(r, R_BLOCK_BYTES) || freeBytes != field(r, R_FREE_BYTES)) return CHECK_COUNTERS;
   if (live != liveBlocks(r) || inUse != bytesInUse(r) || heldBytes(r) > field(r, R_PEAK_HELD)) return CHECK_COUNTERS;
+  at = r;
   let dead = <usize>field(r, R_DEAD);
   if (dead > DEAD_SLOTS) return CHECK_DEAD;
   for (let i: usize = 0; i < dead; ++i) {
     let start = <usize>load<u32>(deadSlot(r, i)), end = <usize>load<u32>(deadSlot(r, i), 4);
+    at = start;
     if (end < start) return CHECK_DEAD;
     if (end == start) {
       // an exact-end mark: it sits at the usable end of a live block

@@ -25,12 +25,28 @@ export const GROW_MIN_PAGES: u32 = isDefined(RALLOC_GROW_MIN_PAGES) ? RALLOC_GRO
 // @ts-ignore: compile-time constant from --use
 export const MEMTRIM_LIMIT: usize = isDefined(RALLOC_MEMTRIM_LIMIT) ? RALLOC_MEMTRIM_LIMIT : 0;
 
-/** Debug build. Today it only makes partial frees always locate their block by walking; the
- *  exact misuse checks and messages of the debug issue build on it. */
+/** Debug build: guarded blocks (guard.ts), exact misuse checks that stop with one message
+ *  (misuse.ts), tombstones for merged blocks, ralloc_check() stopping on the first failure. */
 // @ts-ignore: compile-time constant from --use
 export const DEBUG: bool = isDefined(RALLOC_DEBUG) ? RALLOC_DEBUG != 0 : false;
 
-/** Security build: whatever is freed is zeroed (free, a realloc that shrinks, a partial free);
- *  keyed headers and canaries arrive with the security issue. */
+/** Security build: guarded blocks whose check words are keyed by the host's seed, the same
+ *  misuse checks as debug, whatever is freed is zeroed and every allocation reads zero. */
 // @ts-ignore: compile-time constant from --use
 export const SECURITY: bool = isDefined(RALLOC_SECURITY) ? RALLOC_SECURITY != 0 : false;
+
+/** Memory-validating variant of the debug build: the heap walker runs after every operation. */
+// @ts-ignore: compile-time constant from --use
+export const VALIDATE: bool = isDefined(RALLOC_VALIDATE) ? RALLOC_VALIDATE != 0 : false;
+
+/** Whether blocks carry a canary and a trailer and misuse stops the program (debug, security). */
+export const GUARDED: bool = DEBUG || SECURITY || VALIDATE;
+
+/** Canary bytes at least after each block's requested bytes, in guarded builds. */
+// @ts-ignore: compile-time constant from --use
+export const CANARY: usize = isDefined(RALLOC_CANARY) ? RALLOC_CANARY : 4;
+
+/** Highest event level compiled in (0 none, 1 errors, 2 every operation, 3 pool events). The
+ *  host picks what it receives at run time (ralloc_set_log_level); the debug build has 3. */
+// @ts-ignore: compile-time constant from --use
+export const LOG: u32 = isDefined(RALLOC_LOG) ? RALLOC_LOG : 0;

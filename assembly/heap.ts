@@ -44,7 +44,8 @@ import { noteHeld } from "./stats";
 import { insertFree, removeFree, replaceFree, sameList, findFree, scanOwnList } from "./bins";
 import { addMemory, spanEnd } from "./span";
 import { QUICK_MAX, quickPop, quickPush, quickFlush } from "./quick";
-import { SECURITY } from "./config";
+import { SECURITY, GUARDED } from "./config";
+import { tombstone } from "./misuse";
 
 /** Lays out an empty heap root at r (16-aligned) and hands it [r + ROOT_SIZE, end). O(root). */
 export function heapCreate(r: usize, end: usize): usize {
@@ -59,6 +60,7 @@ export function heapCreate(r: usize, end: usize): usize {
 export function freeBlock(r: usize, p: usize): usize {
   let h = header(p);
   let s = <usize>(h & SIZE_MASK);
+  let own = s;
   if (SECURITY) memory.fill(p, 0, s - HEADER); // whatever frees it: free, a cut, a partial free
   let next = p + s;
   let nh = header(next);
@@ -67,7 +69,9 @@ export function freeBlock(r: usize, p: usize): usize {
   if (nh & FREE) {
     listed = next;
     listedSize = <usize>(nh & SIZE_MASK);
-    setHeader(next, 0); // no stale header is left inside a block (range.ts relies on it)
+    // No live-looking header is left inside a block: 0, or in the guarded builds a tombstone
+    // that lets a second free of the absorbed block be named a double free (misuse.ts).
+    setHeader(next, GUARDED ? tombstone(listedSize) : 0);
     s += listedSize;
   }
   if (h & PREV_FREE) {
@@ -76,7 +80,7 @@ export function freeBlock(r: usize, p: usize): usize {
     if (listed) removeFree(r, listed, listedSize);
     listed = prev;
     listedSize = ps;
-    setHeader(p, 0);
+    setHeader(p, GUARDED ? tombstone(own) : 0);
     p = prev;
     s += ps;
   }

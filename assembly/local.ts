@@ -9,7 +9,9 @@ import { ALIGN, HEADER, MIN_BLOCK, MAX_REQUEST, sizeOf, header } from "./block";
 import { ROOT_SIZE, R_SOURCE, R_SPANS, field, setField } from "./root";
 import { SPAN_OVERHEAD, spanNext } from "./span";
 import { heapCreate, heapFree } from "./heap";
-import { takeChunk, sourceOf, SOURCE_FIXED, SOURCE_POOL, ROOT_MAGIC } from "./source";
+import { GUARDED } from "./config";
+import { guardRetire } from "./guard";
+import { takeChunk, chunkEnd, sourceOf, SOURCE_FIXED, SOURCE_POOL, ROOT_MAGIC } from "./source";
 import { noteFree } from "./stats";
 
 /** Smallest buffer a local heap can live in: its root, a span and one block. */
@@ -33,7 +35,7 @@ export function localFromPool(bytes: usize): usize {
   if (first > <u64>MAX_REQUEST) return 0;
   let chunk = takeChunk(<usize>first);
   if (!chunk) return 0;
-  heapCreate(chunk, chunk + sizeOf(chunk) - HEADER);
+  heapCreate(chunk, chunkEnd(chunk));
   setField(chunk, R_SOURCE, ROOT_MAGIC | SOURCE_POOL);
   return chunk;
 }
@@ -57,5 +59,6 @@ export function localDestroy(r: usize, pool: usize): void {
 /** Returns chunk p to the global heap `pool`. O(1). */
 function giveChunk(pool: usize, p: usize): void {
   noteFree(pool, sizeOf(p));
+  if (GUARDED) guardRetire(p, sizeOf(p));
   heapFree(pool, p, header(p));
 }

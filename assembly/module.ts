@@ -9,3 +9,7 @@ export {
   ralloc_heap_realloc, ralloc_heap_usable_size, ralloc_heap_destroy, ralloc_heap_check,
   ralloc_heap_stats,
 } from "./api";
+export {
+  ralloc_walk, ralloc_block_info, ralloc_block_request, ralloc_block_serial, ralloc_span_next,
+  ralloc_span_end, ralloc_layout, ralloc_assert_no_leak, ralloc_set_log_level, ralloc_seed,
+} from "./inspect";

@@ -3,7 +3,7 @@
 // block (free lists, then growth from the heap's source), ask the OOM policy, keep the counters.
 
 import {
-  ALIGN, HEADER, MIN_BLOCK, MAX_REQUEST, FREE, blockSizeFor, sizeOf, header,
+  ALIGN, HEADER, MIN_BLOCK, MAX_REQUEST, FREE, SIZE_MASK, blockSizeFor, sizeOf, header,
 } from "./block";
 import {
   heapAlloc, heapFree, heapAlign, heapResize, heapOwns, heapEndsAt,
@@ -13,6 +13,21 @@ import { growFor, sourceOf, SOURCE_SHIM } from "./source";
 import { shimClaim, shimBreak } from "./shim";
 import { oomRetry } from "./oom";
 import { noteAlloc, noteFree, noteRealloc } from "./stats";
+import { GUARDED, SECURITY, VALIDATE } from "./config";
+import {
+  GUARD, guardedBlockFor, guardSet, guardRetire, guardKeepRequest, requestOf, serialOf, nextSerial,
+} from "./guard";
+import { checkedLive, noteOp, report, M_CHECK, OP_MALLOC, OP_FREE, OP_REALLOC, OP_INPLACE, OP_USABLE } from "./misuse";
+import { opEvent, poolEvent, EV_ALLOC, EV_FREE, EV_REALLOC, EV_OOM } from "./event";
+import { heapCheck, checkFailedAt } from "./check";
+
+/** Largest request a block can hold: guarded builds need room for the guard too. */
+const LARGEST: usize = MAX_REQUEST - (GUARDED ? GUARD : 0);
+
+/** The block size that holds a request of n bytes (n <= LARGEST), guard included. O(1). */
+@inline function sizeFor(n: usize): usize {
+  return GUARDED ? guardedBlockFor(n) : blockSizeFor(n);
+}
 
 /** The grain a block must start on to honour `align` (any value from 1 up, power of two or
  *  not): lcm(align, 16). 0 for align 0 or a grain too large to ever fit. O(1). */
@@ -29,14 +44,24 @@ export function grainFor(align: usize): usize {
   return p ? p : growFor(r, s);
 }
 
+/** The memory-validating build walks heap r after every operation and stops at the first
+ *  broken invariant; compiled away elsewhere. O(heap) there, O(0) here. */
+@inline export function afterOp(r: usize, op: u32): void {
+  if (VALIDATE) {
+    let code = heapCheck(r);
+    if (code) report(M_CHECK, op, checkFailedAt(), code, 0);
+  }
+}
+
 /** A block for n bytes at a multiple of align from heap r, not yet counted; see opAlloc. */
 function allocBlock(r: usize, n: usize, align: usize, handle: bool): usize {
   let grain = align == ALIGN ? ALIGN : grainFor(align);
-  if (!grain || n > MAX_REQUEST) return 0;
-  let s = blockSizeFor(n);
+  if (!grain || n > LARGEST) return 0;
+  let s = sizeFor(n);
   let want = grain == ALIGN ? <u64>s : <u64>s + <u64>grain + MIN_BLOCK;
   if (want > <u64>MAX_REQUEST) return 0;
   let p = grab(r, <usize>want);
+  if (!p) poolEvent(EV_OOM, n, 0, 0);
   if (!p && handle && oomRetry(n)) p = grab(r, <usize>want);
   if (!p) return 0;
   return grain != ALIGN ? heapAlign(r, p, s, grain) : p;
@@ -47,18 +72,48 @@ function allocBlock(r: usize, n: usize, align: usize, handle: bool): usize {
  * When nothing fits and `handle` is set, asks the OOM handler and retries once. Returns 0 for
  * align 0, sizes that cannot fit, and memory that cannot be had. O(1), plus growth.
  */
-export function opAlloc(r: usize, n: usize, align: usize, handle: bool): usize {
+export function opAlloc(r: usize, n: usize, align: usize, handle: bool, op: u32 = OP_MALLOC): usize {
+  if (GUARDED) noteOp(op);
   let p = allocBlock(r, n, align, handle);
-  if (p) noteAlloc(r, sizeOf(p));
+  if (p) {
+    noteAlloc(r, sizeOf(p));
+    let serial: u32 = 0;
+    if (GUARDED) {
+      serial = nextSerial();
+      guardSet(p, n, serial, true);
+    }
+    opEvent(EV_ALLOC, p, n, align, serial);
+    afterOp(r, op);
+  }
   return p;
 }
 
-/** Frees block p of heap r; false (and nothing done) when p is not a live block of r. O(1). */
-export function opFree(r: usize, p: usize): bool {
+/** Frees guarded live block p (header h) of heap r: retires its guard, frees it, keeps what it
+ *  asked for where a double free can find it. O(1) (O(size) in security: zeroing). */
+function freeGuarded(r: usize, p: usize, h: u32): void {
+  let s = <usize>(h & SIZE_MASK);
+  let n = requestOf(p);
+  let serial = serialOf(p);
+  guardRetire(p, s);
+  noteFree(r, s);
+  heapFree(r, p, h);
+  guardKeepRequest(p, s, n);
+  opEvent(EV_FREE, p, n, serial, 0);
+}
+
+/** Frees block p of heap r; false (and nothing done) when p is not a live block of r. In the
+ *  guarded builds a pointer that is not an intact live block is reported and stops. O(1). */
+export function opFree(r: usize, p: usize, op: u32 = OP_FREE): bool {
+  if (GUARDED) {
+    freeGuarded(r, p, checkedLive(r, p, op));
+    afterOp(r, op);
+    return true;
+  }
   if (!heapOwns(r, p)) return false;
   let h = header(p);
   noteFree(r, sizeOf(p));
   heapFree(r, p, h);
+  opEvent(EV_FREE, p, sizeOf(p) - HEADER, 0, 0);
   return true;
 }
 
@@ -77,42 +132,83 @@ function resizeInPlace(r: usize, p: usize, s: usize, grow: bool): bool {
   return true;
 }
 
+/** Re-guards block p after it was resized in place or moved to: request n, allocation number
+ *  serial; in security the bytes past what it held before (old) read zero. O(1) (+ zeroing). */
+@inline function reguard(p: usize, old: usize, n: usize, serial: u32): void {
+  if (SECURITY && n > old) memory.fill(p + old, 0, n - old);
+  guardSet(p, n, serial, false);
+}
+
 /**
  * realloc on heap r: p = 0 allocates, n = 0 frees and returns 0; otherwise resizes in place when
  * it can, else moves (copying) and frees p. Returns 0 and leaves p untouched when it cannot, or
- * when p is not a live block of r. O(1), plus the copy and growth.
+ * when p is not a live block of r (the guarded builds report that and stop). O(1), plus the copy
+ * and growth.
  */
-export function opRealloc(r: usize, p: usize, n: usize): usize {
-  if (!p) return opAlloc(r, n, ALIGN, true);
-  if (!heapOwns(r, p)) return 0;
+export function opRealloc(r: usize, p: usize, n: usize, op: u32 = OP_REALLOC): usize {
+  if (!p) return opAlloc(r, n, ALIGN, true, op);
+  let h: u32 = 0;
+  if (GUARDED) h = checkedLive(r, p, op);
+  else if (!heapOwns(r, p)) return 0;
   if (n == 0) {
-    opFree(r, p);
+    opFree(r, p, op);
     return 0;
   }
-  if (n > MAX_REQUEST) return 0;
+  if (n > LARGEST) return 0;
   noteRealloc(r);
-  let s = blockSizeFor(n);
-  if (resizeInPlace(r, p, s, false)) return p;
-  // Free memory elsewhere first; then grow memory under p if it ends the heap; then move.
-  let q = heapAlloc(r, s);
-  if (!q && resizeInPlace(r, p, s, true)) return p;
-  if (!q) q = allocBlock(r, n, ALIGN, true);
-  if (!q) return 0;
-  let old = sizeOf(p);
-  memory.copy(q, p, min<usize>(old, sizeOf(q)) - HEADER);
-  // one realloc: neither a malloc nor a free is counted
-  heapFree(r, p, header(p));
+  let old = GUARDED ? requestOf(p) : sizeOf(p) - HEADER;
+  let serial = GUARDED ? serialOf(p) : 0;
+  let s = sizeFor(n);
+  let q: usize = 0;
+  if (resizeInPlace(r, p, s, false)) {
+    q = p;
+  } else {
+    // Free memory elsewhere first; then grow memory under p if it ends the heap; then move.
+    q = heapAlloc(r, s);
+    if (!q && resizeInPlace(r, p, s, true)) q = p;
+    if (!q) q = allocBlock(r, n, ALIGN, true);
+    if (!q) return 0;
+  }
+  if (q != p) {
+    memory.copy(q, p, min<usize>(old, GUARDED ? n : sizeOf(q) - HEADER));
+    // one realloc: neither a malloc nor a free is counted
+    if (GUARDED) {
+      let ps = <usize>(h & SIZE_MASK);
+      guardRetire(p, ps);
+      heapFree(r, p, header(p));
+      guardKeepRequest(p, ps, old);
+      serial = nextSerial();
+    } else {
+      heapFree(r, p, header(p));
+    }
+  }
+  if (GUARDED) reguard(q, q == p ? old : min<usize>(old, n), n, serial);
+  opEvent(EV_REALLOC, q, n, p, old);
+  afterOp(r, op);
   return q;
 }
 
 /** Resizes live block p of heap r to hold n bytes without moving it; returns p, or 0 (and p is
  *  unchanged) when it cannot. Shrinking always succeeds. O(1), plus growth at the top. */
-export function opInplace(r: usize, p: usize, n: usize): usize {
-  if (!heapOwns(r, p) || n > MAX_REQUEST) return 0;
-  return resizeInPlace(r, p, blockSizeFor(n), true) ? p : 0;
+export function opInplace(r: usize, p: usize, n: usize, op: u32 = OP_INPLACE): usize {
+  if (GUARDED) checkedLive(r, p, op);
+  else if (!heapOwns(r, p)) return 0;
+  if (n > LARGEST) return 0;
+  let old = GUARDED ? requestOf(p) : sizeOf(p) - HEADER;
+  let serial = GUARDED ? serialOf(p) : 0;
+  if (!resizeInPlace(r, p, sizeFor(n), true)) return 0;
+  if (GUARDED) reguard(p, old, n, serial);
+  opEvent(EV_REALLOC, p, n, p, old);
+  afterOp(r, op);
+  return p;
 }
 
-/** Bytes usable at p in heap r, or 0 when p is not a live block of r. O(1). */
-export function opUsable(r: usize, p: usize): usize {
+/** Bytes usable at p in heap r, or 0 when p is not a live block of r (reported and stopped in
+ *  the guarded builds, where the answer is exactly what was asked for). O(1). */
+export function opUsable(r: usize, p: usize, op: u32 = OP_USABLE): usize {
+  if (GUARDED) {
+    checkedLive(r, p, op);
+    return requestOf(p);
+  }
   return heapOwns(r, p) ? sizeOf(p) - HEADER : 0;
 }

@@ -10,6 +10,7 @@ import { ALIGN_BITS, CACHED, header, setHeader, nextLink, setNextLink } from "./
 import { QUICK_MAX, QUICK_COUNT, R_QUICK_BYTES, R_QUICK_CAP, field, setField, quickSlot } from "./root";
 import { freeBlock } from "./heap";
 import { noteAlloc } from "./stats";
+import { poolEvent, EV_FLUSH } from "./event";
 
 export { QUICK_MAX };
 
@@ -42,7 +43,8 @@ export { QUICK_MAX };
 /** Returns every cached block to the general lists, merging neighbours. Returns whether there
  *  was anything to flush. O(cached blocks). */
 export function quickFlush(r: usize): bool {
-  if (!field(r, R_QUICK_BYTES)) return false;
+  let bytes = field(r, R_QUICK_BYTES);
+  if (!bytes) return false;
   for (let k: usize = 1; k < QUICK_COUNT; ++k) {
     let slot = quickSlot(r, k << ALIGN_BITS);
     let p = <usize>load<u32>(slot);
@@ -55,5 +57,6 @@ export function quickFlush(r: usize): bool {
     }
   }
   setField(r, R_QUICK_BYTES, 0);
+  poolEvent(EV_FLUSH, bytes, 0, 0);
   return true;
 }

@@ -32,7 +32,18 @@ import {
 import { R_SPANS, R_SPLITS, R_DEAD, DEAD_SLOTS, field, setField } from "./root";
 import { spanNext, spanEnd, spanFirst } from "./span";
 import { freeBlock, cutBlock } from "./heap";
-import { noteFree } from "./stats";
+import { noteFree, } from "./stats";
+import { GUARDED } from "./config";
+import { guardSet, guardRetire, guardKeepRequest, guardedBlockFor, requestOf, serialOf, nextSerial } from "./guard";
+
+/** heapDealloc's answers. */
+export const DEALLOC_OK: u32 = 0;
+/** The range is not inside what one live block asked for. */
+export const DEALLOC_OUTSIDE: u32 = 1;
+/** Part of the range was freed already. */
+export const DEALLOC_FREED: u32 = 2;
+/** A small middle piece, and the dead-piece table is full. */
+export const DEALLOC_FULL: u32 = 3;
 
 /** The live block of heap r whose payload holds all of [a, a + len), or 0. Found by walking the
  *  span that holds a: a header cannot tell a block's address from user bytes inside another
@@ -48,8 +59,10 @@ export function blockHolding(r: usize, a: usize, len: usize): usize {
       if (size < MIN_BLOCK) return 0; // a corrupted heap: never loop
       let usableEnd = p + size - HEADER;
       if (a < usableEnd) {
-        if (a < p || (header(p) & (FREE | CACHED)) != 0 || stop > <u64>usableEnd) return 0;
-        return p;
+        if (a < p || (header(p) & (FREE | CACHED)) != 0) return 0;
+        // guarded blocks: only the bytes asked for (the guard follows them)
+        let limit = GUARDED ? p + requestOf(p) : usableEnd;
+        return stop > <u64>limit ? 0 : p;
       }
       p += size;
     }
@@ -141,76 +154,94 @@ function recordDead(r: usize, a: usize, stop: usize): bool {
   return true;
 }
 
-/** Frees [a, a + len) of a live block of heap r. Returns false, changing nothing, when the range
- *  is not inside one live block, overlaps a piece already freed, or is a small middle piece and
- *  the dead-piece table is full. O(1) after blockHolding, plus O(DEAD_SLOTS). */
-export function heapDealloc(r: usize, a: usize, len: usize): bool {
+/** Frees [a, a + len) of a live block of heap r. Returns DEALLOC_OK, or (changing nothing)
+ *  DEALLOC_OUTSIDE when the range is not inside one live block, DEALLOC_FREED when it overlaps a
+ *  piece already freed, DEALLOC_FULL when it is a small middle piece and the dead-piece table
+ *  is full. In the guarded builds a block's end is exactly what it asked for, and each kept part
+ *  gets its own guard. O(1) after blockHolding, plus O(DEAD_SLOTS). */
+export function heapDealloc(r: usize, a: usize, len: usize): u32 {
   let b = blockHolding(r, a, len);
-  if (!b) return false;
+  if (!b) return DEALLOC_OUTSIDE;
   let h = header(b);
   let s = sizeOf(b);
-  let end = b + s - HEADER;
+  let end = GUARDED ? b + requestOf(b) : b + s - HEADER;
+  let serial = GUARDED ? serialOf(b) : 0;
   let stop = a + len;
   let lead = leadOf(b);
-  if (a < b + lead) return false; // part of the dead lead: freed already
+  if (a < b + lead) return DEALLOC_FREED; // part of the dead lead: freed already
   if (field(r, R_DEAD)) {
-    if (overlapsDead(r, a, stop)) return false; // part of it was freed already
+    if (overlapsDead(r, a, stop)) return DEALLOC_FREED; // part of it was freed already
     // Take along the small pieces freed earlier next to this range (they lie in the same block).
     let grown = grownOverDead(r, a, stop);
     let ga = <usize>(grown & 0xFFFF_FFFF), gs = <usize>(grown >> 32);
-    if (ga < b + lead || gs > end) return false; // cannot happen in a sound heap; refuse, unchanged
+    if (ga < b + lead || gs > end) return DEALLOC_OUTSIDE; // not in a sound heap; unchanged
     forgetDead(r, ga, gs);
     a = ga;
     stop = gs;
   }
   let keepLeft = a > b + lead;
   // Fewer than 16 bytes right of the range are the rounding slack of the allocation, unless a
-  // partial free made this end: then every byte there is live.
-  let keepRight = end - stop >= MIN_BLOCK || (end != stop && exactEnd(r, end));
+  // partial free made this end: then every byte there is live. (Guarded: the end is exact.)
+  let keepRight = GUARDED ? stop < end : end - stop >= MIN_BLOCK || (end != stop && exactEnd(r, end));
   if (!keepLeft && !keepRight) {
     // The last of the block: merge it now (not into a quick list), so the whole of the original
     // block is one free block again.
     noteFree(r, s);
     if (field(r, R_DEAD)) forgetDead(r, b, b + s);
+    if (GUARDED) guardRetire(b, s);
     setHeader(b, h & (PREV_FREE | SIZE_MASK));
     freeBlock(r, b);
-    return true;
+    if (GUARDED) guardKeepRequest(b, s, end - b);
+    return DEALLOC_OK;
   }
   if (!keepLeft) {
     // Prefix: the kept block q starts at the last 16-byte boundary at or below stop.
     let q = stop & ~15;
     if (q < b + MIN_BLOCK) {
       setLead(b, stop - b); // too little to stand alone: it stays, marked dead
-      return true;
+      return DEALLOC_OK;
     }
     setHeader(q, <u32>(b + s - q));
     setLead(q, stop - q);
     setHeader(b, <u32>(q - b) | (h & PREV_FREE));
     freeBlock(r, b);
-    return true;
+    if (GUARDED) guardSet(q, end - q, serial, false); // q keeps b's end, and b's number
+    return DEALLOC_OK;
   }
-  let s1 = (a - b + HEADER + 15) & ~15; // the kept left part, rounded up to whole units
+  // the kept left part, rounded up to whole units (guarded: with room for its guard)
+  let s1 = GUARDED ? guardedBlockFor(a - b) : (a - b + HEADER + 15) & ~15;
   // Cutting b down to s1 makes a new end; it is recorded with the dead bytes before it
   // (possibly none), so that end is exact from now on. Refused, unchanged, with no room.
   if (!keepRight) {
+    if (GUARDED) {
+      // Suffix, guarded: the request shrinks to a - b; the block is cut when the rest can stand.
+      if (s - s1 >= MIN_BLOCK) cutBlock(r, b, s1);
+      guardSet(b, a - b, serial, false);
+      return DEALLOC_OK;
+    }
     // Suffix: cut the block down to its left part; what cannot be cut is recorded as dead.
-    if (!deadRoom(r)) return false;
-    if (s - s1 < MIN_BLOCK) return recordDead(r, a, stop);
+    if (!deadRoom(r)) return DEALLOC_FULL;
+    if (s - s1 < MIN_BLOCK) return recordDead(r, a, stop) ? DEALLOC_OK : DEALLOC_FULL;
     cutBlock(r, b, s1);
     recordDead(r, a, b + s1 - HEADER);
-    return true;
+    return DEALLOC_OK;
   }
   // Middle: a free block between the kept left part and a kept block q on the right.
   let m = b + s1;
   let q = stop & ~15;
-  if (!deadRoom(r)) return false;
-  if (q < m + MIN_BLOCK) return recordDead(r, a, stop); // too little to stand alone
+  if (!deadRoom(r)) return DEALLOC_FULL;
+  if (q < m + MIN_BLOCK) return recordDead(r, a, stop) ? DEALLOC_OK : DEALLOC_FULL; // too little to stand alone
   setHeader(q, <u32>(b + s - q));
   setLead(q, stop - q);
   setHeader(b, <u32>s1 | (h & (PREV_FREE | LEAD_DEAD)));
   setHeader(m, <u32>(q - m));
   freeBlock(r, m);
-  recordDead(r, a, m - HEADER); // b's new end, exact
+  if (GUARDED) {
+    guardSet(b, a - b, serial, false);
+    guardSet(q, end - q, nextSerial(), false); // a new live block: a number of its own
+  } else {
+    recordDead(r, a, m - HEADER); // b's new end, exact
+  }
   setField(r, R_SPLITS, field(r, R_SPLITS) + 1); // one live block became two
-  return true;
+  return DEALLOC_OK;
 }

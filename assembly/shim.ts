@@ -36,7 +36,7 @@ export function shimOom(size: usize): bool {
 
 /** Nothing at or above this address is handed out, so every end fits in a u32. */
 export const MAX_END: u64 = 0xFFFF_FFF0;
-const SHIM_SIZE: usize = 32;
+export const SHIM_SIZE: usize = 32;
 const S_BRK: usize = 0;
 const S_SBRK_START: usize = 4;
 const S_SBRK_HELD: usize = 8;

@@ -11,9 +11,11 @@ import { ALIGN, HEADER, PREV_FREE, sizeOf, header, prevFreeOf } from "./block";
 import { R_SOURCE, R_CLAIMED, R_SPANS, field } from "./root";
 import { SPAN_OVERHEAD, spanEnd, truncateTop } from "./span";
 import { quickFlush } from "./quick";
-import { MEMTRIM_LIMIT } from "./config";
+import { MEMTRIM_LIMIT, GUARDED } from "./config";
+import { GUARD, guardedBlockFor, guardSet, nextSerial, requestOf } from "./guard";
 import { heapAlloc, heapAllocFrom } from "./heap";
-import { shimClaim, shimBreak, shimRelease, shimReady } from "./shim";
+import { shimClaim, shimBreak, shimRelease, shimReady, shimGrowCalls } from "./shim";
+import { poolEvent, EV_GROW, EV_TRIM } from "./event";
 import { noteAlloc } from "./stats";
 
 export const SOURCE_FIXED: u32 = 0;
@@ -48,13 +50,15 @@ export function growFor(r: usize, s: usize): usize {
   if (source == SOURCE_SHIM) {
     let top = topFree(r);
     let start = shimClaim((s > top ? s - top : 0) + SPAN_OVERHEAD + ALIGN);
-    return start ? heapAllocFrom(r, start, shimBreak(), s) : 0;
+    if (!start) return 0;
+    poolEvent(EV_GROW, start, shimBreak() - start, shimGrowCalls());
+    return heapAllocFrom(r, start, shimBreak(), s);
   }
   if (source == SOURCE_POOL && poolRoot != 0) {
     let need = s + SPAN_OVERHEAD + ALIGN;
     let chunk = takeChunk(max<usize>(need, field(r, R_CLAIMED))); // double the heap when it can
     if (!chunk) chunk = takeChunk(need);
-    return chunk ? heapAllocFrom(r, chunk, chunk + sizeOf(chunk) - HEADER, s) : 0;
+    return chunk ? heapAllocFrom(r, chunk, chunkEnd(chunk), s) : 0;
   }
   return 0;
 }
@@ -68,14 +72,23 @@ function topFree(r: usize): usize {
   return end == shimBreak() && (header(end) & PREV_FREE) != 0 ? sizeOf(prevFreeOf(end)) : 0;
 }
 
-/** A block of at least `bytes` from the global heap (counted there as a live block), for a
- *  POOL heap's root or span; 0 when the global heap cannot give it. O(1), plus growth. */
+/** A block of at least `bytes` from the global heap (counted there as a live block; guarded
+ *  like any other in the guarded builds), for a POOL heap's root or span; 0 when the global
+ *  heap cannot give it. Its usable end is chunkEnd. O(1), plus growth. */
 export function takeChunk(bytes: usize): usize {
-  let s = (bytes + HEADER + 15) & ~15;
+  let s = GUARDED ? guardedBlockFor(bytes) : (bytes + HEADER + 15) & ~15;
   let p = heapAlloc(poolRoot, s);
   if (!p) p = growFor(poolRoot, s);
-  if (p) noteAlloc(poolRoot, sizeOf(p)); // a live block of the global heap
+  if (p) {
+    noteAlloc(poolRoot, sizeOf(p)); // a live block of the global heap
+    if (GUARDED) guardSet(p, sizeOf(p) - HEADER - GUARD, nextSerial(), false);
+  }
   return p;
+}
+
+/** End of the memory a chunk from takeChunk gives its local heap (its guard stays out). O(1). */
+export function chunkEnd(chunk: usize): usize {
+  return GUARDED ? chunk + requestOf(chunk) : chunk + sizeOf(chunk) - HEADER;
 }
 
 /** Gives the free memory at the top of heap r back to the shim's break, where sbrk and later
@@ -87,6 +100,7 @@ export function trimTop(r: usize): usize {
   let end = truncateTop(r, top);
   if (!end) return 0;
   shimRelease(end, top);
+  poolEvent(EV_TRIM, top - end, 0, 0);
   return top - end;
 }
 
