@@ -1,0 +1,605 @@
+// The misuse suite (issue 6, item 3), from JavaScript: one test per misuse, each run through
+// createHeap on three builds.
+//
+// - debug and security stop on the misuse: the Heap method throws RallocError E_MISUSE whose
+//   message is exactly the one the README lists (built here from the addresses the test saw, not
+//   from the bindings' formatter, so a wrong formatter fails too).
+// - release ignores what it can detect cheaply and stays sound: no exception, free of a bad
+//   pointer changes no byte of memory, realloc/usable size of one give 0, ralloc_check() is 0,
+//   the live blocks keep their bytes, and a batch of allocations afterwards hands out no address
+//   twice and overlaps no live block (so a double free never becomes a double allocation).
+//   Misuse release cannot detect (a write past the end that reaches the next header, a forged
+//   header, a use-after-free write into a free list) can corrupt the heap: those tests say so in
+//   their names and assert what release does guarantee instead: the allocator call does not
+//   trap, and ralloc_check() names the broken invariant.
+//
+// Run: node --test tests/misuse.test.js (builds needed: release, debug, security).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bindings } from './lib/dist.js';
+
+const { createHeap, RallocError } = bindings;
+
+/** An address as the messages print it: 0x and 8 lowercase hex digits. */
+const hex8 = (a) => '0x' + (a >>> 0).toString(16).padStart(8, '0');
+
+// ralloc_block_info flags (contract: 1 FREE, 4 CACHED, 8 LEAD_DEAD).
+const FREE = 1;
+const CACHED = 4;
+
+// ralloc_check codes (README; check.ts) that the release cases below name.
+const CHECK = { SIZE: 2, BOUNDS: 3, LINK: 8, QUICK: 12, COUNTERS: 13 };
+
+const GUARDED = ['debug', 'security'];
+/** A release result that may be anything (a realloc that moved, say); checked in `after`. */
+const ANY = Symbol('any result');
+const SEED = 0x5eed_1234n;
+
+function heapFor(build, options = {}) {
+  return createHeap({ build, ...(build === 'security' ? { seed: SEED } : {}), ...options });
+}
+
+/** The blocks of the global heap, from the raw walk exports (every build has them). */
+function walk(h) {
+  const e = h.exports;
+  const out = [];
+  for (let p = e.ralloc_walk(0) >>> 0, n = 0; p !== 0; p = e.ralloc_walk(p) >>> 0) {
+    if (++n > 100000) assert.fail('ralloc_walk does not end');
+    const info = e.ralloc_block_info(p) >>> 0;
+    out.push({ p, size: info & ~15, flags: info & 15 });
+  }
+  return out;
+}
+
+function blockAt(h, p) {
+  return walk(h).find((b) => b.p === p);
+}
+
+/** The u32 header word of block p (the 4 bytes below it). */
+const headerOf = (h, p) => new DataView(h.memory.buffer).getUint32(p - 4, true);
+const setU32 = (h, addr, v) => new DataView(h.memory.buffer).setUint32(addr, v >>> 0, true);
+const getU32 = (h, addr) => new DataView(h.memory.buffer).getUint32(addr, true);
+
+/** Fills a live block with odd bytes (never a plausible live header) and remembers them. */
+function fillLive(h, p, n, tag) {
+  h.HEAPU8.fill(0xe1 + 2 * (tag % 8), p, p + n);
+  return { p, n, byte: 0xe1 + 2 * (tag % 8) };
+}
+
+function assertIntact(h, blocks, when) {
+  for (const { p, n, byte } of blocks) {
+    const bytes = h.HEAPU8.subarray(p, p + n);
+    const bad = bytes.findIndex((x) => x !== byte);
+    assert.equal(bad, -1, `live block ${hex8(p)} changed at byte ${bad} ${when}`);
+    assert.ok(h.usableSize(p) >= n, `live block ${hex8(p)} still has its ${n} bytes ${when}`);
+  }
+}
+
+/** Runs fn and asserts it throws RallocError E_MISUSE with exactly `message`. */
+function assertMisuse(fn, message, code = 'E_MISUSE') {
+  let error;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error !== undefined, `expected RallocError ${code} "${message}", but nothing was thrown`);
+  assert.ok(error instanceof RallocError, `expected RallocError ${code} "${message}", got ${error?.stack ?? error}`);
+  assert.equal(error.code, code, `error code for: ${error.message}`);
+  assert.equal(error.message, message);
+}
+
+/**
+ * After a misuse on release: allocate a batch (the sizes the case used first, so a block freed
+ * twice would come back twice, then a spread) and assert that no address is handed out twice and
+ * that nothing overlaps a live block or another new block.
+ */
+function assertBatchDistinct(h, live, sizes) {
+  const asked = [...sizes, ...sizes, ...sizes, 0, 1, 12, 16, 24, 32, 40, 64, 100, 128, 200, 500, 1000, 2000, 4000, 10000];
+  const got = asked.map((n) => {
+    const p = h.malloc(n);
+    assert.notEqual(p, 0, `malloc(${n}) after the misuse`);
+    return { p, end: p + Math.max(1, n), what: `new malloc(${n})` };
+  });
+  const extents = [
+    ...live.map(({ p, n }) => ({ p, end: p + Math.max(1, n), what: 'live block' })),
+    ...got,
+  ].sort((a, b) => a.p - b.p);
+  assert.equal(new Set(extents.map((x) => x.p)).size, extents.length, 'an address was handed out twice while live');
+  for (let i = 1; i < extents.length; i++) {
+    const [a, b] = [extents[i - 1], extents[i]];
+    assert.ok(a.end <= b.p, `${a.what} at ${hex8(a.p)} overlaps ${b.what} at ${hex8(b.p)}`);
+  }
+  for (const { p } of got) h.free(p);
+}
+
+/**
+ * Every case:
+ *   setup(h)            -> state s: s.live = [{p, n, byte}] blocks that must stay live and intact,
+ *                          s.sizes = request sizes to repeat in the batch; it also asserts the
+ *                          preconditions that make the case what its name says (e.g. "cached").
+ *   misuse(h, s)        -> the offending call (its result is checked on release).
+ *   message(s)          -> the exact message debug and security stop with.
+ *   code                -> RallocError code (default E_MISUSE).
+ *   release             -> { result: value or (s) => value, noop: the call changes no byte of memory,
+ *                            corrupts: { check: code } when release cannot detect the misuse,
+ *                            after(h, s, result): more assertions }.
+ *   builds              -> default ['debug', 'security', 'release'].
+ *   options             -> more createHeap options.
+ */
+const CASES = [];
+const add = (c) => CASES.push(c);
+
+/** Three blocks a, b, c of n bytes each, filled; returns them. */
+function three(h, n) {
+  const [a, b, c] = [h.malloc(n), h.malloc(n), h.malloc(n)];
+  for (const p of [a, b, c]) assert.notEqual(p, 0);
+  assert.ok(a < b && b < c, 'three blocks in address order');
+  return { a, b, c, fa: fillLive(h, a, n, 1), fb: fillLive(h, b, n, 2), fc: fillLive(h, c, n, 3) };
+}
+
+// ---- double free -----------------------------------------------------------------------------
+
+add({
+  name: 'double free of a block just freed to the general free lists',
+  setup(h) {
+    const { a, b, fa, fc } = three(h, 2000);
+    h.free(b);
+    assert.equal(blockAt(h, b)?.flags & FREE, FREE, 'b is a free block of its own (no neighbour to merge with)');
+    return { a, b, live: [fa, fc], sizes: [2000] };
+  },
+  misuse: (h, s) => h.free(s.b),
+  message: (s) => `ralloc: double free of ${hex8(s.b)} (2000 bytes)`,
+  release: { result: undefined, noop: true },
+});
+
+add({
+  name: 'double free of a block in the quick cache',
+  setup(h) {
+    const { b, fa, fc } = three(h, 32);
+    h.free(b);
+    assert.equal(blockAt(h, b)?.flags & CACHED, CACHED, 'b sits in a quick list');
+    return { b, live: [fa, fc], sizes: [32] };
+  },
+  misuse: (h, s) => h.free(s.b),
+  message: (s) => `ralloc: double free of ${hex8(s.b)} (32 bytes)`,
+  release: { result: undefined, noop: true },
+});
+
+add({
+  name: 'double free of a block that merged into the free block before it',
+  setup(h) {
+    const { a, b, fc } = three(h, 2000);
+    h.free(a);
+    h.free(b); // b merges into a
+    assert.equal(blockAt(h, b), undefined, 'b is no block of its own any more');
+    assert.equal(blockAt(h, a)?.flags & FREE, FREE, 'a is free and holds b');
+    assert.ok(blockAt(h, a).size > b - a, 'a reaches over b');
+    return { b, live: [fc], sizes: [2000] };
+  },
+  misuse: (h, s) => h.free(s.b),
+  message: (s) => `ralloc: double free of ${hex8(s.b)} (2000 bytes)`,
+  release: { result: undefined, noop: true },
+});
+
+add({
+  name: 'double free of a free block absorbed when the block before it was freed',
+  setup(h) {
+    const { a, b, c, fa } = three(h, 2000);
+    const d = h.malloc(2000); // keeps c from merging with the rest of the span
+    const fd = fillLive(h, d, 2000, 4);
+    h.free(c);
+    h.free(b); // b takes c in
+    assert.equal(blockAt(h, c), undefined, 'c is no block of its own any more');
+    assert.ok(blockAt(h, b)?.flags & FREE && blockAt(h, b).size > c - b, 'b is free and holds c');
+    return { c, live: [fa, fd], sizes: [2000] };
+  },
+  misuse: (h, s) => h.free(s.c),
+  message: (s) => `ralloc: double free of ${hex8(s.c)} (2000 bytes)`,
+  release: { result: undefined, noop: true },
+});
+
+// ---- invalid free ----------------------------------------------------------------------------
+
+add({
+  name: 'free of a pointer outside the heap (beyond the end of memory)',
+  setup(h) {
+    const { fa, fb, fc } = three(h, 100);
+    assert.ok(h.memory.buffer.byteLength < 0x40000000);
+    return { live: [fa, fb, fc], sizes: [100] };
+  },
+  misuse: (h) => h.free(0x40000000),
+  message: () => 'ralloc: invalid free of 0x40000000 (outside the heap)',
+  release: { result: undefined, noop: true },
+});
+
+add({
+  name: 'free of a misaligned pointer',
+  setup(h) {
+    const { a, fa, fb, fc } = three(h, 100);
+    return { a, live: [fa, fb, fc], sizes: [100] };
+  },
+  misuse: (h, s) => h.free(s.a + 4),
+  message: (s) => `ralloc: invalid free of ${hex8(s.a + 4)} (misaligned)`,
+  release: { result: undefined, noop: true },
+});
+
+add({
+  name: 'free of an interior pointer',
+  setup(h) {
+    const { a, fa, fb, fc } = three(h, 100);
+    return { a, live: [fa, fb, fc], sizes: [100] };
+  },
+  misuse: (h, s) => h.free(s.a + 32),
+  message: (s) => `ralloc: invalid free of ${hex8(s.a + 32)} (inside the 100-byte block at ${hex8(s.a)})`,
+  release: { result: undefined, noop: true },
+});
+
+add({
+  name: 'free of an interior pointer whose bytes look like a live header (release: not detected, the fake block is cached; ralloc_check names QUICK)',
+  setup(h) {
+    const { a, fb, fc } = three(h, 200);
+    setU32(h, a + 64 - 4, 48); // a 48-byte in-use block, as far as a header can tell
+    return { a, live: [fb, fc], sizes: [200] };
+  },
+  misuse: (h, s) => h.free(s.a + 64),
+  message: (s) => `ralloc: invalid free of ${hex8(s.a + 64)} (inside the 200-byte block at ${hex8(s.a)})`,
+  release: { result: undefined, corrupts: { check: CHECK.QUICK } },
+});
+
+add({
+  name: 'free of static data (an address below the heap base)',
+  options: { heapBase: 4096 },
+  setup(h) {
+    const { fa, fb, fc } = three(h, 100);
+    assert.ok(fa.p > 4096);
+    return { live: [fa, fb, fc], sizes: [100] };
+  },
+  misuse: (h) => h.free(0x400),
+  message: () => 'ralloc: invalid free of 0x00000400 (static data, below the heap)',
+  release: { result: undefined, noop: true },
+});
+
+add({
+  name: 'free of a pointer never allocated (inside free space)',
+  setup(h) {
+    const { c, fa, fb, fc } = three(h, 100);
+    const x = c + 4096;
+    const f = walk(h).find((b) => b.p < x && x < b.p + b.size - 4);
+    assert.ok(f && f.flags & FREE && f.p < x, `${hex8(x)} lies inside a free block, not at its start`);
+    return { x, live: [fa, fb, fc], sizes: [100] };
+  },
+  misuse: (h, s) => h.free(s.x),
+  message: (s) => `ralloc: invalid free of ${hex8(s.x)} (never allocated)`,
+  release: { result: undefined, noop: true },
+});
+
+// ---- realloc, malloc_usable_size, ralloc_inplace_realloc of a bad pointer --------------------
+
+add({
+  name: 'realloc of a freed block',
+  setup(h) {
+    const { b, fa, fc } = three(h, 100);
+    h.free(b);
+    return { b, live: [fa, fc], sizes: [100] };
+  },
+  misuse: (h, s) => h.realloc(s.b, 200),
+  message: (s) => `ralloc: realloc of freed ${hex8(s.b)} (100 bytes)`,
+  release: { result: 0, noop: true },
+});
+
+add({
+  name: 'realloc of an interior pointer',
+  setup(h) {
+    const { a, fa, fb, fc } = three(h, 100);
+    return { a, live: [fa, fb, fc], sizes: [100] };
+  },
+  misuse: (h, s) => h.realloc(s.a + 48, 10),
+  message: (s) => `ralloc: invalid realloc of ${hex8(s.a + 48)} (inside the 100-byte block at ${hex8(s.a)})`,
+  release: { result: 0, noop: true },
+});
+
+add({
+  name: 'malloc_usable_size of a freed block',
+  setup(h) {
+    const { b, fa, fc } = three(h, 100);
+    h.free(b);
+    return { b, live: [fa, fc], sizes: [100] };
+  },
+  misuse: (h, s) => h.usableSize(s.b),
+  message: (s) => `ralloc: malloc_usable_size of freed ${hex8(s.b)} (100 bytes)`,
+  release: { result: 0, noop: true },
+});
+
+add({
+  name: 'ralloc_inplace_realloc of a freed block',
+  setup(h) {
+    const { b, fa, fc } = three(h, 100);
+    h.free(b);
+    return { b, live: [fa, fc], sizes: [100] };
+  },
+  misuse: (h, s) => h.inplaceRealloc(s.b, 50),
+  message: (s) => `ralloc: ralloc_inplace_realloc of freed ${hex8(s.b)} (100 bytes)`,
+  release: { result: 0, noop: true },
+});
+
+// ---- writes past the end ---------------------------------------------------------------------
+// Block a asks for 100 bytes. Guarded builds put at least 4 canary bytes after them (12 here: the
+// block is 128 bytes, trailer at a + 112). Release rounds to a 112-byte block with 108 usable
+// bytes: 1 byte past the request lands in that slack (harmless), 12 bytes reach the next block's
+// header at a + 108 (corruption release cannot see until ralloc_check walks the heap).
+
+const FOUND_BY = {
+  free: { call: (h, s) => h.free(s.a), release: undefined },
+  realloc: { call: (h, s) => h.realloc(s.a, 300), release: ANY },
+  ralloc_check: { call: (h) => h.check(), release: 0 },
+};
+
+for (const [by, how] of Object.entries(FOUND_BY)) {
+  add({
+    name: `a 1-byte write past the end, found by ${by} (release: the byte lands in rounding slack, harmless)`,
+    setup(h) {
+      const { a, fb, fc } = three(h, 100);
+      h.HEAPU8.fill(0xe1, a, a + 100);
+      h.HEAPU8[a + 100] = 0x41;
+      return { a, live: [fb, fc], sizes: [100] };
+    },
+    misuse: how.call,
+    message: (s) => `ralloc: write past the end of ${hex8(s.a)} (100 bytes), found by ${by}`,
+    release: {
+      result: how.release,
+      after(h, s, result) {
+        if (by === 'realloc') {
+          assert.notEqual(result, 0, 'realloc works');
+          assert.ok(h.HEAPU8.subarray(result, result + 100).every((x) => x === 0xe1), 'realloc kept the 100 bytes');
+          s.live.push({ p: result, n: 300, byte: null });
+        } else if (by === 'ralloc_check') {
+          s.live.push({ p: s.a, n: 100, byte: null });
+        }
+      },
+    },
+  });
+
+  add({
+    name: `a 12-byte write past the end, found by ${by} (release: not detected, it overwrites the next block's header; ralloc_check names BOUNDS, the allocator call does not trap)`,
+    setup(h) {
+      const { a, b, fb, fc } = three(h, 100);
+      h.HEAPU8.fill(0x41, a + 100, a + 112); // "AAAAAAAAAAAA": a string running on
+      return { a, b, live: [fb, fc], sizes: [100] };
+    },
+    misuse: how.call,
+    message: (s) => `ralloc: write past the end of ${hex8(s.a)} (100 bytes), found by ${by}`,
+    release: {
+      result: by === 'ralloc_check' ? CHECK.BOUNDS : how.release,
+      corrupts: { check: CHECK.BOUNDS },
+    },
+  });
+}
+
+// ---- corrupted metadata ----------------------------------------------------------------------
+
+add({
+  name: 'a corrupted header (a forged, larger size) found by free (release: not detected, the block after it is hidden; ralloc_check names COUNTERS)',
+  setup(h) {
+    const { a, b, fc } = three(h, 100);
+    const hdr = headerOf(h, a);
+    const forged = (hdr & ~15) + (headerOf(h, b) & ~15); // a claims to reach over b
+    setU32(h, a - 4, forged | (hdr & 15));
+    return { a, forged, live: [fc], sizes: [100] };
+  },
+  misuse: (h, s) => h.free(s.a),
+  message: (s) => `ralloc: corrupted header of ${hex8(s.a)} (${s.forged} bytes), found by free`,
+  release: { result: undefined, corrupts: { check: CHECK.COUNTERS } },
+});
+
+add({
+  name: 'a corrupted free list (a pointer written into a freed block) found by malloc (release: not detected; ralloc_check names LINK)',
+  setup(h) {
+    const { a, b, fa, fc } = three(h, 4000);
+    h.free(b);
+    const fb = blockAt(h, b);
+    assert.equal(fb?.flags & FREE, FREE, 'b is in the general free lists');
+    setU32(h, b, a); // use after free: the program stores a pointer in the freed block
+    return { a, b, bsize: fb.size, live: [fa, fc], sizes: [] };
+  },
+  misuse: (h) => h.malloc(2000),
+  message: (s) => `ralloc: corrupted free list at ${hex8(s.b)} (${s.bsize} bytes), found by malloc`,
+  release: {
+    result: ANY,
+    corrupts: { check: CHECK.LINK },
+    after(h, s, result) {
+      assert.equal(result, s.b, 'release hands out the corrupted free block (its front) without trapping');
+    },
+  },
+});
+
+add({
+  name: 'a corrupted quick list (a pointer written into a cached block) found by malloc (release: not detected; ralloc_check names QUICK)',
+  setup(h) {
+    const { a, b, fa, fc } = three(h, 32);
+    h.free(b);
+    const fb = blockAt(h, b);
+    assert.equal(fb?.flags & CACHED, CACHED, 'b sits in a quick list');
+    setU32(h, b, a); // use after free: the program stores a pointer in the cached block
+    return { a, b, bsize: fb.size, live: [fa, fc], sizes: [] };
+  },
+  misuse: (h) => h.malloc(32),
+  message: (s) => `ralloc: corrupted free list at ${hex8(s.b)} (${s.bsize} bytes), found by malloc`,
+  release: {
+    result: ANY,
+    corrupts: { check: CHECK.QUICK },
+    after(h, s, result) {
+      assert.equal(result, s.b, 'release hands out the cached block without trapping');
+    },
+  },
+});
+
+add({
+  name: 'a corrupted free list found by ralloc_check (release: ralloc_check names LINK)',
+  setup(h) {
+    const { a, b, fa, fc } = three(h, 4000);
+    h.free(b);
+    assert.equal(blockAt(h, b)?.flags & FREE, FREE, 'b is in the general free lists');
+    setU32(h, b, a);
+    return { a, b, live: [fa, fc], sizes: [] };
+  },
+  misuse: (h) => h.check(),
+  message: (s) => `ralloc: heap check failed: LINK (code 8) at ${hex8(s.a)}, after ralloc_check`,
+  release: { result: CHECK.LINK, corrupts: { check: CHECK.LINK } },
+});
+
+// ---- ralloc's API ----------------------------------------------------------------------------
+
+add({
+  name: 'double ralloc_dealloc of the same range (a whole block)',
+  setup(h) {
+    const { b, fa, fc } = three(h, 2000);
+    assert.equal(h.dealloc(b, 2000), true, 'the first dealloc frees b');
+    return { b, live: [fa, fc], sizes: [2000] };
+  },
+  misuse: (h, s) => h.dealloc(s.b, 2000),
+  message: (s) => `ralloc: ralloc_dealloc of freed ${hex8(s.b)} (2000 bytes)`,
+  release: { result: false, noop: true },
+});
+
+add({
+  name: 'ralloc_heap_free of a freed block in a local heap',
+  setup(h) {
+    const local = h.newLocalHeap(4096);
+    assert.ok(local, 'a local heap');
+    const x = local.alloc(100), y = local.alloc(100);
+    assert.ok(x && y);
+    const fy = fillLive(h, y, 100, 5);
+    assert.equal(local.free(x), true, 'the first free');
+    return { local, x, live: [fy], sizes: [100] };
+  },
+  misuse: (h, s) => s.local.free(s.x),
+  message: (s) => `ralloc: double free of ${hex8(s.x)} (100 bytes)`,
+  release: { result: false, noop: true },
+});
+
+add({
+  name: 'a leak found by ralloc_assert_no_leak: the count and the list of live blocks',
+  code: 'E_LEAK',
+  setup(h) {
+    assert.doesNotThrow(() => h.assertNoLeak(), 'no leak on a fresh heap');
+    const a = h.malloc(32), b = h.malloc(64), c = h.malloc(100);
+    h.free(c);
+    return { a, b, live: [], sizes: [] };
+  },
+  misuse: (h) => h.assertNoLeak(),
+  // serials count every allocation of the instance: a is #1, b #2 (c, #3, was freed)
+  message: (s) => `ralloc: 2 blocks leaked (96 bytes)\n  ${hex8(s.a)} 32 bytes #1\n  ${hex8(s.b)} 64 bytes #2`,
+  release: {
+    // release keeps no requests or serials: the sizes are the usable payloads (44 and 76 bytes)
+    throws: (s) => ['E_LEAK', `ralloc: 2 blocks leaked (120 bytes)\n  ${hex8(s.a)} 44 bytes #?\n  ${hex8(s.b)} 76 bytes #?`],
+  },
+  after(h, s, build) {
+    const serial = (n) => (build === 'release' ? 0 : n);
+    const size = (n, usable) => (build === 'release' ? usable : n);
+    assert.deepEqual(h.leaks(), [
+      { address: s.a, size: size(32, 44), serial: serial(1) },
+      { address: s.b, size: size(64, 76), serial: serial(2) },
+    ]);
+    if (build === 'debug') {
+      // The raw export reports through ralloc_hooks.report (LEAK) and stops.
+      assertMisuse(() => h.exports.ralloc_assert_no_leak(), `ralloc: 2 blocks leaked (96 bytes)\n  ${hex8(s.a)} 32 bytes #1\n  ${hex8(s.b)} 64 bytes #2`);
+    } else {
+      assert.equal(h.exports.ralloc_assert_no_leak() >>> 0, 2, 'the raw export returns the count');
+      h.free(s.a);
+      h.free(s.b);
+      assert.equal(h.exports.ralloc_assert_no_leak() >>> 0, 0);
+      assert.doesNotThrow(() => h.assertNoLeak());
+    }
+  },
+});
+
+// ---- the security build's keyed headers --------------------------------------------------------
+
+/**
+ * Makes a security heap (seed) whose first block p claims 224 bytes asking for 200, with the
+ * header and trailer copied from another heap's genuine block: heap `model` really allocated
+ * 200 bytes at the same address, so only the key tells the forgery apart.
+ */
+function forgeFromModel(seed, modelSeed) {
+  const model = createHeap({ build: 'security', seed: modelSeed });
+  const p0 = model.malloc(200);
+  const size = headerOf(model, p0) & ~15;
+  // the model's header, and its canary and trailer: [p0 + 200, p0 + size - 4)
+  const header = headerOf(model, p0);
+  const guard = model.HEAPU8.slice(p0 + 200, p0 + size - 4);
+  const h = createHeap({ build: 'security', seed });
+  const p = h.malloc(100);
+  const q = h.malloc(76); // p and q together cover exactly the model's block
+  assert.equal(p, p0, 'the same address in both heaps');
+  assert.equal(q + (headerOf(h, q) & ~15), p + size, 'p and q cover the model block');
+  setU32(h, p - 4, header);
+  h.HEAPU8.set(guard, p + 200);
+  return { h, p, q, size };
+}
+
+add({
+  name: 'security: a forged header with a check word made under another key is caught',
+  builds: ['security'],
+  setup() {
+    return {};
+  },
+  run(t) {
+    const { h, p, size } = forgeFromModel(2n, 1n);
+    assertMisuse(() => h.free(p), `ralloc: corrupted header of ${hex8(p)} (${size} bytes), found by free`);
+    // Control: the same forgery under the right key passes (so the key is what caught it above).
+    const same = forgeFromModel(1n, 1n);
+    assert.doesNotThrow(() => same.h.free(same.p), 'a header forged with the right key is accepted');
+  },
+});
+
+// ---- the runner ------------------------------------------------------------------------------
+
+for (const c of CASES) {
+  test(c.name, async (t) => {
+    for (const build of c.builds ?? ['debug', 'security', 'release']) {
+      await t.test(build, () => {
+        if (c.run) return c.run(t);
+        const h = heapFor(build, c.options);
+        const s = c.setup(h, build);
+        if (GUARDED.includes(build)) {
+          assertMisuse(() => c.misuse(h, s), c.message(s), c.code);
+          c.after?.(h, s, build);
+          return;
+        }
+        // release
+        const r = c.release;
+        if (r.throws) {
+          const [code, message] = r.throws(s);
+          assertMisuse(() => c.misuse(h, s), message, code);
+          c.after?.(h, s, build);
+          return;
+        }
+        const before = r.noop ? h.HEAPU8.slice() : null;
+        let result;
+        assert.doesNotThrow(() => { result = c.misuse(h, s); }, 'release: the call does not trap or throw');
+        if (r.result !== ANY) assert.equal(result, r.result, 'release: the call\'s result');
+        if (before) {
+          const after = h.HEAPU8;
+          assert.equal(after.length, before.length, 'release: memory did not grow');
+          const diff = after.findIndex((x, i) => x !== before[i]);
+          assert.equal(diff, -1, `release: the call changed memory at ${hex8(diff)}`);
+        }
+        r.after?.(h, s, result);
+        if (r.corrupts) {
+          assert.equal(h.check(), r.corrupts.check, 'release: ralloc_check names the broken invariant');
+          return;
+        }
+        assert.equal(h.check(), 0, 'release: the heap is sound after the misuse');
+        assertIntact(h, s.live.filter((b) => b.byte !== null), 'after the misuse');
+        assertBatchDistinct(h, s.live, s.sizes);
+        assertIntact(h, s.live.filter((b) => b.byte !== null), 'after a batch of allocations');
+        assert.equal(h.check(), 0, 'release: the heap is sound after the batch');
+      });
+    }
+  });
+}
+
+test('the suite has at least 20 cases', () => {
+  assert.ok(CASES.length >= 20, `${CASES.length} cases`);
+});
