@@ -1,0 +1,671 @@
+/**
+ * The heap map: an SVG picture of a ralloc-wasm heap's address space, drawn
+ * from a walk ({@link walkHeap}, {@link spans}) and `ralloc_layout`.
+ *
+ * Memory is drawn as rows of equal address ranges, low addresses at the top:
+ * the program's data and stack below the shim base, ralloc's metadata (the shim
+ * state, the heap root, span heads and tails, guard bytes of guarded blocks),
+ * blocks in use, free and cached, sbrk regions and unclaimed memory above the
+ * break. Long stretches below and above the heap are folded into one row each
+ * (not to scale); when a heap has more pieces than can be drawn, tiny neighbours
+ * are merged (same kind first, then by majority). Every shape has a hover title.
+ *
+ * @module
+ */
+
+import { RallocError } from "./errors.js";
+import { decodeLayout, hex, SPAN_HEAD, SPAN_TAIL, type BlockRecord, type BlockState, type HeapLayout, type SpanRecord } from "./walk.js";
+
+/** What a stretch of memory is, on the map. */
+export type MapKind = "program" | "metadata" | "used" | "cached" | "free" | "sbrk" | "unclaimed" | "unknown";
+
+/** Every kind, in legend order. */
+export const MAP_KINDS: readonly MapKind[] = ["program", "metadata", "used", "cached", "free", "sbrk", "unclaimed", "unknown"];
+
+/** Legend text of each kind. */
+export const KIND_LABELS: Readonly<Record<MapKind, string>> = {
+  program: "program data and stack (below the shim base)",
+  metadata: "ralloc metadata (shim state, heap root, span heads and tails, guard bytes)",
+  used: "blocks in use",
+  cached: "cached blocks (quick lists: free for the program)",
+  free: "free blocks",
+  sbrk: "sbrk regions (or memory grown by others)",
+  unclaimed: "unclaimed memory (above the break)",
+  unknown: "inside a span but not walked",
+};
+
+/** Fill colour of each kind. */
+export const KIND_COLORS: Readonly<Record<MapKind, string>> = {
+  program: "#bdbdbd",
+  metadata: "#542788",
+  used: "#d7301f",
+  cached: "#74add1",
+  free: "#a6d96a",
+  sbrk: "#f2c14e",
+  unclaimed: "#ffffff",
+  unknown: "#000000",
+};
+
+/** What {@link drawHeapMap} draws: a layout, a walk and the spans, of one moment. */
+export interface HeapMapInput {
+  /** `ralloc_layout`'s 8 words (`heap.layout()`), or the same named ({@link HeapLayout}). */
+  layout: ArrayLike<number> | HeapLayout;
+  /** The blocks (`heap.walk()` or {@link walkHeap}). */
+  blocks: readonly BlockRecord[];
+  /** The spans ({@link spans}). */
+  spans: readonly SpanRecord[];
+  /** Heading of the picture (default "ralloc-wasm heap"). */
+  title?: string;
+}
+
+/** Options of {@link drawHeapMap}. */
+export interface HeapMapOptions {
+  /** Width of a row in pixels (default 800; 200 to 10000). */
+  width?: number;
+  /** Bytes per row: a power of two from 16 (default: the smallest from 256 that fits the heap in maxRows rows). */
+  rowBytes?: number;
+  /** Most rows for the heap itself when rowBytes is chosen automatically (default 48; 1 to 10000). */
+  maxRows?: number;
+  /** Most shapes before tiny neighbours are merged (default 4000; 100 to 1000000). */
+  maxShapes?: number;
+  /** Heading; overrides input.title. */
+  title?: string;
+}
+
+/** The figures a heap map prints, from the walk and the layout. */
+export interface HeapFigures {
+  /** Blocks in use, their bytes (headers included) and the bytes asked for them. */
+  usedBlocks: number;
+  usedBytes: number;
+  requestedBytes: number;
+  /** Free blocks (general free lists), their bytes and the largest of them. */
+  freeBlocks: number;
+  freeBytes: number;
+  largestFree: number;
+  /** 1 - largestFree / freeBytes (0 with no free bytes). */
+  fragmentation: number;
+  /** Cached blocks (quick lists) and their bytes. */
+  cachedBlocks: number;
+  cachedBytes: number;
+  /** Spans of the heap. */
+  spans: number;
+  /** Bytes of each kind of memory on the map (guard bytes count as metadata, not as blocks). */
+  bytes: Record<MapKind, number>;
+  /** Bytes of memory. */
+  memoryBytes: number;
+}
+
+/** A stretch of the map: one block, one piece of metadata or background, or several merged. */
+interface Piece {
+  kind: MapKind;
+  start: number;
+  end: number;
+  /** Hover text (blocks: made when drawn, from block and guard). */
+  title?: string;
+  /** The block drawn, when the piece is one block. */
+  block?: BlockRecord;
+  /** Start of a used guarded block's guard bytes (to its end). */
+  guard?: number;
+  /** Blocks (or pieces) of each kind inside a merged piece. */
+  counts?: Partial<Record<MapKind, number>>;
+  /** Bytes of each kind inside a merged piece. */
+  kindBytes?: Partial<Record<MapKind, number>>;
+}
+
+const BLOCK_KINDS: readonly BlockState[] = ["used", "free", "cached"];
+/** What a folded row of one kind is called. */
+const FOLD_NOUN: Record<MapKind, string> = {
+  program: "program data and stack",
+  metadata: "ralloc metadata",
+  used: "in use",
+  cached: "cached",
+  free: "free",
+  sbrk: "sbrk region",
+  unclaimed: "unclaimed memory",
+  unknown: "not walked",
+};
+const KIND_NOUN: Record<MapKind, string> = {
+  program: "program data",
+  metadata: "ralloc metadata",
+  used: "in use",
+  cached: "cached",
+  free: "free",
+  sbrk: "sbrk",
+  unclaimed: "unclaimed",
+  unknown: "not walked",
+};
+
+/** Describes a value for an error message. O(1). */
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "object") return value.constructor?.name ?? "object";
+  if (typeof value === "string") return JSON.stringify(value);
+  return String(value);
+}
+
+function bad(message: string): RallocError {
+  return new RallocError("E_BAD_OPTION", `drawHeapMap: ${message}`);
+}
+
+/** Escapes text for XML content and attribute values. O(length). */
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!)
+    // Characters XML 1.0 forbids (C0 controls other than tab, newline, return; lone surrogates).
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
+}
+
+/** "1 block", "2 blocks". O(1). */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** Bytes for people: "900 bytes", "12.5 KiB", "3.0 MiB". O(1). */
+export function formatBytes(n: number): string {
+  if (n < 1024) return plural(n, "byte");
+  const units = ["KiB", "MiB", "GiB"];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** Checks an integer option; undefined gives the default. O(1). */
+function intOption(options: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
+  const v = options[name];
+  if (v === undefined) return def;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw bad(`option ${name} must be an integer from ${min} to ${max}, got ${describe(v)}`);
+  }
+  return v;
+}
+
+/** Checks a u32-valued field of an input record. O(1). */
+function u32Field(record: Record<string, unknown>, name: string, where: string, optional = false): number {
+  const v = record[name];
+  if (v === undefined && optional) return 0;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw bad(`${where}.${name} must be an integer from 0 to 4294967295, got ${describe(v)}`);
+  }
+  return v;
+}
+
+/** Checks and copies the blocks, sorted by address. O(blocks log blocks). */
+function checkBlocks(value: unknown): BlockRecord[] {
+  if (!Array.isArray(value)) throw bad(`input.blocks must be an array of blocks (heap.walk()), got ${describe(value)}`);
+  const out = value.map((b: unknown, i): BlockRecord => {
+    const where = `input.blocks[${i}]`;
+    if (typeof b !== "object" || b === null) throw bad(`${where} must be a block record, got ${describe(b)}`);
+    const r = b as Record<string, unknown>;
+    const address = u32Field(r, "address", where);
+    const size = u32Field(r, "size", where);
+    if (address % 16 !== 0 || address === 0) throw bad(`${where}.address must be a nonzero multiple of 16, got ${hex(address)}`);
+    if (size % 16 !== 0 || size < 16) throw bad(`${where}.size must be a multiple of 16 from 16, got ${size}`);
+    if (!BLOCK_KINDS.includes(r["state"] as BlockState)) {
+      throw bad(`${where}.state must be "used", "free" or "cached", got ${describe(r["state"])}`);
+    }
+    return {
+      address, size, state: r["state"] as BlockState,
+      request: u32Field(r, "request", where, true),
+      serial: u32Field(r, "serial", where, true),
+      leadDead: r["leadDead"] === true,
+    };
+  });
+  return out.sort((a, b) => a.address - b.address);
+}
+
+/** Checks and copies the spans, sorted by start. O(spans log spans). */
+function checkSpans(value: unknown): SpanRecord[] {
+  if (!Array.isArray(value)) throw bad(`input.spans must be an array of spans ({ start, end }), got ${describe(value)}`);
+  const out = value.map((s: unknown, i): SpanRecord => {
+    const where = `input.spans[${i}]`;
+    if (typeof s !== "object" || s === null) throw bad(`${where} must be a span record, got ${describe(s)}`);
+    const start = u32Field(s as Record<string, unknown>, "start", where);
+    const end = u32Field(s as Record<string, unknown>, "end", where);
+    if (end < start + SPAN_HEAD + 16 + SPAN_TAIL) throw bad(`${where} [${hex(start)}, ${hex(end)}) is too short for a span`);
+    return { start, end };
+  });
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/** The hover text of a block. O(1). */
+function blockTitle(b: BlockRecord, guard: number | undefined): string {
+  const range = `[${hex(b.address - 4)}, ${hex(b.address - 4 + b.size)})`;
+  let text: string;
+  if (b.state === "used") {
+    text = `${hex(b.address)}: in use, ${b.size}-byte block ${range}, ${b.request} bytes requested`;
+    if (b.serial !== 0) text += `, allocation #${b.serial}`;
+    if (b.leadDead) text += ", first bytes freed by a partial free";
+    if (guard !== undefined) text += `; guard bytes [${hex(guard)}, ${hex(b.address - 4 + b.size)})`;
+  } else if (b.state === "free") {
+    text = `${hex(b.address)}: free, ${b.size}-byte block ${range}`;
+  } else {
+    text = `${hex(b.address)}: cached in a quick list, ${b.size}-byte block ${range}`;
+  }
+  return text;
+}
+
+/**
+ * Cuts the whole address space [0, memory end) into pieces in address order:
+ * structures (shim state, root, span heads, blocks, span tails) and, between
+ * them, background (program data, sbrk, unclaimed). O(blocks + spans).
+ */
+function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRecord[]): Piece[] {
+  const memEnd = layout.memoryEnd;
+  const structures: Piece[] = [];
+  if (layout.shimBase !== 0 && layout.shimEnd > layout.shimBase) {
+    structures.push({ kind: "metadata", start: layout.shimBase, end: layout.shimEnd, title: `shim state [${hex(layout.shimBase)}, ${hex(layout.shimEnd)})` });
+  }
+  if (layout.root !== 0 && layout.rootSize > 0) {
+    structures.push({ kind: "metadata", start: layout.root, end: layout.root + layout.rootSize, title: `heap root [${hex(layout.root)}, ${hex(layout.root + layout.rootSize)}), ${layout.rootSize} bytes` });
+  }
+  let bi = 0;
+  for (const s of spanList) {
+    const spanName = `span [${hex(s.start)}, ${hex(s.end)})`;
+    structures.push({ kind: "metadata", start: s.start, end: s.start + SPAN_HEAD, title: `head of ${spanName}` });
+    let at = s.start + SPAN_HEAD;
+    const stop = s.end - SPAN_TAIL;
+    for (; bi < blocks.length && blocks[bi]!.address - 4 < s.end; bi++) {
+      const b = blocks[bi]!;
+      const start = b.address - 4;
+      const end = start + b.size;
+      if (start < at) {
+        throw bad(start < s.start + SPAN_HEAD
+          ? `block ${hex(b.address)} (${b.size} bytes) lies outside every span`
+          : `block ${hex(b.address)} (${b.size} bytes) overlaps the block before it`);
+      }
+      if (end > stop) throw bad(`block ${hex(b.address)} (${b.size} bytes) runs past the end of ${spanName}`);
+      if (start > at) structures.push({ kind: "unknown", start: at, end: start, title: `[${hex(at)}, ${hex(start)}) in ${spanName}: no block was walked here` });
+      let guard: number | undefined;
+      if (b.state === "used" && layout.guardBytes > 0 && b.request + 4 < b.size) {
+        guard = b.address + b.request;
+      }
+      structures.push({ kind: b.state, start, end, block: b, ...(guard !== undefined ? { guard } : {}) });
+      at = end;
+    }
+    if (at < stop) structures.push({ kind: "unknown", start: at, end: stop, title: `[${hex(at)}, ${hex(stop)}) in ${spanName}: no block was walked here` });
+    structures.push({ kind: "metadata", start: stop, end: s.end, title: `tail of ${spanName}` });
+  }
+  if (bi < blocks.length) {
+    const b = blocks[bi]!;
+    throw bad(`block ${hex(b.address)} (${b.size} bytes) lies outside every span`);
+  }
+  structures.sort((a, b) => a.start - b.start || a.end - b.end);
+
+  const pieces: Piece[] = [];
+  const what = (p: Piece) => (p.block ? `block ${hex(p.block.address)} (${p.block.size} bytes)` : p.title!.split(":")[0]!.replace(/\), .*/, ")"));
+  const background = (from: number, to: number) => {
+    // Split at the shim base and the break: program data below, sbrk between, unclaimed above.
+    const cuts = [from, to];
+    if (layout.shimBase > from && layout.shimBase < to) cuts.push(layout.shimBase);
+    if (layout.brk > from && layout.brk < to) cuts.push(layout.brk);
+    cuts.sort((a, b) => a - b);
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      const a = cuts[i]!;
+      const b = cuts[i + 1]!;
+      if (b <= a) continue;
+      const kind: MapKind = layout.shimBase !== 0 && a < layout.shimBase ? "program" : a < layout.brk ? "sbrk" : "unclaimed";
+      const noun = kind === "program" ? "program data and stack" : kind === "sbrk" ? "sbrk region (or memory grown by others)" : "unclaimed memory";
+      pieces.push({ kind, start: a, end: b, title: `${noun} [${hex(a)}, ${hex(b)}), ${formatBytes(b - a)}` });
+    }
+  };
+  let at = 0;
+  for (const p of structures) {
+    if (p.start < at) {
+      const prev = pieces[pieces.length - 1]!;
+      throw bad(`${what(p)} overlaps ${what(prev)}`);
+    }
+    if (p.end > memEnd) throw bad(`${what(p)} ends beyond the end of memory (${hex(memEnd)})`);
+    if (p.start > at) background(at, p.start);
+    pieces.push(p);
+    at = p.end;
+  }
+  if (at < memEnd) background(at, memEnd);
+  return pieces;
+}
+
+/** The figures of a heap from its pieces. O(pieces). */
+function figuresOf(pieces: readonly Piece[], spanCount: number, memEnd: number): HeapFigures {
+  const bytes = Object.fromEntries(MAP_KINDS.map((k) => [k, 0])) as Record<MapKind, number>;
+  const f: HeapFigures = {
+    usedBlocks: 0, usedBytes: 0, requestedBytes: 0, freeBlocks: 0, freeBytes: 0, largestFree: 0, fragmentation: 0,
+    cachedBlocks: 0, cachedBytes: 0, spans: spanCount, bytes, memoryBytes: memEnd,
+  };
+  for (const p of pieces) {
+    const b = p.block;
+    if (b !== undefined) {
+      if (b.state === "used") {
+        f.usedBlocks++;
+        f.usedBytes += b.size;
+        f.requestedBytes += b.request;
+      } else if (b.state === "free") {
+        f.freeBlocks++;
+        f.freeBytes += b.size;
+        f.largestFree = Math.max(f.largestFree, b.size);
+      } else {
+        f.cachedBlocks++;
+        f.cachedBytes += b.size;
+      }
+    }
+    const guard = p.guard === undefined ? 0 : p.end - p.guard;
+    bytes[p.kind] += p.end - p.start - guard;
+    bytes.metadata += guard;
+  }
+  f.fragmentation = f.freeBytes === 0 ? 0 : 1 - f.largestFree / f.freeBytes;
+  return f;
+}
+
+/** Checks a heap map's input; returns the layout, blocks and spans. O(blocks log blocks). */
+function checkInput(input: unknown): { layout: HeapLayout; blocks: BlockRecord[]; spans: SpanRecord[]; title: string | undefined } {
+  if (typeof input !== "object" || input === null) throw bad(`input must be { layout, blocks, spans }, got ${describe(input)}`);
+  const i = input as Record<string, unknown>;
+  const layout = decodeLayout(i["layout"], "drawHeapMap: input.layout");
+  if (layout.memoryEnd === 0) throw bad("input.layout says memory is empty (word 6 is 0)");
+  const title = i["title"];
+  if (title !== undefined && typeof title !== "string") throw bad(`input.title must be a string, got ${describe(title)}`);
+  return { layout, blocks: checkBlocks(i["blocks"]), spans: checkSpans(i["spans"]), title };
+}
+
+/**
+ * The figures a heap map prints (block counts and bytes, free bytes, largest
+ * free block, fragmentation = 1 - largest / free, bytes of each kind), from the
+ * same input as {@link drawHeapMap}. O(blocks log blocks + spans).
+ *
+ * @throws RallocError `E_BAD_OPTION` for malformed input (as drawHeapMap).
+ */
+export function heapFigures(input: HeapMapInput): HeapFigures {
+  const { layout, blocks, spans } = checkInput(input);
+  return figuresOf(buildPieces(layout, blocks, spans), spans.length, layout.memoryEnd);
+}
+
+/** Adds piece p's blocks and bytes to a merged piece's tallies. O(kinds). */
+function tally(into: Piece, p: Piece): void {
+  const counts = (into.counts ??= {});
+  const kb = (into.kindBytes ??= {});
+  if (p.counts) {
+    for (const [k, n] of Object.entries(p.counts) as [MapKind, number][]) counts[k] = (counts[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(p.kindBytes!) as [MapKind, number][]) kb[k] = (kb[k] ?? 0) + n;
+  } else {
+    counts[p.kind] = (counts[p.kind] ?? 0) + 1;
+    const guard = p.guard === undefined ? 0 : p.end - p.guard;
+    kb[p.kind] = (kb[p.kind] ?? 0) + p.end - p.start - guard;
+    if (guard > 0) kb.metadata = (kb.metadata ?? 0) + guard;
+  }
+}
+
+/** The hover text of a merged piece. O(kinds). */
+function mergedTitle(p: Piece): string {
+  const parts = MAP_KINDS.filter((k) => p.counts![k]).map((k) => {
+    const n = p.counts![k]!;
+    const noun = BLOCK_KINDS.includes(k as BlockState) ? plural(n, "block") : plural(n, "piece");
+    return `${noun} ${KIND_NOUN[k]} (${p.kindBytes![k]} bytes)`;
+  });
+  return `[${hex(p.start)}, ${hex(p.end)}), ${formatBytes(p.end - p.start)}, merged: ${parts.join(", ")}`;
+}
+
+/** Closes a merged piece: its kind is the one with the most bytes. O(kinds). */
+function finishMerged(p: Piece): Piece {
+  if (!p.counts) return p;
+  // Guard bytes are metadata but belong to blocks: a piece holding blocks is named after them.
+  const holdsBlocks = BLOCK_KINDS.some((k) => p.counts![k]);
+  let best: MapKind | undefined;
+  for (const k of MAP_KINDS) {
+    if (holdsBlocks && !BLOCK_KINDS.includes(k as BlockState)) continue;
+    if (best === undefined || (p.kindBytes![k] ?? 0) > (p.kindBytes![best] ?? 0)) best = k;
+  }
+  best ??= p.kind;
+  p.kind = best;
+  p.title = mergedTitle(p);
+  return p;
+}
+
+/**
+ * Merges tiny pieces until at most about maxShapes remain: first runs of tiny
+ * neighbours of one kind, then tiny pieces of any kind into stretches of at
+ * least minBytes, each kind's share drawn side by side (the group's kind is the one
+ * holding most bytes). O(pieces).
+ */
+function mergePieces(pieces: Piece[], tinyBytes: number, maxShapes: number, total: number): { pieces: Piece[]; merged: boolean } {
+  if (pieces.length <= maxShapes) return { pieces, merged: false };
+  const single = (p: Piece): Piece => ({ kind: p.kind, start: p.start, end: p.start, title: "" });
+  const out: Piece[] = [];
+  let run: Piece[] = [];
+  const flushRun = () => {
+    if (run.length === 1) out.push(run[0]!);
+    if (run.length > 1) {
+      const m = single(run[0]!);
+      for (const q of run) tally(m, q);
+      m.end = run[run.length - 1]!.end;
+      out.push(m);
+    }
+    run = [];
+  };
+  for (const p of pieces) {
+    const tiny = p.end - p.start < tinyBytes;
+    if (tiny && run.length > 0 && p.kind === run[0]!.kind && p.start === run[run.length - 1]!.end) {
+      run.push(p);
+      continue;
+    }
+    flushRun();
+    if (tiny) run.push(p);
+    else out.push(p);
+  }
+  flushRun();
+  if (out.length <= maxShapes) return { pieces: out.map(finishMerged), merged: true };
+
+  const minBytes = Math.ceil((2 * total) / maxShapes);
+  const bucketed: Piece[] = [];
+  let bucket: Piece | undefined;
+  const flush = () => {
+    if (bucket) bucketed.push(finishMerged(bucket));
+    bucket = undefined;
+  };
+  for (const p of out) {
+    if (p.end - p.start >= minBytes) {
+      flush();
+      bucketed.push(finishMerged(p));
+      continue;
+    }
+    if (bucket && bucket.end !== p.start) flush();
+    if (!bucket) bucket = single(p);
+    tally(bucket, p);
+    bucket.end = p.end;
+    if (bucket.end - bucket.start >= minBytes) flush();
+  }
+  flush();
+  return { pieces: bucketed, merged: true };
+}
+
+/** A number for an SVG attribute: at most 2 decimals. O(1). */
+function n2(v: number): string {
+  return String(Math.round(v * 100) / 100);
+}
+
+/**
+ * Draws a heap map: an SVG document (a string) showing the heap's address space
+ * as rows, with a legend of the kinds present, the figures of
+ * {@link heapFigures}, row addresses on the axis, and a hover `<title>` on every
+ * block. Shapes carry `data-kind` (and `data-address` for a single block,
+ * `data-count-<kind>` for merged pieces) so tools can read the picture back.
+ * O(blocks log blocks + spans + rows), output at most about maxShapes + rows shapes.
+ *
+ * @example
+ * const svg = drawHeapMap({ layout: heap.layout(), blocks: walkHeap(heap.exports), spans: spans(heap.exports) });
+ *
+ * @throws RallocError `E_BAD_OPTION` for malformed input or options (a block
+ * outside every span, overlapping blocks, a field that is not a u32, ...).
+ */
+export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): string {
+  if (typeof options !== "object" || options === null) throw bad(`options must be an object, got ${describe(options)}`);
+  const o = options as Record<string, unknown>;
+  const plotW = intOption(o, "width", 800, 200, 10000);
+  const maxRows = intOption(o, "maxRows", 48, 1, 10000);
+  const maxShapes = intOption(o, "maxShapes", 4000, 100, 1000000);
+  let rowBytes = intOption(o, "rowBytes", 0, 16, 2 ** 31);
+  if (o["rowBytes"] !== undefined && (rowBytes & (rowBytes - 1)) !== 0) throw bad(`option rowBytes must be a power of two, got ${rowBytes}`);
+  if (o["title"] !== undefined && typeof o["title"] !== "string") throw bad(`option title must be a string, got ${describe(o["title"])}`);
+  const { layout, blocks, spans: spanList, title: inputTitle } = checkInput(input);
+  const title = (o["title"] as string | undefined) ?? inputTitle ?? "ralloc-wasm heap";
+  const memEnd = layout.memoryEnd;
+
+  const pieces = buildPieces(layout, blocks, spanList);
+  const figures = figuresOf(pieces, spanList.length, memEnd);
+
+  // The heap proper: from the lowest structure (the shim base, or a donated span below it) to
+  // the break or the highest span end. Program data below and unclaimed memory above are folded.
+  const structural = pieces.filter((p) => p.kind !== "program" && p.kind !== "unclaimed");
+  let lo = structural.length ? structural[0]!.start : 0;
+  let hi = structural.length ? structural[structural.length - 1]!.end : 0;
+  if (layout.shimBase !== 0) lo = Math.min(lo, layout.shimBase);
+  hi = Math.min(memEnd, Math.max(hi, layout.brk));
+  if (rowBytes === 0) {
+    rowBytes = 256;
+    while (rowBytes < 2 ** 31 && Math.ceil((hi - Math.floor(lo / rowBytes) * rowBytes) / rowBytes) > maxRows) rowBytes *= 2;
+  }
+  let loD = Math.floor(lo / rowBytes) * rowBytes;
+  let hiD = Math.min(memEnd, Math.ceil(hi / rowBytes) * rowBytes);
+  if (hi <= lo) { loD = 0; hiD = 0; }
+  if (loD <= 2 * rowBytes) loD = 0;
+  if (memEnd - hiD <= 2 * rowBytes && hiD > loD) hiD = memEnd;
+  if (hiD <= loD && memEnd <= 4 * rowBytes) { loD = 0; hiD = memEnd; }
+
+  type Row = { start: number; end: number; folded: boolean };
+  const rows: Row[] = [];
+  if (loD > 0) rows.push({ start: 0, end: loD, folded: true });
+  for (let a = loD; a < hiD; a += rowBytes) rows.push({ start: a, end: Math.min(a + rowBytes, hiD), folded: false });
+  if (hiD < memEnd) rows.push({ start: Math.max(hiD, loD), end: memEnd, folded: true });
+
+  const pxPerByte = plotW / rowBytes;
+  const inView = pieces.filter((p) => p.end > loD && p.start < hiD);
+  const { pieces: shapes, merged } = mergePieces(inView, Math.ceil(2 / pxPerByte), maxShapes, hiD - loD);
+
+  const axisW = 100;
+  const width = axisW + plotW + 20;
+  const rowH = 14;
+  const rowGap = 4;
+  const top = 80;
+  const rowY = (i: number) => top + i * (rowH + rowGap);
+  const out: string[] = [];
+  const rowsEnd = rowY(rows.length);
+  const presentKinds = MAP_KINDS.filter((k) => figures.bytes[k] > 0);
+  const legendTop = rowsEnd + 16;
+  const figuresTop = legendTop + presentKinds.length * 18 + 14;
+  const height = figuresTop + 4 * 16 + 10;
+
+  out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(`<title>${escapeXml(title)}</title>`);
+  out.push(`<style>.ax{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:10px;fill:#444}.fold{stroke:#888;stroke-dasharray:4 3}g[data-kind]:hover rect{stroke:#000;stroke-width:1}</style>`);
+  out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#fff"/>`);
+  out.push(`<text x="10" y="20" font-size="15" font-weight="bold">${escapeXml(title)}</text>`);
+  const notes = [`memory ${formatBytes(memEnd)}`, `shim base ${hex(layout.shimBase)}`, `break ${hex(layout.brk)}`];
+  if (layout.guardBytes > 0) notes.push(`guarded blocks (${layout.guardBytes} guard bytes each)`);
+  const scaleNotes = [`1 row = ${rowBytes} bytes`];
+  if (merged) scaleNotes.push(`${inView.length} pieces drawn as ${shapes.length} shapes (tiny neighbours merged)`);
+  out.push(`<text x="10" y="38" fill="#444">${escapeXml(notes.join(" · "))}</text>`);
+  out.push(`<text x="10" y="54" fill="#444">${escapeXml(scaleNotes.join(" · "))}</text>`);
+  // The ruler: offsets within a row.
+  for (let q = 0; q <= 4; q++) {
+    const x = axisW + (plotW * q) / 4;
+    out.push(`<text class="ax" x="${n2(x)}" y="${top - 6}" text-anchor="${q === 0 ? "start" : q === 4 ? "end" : "middle"}">+0x${((rowBytes * q) / 4).toString(16)}</text>`);
+  }
+
+  // Rows: the address axis, and folded rows drawn whole.
+  out.push(`<g id="rows">`);
+  rows.forEach((r, i) => {
+    const y = rowY(i);
+    out.push(`<text class="ax" x="${axisW - 6}" y="${y + rowH - 3}" text-anchor="end">${hex(r.start)}</text>`);
+    if (r.folded) {
+      // A folded row has a scale of its own: the stretch is long and holds nothing of the heap.
+      const inside = pieces.filter((p) => p.end > r.start && p.start < r.end);
+      const kinds = [...new Set(inside.map((p) => p.kind))];
+      const what = kinds.length === 1 ? `${FOLD_NOUN[kinds[0]!]} ` : "";
+      const text = `${what}[${hex(r.start)}, ${hex(r.end)}), ${formatBytes(r.end - r.start)} (not to scale)`;
+      const scale = plotW / (r.end - r.start);
+      let rects = "";
+      for (const p of inside) {
+        const a = Math.max(p.start, r.start);
+        const b = Math.min(p.end, r.end);
+        rects += `<rect class="fold" x="${n2(axisW + (a - r.start) * scale)}" y="${y}" width="${n2((b - a) * scale)}" height="${rowH}" fill="${KIND_COLORS[p.kind]}"/>`;
+      }
+      out.push(`<g data-kind="${kinds.length === 1 ? kinds[0] : "mixed"}" data-folded="true"><title>${escapeXml(text)}</title>${rects}` +
+        `<text x="${n2(axisW + plotW / 2)}" y="${y + rowH - 3}" text-anchor="middle" font-size="10" fill="#222">≈ ${escapeXml(text)} ≈</text></g>`);
+    }
+  });
+  out.push(`</g>`);
+
+  // Shapes: one group per piece, one rect per row it crosses.
+  out.push(`<g id="map" shape-rendering="crispEdges">`);
+  const firstLinear = loD > 0 ? 1 : 0;
+  const rectsOf = (start: number, end: number, fill: string, extra = ""): string => {
+    let s = "";
+    const first = Math.floor((start - loD) / rowBytes);
+    const last = Math.floor((end - 1 - loD) / rowBytes);
+    for (let r = first; r <= last; r++) {
+      const rs = loD + r * rowBytes;
+      const a = Math.max(start, rs);
+      const b = Math.min(end, rs + rowBytes);
+      const w = (b - a) * pxPerByte;
+      const stroke = w >= 4 && extra === "" ? ` stroke="#fff" stroke-width="0.5"` : "";
+      s += `<rect x="${n2(axisW + (a - rs) * pxPerByte)}" y="${rowY(firstLinear + r)}" width="${n2(w)}" height="${rowH}" fill="${fill}"${stroke}${extra}/>`;
+    }
+    return s;
+  };
+  for (const p of shapes) {
+    const start = Math.max(p.start, loD);
+    const end = Math.min(p.end, hiD);
+    let attrs = ` data-kind="${p.kind}"`;
+    if (p.block) attrs += ` data-address="${hex(p.block.address)}" data-size="${p.block.size}"`;
+    if (p.counts) {
+      for (const k of MAP_KINDS) if (p.counts[k]) attrs += ` data-count-${k}="${p.counts[k]}"`;
+    }
+    let body = "";
+    const mixed = p.kindBytes ? MAP_KINDS.filter((k) => p.kindBytes![k]) : [];
+    if (mixed.length > 1) {
+      // A merged piece of several kinds: each kind's share of its bytes, side by side.
+      let a = p.start;
+      for (const k of mixed) {
+        const b = a + p.kindBytes![k]!;
+        const ca = Math.max(a, start);
+        const cb = Math.min(b, end);
+        if (cb > ca) body += rectsOf(ca, cb, KIND_COLORS[k], ` data-share="${k}"`);
+        a = b;
+      }
+    } else if (p.guard !== undefined && p.guard > start && p.guard < end) {
+      body = rectsOf(start, p.guard, KIND_COLORS[p.kind]) + rectsOf(p.guard, end, KIND_COLORS.metadata, ` data-guard="true"`);
+    } else {
+      body = rectsOf(start, end, KIND_COLORS[p.kind], p.kind === "unclaimed" ? ` class="fold"` : "");
+    }
+    out.push(`<g${attrs}><title>${escapeXml(p.title ?? blockTitle(p.block!, p.guard))}</title>${body}</g>`);
+  }
+  out.push(`</g>`);
+
+  // The legend: each kind present, with its bytes.
+  out.push(`<g id="legend">`);
+  presentKinds.forEach((k, i) => {
+    const y = legendTop + i * 18;
+    let text = `${KIND_LABELS[k]}: ${formatBytes(figures.bytes[k])}`;
+    if (k === "used") text += `, ${plural(figures.usedBlocks, "block")}`;
+    if (k === "free") text += `, ${plural(figures.freeBlocks, "block")}`;
+    if (k === "cached") text += `, ${plural(figures.cachedBlocks, "block")}`;
+    out.push(`<g data-legend="${k}"><rect x="10" y="${y}" width="14" height="12" fill="${KIND_COLORS[k]}" stroke="#666" stroke-width="0.5"/>` +
+      `<text x="30" y="${y + 10}">${escapeXml(text)}</text></g>`);
+  });
+  out.push(`</g>`);
+
+  // The figures, as text and as data attributes.
+  const pct = (figures.fragmentation * 100).toFixed(1);
+  const lines = [
+    `in use: ${plural(figures.usedBlocks, "block")}, ${figures.usedBytes} bytes of blocks${layout.guardBytes > 0 ? " (guard bytes included)" : ""}, ${figures.requestedBytes} bytes requested`,
+    `free: ${plural(figures.freeBlocks, "block")}, ${figures.freeBytes} bytes; largest free block ${figures.largestFree} bytes; fragmentation ${pct}%`,
+    `cached: ${plural(figures.cachedBlocks, "block")}, ${figures.cachedBytes} bytes`,
+    `${plural(figures.spans, "span")}; ralloc metadata ${figures.bytes.metadata} bytes; sbrk ${figures.bytes.sbrk} bytes; program data ${figures.bytes.program} bytes; unclaimed ${figures.bytes.unclaimed} bytes`,
+  ];
+  out.push(`<g id="figures" data-used-blocks="${figures.usedBlocks}" data-used-bytes="${figures.usedBytes}" data-requested-bytes="${figures.requestedBytes}"` +
+    ` data-free-blocks="${figures.freeBlocks}" data-free-bytes="${figures.freeBytes}" data-largest-free="${figures.largestFree}"` +
+    ` data-fragmentation="${figures.fragmentation}" data-cached-blocks="${figures.cachedBlocks}" data-cached-bytes="${figures.cachedBytes}" data-spans="${figures.spans}">`);
+  lines.forEach((line, i) => out.push(`<text x="10" y="${figuresTop + i * 16}">${escapeXml(line)}</text>`));
+  out.push(`</g>`);
+  out.push(`</svg>`);
+  return out.join("\n") + "\n";
+}
