@@ -1,0 +1,18 @@
+/* A corrupted header: block a's size forged to reach over block b, found by free. Release cannot
+ * tell: freeing a hides b (ralloc_check names COUNTERS). */
+#include "misuse.h"
+int main(void) {
+    char *a = launder(malloc(100));
+    char *b = launder(malloc(100));
+    char *c = launder(malloc(100));
+    precondition(a && b && c, "three blocks");
+    uint32_t *ha = (uint32_t *)(a - 4), hb = *(uint32_t *)(b - 4);
+    uint32_t forged = (*ha & ~15u) + (hb & ~15u);
+    *ha = forged | (*ha & 15u); /* the misuse */
+    show("a", a);
+    show_num("size", forged);
+    free(a);
+    printf("free returned\n");
+    printf("check %d\n", ralloc_check());
+    return 0;
+}
