@@ -36,7 +36,7 @@ import { spanNext, spanEnd, spanFirst } from "./span";
 import { blockHolding, deadSlot } from "./range";
 import { liveBlocks, bytesInUse, heldBytes } from "./stats";
 import { GUARDED } from "./config";
-import { guardVerify, GUARD_OK } from "./guard";
+import { guardVerify, requestOf, GUARD_OK } from "./guard";
 
 export const CHECK_SPAN: u32 = 1;
 export const CHECK_SIZE: u32 = 2;
@@ -115,9 +115,9 @@ function walk(r: usize): u32 {
       } else if (h & CACHED) {
         cachedBytes += <u32>size;
       } else {
-        inUse += <u32>(size - HEADER);
         live++;
         if (GUARDED && guardVerify(p) != GUARD_OK) return CHECK_GUARD;
+        inUse += GUARDED ? <u32>requestOf(p) : <u32>(size - HEADER);
         if (h & LEAD_DEAD) {
           let lead = <usize>load<u8>(p);
           if (lead == 0 || lead >= MIN_BLOCK || lead >= size - HEADER) return CHECK_DEAD;

@@ -4,7 +4,8 @@
 //   ┌──────┬────────────────────┬──────────────────────────────────────────────────────┐
 //   │    0 │ size          u32  │ bytes of this struct (64)                            │
 //   │    4 │ version       u32  │ 1                                                    │
-//   │    8 │ bytesInUse    u32  │ usable bytes of the live blocks                      │
+//   │    8 │ bytesInUse    u32  │ usable bytes of the live blocks (guarded builds: what│
+//   │      │                    │ they asked for, which is what they may use)          │
 //   │   12 │ peakHeld      u32  │ most bytes held at once by live and cached blocks,   │
 //   │      │                    │ headers included (so at least bytesInUse)            │
 //   │   16 │ bytesClaimed  u32  │ memory given to the heap, its own metadata included  │
@@ -19,10 +20,13 @@
 //   └──────┴────────────────────┴──────────────────────────────────────────────────────┘
 //   A later version only appends fields: read `size` before reading past it.
 
-import { HEADER } from "./block";
+import { HEADER, MIN_BLOCK, FREE, CACHED, SIZE_MASK, header } from "./block";
+import { spanNext, spanEnd, spanFirst } from "./span";
+import { GUARDED } from "./config";
+import { requestOf } from "./guard";
 import {
   R_FREE_BYTES, R_PEAK_HELD, R_BLOCK_BYTES, R_QUICK_BYTES, R_CLAIMED, R_SPLITS, R_MALLOCS, R_FREES,
-  R_REALLOCS, field, setField,
+  R_REALLOCS, R_SPANS, field, setField,
 } from "./root";
 import { shimGrowCalls, shimSbrkHeld, shimBase } from "./shim";
 
@@ -52,9 +56,27 @@ export function liveBlocks(r: usize): u32 {
 }
 
 /** Usable bytes of the live blocks, derived: held bytes, less the cache, less a header per live
- *  block. Nothing on the quick-list path has to keep it. O(1). */
+ *  block. Nothing on the quick-list path has to keep it. O(1). In the guarded builds a block's
+ *  usable bytes are exactly its request (guard.ts), so they are summed by a walk: O(blocks). */
 export function bytesInUse(r: usize): u32 {
+  if (GUARDED) return requestedBytes(r);
   return heldBytes(r) - field(r, R_QUICK_BYTES) - <u32>HEADER * liveBlocks(r);
+}
+
+/** Sum of the requests of heap r's live blocks (guarded builds). O(blocks). */
+function requestedBytes(r: usize): u32 {
+  let sum: u32 = 0;
+  for (let s = <usize>field(r, R_SPANS); s; s = spanNext(s)) {
+    let end = spanEnd(s);
+    for (let p = spanFirst(s); p < end; ) {
+      let h = header(p);
+      let size = <usize>(h & SIZE_MASK);
+      if (size < MIN_BLOCK) break; // a broken heap: check.ts says so
+      if ((h & (FREE | CACHED)) == 0) sum += <u32>requestOf(p);
+      p += size;
+    }
+  }
+  return sum;
 }
 
 /** Raises the peak of held bytes; called where they can grow (the general path hands out a
