@@ -462,6 +462,45 @@ add({
   release: { result: false, noop: true },
 });
 
+// Partial frees: the same range freed twice. The message names the range and its length (what
+// the call asked to free), whether the range went back to the heap as blocks or, too small to
+// stand alone, was only marked dead inside its live block.
+for (const [what, n, offset, length] of [
+  ['a middle range (16-aligned, 512 bytes)', 2000, 512, 512],
+  ['a middle range (not 16-aligned, 600 bytes)', 2000, 500, 600],
+  ['a small middle piece (18 bytes: marked dead, not a block of its own)', 300, 100, 18],
+  ['a prefix (1000 bytes)', 2000, 0, 1000],
+  ['a suffix (1000 bytes)', 2000, 1000, 1000],
+]) {
+  add({
+    name: `double ralloc_dealloc of ${what}`,
+    setup(h) {
+      const p = h.malloc(n);
+      const g = h.malloc(100);
+      assert.ok(p && g);
+      const fg = fillLive(h, g, 100, 6);
+      assert.equal(h.dealloc(p + offset, length), true, 'the first dealloc');
+      assert.equal(h.check(), 0);
+      return { x: p + offset, live: [fg], sizes: [length] };
+    },
+    misuse: (h, s) => h.dealloc(s.x, length),
+    message: (s) => `ralloc: ralloc_dealloc of freed ${hex8(s.x)} (${length} bytes)`,
+    release: { result: false, noop: true },
+  });
+}
+
+add({
+  name: 'ralloc_dealloc of a range inside a freed block',
+  setup(h) {
+    const { b, fa, fc } = three(h, 200);
+    h.free(b);
+    return { x: b + 20, live: [fa, fc], sizes: [200] };
+  },
+  misuse: (h, s) => h.dealloc(s.x, 10),
+  message: (s) => `ralloc: ralloc_dealloc of freed ${hex8(s.x)} (10 bytes)`,
+  release: { result: false, noop: true },
+});
+
 add({
   name: 'ralloc_heap_free of a freed block in a local heap',
   setup(h) {
