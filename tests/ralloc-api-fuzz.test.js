@@ -6,7 +6,7 @@
 // back. The shadow fuzzer in fuzz.test.js covers the malloc family; this one covers the rest.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BUILDS, SBRK_FAIL, createInstance } from './lib/instance.js';
+import { BUILDS, GUARDED_BUILDS, SBRK_FAIL, createInstance, hex8 } from './lib/instance.js';
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 const OPS = 2500;
@@ -74,8 +74,22 @@ function run(build, seed) {
       if (!bl.ranges.length) blocks.splice(i, 1);
       // Freeing the same bytes again is refused once they went back to the heap (a range too
       // small to come off may only have been marked, which a repeat cannot harm: checked below).
-      const again = r.exports.ralloc_dealloc(x, y - x);
-      if (again === 0 && r.stats().bytesInUse < inUse) fail(`dealloc of [${hex(x)}, ${hex(y)}) twice succeeded`);
+      // The guarded builds stop on it instead, with the exact message, before changing anything
+      // (the walker after this operation and the patterns of the live bytes check that).
+      if (GUARDED_BUILDS.includes(build)) {
+        const want = `ralloc: ralloc_dealloc of freed ${hex8(x)} (${y - x} bytes)`;
+        let stopped;
+        try {
+          r.exports.ralloc_dealloc(x, y - x);
+        } catch (e) {
+          stopped = e;
+        }
+        if (stopped?.name !== 'MisuseReport') fail(`dealloc of [${hex(x)}, ${hex(y)}) twice did not stop: ${stopped?.stack ?? 'it returned'}`);
+        if (stopped.message !== want) fail(`dealloc of [${hex(x)}, ${hex(y)}) twice: "${stopped.message}", expected "${want}"`);
+      } else {
+        const again = r.exports.ralloc_dealloc(x, y - x);
+        if (again === 0 && r.stats().bytesInUse < inUse) fail(`dealloc of [${hex(x)}, ${hex(y)}) twice succeeded`);
+      }
     } else if (k < 0.85) {
       const i = ri(0, blocks.length - 1), bl = blocks[i];
       if (bl.partial) continue;

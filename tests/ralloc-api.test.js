@@ -8,9 +8,20 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { BUILDS, PAGE, EINVAL, SBRK_FAIL, createInstance, fillPattern, findPatternMismatch } from './lib/instance.js';
+import {
+  BUILDS, GUARDED_BUILDS, PAGE, EINVAL, SBRK_FAIL, createInstance, fillPattern, findPatternMismatch, hex8,
+} from './lib/instance.js';
 
 const u = (x) => x >>> 0;
+
+/** Asserts that fn stops with a misuse report carrying exactly `message` (guarded builds). */
+function assertStops(fn, message, what) {
+  assert.throws(fn, (e) => {
+    assert.equal(e?.name, 'MisuseReport', `${what}: expected the misuse report "${message}", got ${e?.stack ?? e}`);
+    assert.equal(e.message, message, what);
+    return true;
+  }, `${what}: expected the misuse report "${message}", but the call returned`);
+}
 
 /** An instance whose ralloc_hooks.oom calls `onOom(size)` (default: the no-op that returns undefined = 0). */
 function mk(build, opts = {}) {
@@ -116,14 +127,26 @@ for (const build of BUILDS) {
         r.free(filler);
       });
 
-      it('refuses a pointer that is not a live block', () => {
-        const r = mk(build);
-        const a = r.malloc(100);
-        r.free(a);
-        assert.equal(u(r.exports.ralloc_inplace_realloc(a, 50)), 0);
-        assert.equal(u(r.exports.ralloc_inplace_realloc(12345, 50)), 0);
-        assert.equal(r.check(), 0);
-      });
+      if (!GUARDED_BUILDS.includes(build)) {
+        it('refuses a pointer that is not a live block', () => {
+          const r = mk(build);
+          const a = r.malloc(100);
+          r.free(a);
+          assert.equal(u(r.exports.ralloc_inplace_realloc(a, 50)), 0);
+          assert.equal(u(r.exports.ralloc_inplace_realloc(12345, 50)), 0);
+          assert.equal(r.check(), 0);
+        });
+      } else {
+        it('stops on a pointer that is not a live block, with the exact message', () => {
+          const r = mk(build);
+          const a = r.malloc(100);
+          r.free(a);
+          assertStops(() => r.exports.ralloc_inplace_realloc(a, 50), `ralloc: ralloc_inplace_realloc of freed ${hex8(a)} (100 bytes)`, 'a freed block');
+          const r2 = mk(build);
+          r2.malloc(100);
+          assertStops(() => r2.exports.ralloc_inplace_realloc(12345, 50), 'ralloc: invalid ralloc_inplace_realloc of 0x00003039 (misaligned)', 'a stray pointer');
+        });
+      }
     });
 
     describe('partial deallocation', () => {
@@ -181,7 +204,27 @@ for (const build of BUILDS) {
         assert.equal(r.check(), 0);
       });
 
-      it('refuses ranges not inside one live block and changes nothing', () => {
+      if (GUARDED_BUILDS.includes(build)) {
+        // Each range release refuses is a misuse here: it stops, naming the range; one instance each.
+        it('stops on ranges not inside one live block, with the exact message', () => {
+          const cases = [
+            ['runs into the next block', (a) => [a + 100, 400], (a) => `ralloc: invalid ralloc_dealloc of ${hex8(a + 100)} (400 bytes: not inside one live block)`],
+            ['empty range', (a) => [a, 0], (a) => `ralloc: invalid ralloc_dealloc of ${hex8(a)} (0 bytes: not inside one live block)`],
+            ['outside the heap (below its base)', () => [16, 10], () => 'ralloc: invalid ralloc_dealloc of 0x00000010 (static data, below the heap)'],
+            ['a freed block', (a, b) => [b, 100], (a, b) => `ralloc: ralloc_dealloc of freed ${hex8(b)} (200 bytes)`],
+            ['inside a freed block', (a, b) => [b + 20, 10], (a, b) => `ralloc: ralloc_dealloc of freed ${hex8(b + 20)} (10 bytes)`],
+            ['inside the piece freed just before: a double free', (a) => [a + 55, 5], (a) => `ralloc: ralloc_dealloc of freed ${hex8(a + 55)} (5 bytes)`],
+          ];
+          for (const [what, range, message] of cases) {
+            const r = mk(build);
+            const a = r.malloc(200), b = r.malloc(200);
+            r.free(b);
+            assert.equal(r.exports.ralloc_dealloc(a + 50, 20), 0, 'a small middle piece');
+            const [x, n] = range(a, b);
+            assertStops(() => r.exports.ralloc_dealloc(x, n), message(a, b), what);
+          }
+        });
+      } else it('refuses ranges not inside one live block and changes nothing', () => {
         const r = mk(build);
         const a = r.malloc(200), b = r.malloc(200);
         const before = r.stats();
@@ -308,7 +351,16 @@ for (const build of BUILDS) {
         for (let i = 0; i < 50; i++) { const p = u(r.exports.ralloc_heap_alloc(h, 500, 16)); assert.ok(p >= buf && p < buf + 65536); ps.push(p); }
         assert.equal(u(r.exports.ralloc_heap_check(h)), 0);
         for (const p of ps.slice(0, 25)) assert.equal(r.exports.ralloc_heap_free(h, p), 0);
-        assert.equal(r.exports.ralloc_heap_free(h, ps[0]), EINVAL, 'double free in a local heap is refused');
+        if (GUARDED_BUILDS.includes(build)) {
+          // a misuse that stops: checked on an instance of its own, so this one goes on
+          const r2 = mk(build);
+          const h2 = u(r2.exports.ralloc_heap_over(r2.malloc(64 * 1024), 64 * 1024));
+          const x = u(r2.exports.ralloc_heap_alloc(h2, 500, 16));
+          assert.equal(r2.exports.ralloc_heap_free(h2, x), 0);
+          assertStops(() => r2.exports.ralloc_heap_free(h2, x), `ralloc: double free of ${hex8(x)} (500 bytes)`, 'double free in a local heap');
+        } else {
+          assert.equal(r.exports.ralloc_heap_free(h, ps[0]), EINVAL, 'double free in a local heap is refused');
+        }
         assert.equal(r.stats().bytesInUse, before.bytesInUse, 'the global heap did not move');
         assert.equal(r.exports.ralloc_heap_destroy(h), 0);
         assert.equal(u(r.exports.ralloc_heap_alloc(h, 10, 16)), 0, 'a destroyed heap refuses work');

@@ -2,7 +2,10 @@
 // and scripts/soak.js.
 //
 // Every build imports its memory as `env.memory`. Any other function import is an optional hook;
-// we supply a no-op that only records the call (see Ralloc#hookCalls) so a test can report it.
+// we supply a no-op that only records the call (see Ralloc#hookCalls) so a test can report it,
+// except `ralloc_hooks.report`: the guarded builds (debug, security) call it on a misuse and trap
+// if it returns, so it throws a MisuseReport carrying the exact message the README lists
+// (formatted here from the contract, independently of the JS bindings).
 // All pointer and size results are unsigned 32-bit: every wrapper below returns `>>> 0`.
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +18,8 @@ export const ENOMEM = 48;
 export const SBRK_FAIL = 0xffffffff;
 export const STATS_SIZE = 64;
 export const STATS_VERSION = 1;
+/** Builds that stop on misuse with a report (ralloc_hooks.report) instead of ignoring it. */
+export const GUARDED_BUILDS = Object.freeze(['debug', 'security']);
 
 export function buildPath(name) {
   return `${BUILD_DIR}${name}.wasm`;
@@ -72,11 +77,17 @@ export class Ralloc {
       } else if (imp.kind === 'function') {
         const key = `${imp.module}.${imp.name}`;
         const calls = this.hookCalls;
+        const record = (...args) => {
+          if (calls.length < 1000) calls.push({ hook: key, args });
+        };
         imports[imp.module][imp.name] =
           hooks[key] ??
-          ((...args) => {
-            if (calls.length < 1000) calls.push({ hook: key, args });
-          });
+          (key === 'ralloc_hooks.report'
+            ? (...args) => {
+              record(...args);
+              throw new MisuseReport(args.map((a) => a >>> 0), this.exports);
+            }
+            : record);
       } else {
         throw new Error(`${name}.wasm has an import the contract does not allow: ${imp.module}.${imp.name} (${imp.kind})`);
       }
@@ -223,3 +234,58 @@ export class Rng {
 }
 
 export const hex = (n) => '0x' + (n >>> 0).toString(16);
+
+/** An address as the misuse messages print it: 0x and 8 lowercase hex digits. */
+export const hex8 = (n) => '0x' + (n >>> 0).toString(16).padStart(8, '0');
+
+/** Operation names of ralloc_hooks.report, by op number (CONTRACT6). */
+export const REPORT_OPS = Object.freeze(['', 'free', 'realloc', 'malloc_usable_size', 'ralloc_dealloc', 'ralloc_inplace_realloc',
+  'ralloc_check', 'malloc', 'ralloc_assert_no_leak', 'ralloc_heap_free', 'ralloc_heap_realloc', 'ralloc_heap_usable_size',
+  'calloc', 'aligned_alloc', 'ralloc_alloc', 'ralloc_heap_alloc', 'ralloc_heap_check']);
+
+/** ralloc_check codes by number (check.ts's CHECK_* without the prefix; 17 GUARD). */
+export const CHECK_NAMES = Object.freeze(['', 'SPAN', 'SIZE', 'BOUNDS', 'PREV_BIT', 'UNMERGED', 'FOOTER', 'STATE', 'LINK', 'CLASS',
+  'BITMAP', 'LIST_COUNT', 'QUICK', 'COUNTERS', 'TAIL', 'DEAD', 'OVERLAP', 'GUARD']);
+
+const bytes = (n) => `${n} byte${n === 1 ? '' : 's'}`;
+
+/**
+ * The exact message of a misuse report (the arguments of ralloc_hooks.report), as the README
+ * lists them. A leak report (code 11) lists the live blocks, which it reads through `exports`.
+ */
+export function reportMessage(code, op, addr, size, aux, exports) {
+  const OP = REPORT_OPS[op] ?? `op ${op}`;
+  const a = hex8(addr);
+  switch (code) {
+    case 1: return op === 1 || op === 9 ? `ralloc: double free of ${a} (${bytes(size)})` : `ralloc: ${OP} of freed ${a} (${bytes(size)})`;
+    case 2: return `ralloc: invalid ${OP} of ${a} (outside the heap)`;
+    case 3: return `ralloc: invalid ${OP} of ${a} (misaligned)`;
+    case 4: return `ralloc: invalid ${OP} of ${a} (static data, below the heap)`;
+    case 5: return `ralloc: invalid ${OP} of ${a} (never allocated)`;
+    case 6: return `ralloc: invalid ${OP} of ${a} (inside the ${size}-byte block at ${hex8(aux)})`;
+    case 7: return `ralloc: write past the end of ${a} (${bytes(size)}), found by ${OP}`;
+    case 8: return `ralloc: corrupted header of ${a} (${bytes(size)}), found by ${OP}`;
+    case 9: return `ralloc: corrupted free list at ${a} (${bytes(size)}), found by ${OP}`;
+    case 10: return `ralloc: heap check failed: ${CHECK_NAMES[size] ?? 'UNKNOWN'} (code ${size}) at ${a}, after ${OP}`;
+    case 11: {
+      const lines = [`ralloc: ${addr} block${addr === 1 ? '' : 's'} leaked (${bytes(size)})`];
+      for (let p = exports.ralloc_walk(0) >>> 0; p; p = exports.ralloc_walk(p) >>> 0) {
+        if (exports.ralloc_block_info(p) & 5) continue; // free or cached
+        const serial = exports.ralloc_block_serial(p) >>> 0;
+        lines.push(`  ${hex8(p)} ${bytes(exports.ralloc_block_request(p) >>> 0)} #${serial || '?'}`);
+      }
+      return lines.join('\n');
+    }
+    case 12: return `ralloc: invalid ${OP} of ${a} (${bytes(size)}: not inside one live block)`;
+    default: return `ralloc: unknown report ${code} from ${OP} (${a}, ${size}, ${hex8(aux)})`;
+  }
+}
+
+/** What the default ralloc_hooks.report hook throws: the exact message, and the raw report. */
+export class MisuseReport extends Error {
+  constructor([code, op, addr, size, aux], exports) {
+    super(reportMessage(code, op, addr, size, aux, exports));
+    this.name = 'MisuseReport';
+    this.report = { code, op, addr, size, aux };
+  }
+}
