@@ -120,6 +120,29 @@ RALLOC_IMPORT(ralloc_heap_check) int ralloc_heap_check(ralloc_heap_t h);
 /* [import] Writes local heap h's statistics to *out when out is not NULL; returns the struct's size, or 0 for a bad handle. O(1). */
 RALLOC_IMPORT(ralloc_heap_stats) size_t ralloc_heap_stats(ralloc_heap_t h, ralloc_stats_t *out);
 
+/* --- Debug tools (every build exports them; the debug builds stop on misuse, see the README) --- */
+
+/* [import] Number of live blocks in the global heap; the debug builds report them as a leak (message and list) and stop when it is not 0. O(blocks). */
+RALLOC_IMPORT(ralloc_assert_no_leak) unsigned ralloc_assert_no_leak(void);
+
+/* [import] Sets the level of events sent to the host (0 none, 1 errors, 2 every operation, 3 pool events); returns the highest level the build has (0: none). O(1). */
+RALLOC_IMPORT(ralloc_set_log_level) unsigned ralloc_set_log_level(unsigned level);
+
+/* [import] Sets the 64-bit key of the guarded builds' check words, before the first allocation; 0, or 28 (EINVAL) once anything was allocated. O(1). */
+RALLOC_IMPORT(ralloc_seed) int ralloc_seed(uint32_t lo, uint32_t hi);
+
+/* [import] The next block of the global heap after block p (NULL: the first), or NULL at the end. O(1) per step. */
+RALLOC_IMPORT(ralloc_walk) void *ralloc_walk(void *p);
+
+/* [import] Size (header included) | state bits of block p from ralloc_walk: 1 free, 4 cached, 8 lead bytes freed. O(1). */
+RALLOC_IMPORT(ralloc_block_info) uint32_t ralloc_block_info(void *p);
+
+/* [import] Bytes asked for in in-use block p (guarded builds), or its usable bytes; 0 for a free block. O(1). */
+RALLOC_IMPORT(ralloc_block_request) size_t ralloc_block_request(void *p);
+
+/* [import] Allocation number of in-use block p (guarded builds; 0 otherwise). O(1). */
+RALLOC_IMPORT(ralloc_block_serial) uint32_t ralloc_block_serial(void *p);
+
 #ifdef __cplusplus
 }
 #endif
