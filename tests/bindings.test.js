@@ -445,14 +445,14 @@ int main(void) {
 #include <stdint.h>
 #include "ralloc.h"
 static unsigned char buffer[16384] __attribute__((aligned(16)));
-int main(void) {
+int main(int argc, char **argv) {
   char *a = ralloc_alloc(100, 24);
   char *b = ralloc_try_alloc(64, 64);
   char *c = malloc(4096);
   printf("aligned %d %d\\n", (int)((uintptr_t)a % 24), (int)((uintptr_t)b % 64));
   printf("inplace %d\\n", ralloc_inplace_realloc(c, 1024) == c);
   char *d = malloc(4096);
-  printf("dealloc prefix %d, bad %d\\n", ralloc_dealloc(d, 1024), ralloc_dealloc((void *)16, 16));
+  printf("dealloc prefix %d\\n", ralloc_dealloc(d, 1024));
   ralloc_heap_t h = ralloc_heap_new(1000);
   void *x = ralloc_heap_alloc(h, 200, 16);
   x = ralloc_heap_realloc(h, x, 400);
@@ -468,6 +468,9 @@ int main(void) {
   printf("trim %d, donate twice %d, check %d, init again %d\\n", ralloc_trim() < 0x80000000u, ralloc_donate(buffer, sizeof buffer) == 0 && ralloc_donate(buffer, sizeof buffer) == 28, ralloc_check(), ralloc_init(0));
   ralloc_stats(&s);
   printf("stats v%u size %u\\n", s.version, s.size);
+  if (argc > 1) return 0;
+  fflush(stdout);
+  printf("bad dealloc %d\\n", ralloc_dealloc((void *)16, 16)); /* static data: refused, or a misuse that stops */
   return 0;
 }`;
     const { wasm } = await compileC({ sources: { 'api.c': src }, flags: ['-Wall', '-Werror'] });
@@ -475,11 +478,22 @@ int main(void) {
     assert.deepEqual(imported.filter((n) => n.startsWith('ralloc_')), ['ralloc_alloc', 'ralloc_check', 'ralloc_dealloc', 'ralloc_donate', 'ralloc_heap_alloc',
       'ralloc_heap_check', 'ralloc_heap_destroy', 'ralloc_heap_free', 'ralloc_heap_new', 'ralloc_heap_over', 'ralloc_heap_realloc', 'ralloc_heap_stats',
       'ralloc_heap_usable_size', 'ralloc_init', 'ralloc_inplace_realloc', 'ralloc_stats', 'ralloc_trim', 'ralloc_try_alloc']);
+    const calls = 'aligned 0 0\ninplace 1\ndealloc prefix 0\nlocal 1 usable>=400 1 check 0\nlocal stats 64 live 1\n' +
+      'local free 0 destroy 0\nover 1 inside 1\ntrim 1, donate twice 1, check 0, init again 28\nstats v1 size 64\n';
     for (const build of BUILD_NAMES) {
-      const r = await runProgram(wasm, { build });
-      assert.equal(Buffer.from(r.stdout).toString(), 'aligned 0 0\ninplace 1\ndealloc prefix 0, bad 28\nlocal 1 usable>=400 1 check 0\nlocal stats 64 live 1\n' +
-        'local free 0 destroy 0\nover 1 inside 1\ntrim 1, donate twice 1, check 0, init again 28\nstats v1 size 64\n', build);
-      assert.equal(r.exitCode, 0);
+      // Every call, then a dealloc of static data: release and small refuse it (EINVAL); the
+      // guarded builds stop the program there with the exact message.
+      if (build === 'debug' || build === 'security') {
+        const r = await runProgram(wasm, { build, args: ['api', 'no-misuse'] });
+        assert.equal(Buffer.from(r.stdout).toString(), calls, build);
+        assert.equal(r.exitCode, 0);
+        const e = await rejectsWith(() => runProgram(wasm, { build }), 'E_MISUSE');
+        assert.equal(e.message, 'ralloc: invalid ralloc_dealloc of 0x00000010 (static data, below the heap)', build);
+      } else {
+        const r = await runProgram(wasm, { build });
+        assert.equal(Buffer.from(r.stdout).toString(), calls + 'bad dealloc 28\n', build);
+        assert.equal(r.exitCode, 0);
+      }
     }
   });
 
