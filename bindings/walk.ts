@@ -142,58 +142,89 @@ function spanIndex(list: readonly SpanRecord[], a: number): number {
   return -1;
 }
 
+/** The record of block p (`ralloc_block_info` and friends), checked to lie inside span. O(1). */
+function readBlock(p: number, span: SpanRecord, who: string, info: Fn, request: Fn, serial: Fn): BlockRecord {
+  const word = info(p) >>> 0;
+  const size = word & ~15;
+  if (size < 16 || p - 4 + size > span.end - SPAN_TAIL) {
+    throw corrupted(who, `block ${hex(p)} claims ${size} bytes in span ${hex(span.start)}-${hex(span.end)}`);
+  }
+  const state: BlockState = word & BLOCK_FREE ? "free" : word & BLOCK_CACHED ? "cached" : "used";
+  const used = state === "used";
+  return {
+    address: p,
+    size,
+    state,
+    request: used ? request(p) >>> 0 : 0,
+    serial: used ? serial(p) >>> 0 : 0,
+    leadDead: (word & BLOCK_LEAD_DEAD) !== 0,
+  };
+}
+
+const WALK_CALLS = ["ralloc_walk", "ralloc_block_info", "ralloc_block_request", "ralloc_block_serial"] as const;
+
 /**
  * Every block of the global heap, in address order: its payload address, size,
  * state, request, serial and LEAD_DEAD mark (`ralloc_walk` and the
  * `ralloc_block_*` calls). Safe from inside an allocator event. Checks each step
  * against the spans, so a corrupted heap raises an error instead of looping.
- * O(blocks · log spans).
+ * O(blocks + spans · log spans).
  *
  * @throws RallocError `E_UNSUPPORTED` when the exports lack the walk calls,
  * `E_MISUSE` when a block lies outside every span, is malformed, or the walk
  * goes backwards within a span.
  */
 export function walkHeap(exports: unknown): BlockRecord[] {
-  const [walk, info, request, serial] = functions(exports, "walkHeap",
-    ["ralloc_walk", "ralloc_block_info", "ralloc_block_request", "ralloc_block_serial"]) as [Fn, Fn, Fn, Fn];
+  const [walk, info, request, serial] = functions(exports, "walkHeap", WALK_CALLS) as [Fn, Fn, Fn, Fn];
   const spanList = spans(exports);
   const out: BlockRecord[] = [];
   // Within a span the walk must move up, ending each block where the next begins; it may jump
   // to another span's first block, once per span.
   const entered = new Set<number>();
-  let current = -1;
   let expect = 0;
+  let span: SpanRecord | undefined;
   for (let p = walk(0) >>> 0; p !== 0; p = walk(p) >>> 0) {
-    const word = info(p) >>> 0;
-    const size = word & ~15;
-    const i = spanIndex(spanList, p);
-    if (i < 0 || p % 16 !== 0) throw corrupted("walkHeap", `block ${hex(p)} lies outside every span`);
-    const span = spanList[i]!;
-    if (i !== current) {
+    if (span === undefined || p < span.start || p >= span.end) {
+      const i = spanIndex(spanList, p);
+      if (i < 0 || p % 16 !== 0) throw corrupted("walkHeap", `block ${hex(p)} lies outside every span`);
+      span = spanList[i]!;
       if (entered.has(i) || p !== span.start + SPAN_HEAD + 4) {
         throw corrupted("walkHeap", `the walk enters span ${hex(span.start)} at ${hex(p)}, not at its first block`);
       }
       entered.add(i);
-      current = i;
     } else if (p !== expect) {
       throw corrupted("walkHeap", `the walk goes from the block ending at ${hex(expect - 4)} to ${hex(p)}`);
     }
-    if (size < 16 || p - 4 + size > span.end - SPAN_TAIL) {
-      throw corrupted("walkHeap", `block ${hex(p)} claims ${size} bytes in span ${hex(span.start)}-${hex(span.end)}`);
-    }
-    expect = p + size;
-    const state: BlockState = word & BLOCK_FREE ? "free" : word & BLOCK_CACHED ? "cached" : "used";
-    const used = state === "used";
-    out.push({
-      address: p,
-      size,
-      state,
-      request: used ? request(p) >>> 0 : 0,
-      serial: used ? serial(p) >>> 0 : 0,
-      leadDead: (word & BLOCK_LEAD_DEAD) !== 0,
-    });
+    const block = readBlock(p, span, "walkHeap", info, request, serial);
+    expect = p + block.size;
+    out.push(block);
   }
   out.sort((a, b) => a.address - b.address);
+  return out;
+}
+
+/**
+ * The blocks whose payload address lies in [from, to), in address order, from a
+ * walk of the one span that holds `from` (empty when no span does).
+ * O(spans · log spans + blocks of that span up to `to`).
+ *
+ * @throws as {@link walkHeap}.
+ */
+export function blocksIn(exports: unknown, from: number, to: number): BlockRecord[] {
+  const [walk, info, request, serial] = functions(exports, "blocksIn", WALK_CALLS) as [Fn, Fn, Fn, Fn];
+  const spanList = spans(exports);
+  const i = spanIndex(spanList, from);
+  if (i < 0) return [];
+  const span = spanList[i]!;
+  const out: BlockRecord[] = [];
+  for (let p = span.start + SPAN_HEAD + 4; p < to && p < span.end - SPAN_TAIL;) {
+    const block = readBlock(p, span, "blocksIn", info, request, serial);
+    if (p >= from) out.push(block);
+    const next = walk(p) >>> 0;
+    if (next === 0 || next < span.start || next >= span.end) break; // the walk left the span
+    if (next !== p + block.size) throw corrupted("blocksIn", `the walk goes from the block ending at ${hex(p + block.size - 4)} to ${hex(next)}`);
+    p = next;
+  }
   return out;
 }
 
