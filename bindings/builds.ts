@@ -9,11 +9,24 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { RallocError } from "./errors.js";
 
-/** The allocator builds: `release` (speed), `small` (code size), `debug` (checks every call), `security` (hardened). */
-export type BuildName = "release" | "small" | "debug" | "security";
+/**
+ * The allocator builds: `release` (speed), `small` (code size), `debug` (checks
+ * every call), `security` (hardened), `validate` (debug plus a whole-heap check
+ * after every operation: slow, for hunting heap corruption).
+ */
+export type BuildName = "release" | "small" | "debug" | "security" | "validate";
 
-/** Every build name, in the order the README lists them. */
+/**
+ * The builds for everyday use, in the order the README lists them. `validate`,
+ * whose cost grows with the heap on every call, is left out (see {@link ALL_BUILD_NAMES}).
+ */
 export const BUILD_NAMES: readonly BuildName[] = ["release", "small", "debug", "security"];
+
+/** Every build name: {@link BUILD_NAMES} and `validate`. */
+export const ALL_BUILD_NAMES: readonly BuildName[] = [...BUILD_NAMES, "validate"];
+
+/** Builds whose blocks carry a canary and a trailer and that report misuse (through `ralloc_hooks.report`). */
+export const GUARDED_BUILDS: readonly BuildName[] = ["debug", "security", "validate"];
 
 /** Bytes of a wasm module, as a host may hold them. */
 export type WasmBytes = Uint8Array | ArrayBuffer | ArrayBufferView;
@@ -21,11 +34,11 @@ export type WasmBytes = Uint8Array | ArrayBuffer | ArrayBufferView;
 /** The package root (this file is dist/bindings/builds.js once compiled). */
 const PACKAGE_ROOT = new URL("../../", import.meta.url);
 
-/** Throws unless name is one of {@link BUILD_NAMES}. */
+/** Throws unless name is one of {@link ALL_BUILD_NAMES}. */
 export function checkBuildName(name: unknown, what: string): asserts name is BuildName {
-  if (typeof name !== "string" || !(BUILD_NAMES as readonly string[]).includes(name)) {
+  if (typeof name !== "string" || !(ALL_BUILD_NAMES as readonly string[]).includes(name)) {
     throw new RallocError("E_BAD_OPTION",
-      `${what}: unknown build ${JSON.stringify(name)}; use one of ${BUILD_NAMES.join(", ")}`);
+      `${what}: unknown build ${JSON.stringify(name)}; use one of ${ALL_BUILD_NAMES.join(", ")}`);
   }
 }
 
@@ -86,12 +99,12 @@ export interface AllocatorChoice {
   allocator?: WasmBytes;
 }
 
-/** Returns the allocator's bytes and a label for messages. */
-export function allocatorBytes(choice: AllocatorChoice, what: string): { bytes: Uint8Array; label: string } {
+/** Returns the allocator's bytes, a label for messages, and the build's name (undefined for a custom allocator). */
+export function allocatorBytes(choice: AllocatorChoice, what: string): { bytes: Uint8Array; label: string; build: BuildName | undefined } {
   if (choice.allocator !== undefined) {
-    return { bytes: toBytes(choice.allocator, `${what}: option allocator`), label: "the custom allocator" };
+    return { bytes: toBytes(choice.allocator, `${what}: option allocator`), label: "the custom allocator", build: undefined };
   }
   const build = choice.build ?? "release";
   checkBuildName(build, `${what}: option build`);
-  return { bytes: readBuild(build), label: `ralloc-wasm's ${build} build` };
+  return { bytes: readBuild(build), label: `ralloc-wasm's ${build} build`, build };
 }
