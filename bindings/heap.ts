@@ -4,8 +4,12 @@
  * @module
  */
 
-import { allocatorBytes, type AllocatorChoice } from "./builds.js";
+import { allocatorBytes, type AllocatorChoice, type BuildName } from "./builds.js";
 import { RallocError } from "./errors.js";
+import { decodeEvent, errorLine, eventLine, readPool, LEVEL_ERROR, type LogLevel, type RallocEvent } from "./log.js";
+import { leakMessage, opName, reportMessage, REPORT, type LeakedBlock } from "./messages.js";
+import { drawHeapMap, type HeapMapOptions } from "./heapmap.js";
+import { decodeLayout, spans, walkHeap, type BlockRecord, type HeapLayout } from "./walk.js";
 import { readModuleInfo } from "./wasm-binary.js";
 
 /** Largest number of 64 KiB pages a wasm32 memory can have. */
@@ -59,6 +63,16 @@ export interface AllocatorExports {
   ralloc_heap_destroy?(heap: number): number;
   ralloc_heap_check?(heap: number): number;
   ralloc_heap_stats?(heap: number, ptr: number): number;
+  ralloc_walk?(ptr: number): number;
+  ralloc_block_info?(ptr: number): number;
+  ralloc_block_request?(ptr: number): number;
+  ralloc_block_serial?(ptr: number): number;
+  ralloc_span_next?(span: number): number;
+  ralloc_span_end?(span: number): number;
+  ralloc_layout?(out: number): number;
+  ralloc_assert_no_leak?(): number;
+  ralloc_set_log_level?(level: number): number;
+  ralloc_seed?(lo: number, hi: number): number;
   [name: string]: unknown;
 }
 
@@ -91,10 +105,26 @@ export interface HeapOptions extends AllocatorChoice {
    */
   onOom?: (size: number) => boolean | void;
   /**
-   * Receives the allocator's log lines, when the build emits any (through a
-   * `ralloc_hooks.log(ptr, len)` import). Default: none are printed.
+   * The 64-bit key of the block check words (security, debug and validate
+   * builds): a number from 0 to 2^53 - 1 or a bigint from 0 to 2^64 - 1. Set
+   * before anything is allocated. Default: 8 random bytes from
+   * `globalThis.crypto` on the security build, the build's fixed key on the
+   * others. Other builds ignore it.
    */
-  onLog?: (message: string) => void;
+  seed?: number | bigint;
+  /**
+   * Which log lines reach `onLog`: 0 none, 1 misuse reports, 2 also every
+   * operation, 3 also pool events (growth, flushes, OOM, trims). Default: 2
+   * when `onLog` is given, else 0. Only the debug and validate builds send
+   * operation and pool events; the guarded builds (debug, validate, security)
+   * make misuse reports.
+   */
+  logLevel?: LogLevel;
+  /**
+   * Receives the log lines (`<pool> : <text>`, see the README) whose level is
+   * at most `logLevel`, with that level.
+   */
+  onLog?: (line: string, level: number) => void;
 }
 
 /** Statistics of a heap (the allocator's stats struct, version 1). */
@@ -235,36 +265,64 @@ export function compileAllocator(bytes: Uint8Array, label: string): WebAssembly.
 }
 
 /** What the allocator's `ralloc_hooks` imports call: filled in once the Heap exists. */
-interface HookContext {
+export interface HookContext {
   memory: WebAssembly.Memory;
-  onLog?: ((message: string) => void) | undefined;
   heap?: Heap;
 }
 
-const utf8 = new TextDecoder();
+/** The hook functions of module `ralloc_hooks` the bindings implement, calling into `ctx.heap`. */
+export function hookFunctions(ctx: HookContext): Record<"oom" | "report" | "event", (...args: number[]) => number | void> {
+  return {
+    oom: (size: number) => (ctx.heap?.onOom?.(size >>> 0) === true ? 1 : 0),
+    report: (code: number, op: number, addr: number, size: number, aux: number): never => {
+      if (ctx.heap === undefined) throw new RallocError("E_MISUSE", reportMessage(code, op, addr, size, aux));
+      throw ctx.heap.reportError(code, op, addr, size, aux);
+    },
+    event: (kind: number, a: number, b: number, c: number, d: number) => {
+      ctx.heap?.dispatchEvent(kind, a, b, c, d);
+    },
+  };
+}
+
+/** Which `ralloc_hooks` an allocator imports, as {@link allocatorImports} found them. */
+export interface HookUse {
+  /** `ralloc_hooks.oom`: the allocator asks onOom itself. */
+  oom: boolean;
+  /** `ralloc_hooks.report`: misuse reports reach the heap. */
+  report: boolean;
+  /** `ralloc_hooks.event`: events reach the heap. */
+  event: boolean;
+}
+
+/** How a {@link Heap} is wired to its allocator instance (the last argument of its constructor). */
+export interface HeapWiring extends Partial<HookUse> {
+  /** Names the allocator in messages (default `the allocator`). */
+  label?: string;
+  /**
+   * Functions for the Heap's methods to call instead of the instance's exports
+   * (wrappers that turn a statically linked build's misuse trap into E_MISUSE).
+   */
+  calls?: WebAssembly.Exports;
+}
 
 /**
  * Builds the allocator's import object from what it actually imports: the
- * memory, the known hooks (`ralloc_hooks.oom`, `ralloc_hooks.log`), no-ops for
+ * memory, the known hooks (`ralloc_hooks.oom`, `report`, `event`), no-ops for
  * unknown `ralloc_hooks` functions, and AssemblyScript's `env.abort` for custom
- * AssemblyScript allocators. Returns whether the allocator has the OOM hook.
+ * AssemblyScript allocators. Returns which known hooks the allocator imports.
  */
-function allocatorImports(mod: WebAssembly.Module, ctx: HookContext, label: string): { imports: WebAssembly.Imports; oomHook: boolean } {
+function allocatorImports(mod: WebAssembly.Module, ctx: HookContext, label: string): { imports: WebAssembly.Imports; hooks: HookUse } {
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   const put = (m: string, n: string, v: WebAssembly.ImportValue) => ((imports[m] ??= {})[n] = v);
-  let oomHook = false;
+  const hooks: HookUse = { oom: false, report: false, event: false };
+  const known = hookFunctions(ctx);
   for (const imp of WebAssembly.Module.imports(mod)) {
     if (imp.kind === "memory") {
       put(imp.module, imp.name, ctx.memory);
     } else if (imp.kind === "function" && imp.module === "ralloc_hooks") {
-      if (imp.name === "oom") {
-        oomHook = true;
-        put(imp.module, imp.name, (size: number) => (ctx.heap?.onOom?.(size >>> 0) === true ? 1 : 0));
-      } else if (imp.name === "log") {
-        put(imp.module, imp.name, (ptr: number, len: number) => {
-          const text = utf8.decode(new Uint8Array(ctx.memory.buffer, ptr >>> 0, len >>> 0));
-          ctx.onLog?.(text);
-        });
+      if (imp.name === "oom" || imp.name === "report" || imp.name === "event") {
+        hooks[imp.name] = true;
+        put(imp.module, imp.name, known[imp.name]);
       } else {
         put(imp.module, imp.name, () => 0);
       }
@@ -277,7 +335,7 @@ function allocatorImports(mod: WebAssembly.Module, ctx: HookContext, label: stri
         `${label} imports ${imp.module}.${imp.name} (${imp.kind}), which the ralloc-wasm bindings do not provide`);
     }
   }
-  return { imports, oomHook };
+  return { imports, hooks };
 }
 
 /** Reads an AssemblyScript string (UTF-16, length in bytes at ptr - 4). */
@@ -307,22 +365,183 @@ export class Heap extends MemoryViews {
   heapBase: number | undefined;
   /** The out-of-memory handler (see {@link HeapOptions.onOom}); may be replaced at any time. */
   onOom: ((size: number) => boolean | void) | undefined;
+  /** Receives log lines up to {@link logLevel} (see {@link HeapOptions.onLog}); may be replaced at any time. */
+  onLog: ((line: string, level: number) => void) | undefined;
+  /** Names the allocator in messages (`ralloc-wasm's debug build`). */
+  readonly label: string;
 
   /** Whether the allocator asks onOom itself (its ralloc_hooks.oom import); else the methods do. */
   readonly #allocatorCallsOnOom: boolean;
+  /** What the methods call: the exports, or wrappers of them (see {@link HeapWiring.calls}). */
+  readonly #calls: AllocatorExports;
+  /** Whether the allocator's ralloc_hooks.event import reaches this heap. */
+  readonly #eventsWired: boolean;
+  /** The level of lines onLog receives. */
+  #logLevel: LogLevel = 0;
+  /** The highest event level the build compiled in (ralloc_set_log_level's answer). */
+  #buildLogLevel = 0;
+  /** The highest event level that reaches this heap (0 when the event hook is not wired to it). */
+  #maxLogLevel = 0;
+  /** Listeners added with onEvent. */
+  readonly #listeners = new Set<(event: RallocEvent) => void>();
 
   /**
    * Use {@link createHeap}. (Wraps an allocator instance whose imports are already
-   * wired; `allocatorCallsOnOom` says whether its `ralloc_hooks.oom` import calls
-   * this heap's onOom.)
+   * wired; `hooks` says which of its `ralloc_hooks` imports call this heap: `true`
+   * for the OOM hook alone, as in earlier versions.)
    */
-  constructor(memory: WebAssembly.Memory, instance: WebAssembly.Instance, onOom?: (size: number) => boolean | void, allocatorCallsOnOom = false) {
+  constructor(memory: WebAssembly.Memory, instance: WebAssembly.Instance, onOom?: (size: number) => boolean | void,
+    hooks: boolean | HeapWiring = false) {
     super(memory);
+    const use: HeapWiring = typeof hooks === "boolean" ? { oom: hooks } : hooks;
     this.instance = instance;
     this.exports = instance.exports as unknown as AllocatorExports;
+    this.#calls = (use.calls ?? instance.exports) as unknown as AllocatorExports;
     this.onOom = onOom;
+    this.onLog = undefined;
+    this.label = use.label ?? "the allocator";
     this.heapBase = undefined;
-    this.#allocatorCallsOnOom = allocatorCallsOnOom;
+    this.#allocatorCallsOnOom = use.oom ?? false;
+    this.#eventsWired = use.event ?? false;
+    this.#applyLevel();
+  }
+
+  /** The level of the lines {@link onLog} receives (0 to 3; see {@link HeapOptions.logLevel}). */
+  get logLevel(): LogLevel {
+    return this.#logLevel;
+  }
+
+  /**
+   * The highest event level this heap can send: 3 on the debug and validate
+   * builds, 0 on the others (they send no events; misuse reports still reach
+   * onLog at level 1 on the security build).
+   */
+  get maxLogLevel(): number {
+    return this.#maxLogLevel;
+  }
+
+  /** Sets which lines reach {@link onLog}: 0 none, 1 misuse reports, 2 also operations, 3 also pool events. */
+  setLogLevel(level: LogLevel): void {
+    this.#logLevel = checkLogLevel(level, "setLogLevel: level");
+    this.#applyLevel();
+  }
+
+  /** Tells the allocator the event level it must send: what onLog wants, and at least 2 while listeners exist. */
+  #applyLevel(): void {
+    const set = this.exports.ralloc_set_log_level;
+    if (typeof set !== "function") return;
+    const want = this.#eventsWired ? Math.max(this.#logLevel, this.#listeners.size > 0 ? 2 : 0) : 0;
+    this.#buildLogLevel = set(want) >>> 0;
+    this.#maxLogLevel = this.#eventsWired ? this.#buildLogLevel : 0;
+  }
+
+  /**
+   * Calls `listener` with every operation event (alloc, free, realloc, dealloc;
+   * also the pool events when {@link logLevel} is 3), once the operation is
+   * complete. Returns a function that removes the listener. An exception thrown
+   * by a listener leaves the call that sent the event (the operation is done).
+   *
+   * @throws RallocError `E_UNSUPPORTED` on builds that send no events (all but debug and validate).
+   */
+  onEvent(listener: (event: RallocEvent) => void): () => void {
+    if (typeof listener !== "function") throw new TypeError(`onEvent: expected a function, got ${typeof listener}`);
+    if (this.#maxLogLevel < 2) {
+      throw new RallocError("E_UNSUPPORTED", this.#buildLogLevel < 2
+        ? `onEvent: ${this.label} sends no events; use the debug or validate build`
+        : `onEvent: ${this.label} cannot send events to the host (its ralloc_hooks.event is not wired to this heap); instantiate the program with instantiateProgram instead of linking it statically`);
+    }
+    const entry = (event: RallocEvent) => listener(event);
+    this.#listeners.add(entry);
+    this.#applyLevel();
+    return () => {
+      if (this.#listeners.delete(entry)) this.#applyLevel();
+    };
+  }
+
+  /** @internal Handles `ralloc_hooks.event`: tells the listeners, then onLog (with the pool picture) when the level allows. */
+  dispatchEvent(kind: number, a: number, b: number, c: number, d: number): void {
+    const event = decodeEvent(kind, a, b, c, d);
+    for (const listener of [...this.#listeners]) listener(event);
+    const onLog = this.onLog;
+    if (onLog !== undefined && event.level <= this.#logLevel) onLog(eventLine(event, readPool(this.exports)), event.level);
+  }
+
+  /**
+   * @internal Turns a misuse report (`ralloc_hooks.report`'s arguments) into the
+   * `E_MISUSE` RallocError with its exact message, after logging it at level 1.
+   * A leak report lists the live blocks.
+   */
+  reportError(code: number, op: number, addr: number, size: number, aux: number, cause?: unknown): RallocError {
+    let message = reportMessage(code, op, addr, size, aux);
+    let leaks: LeakedBlock[] | undefined;
+    if (code >>> 0 === REPORT.LEAK) {
+      try {
+        leaks = this.#canWalk() ? this.leaks() : undefined;
+      } catch {
+        leaks = undefined; // a heap too corrupted to walk: the first line alone
+      }
+      if (leaks !== undefined) message = leakMessage(leaks, addr >>> 0, size >>> 0);
+    }
+    const report = { code: code >>> 0, op: opName(op), address: addr >>> 0, size: size >>> 0, aux: aux >>> 0 };
+    if (this.onLog !== undefined && this.#logLevel >= LEVEL_ERROR) this.onLog(errorLine(message), LEVEL_ERROR);
+    return new RallocError("E_MISUSE", message, { report, ...(leaks === undefined ? {} : { leaks }), ...(cause === undefined ? {} : { cause }) });
+  }
+
+  /** Whether the allocator exports what {@link walk} needs. */
+  #canWalk(): boolean {
+    return ["ralloc_walk", "ralloc_block_info", "ralloc_block_request", "ralloc_block_serial", "ralloc_span_next", "ralloc_span_end"]
+      .every((name) => typeof this.exports[name] === "function");
+  }
+
+  /**
+   * Every block of the global heap in address order: address, size (header
+   * included), state (`used`, `free`, `cached`), request, serial and leadDead
+   * (walk.ts's checked walk). Cost: proportional to the blocks.
+   *
+   * @throws RallocError `E_UNSUPPORTED` when the allocator lacks the walk
+   * exports, `E_MISUSE` when the heap is too corrupted to walk.
+   */
+  walk(): BlockRecord[] {
+    return walkHeap(this.exports);
+  }
+
+  /**
+   * The live blocks of the heap (in use by the program; cached blocks are free),
+   * in address order: address, bytes asked for (the usable size on the release
+   * and small builds) and allocation number (0 when the build has none). Walks
+   * the heap: cost proportional to its blocks.
+   */
+  leaks(): LeakedBlock[] {
+    return this.walk().filter((b) => b.state === "used").map((b) => ({ address: b.address, size: b.request, serial: b.serial }));
+  }
+
+  /**
+   * An SVG picture of the heap's address space now (heapmap.ts's drawHeapMap
+   * over {@link layout}, {@link walk} and the spans); see HeapMapOptions.
+   */
+  heapMap(options: HeapMapOptions = {}): string {
+    return drawHeapMap({ layout: this.layout(), blocks: this.walk(), spans: spans(this.exports) }, options);
+  }
+
+  /**
+   * Throws unless every block has been freed: the `E_LEAK` error's message is
+   * the leak report (`ralloc: 2 blocks leaked (48 bytes)` and a line per block,
+   * `#?` for unknown allocation numbers) and its `leaks` the blocks. Works on every build.
+   */
+  assertNoLeak(): void {
+    const leaks = this.leaks();
+    if (leaks.length > 0) throw new RallocError("E_LEAK", leakMessage(leaks), { leaks });
+  }
+
+  /** Where ralloc's state, root, spans and break lie (`ralloc_layout`), read through the scratch area (see {@link stats}). */
+  layout(): HeapLayout {
+    const f = this.fn("ralloc_layout");
+    const size = f(0) >>> 0;
+    if (size < 32) throw new RallocError("E_UNSUPPORTED", `ralloc_layout reports ${size} bytes; these bindings read version 1 (32 bytes)`);
+    return this.borrowScratch(size, "layout()", (ptr) => {
+      f(ptr);
+      return decodeLayout(new Uint32Array(this.memory.buffer, ptr, 8), "layout()");
+    });
   }
 
   /**
@@ -342,8 +561,15 @@ export class Heap extends MemoryViews {
     return p;
   }
 
+  /** @internal The allocator function `name` as this heap's methods call it; undefined when not exported. */
+  allocatorFunction(name: string): ((...args: number[]) => number) | undefined {
+    const f = this.#calls[name];
+    return typeof f === "function" ? f as (...args: number[]) => number : undefined;
+  }
+
+  /** The allocator function `name`, or E_UNSUPPORTED. */
   private fn(name: string): (...args: number[]) => number {
-    const f = this.exports[name];
+    const f = this.#calls[name];
     if (typeof f !== "function") throw unsupported(name);
     return f as (...args: number[]) => number;
   }
@@ -351,13 +577,13 @@ export class Heap extends MemoryViews {
   /** Allocates `size` bytes aligned to 16; returns the address, or 0 when memory runs out. */
   malloc(size: number): number {
     checkU32(size, "malloc: size");
-    return this.retry(size, () => this.exports.malloc(size));
+    return this.retry(size, () => this.#calls.malloc(size));
   }
 
   /** Frees a block from this heap; `free(0)` does nothing. */
   free(ptr: number): void {
     checkU32(ptr, "free: ptr");
-    this.exports.free(ptr);
+    this.#calls.free(ptr);
   }
 
   /**
@@ -367,8 +593,8 @@ export class Heap extends MemoryViews {
   realloc(ptr: number, size: number): number {
     checkU32(ptr, "realloc: ptr");
     checkU32(size, "realloc: size");
-    if (ptr !== 0 && size === 0) return this.exports.realloc(ptr, 0) >>> 0;
-    return this.retry(size, () => this.exports.realloc(ptr, size));
+    if (ptr !== 0 && size === 0) return this.#calls.realloc(ptr, 0) >>> 0;
+    return this.retry(size, () => this.#calls.realloc(ptr, size));
   }
 
   /** Allocates `count * size` zeroed bytes; 0 on overflow or when memory runs out. */
@@ -377,7 +603,7 @@ export class Heap extends MemoryViews {
     checkU32(size, "calloc: size");
     const total = count * size;
     if (total > 0xffffffff) return 0;
-    return this.retry(total, () => this.exports.calloc(count, size));
+    return this.retry(total, () => this.#calls.calloc(count, size));
   }
 
   /** Allocates `size` bytes aligned to `align` (a power of two); 0 for a bad alignment or no memory. */
@@ -385,13 +611,13 @@ export class Heap extends MemoryViews {
     checkU32(align, "alignedAlloc: align");
     checkU32(size, "alignedAlloc: size");
     if (align === 0 || (align & (align - 1)) !== 0) return 0;
-    return this.retry(size, () => this.exports.aligned_alloc(align, size));
+    return this.retry(size, () => this.#calls.aligned_alloc(align, size));
   }
 
   /** Usable bytes of a live block (at least what was asked for); 0 for the null pointer. */
   usableSize(ptr: number): number {
     checkU32(ptr, "usableSize: ptr");
-    return this.exports.malloc_usable_size(ptr) >>> 0;
+    return this.#calls.malloc_usable_size(ptr) >>> 0;
   }
 
   /**
@@ -400,7 +626,7 @@ export class Heap extends MemoryViews {
    */
   sbrk(delta: number): number {
     checkI32(delta, "sbrk: delta");
-    const r = this.exports.sbrk(delta) >>> 0;
+    const r = this.#calls.sbrk(delta) >>> 0;
     return r === 0xffffffff ? -1 : r;
   }
 
@@ -486,22 +712,29 @@ export class Heap extends MemoryViews {
   readStats(write: (ptr: number) => number, name: string): HeapStats {
     const size = write(0);
     if (size < 64) throw new RallocError("E_UNSUPPORTED", `${name} reports a ${size}-byte struct; these bindings read version 1 (64 bytes)`);
+    const stats = this.borrowScratch(size, "stats()", (ptr) => {
+      write(ptr);
+      return decodeStats(new DataView(this.memory.buffer as ArrayBuffer, ptr, size));
+    });
+    // When the bindings did not place the heap, check afterwards that it lies above the scratch.
+    if (stats.heapBase !== 0 && stats.heapBase < STATS_SCRATCH + size && name === "ralloc_stats") throw scratchTooLow("stats()", size, stats.heapBase);
+    return stats;
+  }
+
+  /**
+   * @internal Runs `use(STATS_SCRATCH)` with [STATS_SCRATCH, +size) of memory
+   * below the heap lent to it, and puts the bytes back afterwards.
+   */
+  borrowScratch<T>(size: number, who: string, use: (ptr: number) => T): T {
     const end = STATS_SCRATCH + size;
-    const tooLow = (base: number) => new RallocError("E_UNSUPPORTED",
-      `stats() borrows [${STATS_SCRATCH}, ${end}) below the heap, but the heap starts at ${base}`);
-    if (this.heapBase !== undefined && this.heapBase < end) throw tooLow(this.heapBase);
-    if (this.memory.buffer.byteLength < end) throw tooLow(0);
+    if (this.heapBase !== undefined && this.heapBase < end) throw scratchTooLow(who, size, this.heapBase);
+    if (this.memory.buffer.byteLength < end) throw scratchTooLow(who, size, 0);
     const saved = this.HEAPU8.slice(STATS_SCRATCH, end);
-    let stats: HeapStats;
     try {
-      write(STATS_SCRATCH);
-      stats = decodeStats(new DataView(this.memory.buffer as ArrayBuffer, STATS_SCRATCH, size));
+      return use(STATS_SCRATCH);
     } finally {
       this.HEAPU8.set(saved, STATS_SCRATCH);
     }
-    // When the bindings did not place the heap, check afterwards that it lies above the scratch.
-    if (stats.heapBase !== 0 && stats.heapBase < end && name === "ralloc_stats") throw tooLow(stats.heapBase);
-    return stats;
   }
 
   /**
@@ -511,7 +744,7 @@ export class Heap extends MemoryViews {
    */
   init(heapBase: number): number {
     checkU32(heapBase, "init: heapBase");
-    const init = this.exports.ralloc_init;
+    const init = this.#calls.ralloc_init;
     if (typeof init !== "function") throw unsupported("ralloc_init");
     const r = init(heapBase) >>> 0;
     if (r === 0) this.heapBase = heapBase;
@@ -523,7 +756,7 @@ export class Heap extends MemoryViews {
    * code of the first broken one. Cost: proportional to the heap.
    */
   check(): number {
-    const check = this.exports.ralloc_check;
+    const check = this.#calls.ralloc_check;
     if (typeof check !== "function") throw unsupported("ralloc_check");
     return check() >>> 0;
   }
@@ -543,8 +776,71 @@ export class Heap extends MemoryViews {
   }
 }
 
+/** The error for a call the allocator does not export. */
 function unsupported(name: string): RallocError {
   return new RallocError("E_UNSUPPORTED", `this allocator does not export ${name}`);
+}
+
+/** The error for a heap that starts too low to lend the scratch area. */
+function scratchTooLow(who: string, size: number, base: number): RallocError {
+  return new RallocError("E_UNSUPPORTED", `${who} borrows [${STATS_SCRATCH}, ${STATS_SCRATCH + size}) below the heap, but the heap starts at ${base}`);
+}
+
+/** Checks a log level (an integer from 0 to 3). */
+export function checkLogLevel(value: unknown, what: string): LogLevel {
+  if (value !== 0 && value !== 1 && value !== 2 && value !== 3) {
+    throw new RallocError("E_BAD_OPTION", `${what} must be 0, 1, 2 or 3, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** The largest seed: 2^64 - 1. */
+const MAX_SEED = (1n << 64n) - 1n;
+
+/**
+ * Checks a seed (an integer number from 0 to 2^53 - 1 or a bigint from 0 to
+ * 2^64 - 1) and splits it into the low and high 32 bits `ralloc_seed` takes.
+ */
+export function splitSeed(value: unknown, what: string): [number, number] {
+  let big: bigint;
+  if (typeof value === "bigint") {
+    big = value;
+  } else if (typeof value === "number" && Number.isSafeInteger(value)) {
+    big = BigInt(value);
+  } else {
+    throw new RallocError("E_BAD_OPTION", `${what} must be an integer number from 0 to 9007199254740991 or a bigint from 0n to 18446744073709551615n, got ${describe(value)}`);
+  }
+  if (big < 0n || big > MAX_SEED) {
+    throw new RallocError("E_BAD_OPTION", `${what} must be an integer number from 0 to 9007199254740991 or a bigint from 0n to 18446744073709551615n, got ${describe(value)}`);
+  }
+  return [Number(big & 0xffffffffn), Number(big >> 32n)];
+}
+
+/** 8 random bytes from `globalThis.crypto`, as the low and high halves of a seed. */
+export function randomSeed(what: string): [number, number] {
+  const crypto = (globalThis as { crypto?: { getRandomValues?: (a: Uint32Array) => Uint32Array } }).crypto;
+  if (typeof crypto?.getRandomValues !== "function") {
+    throw new RallocError("E_UNSUPPORTED", `${what}: the security build needs a random seed, but globalThis.crypto.getRandomValues is missing; pass options.seed`);
+  }
+  const w = crypto.getRandomValues(new Uint32Array(2));
+  return [w[0]!, w[1]!];
+}
+
+/**
+ * Seeds the allocator's check words (`ralloc_seed`) from `seed`, or from
+ * crypto on the security build when no seed is given; does nothing otherwise.
+ */
+export function applySeed(exports: AllocatorExports, seed: unknown, build: BuildName | undefined, what: string): void {
+  const f = exports.ralloc_seed;
+  if (seed === undefined && (build !== "security" || typeof f !== "function")) return;
+  const [lo, hi] = seed === undefined ? randomSeed(what) : splitSeed(seed, `${what}: option seed`);
+  if (typeof f !== "function") {
+    throw new RallocError("E_UNSUPPORTED", `${what}: option seed needs an allocator that exports ralloc_seed, which this one does not`);
+  }
+  const r = f(lo, hi) >>> 0;
+  if (r !== 0) {
+    throw new RallocError("E_BAD_OPTION", `${what}: option seed came too late: the heap already holds blocks (ralloc_seed returned ${r}); the seed must be set before the first allocation`);
+  }
 }
 
 /**
@@ -561,7 +857,7 @@ export class LocalHeap {
 
   private call(name: string, ...args: number[]): number {
     if (!this.#alive) throw new RallocError("E_BAD_OPTION", `LocalHeap ${this.handle}: ${name} after destroy()`);
-    const f = this.heap.exports[name];
+    const f = this.heap.allocatorFunction(name);
     if (typeof f !== "function") throw new RallocError("E_UNSUPPORTED", `this allocator does not export ${name}`);
     return (f as (...a: number[]) => number)(this.handle, ...args) >>> 0;
   }
@@ -649,13 +945,23 @@ export function createHeap(options: HeapOptions = {}): Heap {
   if (typeof options !== "object" || options === null) {
     throw new RallocError("E_BAD_OPTION", `createHeap: options must be an object, got ${describe(options)}`);
   }
-  const { bytes, label } = allocatorBytes(options, "createHeap");
+  const { bytes, label, build } = allocatorBytes(options, "createHeap");
   const mod = compileAllocator(bytes, label);
-  return heapFromModule(mod, label, options);
+  return heapFromModule(mod, label, options, build, "createHeap");
+}
+
+/** Checks the logging options (logLevel, onLog) and returns the level, defaulting to 2 with onLog and 0 without. */
+export function checkLogOptions(options: { logLevel?: unknown; onLog?: unknown }, what: string): LogLevel {
+  if (options.onLog !== undefined && typeof options.onLog !== "function") {
+    throw new RallocError("E_BAD_OPTION", `${what}option onLog must be a function, got ${describe(options.onLog)}`);
+  }
+  if (options.logLevel === undefined) return options.onLog === undefined ? 0 : 2;
+  return checkLogLevel(options.logLevel, `${what}option logLevel`);
 }
 
 /** Instantiates a compiled allocator as a Heap (shared by createHeap and instantiateProgram). */
-export function heapFromModule(mod: WebAssembly.Module, label: string, options: HeapOptions & { leaveHeapBase?: boolean }): Heap {
+export function heapFromModule(mod: WebAssembly.Module, label: string, options: HeapOptions & { leaveHeapBase?: boolean },
+  build?: BuildName, who = "createHeap"): Heap {
   let memory = options.memory;
   if (memory !== undefined) {
     if (!(memory instanceof WebAssembly.Memory)) {
@@ -680,9 +986,8 @@ export function heapFromModule(mod: WebAssembly.Module, label: string, options: 
   if (options.onOom !== undefined && typeof options.onOom !== "function") {
     throw new RallocError("E_BAD_OPTION", `option onOom must be a function, got ${describe(options.onOom)}`);
   }
-  if (options.onLog !== undefined && typeof options.onLog !== "function") {
-    throw new RallocError("E_BAD_OPTION", `option onLog must be a function, got ${describe(options.onLog)}`);
-  }
+  const logLevel = checkLogOptions(options, `${who}: `);
+  if (options.seed !== undefined) splitSeed(options.seed, `${who}: option seed`);
   let heapBase = options.heapBase;
   if (heapBase !== undefined) {
     if (typeof heapBase !== "number" || !Number.isInteger(heapBase) || heapBase < MIN_HEAP_BASE || heapBase > 0xfffffff0) {
@@ -691,11 +996,14 @@ export function heapFromModule(mod: WebAssembly.Module, label: string, options: 
   } else {
     heapBase = options.memory === undefined ? DEFAULT_HEAP_BASE : Math.max(memory.buffer.byteLength, MIN_HEAP_BASE);
   }
-  const ctx: HookContext = { memory, onLog: options.onLog };
-  const { imports, oomHook } = allocatorImports(mod, ctx, label);
+  const ctx: HookContext = { memory };
+  const { imports, hooks } = allocatorImports(mod, ctx, label);
   const instance = new WebAssembly.Instance(mod, imports);
-  const heap = new Heap(memory, instance, options.onOom, oomHook);
+  const heap = new Heap(memory, instance, options.onOom, { ...hooks, label });
   ctx.heap = heap;
+  heap.onLog = options.onLog;
+  heap.setLogLevel(logLevel);
+  applySeed(heap.exports, options.seed, build, who);
   if (typeof heap.exports.ralloc_init === "function" && !options.leaveHeapBase) {
     const r = heap.init(heapBase);
     if (r !== 0) {

@@ -5,19 +5,32 @@
  * - {@link instantiateProgram}: a C program compiled to wasm, with ralloc-wasm as its malloc.
  * - {@link linkStatic}: a C program and ralloc-wasm merged into one optimized module.
  * - {@link compileC}: the README's @yowasp/clang recipes as a function.
+ * - Debug tools: exact misuse messages (`E_MISUSE`), log lines and events
+ *   ({@link Heap.onEvent}), leak checks ({@link Heap.assertNoLeak}), the heap
+ *   walk ({@link walkHeap}) and heap map ({@link drawHeapMap}).
  *
  * @module
  */
 
 export { createHeap, Heap, LocalHeap, MemoryViews, decodeStats, DEFAULT_HEAP_BASE, MIN_HEAP_BASE, STATS_SCRATCH, MAX_PAGES } from "./heap.js";
-export type { HeapOptions, HeapStats, AllocatorExports } from "./heap.js";
+export type { HeapOptions, HeapStats, HeapWiring, HookUse, AllocatorExports } from "./heap.js";
+export { reportMessage, leakMessage, leakLine, opName, checkName, hex8, REPORT, OP_NAMES, CHECK_NAMES } from "./messages.js";
+export type { LeakedBlock } from "./messages.js";
+export { decodeEvent, eventText, eventFocus, eventLine, errorLine, poolPicture, readPool, EVENT, POOL_SIDE } from "./log.js";
+export type {
+  RallocEvent, AllocEvent, FreeEvent, ReallocEvent, DeallocEvent, GrowEvent, FlushEvent, OomEvent, TrimEvent, UnknownEvent, LogLevel, PoolBlock,
+} from "./log.js";
+export { walkHeap, spans, decodeLayout, BLOCK_FREE, BLOCK_CACHED, BLOCK_LEAD_DEAD } from "./walk.js";
+export type { BlockRecord, BlockState, SpanRecord, HeapLayout } from "./walk.js";
+export { drawHeapMap, heapFigures, MAP_KINDS, KIND_LABELS, KIND_COLORS } from "./heapmap.js";
+export type { HeapMapInput, HeapMapOptions, HeapFigures, MapKind } from "./heapmap.js";
 export { instantiateProgram, runProgram, EmscriptenModule } from "./program.js";
 export type { ProgramOptions, ProgramInstance, RunOptions, RunResult, ImportObject, ValueTypeName, CArgType, CReturnType } from "./program.js";
 export { linkStatic, MALLOC_FAMILY, LINKED_SECTION } from "./link.js";
 export type { LinkOptions, OptimizeLevel } from "./link.js";
 export { compileC, modeFlags, C_DIR } from "./clang.js";
 export type { CompileOptions, CompileResult, MallocMode } from "./clang.js";
-export { BUILD_NAMES, buildPath, readBuild } from "./builds.js";
+export { BUILD_NAMES, ALL_BUILD_NAMES, GUARDED_BUILDS, buildPath, readBuild } from "./builds.js";
 export type { BuildName, WasmBytes, AllocatorChoice } from "./builds.js";
 export { RallocError } from "./errors.js";
-export type { RallocErrorCode } from "./errors.js";
+export type { RallocErrorCode, MisuseReport, LeakedBlockInfo } from "./errors.js";
