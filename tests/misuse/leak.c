@@ -7,13 +7,13 @@ int main(void) {
     precondition(a && b && c, "three blocks");
     free(c);
     show("a", a);
-    show_num("a_serial", misuse_block_serial((uint32_t)(uintptr_t)a));
+    show_num("a_serial", ralloc_block_serial(a));
     show("b", b);
-    show_num("b_serial", misuse_block_serial((uint32_t)(uintptr_t)b));
-    unsigned n = misuse_assert_no_leak(); /* the misuse: a and b are still live */
+    show_num("b_serial", ralloc_block_serial(b));
+    unsigned n = ralloc_assert_no_leak(); /* the misuse: a and b are still live */
     printf("leaked %u\n", n);
     free(a);
     free(b);
-    printf("leaked %u\n", misuse_assert_no_leak());
+    printf("leaked %u\n", ralloc_assert_no_leak());
     return 0;
 }

@@ -19,13 +19,6 @@
 #include <malloc.h>
 #include "ralloc.h"
 
-/* Exports of every build that ralloc.h may not declare (yet): imported under names of our own. */
-#define MISUSE_IMPORT(name) __attribute__((import_module("ralloc"), import_name(#name)))
-MISUSE_IMPORT(ralloc_walk) uint32_t misuse_walk(uint32_t p);
-MISUSE_IMPORT(ralloc_block_info) uint32_t misuse_block_info(uint32_t p);
-MISUSE_IMPORT(ralloc_block_serial) uint32_t misuse_block_serial(uint32_t p);
-MISUSE_IMPORT(ralloc_assert_no_leak) uint32_t misuse_assert_no_leak(void);
-
 #define INFO_FREE 1u
 #define INFO_CACHED 4u
 
@@ -57,19 +50,18 @@ static __attribute__((unused)) int precondition(int ok, const char *what) {
 
 /* ralloc_block_info of the block at p, or 0xFFFFFFFF when no block of the walk starts at p. */
 static __attribute__((unused)) uint32_t block_info(const void *p) {
-    uint32_t a = (uint32_t)(uintptr_t)p;
-    for (uint32_t b = misuse_walk(0); b; b = misuse_walk(b))
-        if (b == a) return misuse_block_info(b);
+    for (void *b = ralloc_walk(NULL); b; b = ralloc_walk(b))
+        if (b == p) return ralloc_block_info(b);
     return 0xFFFFFFFFu;
 }
 
-/* The block of the walk whose payload holds a (b < a < end of b), or 0. */
-static __attribute__((unused)) uint32_t block_holding(uint32_t a) {
-    for (uint32_t b = misuse_walk(0); b; b = misuse_walk(b)) {
-        uint32_t size = misuse_block_info(b) & ~15u;
-        if (b <= a && a < b + size - 4) return b;
+/* The block of the walk whose payload holds p (b <= p < end of b's payload), or NULL. */
+static __attribute__((unused)) char *block_holding(const void *p) {
+    for (char *b = ralloc_walk(NULL); b; b = ralloc_walk(b)) {
+        uint32_t size = ralloc_block_info(b) & ~15u;
+        if (b <= (const char *)p && (const char *)p < b + size - 4) return b;
     }
-    return 0;
+    return NULL;
 }
 
 /* Live blocks the program keeps: each filled with its own byte, checked after the misuse. */
