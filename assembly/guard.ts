@@ -61,21 +61,29 @@ function mix64(x: u64): u64 {
   return x ^ (x >> 31);
 }
 
-/** SipHash-1-3 of the two words (a, b) under (k0, k1), folded to 32 bits. O(1): 6 rounds. */
-function sip(a: u64, b: u64): u32 {
-  let v0 = k0 ^ 0x736F6D6570736575, v1 = k1 ^ 0x646F72616E646F6D;
-  let v2 = k0 ^ 0x6C7967656E657261, v3 = k1 ^ 0x7465646279746573;
-  // message words a, b, then the length block; one round each, then three to finish
-  for (let i = 0; i < 6; ++i) {
-    let m: u64 = i == 0 ? a : i == 1 ? b : <u64>16 << 56;
-    if (i < 3) v3 ^= m;
-    if (i == 3) v2 ^= 0xFF;
-    v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
-    v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-    v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
-    v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-    if (i < 3) v0 ^= m;
-  }
+// SipHash's state, as globals so one round can be a function (binaryen inlines it).
+let v0: u64 = 0, v1: u64 = 0, v2: u64 = 0, v3: u64 = 0;
+
+/** One SipRound over (v0, v1, v2, v3). O(1). */
+// @ts-ignore: decorator
+@inline function sipRound(): void {
+  let a = v0, b = v1, c = v2, d = v3;
+  a += b; b = rotl<u64>(b, 13); b ^= a; a = rotl<u64>(a, 32);
+  c += d; d = rotl<u64>(d, 16); d ^= c;
+  a += d; d = rotl<u64>(d, 21); d ^= a;
+  c += b; b = rotl<u64>(b, 17); b ^= c; c = rotl<u64>(c, 32);
+  v0 = a; v1 = b; v2 = c; v3 = d;
+}
+
+/** SipHash-1-3 of the two words (m1, m2) under (k0, k1), folded to 32 bits. O(1): 6 rounds. */
+function sip(m1: u64, m2: u64): u32 {
+  const last: u64 = <u64>16 << 56; // the length block: 16 bytes of message
+  v0 = k0 ^ 0x736F6D6570736575; v1 = k1 ^ 0x646F72616E646F6D;
+  v2 = k0 ^ 0x6C7967656E657261; v3 = k1 ^ 0x7465646279746573;
+  v3 ^= m1; sipRound(); v0 ^= m1;
+  v3 ^= m2; sipRound(); v0 ^= m2;
+  v3 ^= last; sipRound(); v0 ^= last;
+  v2 ^= 0xFF; sipRound(); sipRound(); sipRound();
   let h = v0 ^ v1 ^ v2 ^ v3;
   return <u32>(h ^ (h >> 32));
 }

@@ -391,6 +391,21 @@ function report() {
       return !r ? '-' : r.failed ? 'FAILED' : `${fmtKiB(r.peak)} / ${r.grows}`;
     })];
   })));
+  if (timing && configs.some((c) => c.a.id === 'security')) {
+    // what the hardened build costs: time of security over time of release, per round
+    L.push(''); L.push('## Security build: its cost against release (time security / time release, median of per-round ratios; peak KiB)'); L.push('');
+    const links = ['dyn', 'static'].filter((l) => configs.some((c) => c.id === `security/${l}`));
+    L.push(table(['workload', ...links.map((l) => `time ${l}`), ...links.map((l) => `peak ${l}: security / release`)], workloads.map((w) => {
+      const row = results[w.id] ?? {};
+      return [w.id, ...links.map((l) => {
+        const x = ratioOf(w.id, `security/${l}`, `release/${l}`);
+        return x === undefined ? '-' : `${x.toFixed(2)}x`;
+      }), ...links.map((l) => {
+        const s = row[`security/${l}`], r = row[`release/${l}`];
+        return !s || !r || s.failed || r.failed ? '-' : `${fmtKiB(s.peak)} / ${fmtKiB(r.peak)}`;
+      })];
+    })));
+  }
   L.push(''); L.push('## Workloads'); L.push('');
   L.push(table(['workload', 'what', 'one operation', 'n', 'ops counted', 'malloc / free / realloc calls (ralloc stats)', 'checksum'], workloads.map((w) => {
     const r = results[w.id]?.dlmalloc;

@@ -27,10 +27,11 @@ export const ALLOCATORS = [
   { id: 'small', label: 'ralloc small', kind: 'import', build: 'small', init: 'ralloc_init' },
   { id: 'tlsf', label: 'AS TLSF', kind: 'import', init: null },
   { id: 'floor', label: 'floor', kind: 'import', init: 'floor_init' },
-  // not run unless named with --alloc: ralloc-wasm's checking builds, to run the workloads
-  // (and their checksums and ralloc_check) under them
+  // the hardened build: always run, so the report says what it costs against release
+  { id: 'security', label: 'ralloc security', kind: 'import', build: 'security', init: 'ralloc_init' },
+  // not run unless named with --alloc: the debug build, to run the workloads (and their
+  // checksums and ralloc_check) under its checks
   { id: 'debug', label: 'ralloc debug', kind: 'import', build: 'debug', init: 'ralloc_init', optional: true },
-  { id: 'security', label: 'ralloc security', kind: 'import', build: 'security', init: 'ralloc_init', optional: true },
 ];
 
 /** Allocator exports the runner calls besides the program's own: init, heap check, stats. */
