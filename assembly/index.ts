@@ -9,6 +9,7 @@ import {
   ralloc_heap_usable_size, ralloc_heap_destroy, ralloc_heap_check, ralloc_heap_stats,
 } from "./api";
 import { setOomHandlerIndex } from "./oom";
+import { ralloc_assert_no_leak, ralloc_seed } from "./inspect";
 
 export {
   malloc, free, realloc, calloc, aligned_alloc, posix_memalign, memalign, malloc_usable_size,
@@ -51,6 +52,18 @@ export function trim(): usize {
  *  true retries the request once. null restores the default (fail with 0). O(1). */
 export function setOomHandler(handler: ((size: usize) => bool) | null): void {
   setOomHandlerIndex(handler ? load<u32>(changetype<usize>(handler)) : 0); // a Function's table index
+}
+
+/** Live blocks of the global heap; the debug builds (RALLOC_DEBUG=1) report them as a leak
+ *  through ralloc_hooks.report and stop when there are any. O(blocks). */
+export function assertNoLeak(): u32 {
+  return ralloc_assert_no_leak();
+}
+
+/** Sets the 64-bit key of the guarded builds' check words (RALLOC_DEBUG or RALLOC_SECURITY);
+ *  before the first allocation only: false afterwards. O(1). */
+export function seed(lo: u32, hi: u32): bool {
+  return ralloc_seed(lo, hi) == 0;
 }
 
 /** A local heap: an allocator independent of the global one, released all at once by destroy. */

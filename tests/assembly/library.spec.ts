@@ -2,7 +2,7 @@
 // the as-pect test module, whose own runtime (TLSF) shares memory with ralloc-wasm's global heap.
 import {
   malloc, free, alloc, tryAlloc, inplaceRealloc, dealloc, donate, trim, setOomHandler, LocalHeap,
-  ralloc_check, malloc_usable_size,
+  ralloc_check, malloc_usable_size, assertNoLeak, seed,
 } from "../../assembly/index";
 
 let oomCalls = 0;
@@ -12,6 +12,18 @@ function refuse(size: usize): bool {
 }
 
 describe("ralloc-wasm/assembly", () => {
+  it("counts live blocks for assertNoLeak, and refuses a new seed once the heap exists", () => {
+    let before = assertNoLeak(); // release configuration: a count, no report
+    let a = malloc(10), b = malloc(200), c = malloc(3000);
+    expect<u32>(assertNoLeak()).toBe(before + 3);
+    free(b);
+    expect<u32>(assertNoLeak()).toBe(before + 2);
+    free(a);
+    free(c);
+    expect<u32>(assertNoLeak()).toBe(before);
+    expect<bool>(seed(1, 2)).toBe(false);
+  });
+
   it("serves malloc and free next to the module's own runtime", () => {
     let a = malloc(100), b = malloc(5000);
     expect<usize>(a & 15).toBe(0);
