@@ -20,6 +20,7 @@ import {
 } from "./misuse";
 import { DEALLOC_OK, DEALLOC_FREED, DEALLOC_OUTSIDE } from "./range";
 import { opEvent, EV_DEALLOC } from "./event";
+import { requestOf } from "./guard";
 
 /** Allocates size bytes at a multiple of align (any value from 1 up; 0 is refused); calls the
  *  OOM handler when memory runs out. Free the result with free. O(1), plus growth. */
@@ -45,7 +46,7 @@ export function ralloc_inplace_realloc(ptr: usize, size: usize): usize {
  *  guarded builds report such a range, or one freed before, and stop. */
 export function ralloc_dealloc(ptr: usize, size: usize): i32 {
   let r = globalHeapRoot();
-  if (GUARDED && ptr && !r) classify(0, ptr, OP_DEALLOC);
+  if (GUARDED && ptr && !r) classify(0, ptr, OP_DEALLOC, true);
   if (!r || !ptr) return EINVAL;
   let b = GUARDED ? locate(r, ptr) : 0; // named in the event: the block before the range goes
   let why = heapDealloc(r, ptr, size);
@@ -56,9 +57,14 @@ export function ralloc_dealloc(ptr: usize, size: usize): i32 {
   if (GUARDED) {
     if (why == DEALLOC_FREED) report(M_USE_FREED, OP_DEALLOC, ptr, size, 0);
     if (why == DEALLOC_OUTSIDE) {
-      // In a live block, the range runs past what it asked for; anywhere else, say what ptr is.
+      // Outside every block: say what ptr is. In a free block, or exactly at the end of what a
+      // live block asks for now (where a partial free cut it): those bytes were freed. Anywhere
+      // else in a live block: the range runs past what it asked for.
+      classify(r, ptr, OP_DEALLOC, true);
       let at = locate(r, ptr);
-      if (!at || (header(at) & (FREE | CACHED)) != 0) classify(r, ptr, OP_DEALLOC);
+      if (at && ((header(at) & (FREE | CACHED)) != 0 || ptr == at + requestOf(at))) {
+        report(M_USE_FREED, OP_DEALLOC, ptr, size, 0);
+      }
       report(M_RANGE, OP_DEALLOC, ptr, size, 0);
     }
   }

@@ -7,7 +7,7 @@
 
 import { ALIGN, MIN_BLOCK, MAX_REQUEST, SIZE_MASK, blockSizeFor, alignUp, sizeOf } from "./block";
 import { ROOT_SIZE, R_SOURCE, setField } from "./root";
-import { SMALL_MAX, GUARDED, DEBUG } from "./config";
+import { SMALL_MAX, GUARDED } from "./config";
 import { quickPop } from "./quick";
 import { SPAN_OVERHEAD } from "./span";
 import { heapCreate, heapFree, liveHeader } from "./heap";
@@ -185,16 +185,16 @@ export function ralloc_init(heapBase: usize): i32 {
 }
 
 /** Walks the whole heap; returns 0 or the code of the first broken invariant (check.ts). The
- *  debug builds stop with the failure's message instead (a broken canary is a write past the
+ *  guarded builds (debug, validate, security) stop with the failure's message instead (a broken canary is a write past the
  *  end). O(blocks). */
 export function ralloc_check(): u32 {
   return checkOrStop(globalRoot, OP_CHECK);
 }
 
-/** heapCheck(r), except that the debug builds report a failure and stop. O(blocks). */
+/** heapCheck(r), except that the guarded builds report a failure and stop. O(blocks). */
 export function checkOrStop(r: usize, op: u32): u32 {
   let code = heapCheck(r);
-  if (DEBUG && code) {
+  if (GUARDED && code) {
     let at = checkFailedAt();
     if (code == CHECK_GUARD) {
       if (guardVerify(at) == GUARD_BAD_CANARY) report(M_OVERFLOW, op, at, requestOf(at), 0);

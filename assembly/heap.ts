@@ -66,7 +66,9 @@ export function freeBlock(r: usize, p: usize): usize {
   let nh = header(next);
   let listed: usize = 0; // a free block already in a list that the merged block may take over
   let listedSize: usize = 0;
-  if (nh & FREE) {
+  // (Neighbours whose headers do not fit in the heap are not merged: a program that overwrote
+  // them has corrupted the heap, but the allocator must not write outside memory because of it.)
+  if ((nh & FREE) && <usize>(nh & SIZE_MASK) <= <usize>field(r, R_HI) - next) {
     listed = next;
     listedSize = <usize>(nh & SIZE_MASK);
     // No live-looking header is left inside a block: 0, or in the guarded builds a tombstone
@@ -74,7 +76,7 @@ export function freeBlock(r: usize, p: usize): usize {
     setHeader(next, GUARDED ? tombstone(listedSize) : 0);
     s += listedSize;
   }
-  if (h & PREV_FREE) {
+  if ((h & PREV_FREE) && freeBefore(r, p)) {
     let prev = prevFreeOf(p);
     let ps = sizeOf(prev);
     if (listed) removeFree(r, listed, listedSize);
@@ -97,6 +99,13 @@ export function freeBlock(r: usize, p: usize): usize {
     insertFree(r, p, s);
   }
   return p;
+}
+
+/** Whether the footer below p names a block inside the heap that ends exactly at p: the check
+ *  that keeps a corrupted footer from sending a merge outside memory. O(1). */
+@inline function freeBefore(r: usize, p: usize): bool {
+  let prev = prevFreeOf(p);
+  return prev < p && prev >= <usize>field(r, R_LO) && sizeOf(prev) == p - prev;
 }
 
 /** Free block f (size fs) gives up its first `taken` bytes; the rest, at f + taken, stays free
@@ -221,7 +230,7 @@ export function heapResize(r: usize, p: usize, s: usize): bool {
   let next = p + bs;
   let nh = header(next);
   let ns = <usize>(nh & SIZE_MASK);
-  if (!(nh & FREE) || bs + ns < s) return false;
+  if (!(nh & FREE) || bs + ns < s || ns > <usize>field(r, R_HI) - next) return false;
   if (field(r, R_DEAD)) forgetDead(r, next - HEADER - 1, next); // p's old end is no longer one
   if (bs + ns - s >= MIN_BLOCK) {
     giveUpFront(r, next, ns, s - bs); // p takes the front of its free successor

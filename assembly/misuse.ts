@@ -139,9 +139,10 @@ export function locate(r: usize, p: usize): usize {
 }
 
 /** Names what p is for operation op on heap r (0: no heap yet) and reports it; returns only
- *  when p turns out to be an intact live block. O(blocks in p's span). */
-export function classify(r: usize, p: usize, op: u32): void {
-  if (p & 15) { report(M_MISALIGNED, op, p, 0, 0); return; }
+ *  when p turns out to be an intact live block. `anyByte`: p may be any byte (a range's start,
+ *  for ralloc_dealloc), so misalignment is no mistake. O(blocks in p's span). */
+export function classify(r: usize, p: usize, op: u32, anyByte: bool = false): void {
+  if ((p & 15) && !anyByte) { report(M_MISALIGNED, op, p, 0, 0); return; }
   let base = shimReady() ? shimBase() : shimDefaultBase();
   let memEnd = <u64>memory.size() << 16;
   if (!r) {
@@ -158,6 +159,7 @@ export function classify(r: usize, p: usize, op: u32): void {
   if (brokenAt) { report(M_BAD_HEADER, op, brokenAt, header(brokenAt) & SIZE_MASK, 0); return; }
   if (!b) { report(M_NEVER, op, p, 0, 0); return; }
   let h = header(b);
+  if (anyByte) return; // inside a block: the caller knows what a range there means
   if (b == p) {
     if (h & (FREE | CACHED)) { report(M_USE_FREED, op, p, freedSize(p, h), 0); return; }
     let why = guardVerify(p);

@@ -6,8 +6,10 @@
 // eighth of the heap (and QUICK_LIMIT bytes), the general path flushes them back (merging) when
 // they are more than half full, and the heap flushes them before it would ever grow.
 
-import { ALIGN_BITS, CACHED, header, setHeader, nextLink, setNextLink } from "./block";
-import { QUICK_MAX, QUICK_COUNT, R_QUICK_BYTES, R_QUICK_CAP, field, setField, quickSlot } from "./root";
+import { ALIGN_BITS, CACHED, FREE, SIZE_MASK, header, setHeader, nextLink, setNextLink } from "./block";
+import { QUICK_MAX, QUICK_COUNT, R_QUICK_BYTES, R_QUICK_CAP, R_LO, R_HI, field, setField, quickSlot } from "./root";
+import { GUARDED } from "./config";
+import { report, currentOp, M_BAD_LIST } from "./misuse";
 import { freeBlock } from "./heap";
 import { noteAlloc } from "./stats";
 import { poolEvent, EV_FLUSH } from "./event";
@@ -19,6 +21,7 @@ export { QUICK_MAX };
 @inline export function quickPop(r: usize, s: usize, count: bool = false): usize {
   let slot = quickSlot(r, s);
   let p = <usize>load<u32>(slot);
+  if (GUARDED && p) checkCached(r, p, s);
   if (p) {
     store<u32>(slot, nextLink(p));
     setHeader(p, header(p) & ~CACHED);
@@ -26,6 +29,22 @@ export { QUICK_MAX };
     if (count) noteAlloc(r, s);
   }
   return p;
+}
+
+/** Guarded builds: cached block p (class s) and the block its link names must be cached blocks
+ *  of class s inside the heap; otherwise the program wrote into a freed block, and the pop
+ *  would hand out whatever the link names (a live block, say): reported. O(1). */
+function checkCached(r: usize, p: usize, s: usize): void {
+  let next = nextLink(p);
+  let lo = <usize>field(r, R_LO), hi = <usize>field(r, R_HI);
+  let ok = cachedOf(p, s)
+    && (next == 0 || ((next & 15) == 0 && next >= lo && next < hi && cachedOf(next, s)));
+  if (!ok) report(M_BAD_LIST, currentOp(), p, s, 0);
+}
+
+/** Whether block p's header says: cached, of class s. O(1). */
+@inline function cachedOf(p: usize, s: usize): bool {
+  return (header(p) & (SIZE_MASK | FREE | CACHED)) == (<u32>s | CACHED);
 }
 
 /** Pushes in-use block p (size s, header h) onto its list unless the lists are full. O(1). */
