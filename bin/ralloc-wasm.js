@@ -1,16 +1,21 @@
 #!/usr/bin/env node
-// ralloc-wasm command line: link a C program with ralloc-wasm, or run it on ralloc-wasm.
+// ralloc-wasm command line: link a C program with ralloc-wasm, run it on ralloc-wasm, or draw its heap.
 import { readFileSync, writeFileSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, extname } from "node:path";
 
 const USAGE = `usage:
   ralloc-wasm link IN.wasm -o OUT.wasm [--build NAME] [--allocator FILE.wasm] [-O LEVEL] [--no-export-allocator] [-g]
       merge a C program with ralloc-wasm into one optimized module (wasm-merge + wasm-opt)
   ralloc-wasm run [--build NAME] [--allocator FILE.wasm] [--stats] PROG.wasm [ARGS...]
       run a WASI program with ralloc-wasm as its malloc (stdin/stdout/stderr and exit code pass through)
+  ralloc-wasm heapmap PROG.c|PROG.wasm [-o OUT.svg] [--build NAME] [-- ARGS...]
+      run a program (a .c file is compiled first) and draw its heap at exit as an SVG map
+      (default OUT: PROG.heapmap.svg in the current directory)
   ralloc-wasm help
 
-NAME is one of release (default), small, debug, security. LEVEL is 0-4, s or z (default 3).
+NAME is one of release (default), small, debug, security, validate. LEVEL is 0-4, s or z (default 3).
+A misuse the debug, validate or security build finds (a double free, an overflow...) prints its
+message and exits with status 134, like abort().
 The program must be compiled with -Wl,--import-memory and import its malloc: compile
 bindings/c/ralloc_import.c into it (or link with -nostdlib -Wl,--allow-undefined).`;
 
@@ -28,9 +33,10 @@ process.emitWarning = function (warning, ...rest) {
   return emitWarning.call(process, warning, ...rest);
 };
 
-async function bindings() {
+/** Imports a module of the built bindings (dist/bindings/NAME.js), or says how to build them. */
+async function bindings(name = "index") {
   try {
-    return await import("../dist/bindings/index.js");
+    return await import(`../dist/bindings/${name}.js`);
   } catch (e) {
     if (e?.code === "ERR_MODULE_NOT_FOUND") {
       process.stderr.write("ralloc-wasm: the bindings are not built; run `npm run build:bindings` (or `npm install`, which runs it)\n");
@@ -140,11 +146,76 @@ async function run(args) {
   process.exitCode = code;
 }
 
+/** Reads a program for run or heapmap: a .wasm as is, a .c file compiled with @yowasp/clang. */
+async function loadProgram(path) {
+  const bytes = readInput(path, "program");
+  if (extname(path) !== ".c") return bytes;
+  const { compileC } = await bindings();
+  const { wasm } = await compileC({ sources: { [basename(path)]: bytes } });
+  return wasm;
+}
+
+async function heapmap(args) {
+  const opts = {};
+  let input, output;
+  let i = 0;
+  for (; i < args.length;) {
+    const a = args[i];
+    const next = allocatorOption(args, i, opts);
+    if (next >= 0) { i = next; continue; }
+    if (a === "--") { i++; break; }
+    if (a === "-o") {
+      if (i + 1 >= args.length) usage("-o needs a file name");
+      output = args[i + 1];
+      i += 2;
+    } else if (a.startsWith("-")) {
+      usage(`heapmap: unknown option ${a}`);
+    } else if (input === undefined) {
+      input = a;
+      i++;
+    } else {
+      usage(`heapmap: more than one program (${input}, ${a}); give the program's arguments after --`);
+    }
+  }
+  if (input === undefined) usage("heapmap: no program (PROG.c or PROG.wasm)");
+  const name = basename(input);
+  output ??= `${name.slice(0, name.length - extname(name).length) || name}.heapmap.svg`;
+  const wasm = await loadProgram(input);
+  const { instantiateProgram } = await bindings();
+  const { walkHeap, spans } = await bindings("walk");
+  const { drawHeapMap } = await bindings("heapmap");
+  const program = await instantiateProgram(wasm, { ...opts, args: [name, ...args.slice(i)], env: {} });
+  let code;
+  let misuse;
+  try {
+    code = program.run();
+  } catch (e) {
+    if (e?.code !== "E_MISUSE") throw e;
+    misuse = e;
+  }
+  // The map is drawn even after a misuse: the report comes before the heap is changed.
+  const heap = program.heap;
+  const build = opts.allocator ? "custom allocator" : opts.build ?? "release";
+  const blocks = walkHeap(heap.exports);
+  const svg = drawHeapMap({
+    layout: heap.layout(),
+    blocks,
+    spans: spans(heap.exports),
+    title: `${name} on ralloc-wasm (${build}), ${misuse ? "at the misuse" : `at exit (status ${code})`}`,
+  });
+  writeFileSync(output, svg);
+  const used = blocks.filter((b) => b.state === "used");
+  process.stderr.write(`ralloc-wasm: wrote ${output} (${used.length} blocks in use, ${blocks.length - used.length} free or cached)\n`);
+  if (misuse) throw misuse;
+  process.exitCode = code;
+}
+
 async function main(argv) {
   const [command, ...rest] = argv;
   switch (command) {
     case "link": return link(rest);
     case "run": return run(rest);
+    case "heapmap": return heapmap(rest);
     case "help":
     case "--help":
     case "-h":
@@ -156,10 +227,15 @@ async function main(argv) {
 }
 
 main(process.argv.slice(2)).catch((e) => {
-  if (e?.name === "RallocError") {
+  if (e?.name === "RallocError" && e.code === "E_MISUSE") {
+    // A misuse stops the program like abort(): its message, then status 134 (128 + SIGABRT).
+    process.stderr.write(`${e.message}\n`);
+    process.exitCode = 134;
+  } else if (e?.name === "RallocError") {
     process.stderr.write(`ralloc-wasm: ${e.message}\n`);
+    process.exitCode = 1;
   } else {
     process.stderr.write(`ralloc-wasm: ${e?.stack ?? e}\n`);
+    process.exitCode = 1;
   }
-  process.exitCode = 1;
 });
