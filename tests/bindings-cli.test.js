@@ -1,8 +1,8 @@
-// The ralloc-wasm command line: link, run, help, and its exit codes.
+// The ralloc-wasm command line: link, run, heapmap, help, and its exit codes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,8 +12,8 @@ const CLI = `${ROOT}bin/ralloc-wasm.js`;
 const { compileC, readBuild } = bindings;
 const { readModuleInfo } = wasmBinary;
 
-function cli(args, input = '') {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8' });
+function cli(args, input = '', cwd = undefined) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8', cwd });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -34,11 +34,41 @@ int main(int argc, char **argv) {
   return argc > 2 ? atoi(argv[2]) : 0;
 }`;
 
+// Leaves three blocks allocated (100, 200 and 300 bytes); exits with its first argument.
+const LEAK_SOURCE = `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+void *kept[3];
+__attribute__((noinline)) void *filled(size_t n) { void *p = malloc(n); if (p) memset(p, 1, n); return p; }
+int main(int argc, char **argv) {
+  for (int i = 0; i < 3; i++) kept[i] = filled(100 * (i + 1));
+  for (int i = 0; i < 50; i++) free(filled(24 + i));
+  printf("%d args, kept %s\\n", argc - 1, kept[0] && kept[1] && kept[2] ? "all" : "some");
+  return argc > 1 ? atoi(argv[1]) : 0;
+}`;
+
+// Frees one block twice.
+const DOUBLE_FREE_SOURCE = `#include <stdio.h>
+#include <stdlib.h>
+__attribute__((noinline)) void release(void *p) { free(p); }
+int main(void) {
+  char *p = malloc(32);
+  printf("before\\n");
+  fflush(stdout);
+  release(p);
+  release(p);
+  printf("after\\n");
+  return 0;
+}`;
+
 let dir;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ralloc-cli-'));
   writeFileSync(join(dir, 'upper.wasm'), (await compileC({ sources: { 'upper.c': SOURCE } })).wasm);
   writeFileSync(join(dir, 'dl.wasm'), (await compileC({ sources: { 'upper.c': SOURCE }, mode: 'dlmalloc', flags: ['-Wl,--import-memory'] })).wasm);
+  writeFileSync(join(dir, 'leak.c'), LEAK_SOURCE);
+  writeFileSync(join(dir, 'leak.wasm'), (await compileC({ sources: { 'leak.c': LEAK_SOURCE } })).wasm);
+  writeFileSync(join(dir, 'twice.wasm'), (await compileC({ sources: { 'twice.c': DOUBLE_FREE_SOURCE } })).wasm);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -98,4 +128,113 @@ test('usage errors exit with 2 and print the usage; failures exit with 1 and say
   const badBuild = cli(['link', join(dir, 'upper.wasm'), '-o', join(dir, 'x.wasm'), '--build', 'fast']);
   assert.equal(badBuild.code, 1);
   assert.match(badBuild.stderr, /unknown build "fast"; use one of release, small, debug, security/);
+});
+
+/** Checks that text is well-formed XML (tags balanced and named, attributes quoted and unique, references known); returns the root's name. */
+function checkWellFormedXml(text) {
+  let rest = text.replace(/^<\?xml version="1\.0" encoding="UTF-8"\?>\s*/, '');
+  const stack = [];
+  let root;
+  const tag = /^<(\/?)([A-Za-z_:][-\w:.]*)((?:\s+[A-Za-z_:][-\w:.]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/;
+  while (rest.length > 0) {
+    const lt = rest.indexOf('<');
+    const chunk = lt < 0 ? rest : rest.slice(0, lt);
+    assert.doesNotMatch(chunk, /&(?!(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)|>/, `bad text: ${chunk.slice(0, 60)}`);
+    if (stack.length === 0) assert.match(chunk, /^\s*$/, 'text outside the root element');
+    if (lt < 0) break;
+    rest = rest.slice(lt);
+    const m = tag.exec(rest);
+    assert.ok(m, `malformed tag: ${rest.slice(0, 60)}`);
+    const names = [...m[3].matchAll(/([A-Za-z_:][-\w:.]*)\s*=/g)].map((a) => a[1]);
+    assert.equal(new Set(names).size, names.length, `duplicate attribute in ${m[0].slice(0, 60)}`);
+    assert.doesNotMatch(m[3], /&(?!(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)/, 'bad reference in an attribute');
+    if (m[1]) assert.equal(stack.pop(), m[2], `</${m[2]}> closes nothing open`);
+    else {
+      if (stack.length === 0) { assert.equal(root, undefined, 'a second root element'); root = m[2]; }
+      if (!m[4]) stack.push(m[2]);
+    }
+    rest = rest.slice(m[0].length);
+  }
+  assert.deepEqual(stack, [], 'unclosed elements');
+  return root;
+}
+
+/** The hover titles of the map's groups of one kind. */
+const titlesOf = (svg, kind) => [...svg.matchAll(new RegExp(`<g data-kind="${kind}"[^>]*><title>([^<]*)</title>`, 'g'))].map((m) => m[1]);
+
+test('the XML check of these tests rejects broken documents', () => {
+  for (const bad of ['<a><b></a>', '<a x="1" x="2"/>', '<a>&nope;</a>', '<a/><b/>', '<a x=1/>', '<a>']) {
+    assert.throws(() => checkWellFormedXml(bad), undefined, bad);
+  }
+  assert.equal(checkWellFormedXml('<?xml version="1.0" encoding="UTF-8"?>\n<svg a="&lt;"><g/><t>x &amp; y</t></svg>\n'), 'svg');
+});
+
+test('heapmap PROG.wasm -o OUT --build debug -- ARGS: runs the program and writes a well-formed map of its heap at exit', () => {
+  const out = join(dir, 'leak-debug.svg');
+  const r = cli(['heapmap', join(dir, 'leak.wasm'), '-o', out, '--build', 'debug', '--', '0', 'x']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '2 args, kept all\n', 'the program\'s stdout and arguments pass through');
+  assert.match(r.stderr, new RegExp(`^ralloc-wasm: wrote ${out.replace(/[.\\/]/g, '\\$&')} \\((\\d+) blocks in use, \\d+ free or cached\\)\\n$`));
+  const svg = readFileSync(out, 'utf8');
+  assert.equal(checkWellFormedXml(svg), 'svg');
+  assert.match(svg, /<title>leak\.wasm on ralloc-wasm \(debug\), at exit \(status 0\)<\/title>/);
+  const used = titlesOf(svg, 'used');
+  for (const n of [100, 200, 300]) assert.equal(used.filter((t) => t.includes(`, ${n} bytes requested`)).length, 1, `the ${n}-byte block is drawn in use`);
+  assert.equal(Number(/data-used-blocks="(\d+)"/.exec(svg)[1]), used.length);
+  assert.equal(Number(/ \((\d+) blocks in use/.exec(r.stderr)[1]), used.length, 'the summary agrees with the map');
+  assert.ok(titlesOf(svg, 'cached').length + titlesOf(svg, 'free').length > 0, 'the freed blocks are drawn free or cached');
+  assert.match(svg, /<g data-legend="used">/);
+});
+
+test('heapmap PROG.c compiles the program first; the map goes to PROG.heapmap.svg and the exit code passes through', () => {
+  const r = cli(['heapmap', 'leak.c', '--', '7'], '', dir);
+  assert.equal(r.code, 7, r.stderr);
+  assert.equal(r.stdout, '1 args, kept all\n');
+  const out = join(dir, 'leak.heapmap.svg');
+  assert.ok(existsSync(out), r.stderr);
+  const svg = readFileSync(out, 'utf8');
+  assert.equal(checkWellFormedXml(svg), 'svg');
+  assert.match(svg, /<title>leak\.c on ralloc-wasm \(release\), at exit \(status 7\)<\/title>/);
+  // release has no requests: a block's request is its usable size (malloc(300): a 304-byte block, 300 usable).
+  assert.equal(titlesOf(svg, 'used').filter((t) => /: in use, 304-byte block .*, 300 bytes requested$/.test(t)).length, 1, 'the 300-byte block is there');
+});
+
+test('run: a misuse prints its message to stderr and exits 134, like abort()', () => {
+  const r = cli(['run', '--build', 'debug', join(dir, 'twice.wasm')]);
+  assert.equal(r.code, 134);
+  assert.equal(r.stdout, 'before\n');
+  assert.match(r.stderr, /^ralloc: double free of 0x[0-9a-f]{8} \(32 bytes\)\n$/);
+  const security = cli(['run', '--build', 'security', join(dir, 'twice.wasm')]);
+  assert.equal(security.code, 134);
+  assert.match(security.stderr, /^ralloc: double free of 0x[0-9a-f]{8} \(32 bytes\)\n$/);
+});
+
+test('heapmap after a misuse: the map of the heap at the misuse, then the message and status 134', () => {
+  const out = join(dir, 'twice.svg');
+  const r = cli(['heapmap', join(dir, 'twice.wasm'), '--build', 'debug', '-o', out]);
+  assert.equal(r.code, 134);
+  assert.match(r.stderr, /^ralloc-wasm: wrote .*twice\.svg \(\d+ blocks in use, \d+ free or cached\)\nralloc: double free of 0x[0-9a-f]{8} \(32 bytes\)\n$/);
+  const svg = readFileSync(out, 'utf8');
+  assert.equal(checkWellFormedXml(svg), 'svg');
+  assert.match(svg, /<title>twice\.wasm on ralloc-wasm \(debug\), at the misuse<\/title>/);
+  const address = /double free of (0x[0-9a-f]{8})/.exec(r.stderr)[1];
+  const freed = new RegExp(`<g data-kind="(free|cached)" data-address="${address}"`);
+  assert.match(svg, freed, 'the block freed once is drawn free or cached');
+});
+
+test('heapmap usage errors exit with 2', () => {
+  for (const [args, message] of [
+    [['heapmap'], /^ralloc-wasm: heapmap: no program \(PROG\.c or PROG\.wasm\)\n/],
+    [['heapmap', '--frob', 'x.wasm'], /^ralloc-wasm: heapmap: unknown option --frob\n/],
+    [['heapmap', 'a.wasm', 'b.wasm'], /^ralloc-wasm: heapmap: more than one program \(a\.wasm, b\.wasm\); give the program's arguments after --\n/],
+    [['heapmap', 'a.wasm', '-o'], /^ralloc-wasm: -o needs a file name\n/],
+  ]) {
+    const r = cli(args);
+    assert.equal(r.code, 2, `ralloc-wasm ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /\nusage:\n/);
+  }
+  const missing = cli(['heapmap', join(dir, 'nope.c')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^ralloc-wasm: cannot read program .*nope\.c: no such file\n$/);
 });
