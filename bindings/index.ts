@@ -26,8 +26,8 @@ export { drawHeapMap, heapFigures, MAP_KINDS, KIND_LABELS, KIND_COLORS } from ".
 export type { HeapMapInput, HeapMapOptions, HeapFigures, MapKind } from "./heapmap.js";
 export { instantiateProgram, runProgram, EmscriptenModule } from "./program.js";
 export type { ProgramOptions, ProgramInstance, RunOptions, RunResult, ImportObject, ValueTypeName, CArgType, CReturnType } from "./program.js";
-export { linkStatic, MALLOC_FAMILY, LINKED_SECTION } from "./link.js";
-export type { LinkOptions, OptimizeLevel } from "./link.js";
+export { linkStatic, readLinkedNote, MALLOC_FAMILY, LINKED_SECTION } from "./link.js";
+export type { LinkOptions, LinkedNote, OptimizeLevel } from "./link.js";
 export { compileC, modeFlags, C_DIR } from "./clang.js";
 export type { CompileOptions, CompileResult, MallocMode } from "./clang.js";
 export { BUILD_NAMES, ALL_BUILD_NAMES, GUARDED_BUILDS, buildPath, readBuild } from "./builds.js";

@@ -25,7 +25,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { allocatorBytes, toBytes, type AllocatorChoice, type WasmBytes } from "./builds.js";
+import { allocatorBytes, toBytes, type AllocatorChoice, type BuildName, type WasmBytes } from "./builds.js";
 import { RallocError } from "./errors.js";
 import {
   addExports, findExport, formatFuncType, readModuleInfo, renameImports, sameFuncType,
@@ -207,8 +207,25 @@ function binaryenType(b: Binaryen, t: ValueType): number {
   }
 }
 
-/** A module exporting stub functions: no-op hooks and the ralloc_init stand-in. */
-function makeStubs(b: Binaryen, stubs: { name: string; type: FuncType; result: number }[]): Uint8Array {
+/**
+ * A stub function: returns `result`, or, with `record`, stores its arguments
+ * in globals exported as `<name>:arg<i>` and traps (the report hook of a
+ * statically linked guarded build: the bindings read the globals after the trap).
+ */
+interface Stub {
+  name: string;
+  type: FuncType;
+  result: number;
+  record?: boolean;
+}
+
+/** Names of the exported globals where a recording stub keeps its arguments. */
+function recordGlobals(stub: Stub): string[] {
+  return stub.type.params.map((_, i) => `${stub.name}:arg${i}`);
+}
+
+/** A module exporting stub functions: no-op hooks, the report recorder and the ralloc_init stand-in. */
+function makeStubs(b: Binaryen, stubs: Stub[]): Uint8Array {
   const m = new b.Module();
   try {
     for (const s of stubs) {
@@ -217,7 +234,15 @@ function makeStubs(b: Binaryen, stubs: { name: string; type: FuncType; result: n
       const rt = s.type.results[0];
       const results = rt === undefined ? b.none : binaryenType(b, rt);
       let body: number;
-      if (rt === undefined) body = m.nop();
+      if (s.record) {
+        if (s.type.params.some((t) => t !== "i32")) throw new RallocError("E_SIGNATURE", `linkStatic: ${s.name} must take only i32 arguments`);
+        const sets = recordGlobals(s).map((g, i) => {
+          m.addGlobal(g, b.i32, true, m.i32.const(0));
+          m.addGlobalExport(g, g);
+          return m.global.set(g, m.local.get(i, b.i32));
+        });
+        body = m.block(null, [...sets, m.unreachable()], b.unreachable);
+      } else if (rt === undefined) body = m.nop();
       else if (rt === "i32") body = m.i32.const(s.result);
       else if (rt === "i64") body = m.i64.const(s.result, 0);
       else if (rt === "f32") body = m.f32.const(s.result);
@@ -265,7 +290,7 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
   const pinfo = readModuleInfo(programBytes, programLabel);
   programMemoryImport(pinfo, programLabel);
 
-  const { bytes: allocBytes, label: allocLabel } = allocatorBytes(options, "linkStatic");
+  const { bytes: allocBytes, label: allocLabel, build } = allocatorBytes(options, "linkStatic");
   const ainfo = readModuleInfo(allocBytes, `linkStatic: ${allocLabel}`);
   if (ainfo.definedMemories.length > 0 || ainfo.imports.filter((i) => i.kind === "memory").length !== 1) {
     throw new RallocError("E_MEMORY_NOT_IMPORTED", what(`${allocLabel} must import exactly one memory and define none (AssemblyScript: --importMemory)`));
@@ -287,8 +312,10 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
     prog = addExports(prog, [{ name: memExport, kind: "memory", index: 0 }], programLabel);
   }
 
-  // The allocator imports the program's memory; hooks come from the stub module.
-  const stubs: { name: string; type: FuncType; result: number }[] = [];
+  // The allocator imports the program's memory; hooks come from the stub module. The report
+  // hook of a guarded build records its arguments and traps: instantiateProgram turns the
+  // trap into the exact E_MISUSE message. Events have no one to go to: they are dropped.
+  const stubs: Stub[] = [];
   let alloc = renameImports(allocBytes, (imp) => {
     if (imp.kind === "memory") return { module: PROGRAM, name: memExport! };
     if (imp.kind === "function" && imp.module === "ralloc_hooks") return { module: STUBS, name: `hook:${imp.name}` };
@@ -298,7 +325,7 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
     if (imp.kind === "function" && imp.module === "ralloc_hooks") {
       const type = imp.type;
       if (!type) throw new RallocError("E_SIGNATURE", what(`cannot read the signature of ${allocLabel}'s import ralloc_hooks.${imp.name}`));
-      stubs.push({ name: `hook:${imp.name}`, type, result: 0 });
+      stubs.push({ name: `hook:${imp.name}`, type, result: 0, record: imp.name === "report" });
     }
   });
   if (plan.initStub) stubs.push({ name: "ralloc_init", type: { params: ["i32"], results: ["i32"] }, result: ENOSYS });
@@ -322,7 +349,11 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
     if (options.debugInfo) args.push("-g");
     await runWasmMerge(args);
     const merged = new Uint8Array(await readFile(files.out));
-    return finish(b, merged, pinfo, ainfo, { stubExports: stubs.map((x) => x.name), wantStart, optimize, exportAllocator: options.exportAllocator ?? true, debugInfo: options.debugInfo ?? false, programLabel, allocLabel });
+    const reportStub = stubs.find((x) => x.record);
+    return finish(b, merged, pinfo, ainfo, {
+      stubExports: stubs.map((x) => x.name), reportGlobals: reportStub ? recordGlobals(reportStub) : [], wantStart, optimize,
+      exportAllocator: options.exportAllocator ?? true, debugInfo: options.debugInfo ?? false, programLabel, allocLabel, build,
+    });
   } finally {
     if (!process.env["RALLOC_KEEP_LINK_DIR"]) await rm(dir, { recursive: true, force: true });
     else process.stderr.write(`linkStatic: kept ${dir}\n`);
@@ -347,6 +378,10 @@ function checkDataOverlap(pinfo: ModuleInfo, ainfo: ModuleInfo, allocLabel: stri
 interface FinishOptions {
   /** Exports of the stub module, which must not show in the result. */
   stubExports: string[];
+  /** Exported globals of the report recorder: kept through optimization, then unexported and listed in the custom section. */
+  reportGlobals: string[];
+  /** The build merged in (undefined for a custom allocator). */
+  build: BuildName | undefined;
   wantStart: boolean;
   optimize: OptimizeLevel;
   exportAllocator: boolean;
@@ -390,15 +425,80 @@ function finish(b: Binaryen, merged: Uint8Array, pinfo: ModuleInfo, ainfo: Modul
       b.setShrinkLevel(shrink);
       m.optimize();
     }
-    m.addCustomSection(LINKED_SECTION, new TextEncoder().encode(JSON.stringify({ allocator: o.allocLabel })));
+    const report = reportGlobalIndices(b, m, o.reportGlobals);
+    const note: LinkedNote = { allocator: o.allocLabel };
+    if (o.build !== undefined) note.build = o.build;
+    if (report !== undefined) note.report = report;
+    m.addCustomSection(LINKED_SECTION, new TextEncoder().encode(JSON.stringify(note)));
     const out = m.emitBinary();
     checkLinked(out, o.programLabel);
+    if (report !== undefined) checkReportGlobals(out, report, o.programLabel);
     return out;
   } finally {
     b.setOptimizeLevel(savedLevels[0]);
     b.setShrinkLevel(savedLevels[1]);
     b.setDebugInfo(savedLevels[2]);
     m.dispose();
+  }
+}
+
+/** What linkStatic's custom section ({@link LINKED_SECTION}) says about a linked module (JSON). */
+export interface LinkedNote {
+  /** Label of the allocator merged in. */
+  allocator: string;
+  /** The build merged in, when it was one of ralloc-wasm's. */
+  build?: BuildName;
+  /**
+   * Indices of the (unexported) mutable i32 globals where the report hook keeps
+   * its arguments (code, op, addr, size, aux) before trapping: code is 0 until
+   * a misuse is found.
+   */
+  report?: number[];
+}
+
+/** Reads a linked module's {@link LinkedNote}; undefined when the module was not made by linkStatic. */
+export function readLinkedNote(mod: WebAssembly.Module): LinkedNote | undefined {
+  const sections = WebAssembly.Module.customSections(mod, LINKED_SECTION);
+  if (sections.length === 0) return undefined;
+  try {
+    const note = JSON.parse(new TextDecoder().decode(sections[0]!)) as LinkedNote;
+    return typeof note === "object" && note !== null ? note : { allocator: "the allocator linked into the program" };
+  } catch {
+    return { allocator: "the allocator linked into the program" };
+  }
+}
+
+/**
+ * Unexports the report recorder's globals and returns their indices in the
+ * binary (imported globals first, then defined ones, in module order, as
+ * binaryen writes them); undefined when there is no recorder.
+ */
+function reportGlobalIndices(b: Binaryen, m: InstanceType<Binaryen["Module"]>, names: string[]): number[] | undefined {
+  if (names.length === 0) return undefined;
+  const internal = names.map((n) => b.getExportInfo(m.getExport(n)).value);
+  for (const n of names) m.removeExport(n);
+  const imported: string[] = [];
+  const defined: string[] = [];
+  for (let i = 0; i < m.getNumGlobals(); i++) {
+    const info = b.getGlobalInfo(m.getGlobalByIndex(i));
+    (info.module ? imported : defined).push(info.name);
+  }
+  const order = [...imported, ...defined];
+  return internal.map((n) => {
+    const i = order.indexOf(n);
+    if (i < 0) throw new RallocError("E_TOOL", `linkStatic: the report hook's global ${n} vanished while optimizing`);
+    return i;
+  });
+}
+
+/** The recorded globals must be defined i32 globals starting at 0 (a wrong index would misreport every misuse). */
+function checkReportGlobals(out: Uint8Array, report: number[], programLabel: string): void {
+  const info = readModuleInfo(out, "linkStatic: result");
+  const imported = info.imports.filter((i) => i.kind === "global").length;
+  for (const i of report) {
+    if (i < imported || info.globalInitI32[i] !== 0) {
+      throw new RallocError("E_TOOL", `linkStatic: could not locate the report hook's globals after merging ${programLabel} (global ${i})`);
+    }
   }
 }
 

@@ -11,9 +11,12 @@ import { join } from "node:path";
 import type { WASI } from "node:wasi";
 import { allocatorBytes, toBytes, type AllocatorChoice, type WasmBytes } from "./builds.js";
 import { RallocError } from "./errors.js";
-import { compileAllocator, Heap, heapFromModule, MemoryViews, MIN_HEAP_BASE, MAX_PAGES, type HeapStats } from "./heap.js";
-import { LINKED_SECTION, planAllocatorImports, programMemoryImport } from "./link.js";
-import { findExport, readModuleInfo, type ModuleInfo } from "./wasm-binary.js";
+import {
+  applySeed, checkLogOptions, compileAllocator, Heap, heapFromModule, MemoryViews, MIN_HEAP_BASE, MAX_PAGES, splitSeed, type HeapStats,
+} from "./heap.js";
+import { LINKED_SECTION, planAllocatorImports, programMemoryImport, readLinkedNote } from "./link.js";
+import type { LogLevel } from "./log.js";
+import { addExports, findExport, readModuleInfo, type ModuleInfo } from "./wasm-binary.js";
 
 /** errno ENOSYS on wasi: what the ralloc_init stand-in returns for custom allocators. */
 const ENOSYS = 52;
@@ -31,8 +34,15 @@ export interface ProgramOptions extends AllocatorChoice {
   maximumPages?: number;
   /** See {@link HeapOptions.onOom}. */
   onOom?: (size: number) => boolean | void;
-  /** See {@link HeapOptions.onLog}. */
-  onLog?: (message: string) => void;
+  /** See {@link HeapOptions.seed}. */
+  seed?: number | bigint;
+  /** See {@link HeapOptions.logLevel}. */
+  logLevel?: LogLevel;
+  /**
+   * See {@link HeapOptions.onLog}. A statically linked program (linkStatic)
+   * sends no events, so only its misuse report reaches onLog.
+   */
+  onLog?: (line: string, level: number) => void;
   /**
    * More imports for the program, by module and name (for example `env.my_callback`).
    * They take precedence over what the bindings would supply.
@@ -64,7 +74,11 @@ export interface ProgramInstance {
    * Runs the program's `_start` (its `main`) and returns the exit code. Once per
    * instance.
    *
-   * @throws RallocError `E_UNSUPPORTED` when the program has no `_start`.
+   * @throws RallocError `E_UNSUPPORTED` when the program has no `_start`;
+   * `E_MISUSE` with the allocator's exact message when the program misuses the
+   * heap on a guarded build (debug, validate, security), whether the allocator
+   * is linked at instantiation or statically (linkStatic). The program stops
+   * there: what it buffered for stdout is not flushed.
    */
   run(): number;
 }
@@ -87,7 +101,10 @@ const decoder = new TextDecoder();
  * (never stale), and the string and value helpers.
  */
 export class EmscriptenModule extends MemoryViews {
-  /** The program's raw exports. */
+  /**
+   * The program's exports (for a statically linked guarded build, each function
+   * wrapped so that a misuse throws the E_MISUSE RallocError instead of trapping).
+   */
   readonly wasmExports: WebAssembly.Exports;
   /** The same memory as {@link MemoryViews.memory} (Emscripten's name). */
   readonly wasmMemory: WebAssembly.Memory;
@@ -98,12 +115,12 @@ export class EmscriptenModule extends MemoryViews {
   /** Program exports as `_name`, plus whatever else a host adds. */
   [name: `_${string}`]: unknown;
 
-  constructor(readonly heap: Heap, instance: WebAssembly.Instance) {
+  constructor(readonly heap: Heap, instance: { exports: WebAssembly.Exports }) {
     super(heap.memory);
     this.wasmExports = instance.exports;
     this.wasmMemory = heap.memory;
-    const malloc = heap.exports.malloc;
-    const free = heap.exports.free;
+    const malloc = heap.allocatorFunction("malloc")!;
+    const free = heap.allocatorFunction("free")!;
     this._malloc = (size: number) => malloc(size) >>> 0;
     this._free = (ptr: number) => free(ptr);
     for (const [name, value] of Object.entries(instance.exports)) {
@@ -295,6 +312,8 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
   }
   const label = "instantiateProgram: the program";
   const bytes = toBytes(wasm, "instantiateProgram: wasm");
+  const logLevel = checkLogOptions(options, "instantiateProgram: ");
+  if (options.seed !== undefined) splitSeed(options.seed, "instantiateProgram: option seed");
   const info = readModuleInfo(bytes, label);
   const memImport = programMemoryImport(info, label);
   if (memImport.limits?.shared) {
@@ -346,10 +365,18 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
     // Same checks as linkStatic: ralloc.* imports the allocator lacks, signature
     // mismatches, and a program that brings its own malloc (ralloc-wasm would be unused).
     planAllocatorImports(info, readModuleInfo(chosen.bytes, allocLabel), label, allocLabel);
-    heap = heapFromModule(allocModule, allocLabel, { memory, heapBase, leaveHeapBase: heapBase === undefined, onOom: options.onOom, onLog: options.onLog });
+    const heapOptions = { memory, heapBase, leaveHeapBase: heapBase === undefined, onOom: options.onOom, onLog: options.onLog, logLevel, seed: options.seed };
+    heap = heapFromModule(allocModule, allocLabel, heapOptions, chosen.build, "instantiateProgram");
   }
 
-  const programModule = await WebAssembly.compile(bytes as BufferSource);
+  let programModule = await WebAssembly.compile(bytes as BufferSource);
+  // A linked guarded build records a misuse report in globals before it traps: export them to read it.
+  const note = linked ? readLinkedNote(programModule) : undefined;
+  const reportGlobals = note?.report?.length === REPORT_EXPORTS.length ? note.report : undefined;
+  if (reportGlobals !== undefined) {
+    const patched = addExports(bytes, REPORT_EXPORTS.map((name, i) => ({ name, kind: "global" as const, index: reportGlobals[i]! })), label);
+    programModule = await WebAssembly.compile(patched as BufferSource);
+  }
   const needsWasi = info.imports.some((i) => i.module === "wasi_snapshot_preview1");
   let wasi: WASI | undefined;
   if (needsWasi) {
@@ -380,16 +407,40 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
   }
 
   const exp = instance.exports;
+  // A misuse found by a dynamically linked allocator is thrown by its report hook; one found by a
+  // statically linked allocator is a trap that `translate` turns into the same E_MISUSE error.
+  let translate = (e: unknown): unknown => e;
+  let wrapped: WebAssembly.Exports = exp;
   if (heap === undefined) {
     if (typeof exp["malloc"] !== "function" || typeof exp["free"] !== "function") {
       throw new RallocError("E_UNSUPPORTED", `${label} was linked with exportAllocator: false, so its heap cannot be reached; link it again with the allocator's exports`);
     }
-    heap = new Heap(memory, instance, options.onOom);
-    heap.heapBase = heapBase;
+    if (reportGlobals !== undefined) {
+      const globals = REPORT_EXPORTS.map((n) => exp[n] as WebAssembly.Global);
+      translate = (e) => {
+        if (globals[0]!.value === 0 || e instanceof RallocError) return e;
+        const [code, op, addr, size, aux] = globals.map((g) => (g.value as number) >>> 0);
+        globals[0]!.value = 0;
+        return linkedHeap.reportError(code!, op!, addr!, size!, aux!, e);
+      };
+      // A report left by a trap outside the bindings (a raw export) must not be blamed on the next call.
+      const forget = () => void (globals[0]!.value = 0);
+      wrapped = translatingExports(exp, forget, translate);
+    }
+    const linkedHeap: Heap = new Heap(memory, instance, options.onOom, { label: note?.allocator ?? allocLabel, calls: wrapped });
+    linkedHeap.heapBase = heapBase;
+    linkedHeap.onLog = options.onLog;
+    linkedHeap.setLogLevel(logLevel);
+    applySeed(linkedHeap.exports, options.seed, note?.build, "instantiateProgram");
+    heap = linkedHeap;
   }
   if (typeof exp["_initialize"] === "function") {
-    if (wasi) wasi.initialize({ exports: { _initialize: exp["_initialize"], memory } });
-    else (exp["_initialize"] as () => void)();
+    try {
+      if (wasi) wasi.initialize({ exports: { _initialize: exp["_initialize"], memory } });
+      else (exp["_initialize"] as () => void)();
+    } catch (e) {
+      throw translate(e);
+    }
   }
 
   let ran = false;
@@ -400,12 +451,41 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
     }
     if (ran) throw new RallocError("E_UNSUPPORTED", "instantiateProgram: run() may be called once per instance; instantiate the program again to rerun it");
     ran = true;
-    if (wasi) return wasi.start({ exports: { _start: start, memory } }) ?? 0;
-    (start as () => void)();
-    return 0;
+    try {
+      if (reportGlobals !== undefined) (exp[REPORT_EXPORTS[0]!] as WebAssembly.Global).value = 0;
+      if (wasi) return wasi.start({ exports: { _start: start, memory } }) ?? 0;
+      (start as () => void)();
+      return 0;
+    } catch (e) {
+      throw translate(e);
+    }
   };
 
-  return { instance, heap, Module: new EmscriptenModule(heap, instance), wasi, run };
+  return { instance, heap, Module: new EmscriptenModule(heap, { exports: wrapped }), wasi, run };
+}
+
+/** Names under which instantiateProgram exports a linked guarded build's report globals (code, op, addr, size, aux). */
+const REPORT_EXPORTS = ["__ralloc_report_code", "__ralloc_report_op", "__ralloc_report_addr", "__ralloc_report_size", "__ralloc_report_aux"];
+
+/** The exports with each function wrapped: `before()` first, and what it throws passes through `translate`. */
+function translatingExports(exports: WebAssembly.Exports, before: () => void, translate: (e: unknown) => unknown): WebAssembly.Exports {
+  const out: Record<string, WebAssembly.ExportValue> = {};
+  for (const [name, value] of Object.entries(exports)) {
+    if (typeof value !== "function") {
+      out[name] = value;
+      continue;
+    }
+    const f = value as (...args: unknown[]) => unknown;
+    out[name] = ((...args: unknown[]) => {
+      before();
+      try {
+        return f(...args);
+      } catch (e) {
+        throw translate(e);
+      }
+    }) as unknown as WebAssembly.ExportValue;
+  }
+  return out;
 }
 
 /**

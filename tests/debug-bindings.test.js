@@ -378,3 +378,184 @@ describe('build names', () => {
       'createHeap: option build: unknown build "fast"; use one of release, small, debug, security, validate');
   });
 });
+
+describe('the real builds', () => {
+  test('debug: exact log lines for a short session, the error line last', () => {
+    const lines = [];
+    const heap = createHeap({ build: 'debug', onLog: (line, level) => lines.push(`${level} ${line}`) });
+    assert.equal(heap.maxLogLevel, 3);
+    const a = heap.malloc(24);
+    const b = heap.malloc(100);
+    heap.free(a);
+    const e = caught(() => heap.free(a), 'E_MISUSE');
+    const h = (p) => `0x${p.toString(16).padStart(8, '0')}`;
+    assert.equal(e.message, `ralloc: double free of ${h(a)} (24 bytes)`);
+    assert.deepEqual(lines, [
+      `2 |x_ : Allocating 0x18 (align 16) -> ${h(a)} #1`,
+      `2 x|x_ : Allocating 0x64 (align 16) -> ${h(b)} #2`,
+      `2 |cx_ : Freeing ${h(a)}[0x18]`,
+      `1 ! : ${e.message}`,
+    ]);
+  });
+
+  test('debug: the allocator\'s own leak check reports the live blocks with their serials; assertNoLeak says the same', () => {
+    const heap = createHeap({ build: 'debug' });
+    const a = heap.malloc(10);
+    heap.free(heap.malloc(50));
+    const b = heap.malloc(30);
+    const h = (p) => `0x${p.toString(16).padStart(8, '0')}`;
+    const text = `ralloc: 2 blocks leaked (40 bytes)\n  ${h(a)} 10 bytes #1\n  ${h(b)} 30 bytes #3`;
+    const e = caught(() => heap.exports.ralloc_assert_no_leak(), 'E_MISUSE');
+    assert.equal(e.message, text);
+    assert.equal(caught(() => heap.assertNoLeak(), 'E_LEAK').message, text);
+  });
+
+  test('release: leaks() gives usable sizes and serial 0, shown as #?', () => {
+    const heap = createHeap({ build: 'release' });
+    const a = heap.malloc(10);
+    const b = heap.malloc(100);
+    heap.free(heap.malloc(5));
+    const sizes = [heap.usableSize(a), heap.usableSize(b)];
+    assert.deepEqual(heap.leaks(), [{ address: a, size: sizes[0], serial: 0 }, { address: b, size: sizes[1], serial: 0 }]);
+    const h = (p) => `0x${p.toString(16).padStart(8, '0')}`;
+    assert.equal(caught(() => heap.assertNoLeak(), 'E_LEAK').message,
+      `ralloc: 2 blocks leaked (${sizes[0] + sizes[1]} bytes)\n  ${h(a)} ${sizes[0]} bytes #?\n  ${h(b)} ${sizes[1]} bytes #?`);
+  });
+
+  test('validate: a canary overwritten is caught by the heap check after the next call', () => {
+    const lines = [];
+    const heap = createHeap({ build: 'validate', logLevel: 1, onLog: (line, level) => lines.push([line, level]) });
+    const x = heap.malloc(24);
+    heap.malloc(24);
+    heap.HEAPU8[x + 24] = 1;
+    const e = caught(() => heap.malloc(16), 'E_MISUSE');
+    assert.equal(e.message, `ralloc: heap check failed: GUARD (code 17) at 0x${x.toString(16).padStart(8, '0')}, after malloc`);
+    assert.deepEqual(e.report, { code: 10, op: 'malloc', address: x, size: 17, aux: 0 });
+    assert.deepEqual(lines, [[`! : ${e.message}`, 1]]);
+  });
+
+  test('security: misuse reports reach onLog at level 1; check words are keyed by the seed, random when none is given', () => {
+    /** The check word of the first block of a fresh heap: the trailer's u32 at p + S - 8 (S: the block size). */
+    const checkWord = (options) => {
+      const heap = createHeap({ build: 'security', ...options });
+      const p = heap.malloc(24);
+      const block = heap.walk().find((blk) => blk.address === p);
+      return heap.HEAPU32[(p + block.size - 8) >> 2];
+    };
+    assert.equal(checkWord({ seed: 1 }), checkWord({ seed: 1 }), 'the same seed, the same key');
+    assert.equal(checkWord({ seed: 2n ** 64n - 1n }), checkWord({ seed: 2n ** 64n - 1n }));
+    assert.notEqual(checkWord({ seed: 1 }), checkWord({ seed: 2 }), 'another seed, another key');
+    assert.notEqual(checkWord({ seed: 1 }), checkWord({ seed: 2 ** 32 + 1 }), 'the high half counts');
+    assert.notEqual(checkWord({}), checkWord({}), 'no seed: 8 random bytes each time');
+    const lines = [];
+    const heap = createHeap({ build: 'security', onLog: (line, level) => lines.push([line, level]) });
+    const p = heap.malloc(40);
+    heap.free(p);
+    const e = caught(() => heap.free(p), 'E_MISUSE');
+    assert.equal(e.message, `ralloc: double free of 0x${p.toString(16).padStart(8, '0')} (40 bytes)`);
+    assert.deepEqual(lines, [[`! : ${e.message}`, 1]], 'no events on security, but the error line');
+  });
+});
+
+describe('programs', () => {
+  // Prints the block's address (stderr is unbuffered), frees it twice, and would print after that.
+  const DOUBLE_FREE = `#include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
+int main(void) {
+  char *p = malloc(24);
+  fprintf(stderr, "p=0x%08x\\n", (unsigned)(uintptr_t)p);
+  free(p);
+  free(p);
+  fprintf(stderr, "after\\n");
+  return 0;
+}`;
+  // Freestanding: malloc and free from env, which the mock allocator serves (volatile: clang would
+  // otherwise drop the malloc/free pair).
+  const FREESTANDING = `typedef __SIZE_TYPE__ size_t;
+void *malloc(size_t); void free(void *);
+void *get(size_t n) { return malloc(n); }
+void twice(void) { void *volatile p = malloc(8); free(p); free(p); }
+void _start(void) { free((void *)0x100); }`;
+  let doubleFree;
+  let freestanding;
+  before(async () => {
+    doubleFree = (await compileC({ sources: { 'df.c': DOUBLE_FREE } })).wasm;
+    freestanding = (await compileC({ sources: { 'fs.c': FREESTANDING }, mode: 'env', exports: ['get', 'twice', '_start'] })).wasm;
+  });
+
+  /** Runs a WASI program through instantiateProgram with stderr to a file; returns { error, exitCode, stderr }. */
+  async function runCapturing(wasm, options) {
+    const { mkdtempSync, openSync, closeSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(`${tmpdir()}/ralloc-debug-test-`);
+    const fd = openSync(`${dir}/err`, 'w');
+    let error, exitCode;
+    try {
+      const program = await instantiateProgram(wasm, { ...options, stderr: fd });
+      exitCode = program.run();
+    } catch (e) {
+      error = e;
+    } finally {
+      closeSync(fd);
+    }
+    const stderr = readFileSync(`${dir}/err`, 'utf8');
+    rmSync(dir, { recursive: true, force: true });
+    return { error, exitCode, stderr };
+  }
+
+  test('dynamic: a double free in C throws from run() and rejects runProgram with the exact E_MISUSE message; onLog saw the calls', async () => {
+    const lines = [];
+    const r = await runCapturing(doubleFree, { build: 'debug', onLog: (line, level) => lines.push(`${level} ${line}`) });
+    const p = /^p=(0x[0-9a-f]{8})\n$/.exec(r.stderr)?.[1];
+    assert.ok(p, `the program printed its block and nothing after the misuse: ${JSON.stringify(r.stderr)}`);
+    assert.ok(r.error instanceof RallocError, `got ${r.error?.stack ?? r.error}`);
+    assert.equal(r.error.code, 'E_MISUSE');
+    assert.equal(r.error.message, `ralloc: double free of ${p} (24 bytes)`);
+    assert.ok(lines.includes(`2 |c_ : Freeing ${p}[0x18]`), lines.join('\n'));
+    assert.equal(lines.at(-1), `1 ! : ralloc: double free of ${p} (24 bytes)`);
+    await rejectsWith(() => runProgram(doubleFree, { build: 'debug' }), 'E_MISUSE', new RegExp(`^ralloc: double free of ${p} \\(24 bytes\\)$`));
+    await rejectsWith(() => runProgram(doubleFree, { build: 'security', seed: 5n }), 'E_MISUSE', new RegExp(`^ralloc: double free of ${p} \\(24 bytes\\)$`));
+    const release = await runProgram(doubleFree, { build: 'release' });
+    assert.equal(Buffer.from(release.stderr).toString(), `p=${p}\nafter\n`, 'release ignores the second free');
+  });
+
+  test('linkStatic: a debug program keeps only env and WASI imports, yet run() throws the exact message', async () => {
+    const linked = await linkStatic(doubleFree, { build: 'debug' });
+    const modules = [...new Set(WebAssembly.Module.imports(new WebAssembly.Module(linked)).map((i) => i.module))].sort();
+    assert.deepEqual(modules, ['env', 'wasi_snapshot_preview1']);
+    const lines = [];
+    const r = await runCapturing(linked, { onLog: (line, level) => lines.push([line, level]) });
+    const p = /^p=(0x[0-9a-f]{8})\n$/.exec(r.stderr)?.[1];
+    assert.ok(p, r.stderr);
+    assert.ok(r.error instanceof RallocError, `got ${r.error?.stack ?? r.error}`);
+    assert.equal(r.error.message, `ralloc: double free of ${p} (24 bytes)`);
+    assert.ok(r.error.cause instanceof WebAssembly.RuntimeError, 'the trap is the cause');
+    assert.deepEqual(lines, [[`! : ${r.error.message}`, 1]], 'a linked program sends no events, only the report');
+    const program = await instantiateProgram(linked);
+    assert.equal(caught(() => program.heap.onEvent(() => {}), 'E_UNSUPPORTED').message,
+      'onEvent: ralloc-wasm\'s debug build cannot send events to the host (its ralloc_hooks.event is not wired to this heap); instantiate the program with instantiateProgram instead of linking it statically');
+  });
+
+  test('linkStatic with a custom allocator: heap methods, Module exports and run() all give the report; raw exports trap', async () => {
+    const linked = await linkStatic(freestanding, { allocator: MOCK });
+    assert.deepEqual(WebAssembly.Module.imports(new WebAssembly.Module(linked)).map((i) => `${i.module}.${i.name}`), ['env.memory']);
+    const p = await instantiateProgram(linked);
+    const a = p.Module._get(8);
+    assert.equal(caught(() => p.Module._twice(), 'E_MISUSE').message, 'ralloc: double free of 0x00000430 (8 bytes)');
+    p.heap.free(a);
+    assert.equal(caught(() => p.heap.free(a), 'E_MISUSE').message, 'ralloc: double free of 0x00000410 (8 bytes)');
+    assert.equal(caught(() => p.run(), 'E_MISUSE').message, 'ralloc: invalid free of 0x00000100 (static data, below the heap)');
+    assert.throws(() => p.instance.exports.twice(), WebAssembly.RuntimeError, 'a raw export just traps');
+    assert.equal(p.heap.exports.free, p.instance.exports.free, 'heap.exports are the raw exports');
+    assert.throws(() => p.Module._ralloc_block_info(0), (e) => e instanceof WebAssembly.RuntimeError && /out of bounds/.test(e.message),
+      'a trap of another kind after it stays itself: the report the raw call left is not blamed on it');
+    assert.equal(caught(() => p.Module._twice(), 'E_MISUSE').message, 'ralloc: double free of 0x00000470 (8 bytes)');
+  });
+
+  test('program options are checked like createHeap\'s', async () => {
+    await rejectsWith(() => instantiateProgram(doubleFree, { logLevel: 9 }), 'E_BAD_OPTION', /^instantiateProgram: option logLevel must be 0, 1, 2 or 3, got 9$/);
+    await rejectsWith(() => instantiateProgram(doubleFree, { onLog: 1 }), 'E_BAD_OPTION', /^instantiateProgram: option onLog must be a function, got 1$/);
+    await rejectsWith(() => instantiateProgram(doubleFree, { seed: -1 }), 'E_BAD_OPTION', /^instantiateProgram: option seed must be an integer number from 0 to 9007199254740991 or a bigint from 0n to 18446744073709551615n, got -1$/);
+  });
+});
