@@ -8,7 +8,7 @@
  * @module
  */
 
-import { RallocError, type RallocErrorCode } from "./errors.js";
+import { RallocError } from "./errors.js";
 
 /** What a block is to the program: `used` (live), `free` (in the general free lists) or `cached` (in a quick list: free for the program). */
 export type BlockState = "used" | "free" | "cached";
@@ -96,7 +96,7 @@ function functions(exports: unknown, who: string, names: readonly string[]): Fn[
 
 /** A RallocError for a heap whose structure cannot be walked. O(1). */
 function corrupted(who: string, what: string): RallocError {
-  return new RallocError("E_MISUSE" as RallocErrorCode, `${who}: the heap is corrupted: ${what}`);
+  return new RallocError("E_MISUSE", `${who}: the heap is corrupted: ${what}`);
 }
 
 /**
