@@ -9,6 +9,7 @@ import { RallocError } from "./errors.js";
 import { decodeEvent, errorLine, eventLine, readPool, LEVEL_ERROR, type LogLevel, type RallocEvent } from "./log.js";
 import { leakMessage, opName, reportMessage, REPORT, type LeakedBlock } from "./messages.js";
 import { drawHeapMap, type HeapMapOptions } from "./heapmap.js";
+import { Tracker, type TrackerOptions } from "./tracker.js";
 import { decodeLayout, spans, walkHeap, type BlockRecord, type HeapLayout } from "./walk.js";
 import { readModuleInfo } from "./wasm-binary.js";
 
@@ -513,6 +514,17 @@ export class Heap extends MemoryViews {
    */
   leaks(): LeakedBlock[] {
     return this.walk().filter((b) => b.state === "used").map((b) => ({ address: b.address, size: b.request, serial: b.serial }));
+  }
+
+  /**
+   * Starts a {@link Tracker}: it records the call stack of every allocation
+   * from now on, so its `leaks()` and `report()` say who allocated what is
+   * still live; `stop()` ends it.
+   *
+   * @throws RallocError `E_UNSUPPORTED` on builds that send no events (all but debug and validate).
+   */
+  track(options: TrackerOptions = {}): Tracker {
+    return new Tracker(this, options);
   }
 
   /**

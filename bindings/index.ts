@@ -22,6 +22,8 @@ export type {
 } from "./log.js";
 export { walkHeap, spans, decodeLayout, BLOCK_FREE, BLOCK_CACHED, BLOCK_LEAD_DEAD } from "./walk.js";
 export type { BlockRecord, BlockState, SpanRecord, HeapLayout } from "./walk.js";
+export { Tracker, callerStack } from "./tracker.js";
+export type { TrackedBlock, TrackerOptions, TrackerEvent, TrackerSource } from "./tracker.js";
 export { drawHeapMap, heapFigures, MAP_KINDS, KIND_LABELS, KIND_COLORS } from "./heapmap.js";
 export type { HeapMapInput, HeapMapOptions, HeapFigures, MapKind } from "./heapmap.js";
 export { instantiateProgram, runProgram, EmscriptenModule } from "./program.js";

@@ -16,6 +16,7 @@ import {
 } from "./heap.js";
 import { LINKED_SECTION, planAllocatorImports, programMemoryImport, readLinkedNote } from "./link.js";
 import type { LogLevel } from "./log.js";
+import type { Tracker, TrackerOptions } from "./tracker.js";
 import { addExports, findExport, readModuleInfo, type ModuleInfo } from "./wasm-binary.js";
 
 /** errno ENOSYS on wasi: what the ralloc_init stand-in returns for custom allocators. */
@@ -44,6 +45,12 @@ export interface ProgramOptions extends AllocatorChoice {
    */
   onLog?: (line: string, level: number) => void;
   /**
+   * Track the program's allocations from the start (`true`, or the Tracker's
+   * options): the result's `tracker` then tells who allocated each block still
+   * live. Needs a build with events (debug, validate) linked at instantiation.
+   */
+  track?: boolean | TrackerOptions;
+  /**
    * More imports for the program, by module and name (for example `env.my_callback`).
    * They take precedence over what the bindings would supply.
    */
@@ -70,6 +77,8 @@ export interface ProgramInstance {
   Module: EmscriptenModule;
   /** The WASI instance, when the program imports wasi_snapshot_preview1. */
   wasi: WASI | undefined;
+  /** The allocation tracker, with option `track`. */
+  tracker: Tracker | undefined;
   /**
    * Runs the program's `_start` (its `main`) and returns the exit code. Once per
    * instance.
@@ -313,6 +322,9 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
   const label = "instantiateProgram: the program";
   const bytes = toBytes(wasm, "instantiateProgram: wasm");
   const logLevel = checkLogOptions(options, "instantiateProgram: ");
+  if (options.track !== undefined && typeof options.track !== "boolean" && (typeof options.track !== "object" || options.track === null)) {
+    throw new RallocError("E_BAD_OPTION", `instantiateProgram: option track must be true, false or the Tracker's options, got ${typeof options.track === "string" ? JSON.stringify(options.track) : String(options.track)}`);
+  }
   if (options.seed !== undefined) splitSeed(options.seed, "instantiateProgram: option seed");
   const info = readModuleInfo(bytes, label);
   const memImport = programMemoryImport(info, label);
@@ -434,6 +446,7 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
     applySeed(linkedHeap.exports, options.seed, note?.build, "instantiateProgram");
     heap = linkedHeap;
   }
+  const tracker = options.track ? heap.track(options.track === true ? {} : options.track) : undefined;
   if (typeof exp["_initialize"] === "function") {
     try {
       if (wasi) wasi.initialize({ exports: { _initialize: exp["_initialize"], memory } });
@@ -461,7 +474,7 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
     }
   };
 
-  return { instance, heap, Module: new EmscriptenModule(heap, { exports: wrapped }), wasi, run };
+  return { instance, heap, Module: new EmscriptenModule(heap, { exports: wrapped }), wasi, tracker, run };
 }
 
 /** Names under which instantiateProgram exports a linked guarded build's report globals (code, op, addr, size, aux). */
@@ -543,6 +556,8 @@ export interface RunResult {
   heap: Heap;
   /** The allocator's statistics after the program exited, when the allocator has ralloc_stats. */
   stats: HeapStats | undefined;
+  /** The allocation tracker, with option `track`: its `leaks()` are what the program never freed. */
+  tracker: Tracker | undefined;
 }
 
 /**
@@ -575,6 +590,7 @@ export async function runProgram(wasm: WasmBytes, options: RunOptions = {}): Pro
       stderr: new Uint8Array(readFileSync(join(dir, "stderr"))),
       heap: program.heap,
       stats,
+      tracker: program.tracker,
     };
   } finally {
     for (const fd of fds) closeSync(fd);

@@ -410,6 +410,20 @@ describe('the real builds', () => {
     assert.equal(caught(() => heap.assertNoLeak(), 'E_LEAK').message, text);
   });
 
+  test('track() on debug names the JS function that allocated each leak; on release it is E_UNSUPPORTED', () => {
+    const heap = createHeap({ build: 'debug' });
+    const tracker = heap.track();
+    function leakSomething() { return heap.malloc(33); }
+    const p = leakSomething();
+    heap.free(heap.malloc(8));
+    const leaks = tracker.leaks();
+    assert.deepEqual(leaks.map((b) => [b.address, b.size, b.serial]), [[p, 33, 1]]);
+    assert.match(leaks[0].stack.split('\n')[0], /^at leakSomething \(/);
+    tracker.stop();
+    assert.equal(caught(() => createHeap({ build: 'release' }).track(), 'E_UNSUPPORTED').message,
+      'onEvent: ralloc-wasm\'s release build sends no events; use the debug or validate build');
+  });
+
   test('release: leaks() gives usable sizes and serial 0, shown as #?', () => {
     const heap = createHeap({ build: 'release' });
     const a = heap.malloc(10);
@@ -551,6 +565,26 @@ void _start(void) { free((void *)0x100); }`;
     assert.throws(() => p.Module._ralloc_block_info(0), (e) => e instanceof WebAssembly.RuntimeError && /out of bounds/.test(e.message),
       'a trap of another kind after it stays itself: the report the raw call left is not blamed on it');
     assert.equal(caught(() => p.Module._twice(), 'E_MISUSE').message, 'ralloc: double free of 0x00000470 (8 bytes)');
+  });
+
+  test('option track: the result\'s tracker names the C function that leaked', async () => {
+    const src = `#include <stdlib.h>
+#include <string.h>
+char *__attribute__((noinline)) remember(const char *s) { return strdup(s); }
+int main(void) { free(malloc(10)); remember("kept"); return 0; }`;
+    const { wasm } = await compileC({ sources: { 'leak.c': src } });
+    const r = await runProgram(wasm, { build: 'debug', track: true });
+    assert.equal(r.exitCode, 0);
+    const leaks = r.tracker.leaks();
+    assert.equal(leaks.length, 1, r.tracker.report());
+    assert.equal(leaks[0].size, 5);
+    assert.match(leaks[0].stack, /remember/);
+    assert.equal(r.tracker.leaks().length, r.heap.leaks().length, 'the program made no other block');
+    const p = await instantiateProgram(wasm, { build: 'release' });
+    assert.equal(p.tracker, undefined);
+    await rejectsWith(() => instantiateProgram(wasm, { build: 'release', track: true }), 'E_UNSUPPORTED', /release build sends no events/);
+    await rejectsWith(() => instantiateProgram(wasm, { build: 'debug', track: 'yes' }), 'E_BAD_OPTION',
+      /^instantiateProgram: option track must be true, false or the Tracker's options, got "yes"$/);
   });
 
   test('program options are checked like createHeap\'s', async () => {
