@@ -123,7 +123,8 @@ export interface HeapOptions extends AllocatorChoice {
   logLevel?: LogLevel;
   /**
    * Receives the log lines (`<pool> : <text>`, see the README) whose level is
-   * at most `logLevel`, with that level.
+   * at most `logLevel`, with that level. Each operation line walks the heap for
+   * its pool picture: a cost proportional to the blocks, per line.
    */
   onLog?: (line: string, level: number) => void;
 }
@@ -567,6 +568,7 @@ export class Heap extends MemoryViews {
     this.onOom = handler;
   }
 
+  /** Runs an allocation; when it fails and the allocator does not ask onOom itself, asks it and retries once. */
   private retry(size: number, attempt: () => number): number {
     let p = attempt() >>> 0;
     if (p === 0 && !this.#allocatorCallsOnOom && this.onOom?.(size) === true) p = attempt() >>> 0;
@@ -951,7 +953,9 @@ export function decodeStats(view: DataView): HeapStats {
  *
  * @throws RallocError `E_BAD_OPTION` for invalid options, `E_NO_BUILD` when the
  * build is missing, `E_NOT_WASM` / `E_MISSING_IMPORT` / `E_MEMORY_NOT_IMPORTED`
- * for an unusable custom allocator.
+ * for an unusable custom allocator, `E_UNSUPPORTED` for a seed the allocator
+ * cannot take. Later, the heap's methods throw `E_MISUSE` for a misuse on the
+ * debug, validate and security builds.
  */
 export function createHeap(options: HeapOptions = {}): Heap {
   if (typeof options !== "object" || options === null) {
