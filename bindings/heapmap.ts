@@ -7,8 +7,10 @@
  * state, the heap root, span heads and tails, guard bytes of guarded blocks),
  * blocks in use, free and cached, sbrk regions and unclaimed memory above the
  * break. Long stretches below and above the heap are folded into one row each
- * (not to scale); when a heap has more pieces than can be drawn, tiny neighbours
- * are merged (same kind first, then by majority). Every shape has a hover title.
+ * (not to scale), and so, in a heap too big for its rows, are long stretches of
+ * one piece (a big free block, an sbrk region); when a heap has more pieces than
+ * can be drawn, tiny neighbours are merged (same kind first, then several kinds
+ * side by side). Every shape has a hover title.
  *
  * @module
  */
@@ -64,7 +66,7 @@ export interface HeapMapOptions {
   width?: number;
   /** Bytes per row: a power of two from 16 (default: the smallest from 256 that fits the heap in maxRows rows). */
   rowBytes?: number;
-  /** Most rows for the heap itself when rowBytes is chosen automatically (default 48; 1 to 10000). */
+  /** Most rows for the heap itself (default 48; 1 to 10000): past it, stretches of one piece 4 rows long or more are folded into one row, and an automatic rowBytes grows until the heap fits. */
   maxRows?: number;
   /** Most shapes before tiny neighbours are merged (default 4000; 100 to 1000000). */
   maxShapes?: number;
@@ -113,13 +115,15 @@ interface Piece {
 }
 
 const BLOCK_KINDS: readonly BlockState[] = ["used", "free", "cached"];
+/** Kinds drawn dark enough to need white text. */
+const DARK_KINDS = new Set<MapKind>(["metadata", "used", "unknown"]);
 /** What a folded row of one kind is called. */
 const FOLD_NOUN: Record<MapKind, string> = {
   program: "program data and stack",
-  metadata: "ralloc metadata",
-  used: "in use",
-  cached: "cached",
-  free: "free",
+  metadata: "inside ralloc metadata",
+  used: "inside a block in use",
+  cached: "inside a cached block",
+  free: "inside a free block",
   sbrk: "sbrk region",
   unclaimed: "unclaimed memory",
   unknown: "not walked",
@@ -476,6 +480,76 @@ function mergePieces(pieces: Piece[], tinyBytes: number, maxShapes: number, tota
   return { pieces: bucketed, merged: true };
 }
 
+/** A stretch of one piece this many whole rows long, or longer, is folded into one row. */
+const FOLD_ROWS = 4;
+/** Most rows the heap may be cut into before folding (a guard against a tiny rowBytes on a big heap). */
+const MAX_LINEAR_ROWS = 1 << 20;
+
+/** Where the rows go for one row size: the stretch drawn row by row and the rows it takes. */
+interface RowPlan {
+  /** [loD, hiD): drawn in rows of rowBytes (below folded into one row, above too). */
+  loD: number;
+  hiD: number;
+  /** Rows of [loD, hiD) before folding. */
+  linearRows: number;
+  /** Rows of [loD, hiD) after folding long pieces. */
+  heapRows: number;
+  /** Runs of whole rows [first, end) inside one piece, each folded into one row. */
+  folds: [number, number][];
+  memEnd: number;
+}
+
+/**
+ * Plans the rows for row size rb: the heap proper [lo, hi) widened to whole rows (and to
+ * the ends of memory when little is left), and, when `fold` is set, the runs of at least
+ * FOLD_ROWS whole rows inside one piece. O(pieces).
+ */
+function planRows(pieces: readonly Piece[], lo: number, hi: number, memEnd: number, rb: number, fold: boolean): RowPlan {
+  let loD = Math.floor(lo / rb) * rb;
+  let hiD = Math.min(memEnd, Math.ceil(hi / rb) * rb);
+  if (hi <= lo) { loD = 0; hiD = 0; }
+  if (loD <= 2 * rb) loD = 0;
+  if (memEnd - hiD <= 2 * rb && hiD > loD) hiD = memEnd;
+  if (hiD <= loD && memEnd <= 4 * rb) { loD = 0; hiD = memEnd; }
+  const linearRows = Math.max(0, Math.ceil((hiD - loD) / rb));
+  const folds: [number, number][] = [];
+  let heapRows = linearRows;
+  for (const p of fold ? pieces : []) {
+    if (p.end - p.start < FOLD_ROWS * rb || p.end <= loD || p.start >= hiD) continue;
+    const first = Math.ceil((Math.max(p.start, loD) - loD) / rb);
+    const end = Math.floor((Math.min(p.end, hiD) - loD) / rb);
+    if (end - first >= FOLD_ROWS) {
+      folds.push([first, end]);
+      heapRows -= end - first - 1;
+    }
+  }
+  return { loD, hiD, linearRows, heapRows, folds, memEnd };
+}
+
+/** The rows to draw for a plan, and for each linear row its display row (-1 when folded). O(rows). */
+function layRows(plan: RowPlan, rb: number): { rows: { start: number; end: number; folded: boolean }[]; display: Int32Array } {
+  const { loD, hiD, memEnd } = plan;
+  const rows: { start: number; end: number; folded: boolean }[] = [];
+  const display = new Int32Array(plan.linearRows);
+  if (loD > 0) rows.push({ start: 0, end: loD, folded: true });
+  let f = 0;
+  for (let r = 0; r < plan.linearRows;) {
+    const fold = plan.folds[f];
+    if (fold !== undefined && fold[0] === r) {
+      rows.push({ start: loD + r * rb, end: Math.min(loD + fold[1] * rb, hiD), folded: true });
+      display.fill(-1, r, fold[1]);
+      r = fold[1];
+      f++;
+      continue;
+    }
+    display[r] = rows.length;
+    rows.push({ start: loD + r * rb, end: Math.min(loD + (r + 1) * rb, hiD), folded: false });
+    r++;
+  }
+  if (hiD < memEnd) rows.push({ start: Math.max(hiD, loD), end: memEnd, folded: true });
+  return { rows, display };
+}
+
 /** A number for an SVG attribute: at most 2 decimals. O(1). */
 function n2(v: number): string {
   return String(Math.round(v * 100) / 100);
@@ -518,22 +592,26 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
   let hi = structural.length ? structural[structural.length - 1]!.end : 0;
   if (layout.shimBase !== 0) lo = Math.min(lo, layout.shimBase);
   hi = Math.min(memEnd, Math.max(hi, layout.brk));
+  // Rows of `rowBytes` (at least 256) for the heap proper; when it takes more than maxRows rows,
+  // long stretches of one piece are folded, and the rows widened until it fits.
+  const plan = (rb: number, fold: boolean): RowPlan => planRows(pieces, lo, hi, memEnd, rb, fold);
+  let rowPlan: RowPlan;
   if (rowBytes === 0) {
     rowBytes = 256;
-    while (rowBytes < 2 ** 31 && Math.ceil((hi - Math.floor(lo / rowBytes) * rowBytes) / rowBytes) > maxRows) rowBytes *= 2;
+    rowPlan = plan(rowBytes, false);
+    if (rowPlan.linearRows > maxRows) {
+      while (rowBytes < 2 ** 31 && plan(rowBytes, true).heapRows > maxRows) rowBytes *= 2;
+      rowPlan = plan(rowBytes, true);
+    }
+  } else {
+    rowPlan = plan(rowBytes, false);
+    if (rowPlan.linearRows > maxRows) rowPlan = plan(rowBytes, true);
   }
-  let loD = Math.floor(lo / rowBytes) * rowBytes;
-  let hiD = Math.min(memEnd, Math.ceil(hi / rowBytes) * rowBytes);
-  if (hi <= lo) { loD = 0; hiD = 0; }
-  if (loD <= 2 * rowBytes) loD = 0;
-  if (memEnd - hiD <= 2 * rowBytes && hiD > loD) hiD = memEnd;
-  if (hiD <= loD && memEnd <= 4 * rowBytes) { loD = 0; hiD = memEnd; }
-
-  type Row = { start: number; end: number; folded: boolean };
-  const rows: Row[] = [];
-  if (loD > 0) rows.push({ start: 0, end: loD, folded: true });
-  for (let a = loD; a < hiD; a += rowBytes) rows.push({ start: a, end: Math.min(a + rowBytes, hiD), folded: false });
-  if (hiD < memEnd) rows.push({ start: Math.max(hiD, loD), end: memEnd, folded: true });
+  if (rowPlan.linearRows > MAX_LINEAR_ROWS) {
+    throw bad(`option rowBytes ${rowBytes} cuts the heap into ${rowPlan.linearRows} rows; use a larger rowBytes (at most ${MAX_LINEAR_ROWS} rows)`);
+  }
+  const { loD, hiD } = rowPlan;
+  const { rows, display } = layRows(rowPlan, rowBytes);
 
   const pxPerByte = plotW / rowBytes;
   const inView = pieces.filter((p) => p.end > loD && p.start < hiD);
@@ -557,10 +635,13 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
   out.push(`<title>${escapeXml(title)}</title>`);
   out.push(`<style>.ax{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:10px;fill:#444}.fold{stroke:#888;stroke-dasharray:4 3}g[data-kind]:hover rect{stroke:#000;stroke-width:1}</style>`);
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#fff"/>`);
-  out.push(`<text x="10" y="20" font-size="15" font-weight="bold">${escapeXml(title)}</text>`);
+  // A long title shrinks to fit the width (bold sans-serif runs about 0.6 em per character).
+  const titleSize = Math.max(8, Math.min(15, Math.floor((width - 20) / (0.6 * Math.max(1, title.length)))));
+  out.push(`<text x="10" y="20" font-size="${titleSize}" font-weight="bold">${escapeXml(title)}</text>`);
   const notes = [`memory ${formatBytes(memEnd)}`, `shim base ${hex(layout.shimBase)}`, `break ${hex(layout.brk)}`];
   if (layout.guardBytes > 0) notes.push(`guarded blocks (${layout.guardBytes} guard bytes each)`);
   const scaleNotes = [`1 row = ${rowBytes} bytes`];
+  if (rows.some((r) => r.folded)) scaleNotes.push("rows marked ≈ are folded (not to scale)");
   if (merged) scaleNotes.push(`${inView.length} pieces drawn as ${shapes.length} shapes (tiny neighbours merged)`);
   out.push(`<text x="10" y="38" fill="#444">${escapeXml(notes.join(" · "))}</text>`);
   out.push(`<text x="10" y="54" fill="#444">${escapeXml(scaleNotes.join(" · "))}</text>`);
@@ -576,10 +657,14 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
     const y = rowY(i);
     out.push(`<text class="ax" x="${axisW - 6}" y="${y + rowH - 3}" text-anchor="end">${hex(r.start)}</text>`);
     if (r.folded) {
-      // A folded row has a scale of its own: the stretch is long and holds nothing of the heap.
+      // A folded row has a scale of its own: a long stretch of one piece (or of program data or
+      // unclaimed memory), drawn whole in one row.
       const inside = pieces.filter((p) => p.end > r.start && p.start < r.end);
       const kinds = [...new Set(inside.map((p) => p.kind))];
-      const what = kinds.length === 1 ? `${FOLD_NOUN[kinds[0]!]} ` : "";
+      const only = inside.length === 1 ? inside[0]! : undefined;
+      const what = only?.block ? `inside ${only.kind === "used" ? "block in use" : `${only.kind} block`} ${hex(only.block.address)} `
+        : only?.kind === "metadata" && only.title ? `inside ${only.title.split(" [")[0]} `
+        : kinds.length === 1 ? `${FOLD_NOUN[kinds[0]!]} ` : "";
       const text = `${what}[${hex(r.start)}, ${hex(r.end)}), ${formatBytes(r.end - r.start)} (not to scale)`;
       const scale = plotW / (r.end - r.start);
       let rects = "";
@@ -589,25 +674,25 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
         rects += `<rect class="fold" x="${n2(axisW + (a - r.start) * scale)}" y="${y}" width="${n2((b - a) * scale)}" height="${rowH}" fill="${KIND_COLORS[p.kind]}"/>`;
       }
       out.push(`<g data-kind="${kinds.length === 1 ? kinds[0] : "mixed"}" data-folded="true"><title>${escapeXml(text)}</title>${rects}` +
-        `<text x="${n2(axisW + plotW / 2)}" y="${y + rowH - 3}" text-anchor="middle" font-size="10" fill="#222">≈ ${escapeXml(text)} ≈</text></g>`);
+        `<text x="${n2(axisW + plotW / 2)}" y="${y + rowH - 3}" text-anchor="middle" font-size="10" fill="${kinds.length === 1 && DARK_KINDS.has(kinds[0]!) ? "#fff" : "#222"}">≈ ${escapeXml(text)} ≈</text></g>`);
     }
   });
   out.push(`</g>`);
 
   // Shapes: one group per piece, one rect per row it crosses.
   out.push(`<g id="map" shape-rendering="crispEdges">`);
-  const firstLinear = loD > 0 ? 1 : 0;
   const rectsOf = (start: number, end: number, fill: string, extra = ""): string => {
     let s = "";
     const first = Math.floor((start - loD) / rowBytes);
     const last = Math.floor((end - 1 - loD) / rowBytes);
     for (let r = first; r <= last; r++) {
+      if (display[r]! < 0) continue; // a folded row draws this stretch itself
       const rs = loD + r * rowBytes;
       const a = Math.max(start, rs);
       const b = Math.min(end, rs + rowBytes);
       const w = (b - a) * pxPerByte;
       const stroke = w >= 4 && extra === "" ? ` stroke="#fff" stroke-width="0.5"` : "";
-      s += `<rect x="${n2(axisW + (a - rs) * pxPerByte)}" y="${rowY(firstLinear + r)}" width="${n2(w)}" height="${rowH}" fill="${fill}"${stroke}${extra}/>`;
+      s += `<rect x="${n2(axisW + (a - rs) * pxPerByte)}" y="${rowY(display[r]!)}" width="${n2(w)}" height="${rowH}" fill="${fill}"${stroke}${extra}/>`;
     }
     return s;
   };

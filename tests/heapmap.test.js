@@ -111,6 +111,7 @@ function* all(node) {
   for (const c of node.children) yield* all(c);
 }
 
+const svgText = (root) => [...all(root)].map((n) => n.text).join('\n');
 const byId = (root, id) => [...all(root)].find((n) => n.attrs.id === id);
 const titleOf = (node) => node.children.find((c) => c.name === 'title')?.text;
 const hex = (n) => '0x' + (n >>> 0).toString(16).padStart(8, '0');
@@ -364,12 +365,21 @@ describe('drawHeapMap', () => {
     assert.equal(snap.layout.shimBase, 1 << 20);
     const root = parseXml(drawHeapMap({ ...snap, layout: { ...snap.layout, brk: snap.spans[0].end, memoryEnd: 1 << 24 } }));
     const folded = [...all(root)].filter((n) => n.attrs['data-folded'] === 'true');
-    assert.deepEqual(folded.map((n) => n.attrs['data-kind']), ['program', 'unclaimed']);
+    // Below the heap, the 3 MiB free block at its end (too long for 48 rows of 256 bytes), above it.
+    assert.deepEqual(folded.map((n) => n.attrs['data-kind']), ['program', 'metadata', 'free', 'unclaimed']);
     assert.equal(titleOf(folded[0]), 'program data and stack [0x00000000, 0x00100000), 1.0 MiB (not to scale)');
     const top = snap.spans[0].end;
-    assert.equal(titleOf(folded[1]), `unclaimed memory [${hex(top)}, 0x01000000), ${(((1 << 24) - top) / 2 ** 20).toFixed(1)} MiB (not to scale)`);
-    const rows = byId(root, 'rows').children.filter((c) => c.name === 'text').length;
-    assert.ok(rows <= 48 + 2, `${rows} rows`);
+    const free = snap.blocks.find((b) => b.state === 'free');
+    assert.equal(free.address - 4 + free.size, top - 4, 'the free block ends the span');
+    const a = Math.ceil((free.address - 4) / 256) * 256;
+    const [r0, r1] = [Math.ceil(snap.layout.root / 256) * 256, Math.floor((snap.layout.root + snap.layout.rootSize) / 256) * 256];
+    assert.equal(titleOf(folded[1]), `inside heap root [${hex(r0)}, ${hex(r1)}), ${((r1 - r0) / 1024).toFixed(1)} KiB (not to scale)`);
+    assert.equal(titleOf(folded[2]), `inside free block ${hex(free.address)} [${hex(a)}, ${hex(Math.floor((top - 4) / 256) * 256)}), ${(((top - 4) - a) / 2 ** 20).toFixed(1)} MiB (not to scale)`);
+    assert.equal(titleOf(folded[3]), `unclaimed memory [${hex(top)}, 0x01000000), ${(((1 << 24) - top) / 2 ** 20).toFixed(1)} MiB (not to scale)`);
+    const labels = byId(root, 'rows').children.filter((c) => c.name === 'text').map((t) => parseInt(t.text, 16));
+    assert.ok(labels.length <= 48 + 2, `${labels.length} rows`);
+    assert.deepEqual(labels, [...labels].sort((x, y) => x - y), 'rows in address order');
+    assert.ok(/1 row = 256 bytes · rows marked ≈ are folded \(not to scale\)/.test(svgText(root)));
   });
 
   test('a big heap is drawn in a bounded number of shapes, and the merged shapes still count every block', () => {
