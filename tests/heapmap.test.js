@@ -411,6 +411,11 @@ describe('drawHeapMap', () => {
     }
   });
 
+  test('heap.heapMap() draws the heap now, with the options given', () => {
+    const { heap } = busyHeap('debug');
+    assert.equal(heap.heapMap({ width: 600 }), drawHeapMap(snapshot(heap), { width: 600 }));
+  });
+
   test('titles and names are escaped', () => {
     const heap = createHeap({ build: 'release' });
     heap.malloc(1);

@@ -133,6 +133,16 @@ describe('Tracker on a debug heap', () => {
     }
   });
 
+  test('heap.track() starts a Tracker on the heap', () => {
+    const heap = createHeap({ build: 'debug' });
+    const tracker = heap.track({ stackDepth: 1 });
+    assert.ok(tracker instanceof Tracker);
+    const p = allocateLeakyTable(heap);
+    assert.deepEqual(tracker.leaks().map((b) => [b.address, b.stack.split('\n').length]), [[p, 1]]);
+    assert.match(tracker.leaks()[0].stack, /^at allocateLeakyTable /);
+    tracker.stop();
+  });
+
   test('bad sources and options raise E_BAD_OPTION', async () => {
     await rejectsWith(() => new Tracker({}), 'E_BAD_OPTION', /^Tracker: expected a heap \(an object with onEvent\), such as createHeap\(\{ build: "debug" \}\)$/);
     await rejectsWith(() => new Tracker(null), 'E_BAD_OPTION', /^Tracker: expected a heap/);
