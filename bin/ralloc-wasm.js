@@ -19,6 +19,7 @@ message and exits with status 134, like abort().
 The program must be compiled with -Wl,--import-memory and import its malloc: compile
 bindings/c/ralloc_import.c into it (or link with -nostdlib -Wl,--allow-undefined).`;
 
+/** Prints message and the usage to stderr, and exits with status 2. */
 function usage(message) {
   if (message) process.stderr.write(`ralloc-wasm: ${message}\n`);
   process.stderr.write(USAGE + "\n");
@@ -46,6 +47,7 @@ async function bindings(name = "index") {
   }
 }
 
+/** Reads a file the command was given, or exits with status 1 saying why it cannot. */
 function readInput(path, what) {
   try {
     return readFileSync(path);
@@ -72,6 +74,7 @@ function allocatorOption(args, i, opts) {
   return -1;
 }
 
+/** `link`: merges a program with ralloc-wasm into one module (linkStatic). Cost: wasm-merge + wasm-opt. */
 async function link(args) {
   const opts = {};
   let input, output;
@@ -113,6 +116,7 @@ async function link(args) {
   writeFileSync(output, out);
 }
 
+/** `run`: runs a WASI program on ralloc-wasm; its exit code becomes ours. */
 async function run(args) {
   const opts = {};
   let showStats = false;
@@ -155,6 +159,7 @@ async function loadProgram(path) {
   return wasm;
 }
 
+/** `heapmap`: runs a program (compiling a .c first) and writes the SVG map of its heap at exit or at its misuse. Cost: the run, plus a walk and a map proportional to the heap's blocks. */
 async function heapmap(args) {
   const opts = {};
   let input, output;
@@ -210,6 +215,7 @@ async function heapmap(args) {
   process.exitCode = code;
 }
 
+/** Dispatches the command line to its command. */
 async function main(argv) {
   const [command, ...rest] = argv;
   switch (command) {

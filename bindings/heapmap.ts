@@ -148,6 +148,7 @@ function describe(value: unknown): string {
   return String(value);
 }
 
+/** The E_BAD_OPTION error for a message about drawHeapMap's input. O(1). */
 function bad(message: string): RallocError {
   return new RallocError("E_BAD_OPTION", `drawHeapMap: ${message}`);
 }
