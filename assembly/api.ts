@@ -57,12 +57,13 @@ export function ralloc_dealloc(ptr: usize, size: usize): i32 {
   if (GUARDED) {
     if (why == DEALLOC_FREED) report(M_USE_FREED, OP_DEALLOC, ptr, size, 0);
     if (why == DEALLOC_OUTSIDE) {
-      // Outside every block: say what ptr is. In a free block, or exactly at the end of what a
-      // live block asks for now (where a partial free cut it): those bytes were freed. Anywhere
-      // else in a live block: the range runs past what it asked for.
+      // An empty range is no range. Outside every block: say what ptr is. In a free block, or
+      // past what a live block asks for now (where partial frees cut it): those bytes were
+      // freed. Anywhere else in a live block: the range runs past what it asked for.
+      if (size == 0) report(M_RANGE, OP_DEALLOC, ptr, size, 0);
       classify(r, ptr, OP_DEALLOC, true);
       let at = locate(r, ptr);
-      if (at && ((header(at) & (FREE | CACHED)) != 0 || ptr == at + requestOf(at))) {
+      if (at && ((header(at) & (FREE | CACHED)) != 0 || ptr >= at + requestOf(at))) {
         report(M_USE_FREED, OP_DEALLOC, ptr, size, 0);
       }
       report(M_RANGE, OP_DEALLOC, ptr, size, 0);

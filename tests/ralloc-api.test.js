@@ -211,7 +211,7 @@ for (const build of BUILDS) {
             ['runs into the next block', (a) => [a + 100, 400], (a) => `ralloc: invalid ralloc_dealloc of ${hex8(a + 100)} (400 bytes: not inside one live block)`],
             ['empty range', (a) => [a, 0], (a) => `ralloc: invalid ralloc_dealloc of ${hex8(a)} (0 bytes: not inside one live block)`],
             ['outside the heap (below its base)', () => [16, 10], () => 'ralloc: invalid ralloc_dealloc of 0x00000010 (static data, below the heap)'],
-            ['a freed block', (a, b) => [b, 100], (a, b) => `ralloc: ralloc_dealloc of freed ${hex8(b)} (200 bytes)`],
+            ['a freed block (the size named is the range\'s)', (a, b) => [b, 100], (a, b) => `ralloc: ralloc_dealloc of freed ${hex8(b)} (100 bytes)`],
             ['inside a freed block', (a, b) => [b + 20, 10], (a, b) => `ralloc: ralloc_dealloc of freed ${hex8(b + 20)} (10 bytes)`],
             ['inside the piece freed just before: a double free', (a) => [a + 55, 5], (a) => `ralloc: ralloc_dealloc of freed ${hex8(a + 55)} (5 bytes)`],
           ];
