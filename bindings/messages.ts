@@ -20,6 +20,7 @@ export const REPORT = {
   BAD_LIST: 9,
   CHECK: 10,
   LEAK: 11,
+  RANGE: 12,
 } as const;
 
 /** Names of the calls a report can come from, by op number (index 0 is unused). */
@@ -116,7 +117,12 @@ export function leakLine(block: LeakedBlock): string {
  * default to the blocks' number and the sum of their sizes.
  */
 export function leakMessage(blocks: readonly LeakedBlock[], count = blocks.length, bytes = blocks.reduce((s, b) => s + (b.size >>> 0), 0)): string {
-  return [`ralloc: ${plural(count, "block")} leaked (${plural(bytes, "byte")})`, ...blocks.map(leakLine)].join("\n");
+  return [leakHeading(count, bytes), ...blocks.map(leakLine)].join("\n");
+}
+
+/** The first line of a leak report: `ralloc: 3 blocks leaked (96 bytes)`. */
+export function leakHeading(count: number, bytes: number): string {
+  return `ralloc: ${plural(count, "block")} leaked (${plural(bytes >>> 0, "byte")})`;
 }
 
 /**
@@ -152,7 +158,9 @@ export function reportMessage(code: number, op: number, addr: number, size: numb
     case REPORT.CHECK:
       return `ralloc: heap check failed: ${checkName(size)} (code ${size}) at ${a}, after ${OP}`;
     case REPORT.LEAK:
-      return `ralloc: ${plural(addr >>> 0, "block")} leaked (${plural(size, "byte")})`;
+      return leakHeading(addr >>> 0, size);
+    case REPORT.RANGE:
+      return `ralloc: invalid ${OP} of ${a} (${plural(size, "byte")}: not inside one live block)`;
     default:
       return `ralloc: misuse report ${code >>> 0} from ${OP} (address ${a}, size ${size}, aux ${hex8(aux)})`;
   }

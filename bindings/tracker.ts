@@ -9,7 +9,8 @@
 
 import { fileURLToPath } from "node:url";
 import { RallocError } from "./errors.js";
-import { blocksIn, hex, walkHeap } from "./walk.js";
+import { blocksIn, walkHeap } from "./walk.js";
+import { leakHeading, leakLine } from "./messages.js";
 
 /** A block the tracker saw allocated and not freed. */
 export interface TrackedBlock {
@@ -93,10 +94,6 @@ export function callerStack(depth: number): string {
   return frames.slice(i, i + depth).join("\n");
 }
 
-/** "1 block", "2 blocks". O(1). */
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
 
 /**
  * Tracks a heap's live blocks with the call stack of their allocation, from
@@ -240,9 +237,9 @@ export class Tracker {
     const leaks = this.leaks();
     if (leaks.length === 0) return "ralloc: no leaks\n";
     const bytes = leaks.reduce((s, b) => s + b.size, 0);
-    const lines = [`ralloc: ${plural(leaks.length, "block")} leaked (${plural(bytes, "byte")})`];
+    const lines = [leakHeading(leaks.length, bytes)];
     for (const b of leaks) {
-      lines.push(`  ${hex(b.address)} ${plural(b.size, "byte")} #${b.serial || "?"}`);
+      lines.push(leakLine(b));
       for (const frame of b.stack === "" ? ["(no stack)"] : b.stack.split("\n")) lines.push(`      ${frame}`);
     }
     return lines.join("\n") + "\n";

@@ -9,6 +9,7 @@
  */
 
 import { RallocError } from "./errors.js";
+import { hex8 } from "./messages.js";
 
 /** What a block is to the program: `used` (live), `free` (in the general free lists) or `cached` (in a quick list: free for the program). */
 export type BlockState = "used" | "free" | "cached";
@@ -75,10 +76,8 @@ function describe(value: unknown): string {
   return String(value);
 }
 
-/** 0x%08x. O(1). */
-export function hex(n: number): string {
-  return "0x" + (n >>> 0).toString(16).padStart(8, "0");
-}
+/** An address as `0x` and 8 lowercase hex digits (messages.ts's hex8). */
+export const hex = hex8;
 
 /** The named export functions of an allocator, or a RallocError naming the first missing one. O(names). */
 function functions(exports: unknown, who: string, names: readonly string[]): Fn[] {

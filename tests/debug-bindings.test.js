@@ -410,6 +410,15 @@ describe('the real builds', () => {
     assert.equal(caught(() => heap.assertNoLeak(), 'E_LEAK').message, text);
   });
 
+  test('debug: a partial dealloc running past its block is reported with the RANGE message', () => {
+    const heap = createHeap({ build: 'debug' });
+    const a = heap.malloc(200);
+    heap.malloc(200);
+    const h = (p) => `0x${p.toString(16).padStart(8, '0')}`;
+    const e = caught(() => heap.dealloc(a + 100, 400), 'E_MISUSE');
+    assert.equal(e.message, `ralloc: invalid ralloc_dealloc of ${h(a + 100)} (400 bytes: not inside one live block)`);
+  });
+
   test('track() on debug names the JS function that allocated each leak; on release it is E_UNSUPPORTED', () => {
     const heap = createHeap({ build: 'debug' });
     const tracker = heap.track();
