@@ -5,7 +5,7 @@
 
 import { MAX_REQUEST, FREE, CACHED, header } from "./block";
 import { setOomHandlerIndex } from "./oom";
-import { spansOverlap, addMemory } from "./span";
+import { spansOverlap, addMemory, blockAround } from "./span";
 import { isHeapRoot, trimTop } from "./source";
 import { shimOwns, shimAdopt, MAX_END } from "./shim";
 import { heapDealloc } from "./range";
@@ -15,11 +15,11 @@ import { localOver, localFromPool, localDestroy } from "./local";
 import { EINVAL, globalHeap, globalHeapRoot, allocAligned, checkOrStop } from "./cabi";
 import { GUARDED } from "./config";
 import {
-  classify, report, locate, M_RANGE, M_USE_FREED, OP_INPLACE, OP_DEALLOC, OP_HEAP_ALLOC,
+  classify, report, M_RANGE, M_USE_FREED, OP_INPLACE, OP_DEALLOC, OP_HEAP_ALLOC,
   OP_HEAP_FREE, OP_HEAP_REALLOC, OP_HEAP_USABLE, OP_HEAP_CHECK,
 } from "./misuse";
 import { DEALLOC_OK, DEALLOC_FREED, DEALLOC_OUTSIDE } from "./range";
-import { opEvent, EV_DEALLOC } from "./event";
+import { opEvent, eventsOn, EV_DEALLOC } from "./event";
 import { requestOf } from "./guard";
 
 /** Allocates size bytes at a multiple of align (any value from 1 up; 0 is refused); calls the
@@ -48,7 +48,7 @@ export function ralloc_dealloc(ptr: usize, size: usize): i32 {
   let r = globalHeapRoot();
   if (GUARDED && ptr && !r) classify(0, ptr, OP_DEALLOC, true);
   if (!r || !ptr) return EINVAL;
-  let b = GUARDED ? locate(r, ptr) : 0; // named in the event: the block before the range goes
+  let b = eventsOn() ? blockAround(r, ptr) : 0; // named in the event, found before the range goes
   let why = heapDealloc(r, ptr, size);
   if (why == DEALLOC_OK) {
     opEvent(EV_DEALLOC, ptr, size, b, 0);
@@ -62,7 +62,7 @@ export function ralloc_dealloc(ptr: usize, size: usize): i32 {
       // freed. Anywhere else in a live block: the range runs past what it asked for.
       if (size == 0) report(M_RANGE, OP_DEALLOC, ptr, size, 0);
       classify(r, ptr, OP_DEALLOC, true);
-      let at = locate(r, ptr);
+      let at = blockAround(r, ptr);
       if (at && ((header(at) & (FREE | CACHED)) != 0 || ptr >= at + requestOf(at))) {
         report(M_USE_FREED, OP_DEALLOC, ptr, size, 0);
       }

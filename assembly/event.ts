@@ -39,6 +39,11 @@ export function setEventLevel(l: u32): u32 {
   return LOG;
 }
 
+/** Whether the host wants operation events (level 2), so their arguments are worth finding. */
+@inline export function eventsOn(): bool {
+  return LOG >= 2 && level >= 2;
+}
+
 /** Sends an operation event (level 2) when the host asked for it. O(1) plus the host's work. */
 @inline export function opEvent(kind: u32, a: usize, b: usize, c: usize, d: usize): void {
   if (LOG >= 2) {

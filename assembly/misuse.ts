@@ -24,9 +24,9 @@
 // fail does classify() walk the span to name the mistake exactly, so its O(blocks) cost is paid
 // once, on the way to stopping.
 
-import { HEADER, MIN_BLOCK, FREE, CACHED, SIZE_MASK, header } from "./block";
-import { R_SPANS, R_LO, R_HI, field } from "./root";
-import { spanNext, spanEnd, spanFirst } from "./span";
+import { HEADER, FREE, CACHED, SIZE_MASK, header } from "./block";
+import { R_LO, R_HI, field } from "./root";
+import { blockAround, brokenBlock } from "./span";
 import { shimBase, shimReady, shimDefaultBase } from "./shim";
 import { globalHeapRoot } from "./cabi";
 import { GUARD, GUARD_MIN_BLOCK, GUARD_OK, GUARD_BAD_CANARY, guardVerify, requestOf, plausibleRequest } from "./guard";
@@ -114,30 +114,6 @@ function freedSize(p: usize, h: u32): usize {
   return plausibleRequest(s, n) ? n : s - HEADER - GUARD;
 }
 
-/** Where a walk of heap r found a header it cannot step over (set by locate), else 0. */
-let brokenAt: usize = 0;
-
-/** The block of heap r whose extent [b - 4, b + size - 4) holds p, or 0 when no span holds p.
- *  Sets brokenAt (and returns 0) when the span's blocks do not add up. O(blocks in the span). */
-export function locate(r: usize, p: usize): usize {
-  brokenAt = 0;
-  for (let s = <usize>field(r, R_SPANS), n = 0; s && n < 0x10000; s = spanNext(s), ++n) {
-    let end = spanEnd(s);
-    if (p < s || p >= end) continue;
-    for (let b = spanFirst(s); b < end; ) {
-      let size = <usize>(header(b) & SIZE_MASK);
-      if (size < MIN_BLOCK || size > end - b) {
-        brokenAt = b;
-        return 0;
-      }
-      if (p < b + size - HEADER) return p + HEADER > b ? b : 0; // p inside b (or in span head)
-      b += size;
-    }
-    return 0;
-  }
-  return 0;
-}
-
 /** Names what p is for operation op on heap r (0: no heap yet) and reports it; returns only
  *  when p turns out to be an intact live block. `anyByte`: p may be any byte (a range's start,
  *  for ralloc_dealloc), so misalignment is no mistake. O(blocks in p's span). */
@@ -155,8 +131,9 @@ export function classify(r: usize, p: usize, op: u32, anyByte: bool = false): vo
     return;
   }
   if (global && p < base) { report(M_STATIC, op, p, 0, 0); return; }
-  let b = locate(r, p);
-  if (brokenAt) { report(M_BAD_HEADER, op, brokenAt, header(brokenAt) & SIZE_MASK, 0); return; }
+  let b = blockAround(r, p);
+  let broken = brokenBlock();
+  if (broken) { report(M_BAD_HEADER, op, broken, header(broken) & SIZE_MASK, 0); return; }
   if (!b) { report(M_NEVER, op, p, 0, 0); return; }
   let h = header(b);
   if (anyByte) return; // inside a block: the caller knows what a range there means

@@ -111,9 +111,10 @@ export function opFree(r: usize, p: usize, op: u32 = OP_FREE): bool {
   }
   if (!heapOwns(r, p)) return false;
   let h = header(p);
-  noteFree(r, sizeOf(p));
+  let s = sizeOf(p); // before the free: a merge may rewrite p's header
+  noteFree(r, s);
   heapFree(r, p, h);
-  opEvent(EV_FREE, p, sizeOf(p) - HEADER, 0, 0);
+  opEvent(EV_FREE, p, s - HEADER, 0, 0);
   return true;
 }
 

@@ -30,9 +30,9 @@ import {
   HEADER, MIN_BLOCK, FREE, CACHED, LEAD_DEAD, PREV_FREE, SIZE_MASK, header, setHeader, sizeOf,
 } from "./block";
 import { R_SPANS, R_SPLITS, R_DEAD, DEAD_SLOTS, field, setField } from "./root";
-import { spanNext, spanEnd, spanFirst } from "./span";
+import { blockAround } from "./span";
 import { freeBlock, cutBlock } from "./heap";
-import { noteFree, } from "./stats";
+import { noteFree } from "./stats";
 import { GUARDED } from "./config";
 import { guardSet, guardRetire, guardKeepRequest, guardedBlockFor, requestOf, serialOf, nextSerial } from "./guard";
 
@@ -45,29 +45,16 @@ export const DEALLOC_FREED: u32 = 2;
 /** A small middle piece, and the dead-piece table is full. */
 export const DEALLOC_FULL: u32 = 3;
 
-/** The live block of heap r whose payload holds all of [a, a + len), or 0. Found by walking the
- *  span that holds a: a header cannot tell a block's address from user bytes inside another
- *  block, and any range inside a block is legal here. O(blocks in the span). */
+/** The live block of heap r whose payload holds all of [a, a + len) (guarded builds: all of
+ *  its request), or 0. Found by walking the span that holds a (blockAround): a header cannot
+ *  tell a block's address from user bytes inside another block, and any range inside a block
+ *  is legal here. O(blocks in the span). */
 export function blockHolding(r: usize, a: usize, len: usize): usize {
   if (len == 0) return 0;
-  let stop = <u64>a + <u64>len;
-  for (let s = <usize>field(r, R_SPANS); s; s = spanNext(s)) {
-    let end = spanEnd(s);
-    if (a < s || a >= end) continue;
-    for (let p = spanFirst(s); p < end; ) {
-      let size = sizeOf(p);
-      if (size < MIN_BLOCK) return 0; // a corrupted heap: never loop
-      let usableEnd = p + size - HEADER;
-      if (a < usableEnd) {
-        if (a < p || (header(p) & (FREE | CACHED)) != 0) return 0;
-        // guarded blocks: only the bytes asked for (the guard follows them)
-        let limit = GUARDED ? p + requestOf(p) : usableEnd;
-        return stop > <u64>limit ? 0 : p;
-      }
-      p += size;
-    }
-  }
-  return 0;
+  let p = blockAround(r, a);
+  if (!p || a < p || (header(p) & (FREE | CACHED)) != 0) return 0;
+  let limit = GUARDED ? p + requestOf(p) : p + sizeOf(p) - HEADER;
+  return <u64>a + <u64>len > <u64>limit ? 0 : p;
 }
 
 /** Dead lead bytes of live block b: set by a partial free, kept in b's first byte. O(1). */

@@ -11,7 +11,7 @@
 //   merges across its end; its PREV_FREE tells whether the last block is free.
 
 import {
-  ALIGN_MASK, MIN_BLOCK, FREE, PREV_FREE, setHeader, header, sizeOf, setFooter, prevFreeOf,
+  ALIGN_MASK, HEADER, MIN_BLOCK, FREE, PREV_FREE, setHeader, header, sizeOf, setFooter, prevFreeOf,
 } from "./block";
 import { ROOT_SIZE, R_SPANS, R_LO, R_HI, R_BLOCK_BYTES, field, setField, addClaimed } from "./root";
 import { freeBlock } from "./heap";
@@ -111,4 +111,34 @@ export function truncateTop(r: usize, top: usize): usize {
   if (<usize>field(r, R_HI) == end) setField(r, R_HI, <u32>newEnd);
   addClaimed(r, -<i32>(end - newEnd));
   return newEnd;
+}
+
+/** Where the last blockAround found a header it cannot step over, else 0. */
+let broken: usize = 0;
+
+/** The header blockAround could not step over (a corrupted heap), or 0. O(1). */
+export function brokenBlock(): usize {
+  return broken;
+}
+
+/** The block of heap r whose extent [b - 4, b + size - 4) holds byte p, or 0 when no span's
+ *  blocks hold it (a span head or tail, memory outside the spans). A header whose size does not
+ *  fit its span stops the walk: 0, and brokenBlock() names it. O(blocks in p's span). */
+export function blockAround(r: usize, p: usize): usize {
+  broken = 0;
+  for (let s = <usize>field(r, R_SPANS), n = 0; s && n < 0x10000; s = spanNext(s), ++n) {
+    let end = spanEnd(s);
+    if (p < s || p >= end) continue;
+    for (let b = spanFirst(s); b < end; ) {
+      let size = sizeOf(b);
+      if (size < MIN_BLOCK || size > end - b) {
+        broken = b;
+        return 0;
+      }
+      if (p < b + size - HEADER) return p + HEADER > b ? b : 0;
+      b += size;
+    }
+    return 0;
+  }
+  return 0;
 }
