@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -452,7 +452,11 @@ describe('knobs', () => {
   const asc = require.resolve('assemblyscript/bin/asc.js');
   const dir = mkdtempSync(join(tmpdir(), 'ralloc-knob-'));
   const out = join(dir, 'knob.wasm');
-  execFileSync(process.execPath, [asc, 'assembly/module.ts', '-o', out, '-O3', '--noAssert', '--runtime', 'stub',
+  // An empty config: otherwise asc reads the repo's asconfig.json and its release target would
+  // write this variant's text over build/release.wat.
+  const config = join(dir, 'asconfig.json');
+  writeFileSync(config, '{}');
+  execFileSync(process.execPath, [asc, 'assembly/module.ts', '--config', config, '-o', out, '-O3', '--noAssert', '--runtime', 'stub',
     '--importMemory', '--noExportMemory', '--initialMemory', '0', '--use', 'abort=',
     '--use', 'RALLOC_GROW_MIN_PAGES=16', '--use', 'RALLOC_MEMTRIM_LIMIT=131072'],
     { cwd: new URL('..', import.meta.url).pathname, stdio: 'pipe' });
