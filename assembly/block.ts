@@ -11,7 +11,9 @@
 //   └───────────────────────────────────────────┴───┴───┴───┴───┘
 //    F  FREE       the block is in the general free lists
 //    P  PREV_FREE  the block just before is FREE; its footer (the u32 at p - 8) holds its address
-//    C  CACHED     the block sits in a quick list: free for its owner, in use for the general heap
+//    C  CACHED     guarded builds: the block sits in a quick list, free for its owner, in use for
+//                  the general heap.  META in the release build (no quick lists there): the block
+//                  is ralloc's own, a page of small objects or the page table (page.ts)
 //    L  LEAD_DEAD  in use, and its first bytes (fewer than 16) were freed by a partial free:
 //                  they come back with the rest of the block (range.ts)
 //
@@ -36,6 +38,8 @@ export const MIN_BLOCK: usize = 16;
 export const FREE: u32 = 1;
 export const PREV_FREE: u32 = 2;
 export const CACHED: u32 = 4;
+/** The same bit in the release build: a page or the page table, never a program's block. */
+export const META: u32 = 4;
 export const LEAD_DEAD: u32 = 8;
 export const FLAGS: u32 = 15;
 export const SIZE_MASK: u32 = ~FLAGS;

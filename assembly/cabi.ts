@@ -1,20 +1,20 @@
 // cabi.ts — the C ABI front end: the malloc family over the global heap, with C's semantics.
 //
-// malloc and free do the small-object hit in line (a quick-list pop or push); everything else
+// malloc and free do the small-object hit in line (release: a page's pop or push, page.ts); everything else
 // goes through ops.ts on the global heap, which the shim grows. The choices C leaves open are in
 // the README: malloc(0) returns a unique pointer, realloc(p, 0) frees p and returns 0, a failed
 // realloc leaves p untouched, errors return 0 (or an errno) and never trap.
 
 import { ALIGN, MIN_BLOCK, MAX_REQUEST, SIZE_MASK, blockSizeFor, alignUp, sizeOf } from "./block";
 import { ROOT_SIZE, R_SOURCE, setField } from "./root";
-import { SMALL_MAX, GUARDED } from "./config";
-import { quickPop } from "./quick";
+import { GUARDED, PAGES } from "./config";
+import { PAGE_MAX, pagePop, pageOf, pagePush } from "./page";
 import { SPAN_OVERHEAD } from "./span";
 import { heapCreate, heapFree, liveHeader } from "./heap";
 import { SOURCE_SHIM, ROOT_MAGIC, setPoolRoot, autoTrim } from "./source";
 import { shimReady, shimInit, shimDefaultBase, shimClaim, shimBreak, shimSbrk } from "./shim";
 import { oomRetry } from "./oom";
-import { noteFree, writeStats, STATS_SIZE } from "./stats";
+import { noteAlloc, noteFree, writeStats, STATS_SIZE } from "./stats";
 import { heapCheck } from "./check";
 import { opAlloc, opFree, opRealloc, opUsable } from "./ops";
 import {
@@ -75,11 +75,13 @@ function globalHeapFor(n: usize): usize {
 /** Allocates n bytes aligned to 16. Returns 0 when it cannot. O(1), plus growth; a hit in the
  *  quick lists is inlined here and is a handful of loads and stores. */
 export function malloc(n: usize): usize {
-  let s = blockSizeFor(n); // wraps for n near 4 GiB: only trusted once n is known to be small
   let r = globalRoot;
-  if (!GUARDED && SMALL_MAX > 0 && n <= SMALL_MAX && r != 0) { // guarded builds: through ops.ts
-    let p = quickPop(r, s, true);
-    if (p) return p;
+  if (PAGES && n <= PAGE_MAX && r != 0) { // guarded builds: through ops.ts
+    let p = pagePop(r, (n + 15) >> 4); // n = 0: class 0's slot stays empty, so the slow path
+    if (p) {
+      noteAlloc(r, 0);
+      return p;
+    }
   }
   return mallocSlow(n);
 }
@@ -106,6 +108,13 @@ export function free(p: usize): void {
     return;
   }
   if (!r) return;
+  if (PAGES) {
+    let pg = pageOf(r, p); // 0 for p = 0 too
+    if (pg) {
+      if (pagePush(r, pg, p)) noteFree(r, 0);
+      return;
+    }
+  }
   let h = liveHeader(r, p); // 0 for p = 0 too: the heap never starts at 0
   if (!h) return;
   noteFree(r, <usize>(h & SIZE_MASK));

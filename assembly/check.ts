@@ -20,22 +20,28 @@
 //                  or a LEAD_DEAD block's lead count is not 1..15 within its payload
 //   16 OVERLAP     two spans overlap, or a span lies outside the heap's [lo, hi]
 //   17 GUARD       (guarded builds) a live block's check word or canary is broken (guard.ts)
+//   18 PAGE        (release) a page of small objects is broken (page.ts): its table entries,
+//                  class or size, free list, live bitmap or count, or its class list
 // checkFailedAt() names the address where the first broken check was found.
 // Cost: O(blocks + free-list entries). It reads only inside the heap's spans, so it does not
 // trap on a corrupted heap.
 
-import { MIN_BLOCK, FREE, PREV_FREE, CACHED, LEAD_DEAD, SIZE_MASK, HEADER, ALIGN_BITS, header, sizeOf } from "./block";
+import { MIN_BLOCK, FREE, PREV_FREE, CACHED, META, LEAD_DEAD, SIZE_MASK, HEADER, ALIGN_BITS, header, sizeOf } from "./block";
 import {
   SL_COUNT, FL_COUNT, QUICK_COUNT, R_SPANS, R_LO, R_HI, R_FLMAP, R_QUICK_BYTES, R_FREE_BYTES,
   R_BLOCK_BYTES, R_PEAK_HELD,
-  R_DEAD, DEAD_SLOTS,
-  field, slMapSlot, quickSlot,
+  R_DEAD, DEAD_SLOTS, R_PT, R_PT_BASE, R_PT_COVER, CLASS_SLOTS,
+  field, slMapSlot, quickSlot, classSlot,
 } from "./root";
 import { listHead, listOf } from "./bins";
 import { spanNext, spanEnd, spanFirst } from "./span";
 import { blockHolding, deadSlot } from "./range";
 import { liveBlocks, bytesInUse, heldBytes } from "./stats";
-import { GUARDED } from "./config";
+import { GUARDED, PAGES } from "./config";
+import {
+  REGION, REGION_BITS, PAGE_MAX, pageOf, pageLive, isTable, firstOf, objectSize, capacityOf, usedOf,
+  freeHead, nextPage, prevPage, objectLive, regionsOf, bumpOf, objectAround,
+} from "./page";
 import { guardVerify, requestOf, GUARD_OK } from "./guard";
 
 export const CHECK_SPAN: u32 = 1;
@@ -55,6 +61,7 @@ export const CHECK_TAIL: u32 = 14;
 export const CHECK_DEAD: u32 = 15;
 export const CHECK_OVERLAP: u32 = 16;
 export const CHECK_GUARD: u32 = 17;
+export const CHECK_PAGE: u32 = 18;
 
 /** Where the last walk was looking when it stopped (the failure's address). */
 let at: usize = 0;
@@ -82,6 +89,7 @@ function walk(r: usize): u32 {
   if (!r) return 0;
   let freeBlocks: u32 = 0, cachedBytes: u32 = 0, inUse: u32 = 0, live: u32 = 0;
   let blockBytes: u32 = 0, freeBytes: u32 = 0;
+  let pages: u32 = 0, regions: u32 = 0, roomy: u32 = 0; // release: pages, their regions, with room
   let memEnd = <u64>memory.size() << 16;
   let spans: u32 = 0;
   let lo = <usize>field(r, R_LO), hi = <usize>field(r, R_HI);
@@ -112,6 +120,17 @@ function walk(r: usize): u32 {
         if (prevFree) return CHECK_UNMERGED;
         if (<usize>load<u32>(p + size - HEADER - 4) != p) return CHECK_FOOTER;
         freeBlocks++;
+      } else if (PAGES && (h & META)) {
+        if (!isTable(r, p)) {
+          let code = checkPage(r, p, size);
+          if (code) return code;
+          let objects = pageLive(p);
+          live += <u32>objects;
+          inUse += <u32>(objects >> 32);
+          pages++;
+          regions += <u32>load<u8>(p, 7);
+          if (freeHead(p)) roomy++;
+        }
       } else if (h & CACHED) {
         cachedBytes += <u32>size;
       } else {
@@ -166,7 +185,11 @@ function walk(r: usize): u32 {
       q = load<u32>(q);
     }
   }
-  if (quickBytes != cachedBytes || quickBytes != field(r, R_QUICK_BYTES)) return CHECK_QUICK;
+  if (quickBytes != cachedBytes || (!PAGES && quickBytes != field(r, R_QUICK_BYTES))) return CHECK_QUICK;
+  if (PAGES) {
+    let code = checkPageLists(r, pages, regions, roomy);
+    if (code) return code;
+  }
   if (blockBytes != field(r, R_BLOCK_BYTES) || freeBytes != field(r, R_FREE_BYTES)) return CHECK_COUNTERS;
   if (live != liveBlocks(r) || inUse != bytesInUse(r) || heldBytes(r) > field(r, R_PEAK_HELD)) return CHECK_COUNTERS;
   at = r;
@@ -176,7 +199,12 @@ function walk(r: usize): u32 {
     let start = <usize>load<u32>(deadSlot(r, i)), end = <usize>load<u32>(deadSlot(r, i), 4);
     at = start;
     if (end < start) return CHECK_DEAD;
-    if (end == start) {
+    let pg = PAGES ? pageOf(r, start) : 0;
+    if (pg) {
+      // a piece of a live object (range.ts): never empty, never past the object
+      let o = objectAround(pg, start);
+      if (end == start || !o || !objectLive(pg, o) || end > o + objectSize(pg)) return CHECK_DEAD;
+    } else if (end == start) {
       // an exact-end mark: it sits at the usable end of a live block
       let b = start > 0 ? blockHolding(r, start - 1, 1) : 0;
       if (!b || b + sizeOf(b) - HEADER != start) return CHECK_DEAD;
@@ -185,4 +213,52 @@ function walk(r: usize): u32 {
     }
   }
   return 0;
+}
+
+/** Checks page pg (a META block of size `size` that is not the table): its table entries, class
+ *  and size, free list (on the grid, bits clear, as long as capacity - used) and live bitmap
+ *  (bits only at object starts, as many as used). O(capacity). */
+function checkPage(r: usize, pg: usize, size: usize): u32 {
+  if (pageOf(r, pg) != pg) return CHECK_PAGE;
+  let c = <usize>load<u8>(pg, 6), regions = <usize>load<u8>(pg, 7);
+  if (c == 0 || c << 4 > PAGE_MAX || regions != regionsOf(c) || size != regions << REGION_BITS) return CHECK_PAGE;
+  let t = <usize>field(r, R_PT) + ((pg - <usize>field(r, R_PT_BASE)) >> REGION_BITS);
+  for (let k: usize = 0; k < regions; ++k) if (<usize>load<u8>(t + k) != k + 1) return CHECK_PAGE;
+  let first = pg + firstOf(pg), osize = objectSize(pg), cap = capacityOf(pg), used = usedOf(pg);
+  if (used > cap) return CHECK_PAGE;
+  let n: usize = 0;
+  for (let o = freeHead(pg); o; o = <usize>load<u32>(o)) {
+    at = o;
+    if (o < first || o >= first + cap * osize || (o - first) % osize != 0) return CHECK_PAGE;
+    if (objectLive(pg, o) || ++n > cap - used || (bumpOf(pg) && o >= bumpOf(pg))) return CHECK_PAGE;
+  }
+  at = pg;
+  let bump = bumpOf(pg);
+  if (bump && (bump < first || bump >= first + cap * osize || (bump - first) % osize != 0)) return CHECK_PAGE;
+  let fresh = bump ? (first + cap * osize - bump) / osize : 0; // never handed out
+  if (n + fresh != cap - used) return CHECK_PAGE;
+  let bits: usize = 0;
+  for (let b = pg + 32; b < first; ++b) bits += popcnt<u32>(load<u8>(b));
+  if (bits != used || <usize><u32>pageLive(pg) != used) return CHECK_PAGE; // stray bits
+  return 0;
+}
+
+/** Checks the class lists (each lists exactly the pages of its class with a free object, with
+ *  sound back links) and that the table names no region but those of the walk's pages. */
+function checkPageLists(r: usize, pages: u32, regions: u32, roomy: u32): u32 {
+  let listed: u32 = 0;
+  for (let c: usize = 0; c < CLASS_SLOTS; ++c) {
+    let prev: usize = 0;
+    for (let pg = <usize>load<u32>(classSlot(r, c)); pg; pg = nextPage(pg)) {
+      at = pg;
+      if (++listed > roomy || pageOf(r, pg) != pg || (header(pg) & META) == 0) return CHECK_PAGE;
+      if (<usize>load<u8>(pg, 6) != c || !freeHead(pg) || prevPage(pg) != prev) return CHECK_PAGE;
+      prev = pg;
+    }
+  }
+  at = r;
+  if (listed != roomy) return CHECK_PAGE;
+  let cover = <usize>field(r, R_PT_COVER), t = <usize>field(r, R_PT), marked: u32 = 0;
+  for (let i: usize = 0; i < cover; ++i) if (load<u8>(t + i)) marked++;
+  return marked == regions ? 0 : CHECK_PAGE;
 }

@@ -42,6 +42,11 @@ export const VALIDATE: bool = isDefined(RALLOC_VALIDATE) ? RALLOC_VALIDATE != 0 
 /** Whether blocks carry a canary and a trailer and misuse stops the program (debug, security). */
 export const GUARDED: bool = DEBUG || SECURITY || VALIDATE;
 
+/** Whether small requests live in headerless size-class pages (page.ts): the release build.
+ *  Guarded builds keep a header (and a guard) on every block and use the quick lists instead;
+ *  `small` (SMALL_MAX 0) has neither. */
+export const PAGES: bool = !GUARDED && SMALL_MAX > 0;
+
 /** Canary bytes at least after each block's requested bytes, in guarded builds. */
 // @ts-ignore: compile-time constant from --use
 export const CANARY: usize = isDefined(RALLOC_CANARY) ? RALLOC_CANARY : 4;

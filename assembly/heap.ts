@@ -44,6 +44,7 @@ import { noteHeld } from "./stats";
 import { insertFree, removeFree, replaceFree, sameList, findFree, scanOwnList } from "./bins";
 import { addMemory, spanEnd } from "./span";
 import { QUICK_MAX, quickPop, quickPush, quickFlush } from "./quick";
+import { pageFlush } from "./page";
 import { SECURITY, GUARDED } from "./config";
 import { tombstone } from "./misuse";
 
@@ -163,15 +164,15 @@ export function cutBlock(r: usize, p: usize, s: usize): void {
   return heapAllocSlow(r, s);
 }
 
-/** heapAlloc past the quick lists: the free lists, then a flush of the quick lists and the
- *  free lists again. O(1) unless it flushes, which it does only when nothing else fits. */
+/** heapAlloc past the quick lists: the free lists, then a flush of the quick lists (or of the
+ *  empty pages) and the free lists again. O(1) unless it flushes, which it does only when nothing else fits. */
 export function heapAllocSlow(r: usize, s: usize): usize {
   // A cache more than half full is merged back first (dlmalloc's consolidation): otherwise the
   // blocks it holds end up as holes between the blocks this path is about to hand out.
-  if (field(r, R_QUICK_BYTES) > field(r, R_QUICK_CAP) >> 1) quickFlush(r);
+  if (QUICK_MAX > 0 && field(r, R_QUICK_BYTES) > field(r, R_QUICK_CAP) >> 1) quickFlush(r);
   let p = findFree(r, s);
   if (p) return takeBlock(r, p, s);
-  if (quickFlush(r)) {
+  if (quickFlush(r) || pageFlush(r)) {
     p = findFree(r, s);
     if (p) return takeBlock(r, p, s);
   }

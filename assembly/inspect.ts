@@ -16,11 +16,12 @@
 //   Memory in [shim end, break) that is neither the root nor a span was handed out by sbrk
 //   (or grown by someone else).
 
-import { HEADER, MIN_BLOCK, FREE, CACHED, PREV_FREE, SIZE_MASK, header, sizeOf } from "./block";
+import { HEADER, MIN_BLOCK, FREE, CACHED, META, PREV_FREE, SIZE_MASK, header, sizeOf } from "./block";
 import { ROOT_SIZE, R_SPANS, field } from "./root";
 import { spanNext, spanEnd, spanFirst } from "./span";
 import { shimReady, shimBase, shimBreak, SHIM_SIZE } from "./shim";
-import { GUARDED, DEBUG } from "./config";
+import { GUARDED, DEBUG, PAGES } from "./config";
+import { pageOf, objectSize, objectLive, firstOf, capacityOf, isTable } from "./page";
 import { GUARD, guardSeed, guardsMade, requestOf, serialOf } from "./guard";
 import { leadOf } from "./range";
 import { report, M_LEAK, OP_LEAK } from "./misuse";
@@ -36,7 +37,8 @@ function spanEndingAt(r: usize, end: usize): usize {
 }
 
 /** The next block of the global heap after block p (p = 0: the first), span after span in the
- *  root's span order; 0 at the end. O(1) within a span, O(spans) from one span to the next. */
+ *  root's span order; 0 at the end. In release a page is followed by each of its objects, free
+ *  or live. O(1) within a span, O(spans) from one span to the next. */
 export function ralloc_walk(p: usize): usize {
   let r = globalHeapRoot();
   if (!r) return 0;
@@ -44,6 +46,16 @@ export function ralloc_walk(p: usize): usize {
   if (p == 0) {
     s = <usize>field(r, R_SPANS);
   } else {
+    if (PAGES) {
+      // Release: after a page come its objects, one by one; after its last, the next block.
+      let pg = pageOf(r, p);
+      if (pg) {
+        let size = objectSize(pg), first = pg + firstOf(pg);
+        let q = p == pg ? first : p + size;
+        if (q < first + capacityOf(pg) * size) return q;
+        p = pg;
+      }
+    }
     let size = sizeOf(p);
     if (size < MIN_BLOCK) return 0; // not a block: stop rather than loop
     let q = p + size;
@@ -54,15 +66,33 @@ export function ralloc_walk(p: usize): usize {
   return s ? spanFirst(s) : 0;
 }
 
-/** Block p's size (header included) and state: 1 FREE, 4 CACHED, 8 LEAD_DEAD; neither FREE nor
- *  CACHED is in use. O(1). */
+/** Block flags of ralloc_block_info beyond the header's (release build, page.ts). */
+export const INFO_PAGE: u32 = 16; // a page of small objects (ralloc's own); its objects follow it
+export const INFO_OBJECT: u32 = 32; // an object of a page: no header; with FREE when free
+export const INFO_TABLE: u32 = 64; // the page table (ralloc's own)
+
+/** Block p's size (header included; an object's size) and state: 1 FREE, 4 CACHED, 8 LEAD_DEAD,
+ *  16 PAGE, 32 OBJECT, 64 TABLE; a block or object with none of FREE, CACHED, PAGE, TABLE is in
+ *  use. O(1). */
 export function ralloc_block_info(p: usize): u32 {
-  return header(p) & ~PREV_FREE;
+  let h = header(p) & ~PREV_FREE;
+  if (PAGES) {
+    let r = globalHeapRoot();
+    let pg = r ? pageOf(r, p) : 0;
+    if (pg && p != pg) return <u32>objectSize(pg) | INFO_OBJECT | (objectLive(pg, p) ? 0 : FREE);
+    if (h & META) return (h & SIZE_MASK) | (isTable(r, p) ? INFO_TABLE : INFO_PAGE);
+  }
+  return h;
 }
 
 /** Bytes the program asked for in block p (guarded builds), or its usable bytes (others); 0
- *  for a free or cached block. O(1). */
+ *  for a free or cached block and for ralloc's own. O(1). */
 export function ralloc_block_request(p: usize): usize {
+  if (PAGES) {
+    let r = globalHeapRoot();
+    let pg = r ? pageOf(r, p) : 0;
+    if (pg && p != pg) return objectLive(pg, p) ? objectSize(pg) : 0;
+  }
   let h = header(p);
   if (h & (FREE | CACHED)) return 0;
   return GUARDED ? requestOf(p) : (<usize>(h & SIZE_MASK)) - HEADER - leadOf(p);
@@ -109,7 +139,7 @@ export function ralloc_assert_no_leak(): u32 {
   let count: u32 = 0;
   let bytes: usize = 0;
   for (let p = ralloc_walk(0); p; p = ralloc_walk(p)) {
-    if (header(p) & (FREE | CACHED)) continue;
+    if (ralloc_block_info(p) & (FREE | CACHED | INFO_PAGE | INFO_TABLE)) continue;
     count++;
     bytes += ralloc_block_request(p);
   }

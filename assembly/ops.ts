@@ -13,7 +13,9 @@ import { growFor, sourceOf, SOURCE_SHIM } from "./source";
 import { shimClaim, shimBreak } from "./shim";
 import { oomRetry } from "./oom";
 import { noteAlloc, noteFree, noteRealloc } from "./stats";
-import { GUARDED, SECURITY, VALIDATE } from "./config";
+import { GUARDED, SECURITY, VALIDATE, PAGES } from "./config";
+import { R_EMPTY_KEPT, field } from "./root";
+import { PAGE_MAX, classOf, pageAlloc, pageFlush, pageOf, pagePush, objectLive, objectSize } from "./page";
 import {
   GUARD, guardedBlockFor, guardSet, guardRetire, guardKeepRequest, requestOf, serialOf, nextSerial,
 } from "./guard";
@@ -53,10 +55,25 @@ export function grainFor(align: usize): usize {
   }
 }
 
-/** A block for n bytes at a multiple of align from heap r, not yet counted; see opAlloc. */
+/** A block for n bytes at a multiple of align from heap r, not yet counted; see opAlloc. In
+ *  the release build a small request is an object of a page (page.ts) when a page can be had. */
 function allocBlock(r: usize, n: usize, align: usize, handle: bool): usize {
   let grain = align == ALIGN ? ALIGN : grainFor(align);
   if (!grain || n > LARGEST) return 0;
+  if (PAGES) {
+    if (n <= PAGE_MAX && grain == ALIGN) {
+      let o = pageAlloc(r, classOf(n));
+      if (o) return o;
+    } else if (field(r, R_EMPTY_KEPT)) {
+      pageFlush(r); // an empty page kept for its class must not split what this block could use
+    }
+  }
+  return generalBlock(r, n, grain, handle);
+}
+
+/** A general block (with a header) for n bytes on grain `grain` from heap r, growing memory and
+ *  asking the OOM handler (when `handle`) as needed. O(1), plus growth. */
+function generalBlock(r: usize, n: usize, grain: usize, handle: bool): usize {
   let s = sizeFor(n);
   let want = grain == ALIGN ? <u64>s : <u64>s + <u64>grain + MIN_BLOCK;
   if (want > <u64>MAX_REQUEST) return 0;
@@ -65,6 +82,13 @@ function allocBlock(r: usize, n: usize, align: usize, handle: bool): usize {
   if (!p && handle && oomRetry(n)) p = grab(r, <usize>want);
   if (!p) return 0;
   return grain != ALIGN ? heapAlign(r, p, s, grain) : p;
+}
+
+/** A general block for ralloc's own use (a page, the page table): n bytes at a multiple of
+ *  align (a power of two ≥ 16), never an object of a page, not counted as an allocation, and
+ *  without the OOM handler; 0 when memory cannot be had. O(1), plus growth. */
+export function internalBlock(r: usize, n: usize, align: usize): usize {
+  return generalBlock(r, n, align, false);
 }
 
 /**
@@ -109,6 +133,16 @@ export function opFree(r: usize, p: usize, op: u32 = OP_FREE): bool {
     afterOp(r, op);
     return true;
   }
+  if (PAGES) {
+    let pg = pageOf(r, p);
+    if (pg) {
+      let size = objectSize(pg);
+      if (!pagePush(r, pg, p)) return false;
+      noteFree(r, size);
+      opEvent(EV_FREE, p, size, 0, 0);
+      return true;
+    }
+  }
   if (!heapOwns(r, p)) return false;
   let h = header(p);
   let s = sizeOf(p); // before the free: a merge may rewrite p's header
@@ -148,6 +182,10 @@ function resizeInPlace(r: usize, p: usize, s: usize, grow: bool): bool {
  */
 export function opRealloc(r: usize, p: usize, n: usize, op: u32 = OP_REALLOC): usize {
   if (!p) return opAlloc(r, n, ALIGN, true, op);
+  if (PAGES) {
+    let pg = pageOf(r, p);
+    if (pg) return reallocObject(r, pg, p, n, op);
+  }
   let h: u32 = 0;
   if (GUARDED) h = checkedLive(r, p, op);
   else if (!heapOwns(r, p)) return 0;
@@ -189,9 +227,41 @@ export function opRealloc(r: usize, p: usize, n: usize, op: u32 = OP_REALLOC): u
   return q;
 }
 
+/** realloc of p, an address in page pg of heap r (release build): 0 unless p is a live object.
+ *  Stays in place while n fits and uses at least half the object; else moves, and a growing
+ *  small object moves to at least twice its size, so a buffer grown in small steps moves
+ *  O(log n) times before it leaves the pages. O(1), plus the copy. */
+function reallocObject(r: usize, pg: usize, p: usize, n: usize, op: u32): usize {
+  if (!objectLive(pg, p)) return 0;
+  if (n == 0) {
+    opFree(r, p, op);
+    return 0;
+  }
+  if (n > LARGEST) return 0;
+  noteRealloc(r);
+  let size = objectSize(pg);
+  if (n <= size && (size <= 64 || n >= size >> 1)) return p;
+  let want = n > size && n < PAGE_MAX ? min<usize>(max<usize>(n, size << 1), PAGE_MAX) : n;
+  let q = allocBlock(r, want, ALIGN, true);
+  if (!q && want != n) q = allocBlock(r, n, ALIGN, true);
+  if (!q) return n <= size ? p : 0; // a shrink may always stay where it is
+  memory.copy(q, p, min<usize>(size, n));
+  pagePush(r, pg, p);
+  opEvent(EV_REALLOC, q, n, p, size);
+  return q;
+}
+
 /** Resizes live block p of heap r to hold n bytes without moving it; returns p, or 0 (and p is
  *  unchanged) when it cannot. Shrinking always succeeds. O(1), plus growth at the top. */
 export function opInplace(r: usize, p: usize, n: usize, op: u32 = OP_INPLACE): usize {
+  if (PAGES) {
+    let pg = pageOf(r, p);
+    if (pg) {
+      if (!objectLive(pg, p) || n > objectSize(pg)) return 0; // an object never grows in place
+      opEvent(EV_REALLOC, p, n, p, objectSize(pg));
+      return p;
+    }
+  }
   if (GUARDED) checkedLive(r, p, op);
   else if (!heapOwns(r, p)) return 0;
   if (n > LARGEST) return 0;
@@ -210,6 +280,10 @@ export function opUsable(r: usize, p: usize, op: u32 = OP_USABLE): usize {
   if (GUARDED) {
     checkedLive(r, p, op);
     return requestOf(p);
+  }
+  if (PAGES) {
+    let pg = pageOf(r, p);
+    if (pg) return objectLive(pg, p) ? objectSize(pg) : 0;
   }
   return heapOwns(r, p) ? sizeOf(p) - HEADER : 0;
 }

@@ -16,7 +16,9 @@
 //   - in the middle of a live block, the piece goes into the root's dead-piece table (at most
 //     DEAD_SLOTS at once; when it is full such a range is refused and nothing changes). A later
 //     range next to a recorded piece takes it along; a range overlapping one is a double free
-//     and is refused; freeing or shrinking the block forgets the pieces inside it. A piece at
+//     and is refused; freeing or shrinking the block forgets the pieces inside it.
+//   - an object of a page (release, page.ts) has no header to cut at: every piece freed inside
+//     it goes into the table, and the object is freed when the pieces cover it. A piece at
 //     the end that cannot be cut off is recorded too when there is room (so freeing it twice is
 //     refused), and comes back with the block either way.
 // Bytes right of a range are live when there are 16 or more, or when a partial free made that
@@ -33,7 +35,8 @@ import { R_SPANS, R_SPLITS, R_DEAD, DEAD_SLOTS, field, setField } from "./root";
 import { blockAround } from "./span";
 import { freeBlock, cutBlock } from "./heap";
 import { noteFree } from "./stats";
-import { GUARDED } from "./config";
+import { GUARDED, PAGES } from "./config";
+import { pageOf, objectAround, objectLive, objectSize, pagePush } from "./page";
 import { guardSet, guardRetire, guardKeepRequest, guardedBlockFor, requestOf, serialOf, nextSerial } from "./guard";
 
 /** heapDealloc's answers. */
@@ -147,6 +150,10 @@ function recordDead(r: usize, a: usize, stop: usize): bool {
  *  is full. In the guarded builds a block's end is exactly what it asked for, and each kept part
  *  gets its own guard. O(1) after blockHolding, plus O(DEAD_SLOTS). */
 export function heapDealloc(r: usize, a: usize, len: usize): u32 {
+  if (PAGES) {
+    let pg = pageOf(r, a);
+    if (pg) return objectDealloc(r, pg, a, len);
+  }
   let b = blockHolding(r, a, len);
   if (!b) return DEALLOC_OUTSIDE;
   let h = header(b);
@@ -230,5 +237,31 @@ export function heapDealloc(r: usize, a: usize, len: usize): u32 {
     recordDead(r, a, m - HEADER); // b's new end, exact
   }
   setField(r, R_SPLITS, field(r, R_SPLITS) + 1); // one live block became two
+  return DEALLOC_OK;
+}
+
+/** heapDealloc for a range in page pg (release): an object cannot be cut, so each piece goes into
+ *  the dead-piece table, merged with the pieces it touches, and the object is freed when its
+ *  pieces cover it (up to its last 15 bytes of rounding slack, as for blocks). O(DEAD_SLOTS²). */
+function objectDealloc(r: usize, pg: usize, a: usize, len: usize): u32 {
+  let o = objectAround(pg, a);
+  if (len == 0 || !o || !objectLive(pg, o)) return DEALLOC_OUTSIDE;
+  let end = o + objectSize(pg);
+  let stop = a + len;
+  if (<u64>a + <u64>len > <u64>end) return DEALLOC_OUTSIDE;
+  if (field(r, R_DEAD) && overlapsDead(r, a, stop)) return DEALLOC_FREED;
+  let grown = field(r, R_DEAD) ? grownOverDead(r, a, stop) : (<u64>stop << 32) | <u64>a;
+  let ga = <usize>(grown & 0xFFFF_FFFF), gs = <usize>(grown >> 32);
+  if (ga < o || gs > end) return DEALLOC_OUTSIDE; // not in a sound heap; unchanged
+  let keepRight = end - gs >= MIN_BLOCK || (end != gs && exactEnd(r, end));
+  if (ga == o && !keepRight) {
+    forgetDead(r, o, end);
+    pagePush(r, pg, o);
+    noteFree(r, end - o);
+    return DEALLOC_OK;
+  }
+  if (ga == a && gs == stop && !deadRoom(r)) return DEALLOC_FULL; // nothing to merge into
+  forgetDead(r, ga, gs); // the pieces it grew over (at least one when the table was full)
+  recordDead(r, ga, gs);
   return DEALLOC_OK;
 }

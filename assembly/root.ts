@@ -4,7 +4,8 @@
 //   offset  field                         meaning
 //   ┌──────┬─────────────────────────────┬────────────────────────────────────────────────┐
 //   │    0 │ flMap        u32            │ bit f set: some free list of first level f    │
-//   │    4 │ quickBytes   u32            │ bytes sitting in quick lists                   │
+//   │    4 │ quickBytes   u32            │ bytes sitting in quick lists (guarded builds); │
+//   │      │                             │ release: 1 when an empty page may be kept      │
 //   │    8 │ freeBytes    u32            │ bytes of the blocks in the free lists          │
 //   │   12 │ peakHeld     u32            │ most block bytes held (live + cached) at once  │
 //   │   16 │ claimed      u32            │ bytes of memory given to this heap             │
@@ -18,17 +19,22 @@
 //   │   60 │ source       u32            │ where more memory comes from (source.ts)       │
 //   │   64 │ slMap[FL_COUNT]   u32 each  │ bit s set: free list (f, s) is non-empty       │
 //   │  176 │ heads[FL_COUNT × SL_COUNT]  │ first free block of each list                  │
-//   │ 1776 │ quick[QUICK_COUNT]          │ first cached block of each 16-byte class       │
+//   │ 1776 │ class[CLASS_SLOTS]          │ per 16-byte class: guarded builds, the first   │
+//   │      │                             │ cached block (quick.ts); release, the first    │
+//   │      │                             │ page with a free object (page.ts)              │
 //   │ 2048 │ dead count   u32            │ entries in the dead-piece table (range.ts)     │
 //   │ 2052 │ splits       u32            │ live blocks made by partial frees (range.ts)   │
-//   │ 2560 │ blockBytes   u32            │ bytes of all blocks in all spans               │
 //   │ 2056 │ dead[DEAD_SLOTS] {u32 start, u32 end}: small freed pieces inside live blocks │
+//   │ 2560 │ blockBytes   u32            │ bytes of all blocks in all spans               │
+//   │ 2564 │ pageTable    u32            │ the page table block (page.ts), 0 until made   │
+//   │ 2568 │ tableBase    u32            │ address of the table's first region            │
+//   │ 2572 │ tableCover   u32            │ regions (4 KiB) the table covers               │
 //   └──────┴─────────────────────────────┴────────────────────────────────────────────────┘
 //   ROOT_SIZE bytes in all (2576 with the default knobs). Bytes in use are derived, not kept:
 //   blockBytes - freeBytes - quickBytes - 4 x live blocks (stats.ts), so no counter of bytes
 //   moves on the quick-list path.
 
-import { SMALL_MAX, QUICK_LIMIT } from "./config";
+import { SMALL_MAX, QUICK_LIMIT, PAGES } from "./config";
 import { ALIGN_BITS, HEADER, ALIGN_MASK } from "./block";
 
 // Constants below are written as plain arithmetic (no calls) so the compiler folds them.
@@ -43,12 +49,16 @@ export const SB_SIZE: usize = 1 << SB_BITS;
 export const FL_COUNT: u32 = 32 - SB_BITS + 1;
 
 /** Largest block size kept in quick lists (0 when they are off). */
-export const QUICK_MAX: usize = SMALL_MAX > 0 ? (SMALL_MAX + HEADER + ALIGN_MASK) & ~ALIGN_MASK : 0;
+export const QUICK_MAX: usize = SMALL_MAX > 0 && !PAGES ? (SMALL_MAX + HEADER + ALIGN_MASK) & ~ALIGN_MASK : 0;
 /** Quick list heads: one per block size 16·k, k = 0 .. QUICK_MAX/16. */
 export const QUICK_COUNT: usize = (QUICK_MAX >> ALIGN_BITS) + 1;
+/** Per-class slots in the root: quick list heads (guarded builds) or page lists (release). */
+export const CLASS_SLOTS: usize = SMALL_MAX > 0 ? ((SMALL_MAX + HEADER + ALIGN_MASK) >> ALIGN_BITS) + 1 : 1;
 
 export const R_FLMAP: usize = 0;
 export const R_QUICK_BYTES: usize = 4;
+/** Release (no quick lists): set when an empty page was kept for its class (page.ts). */
+export const R_EMPTY_KEPT: usize = 4;
 export const R_FREE_BYTES: usize = 8;
 export const R_PEAK_HELD: usize = 12;
 export const R_CLAIMED: usize = 16;
@@ -65,10 +75,13 @@ export const R_HEADS: usize = (R_SLMAP + (<usize>FL_COUNT << 2) + ALIGN_MASK) & 
 export const R_QUICK: usize = R_HEADS + (<usize>(FL_COUNT * SL_COUNT) << 2);
 /** Entries of the dead-piece table: freed pieces too small to become blocks (range.ts). */
 export const DEAD_SLOTS: usize = 63;
-export const R_DEAD: usize = (R_QUICK + (QUICK_COUNT << 2) + ALIGN_MASK) & ~ALIGN_MASK;
+export const R_DEAD: usize = (R_QUICK + (CLASS_SLOTS << 2) + ALIGN_MASK) & ~ALIGN_MASK;
 export const R_SPLITS: usize = R_DEAD + 4;
 export const R_BLOCK_BYTES: usize = R_DEAD + 8 + (DEAD_SLOTS << 3);
-export const ROOT_SIZE: usize = (R_BLOCK_BYTES + 4 + ALIGN_MASK) & ~ALIGN_MASK;
+export const R_PT: usize = R_BLOCK_BYTES + 4;
+export const R_PT_BASE: usize = R_BLOCK_BYTES + 8;
+export const R_PT_COVER: usize = R_BLOCK_BYTES + 12;
+export const ROOT_SIZE: usize = (R_BLOCK_BYTES + 16 + ALIGN_MASK) & ~ALIGN_MASK;
 
 /** Reads a u32 field of root r. O(1). */
 @inline export function field(r: usize, offset: usize): u32 {
@@ -84,6 +97,11 @@ export const ROOT_SIZE: usize = (R_BLOCK_BYTES + 4 + ALIGN_MASK) & ~ALIGN_MASK;
  *  list s/16, 4 bytes a slot, so s/4. O(1). */
 @inline export function quickSlot(r: usize, s: usize): usize {
   return r + R_QUICK + (s >> 2);
+}
+
+/** Address of class c's slot: the first page of class c with a free object (page.ts). O(1). */
+@inline export function classSlot(r: usize, c: usize): usize {
+  return r + R_QUICK + (c << 2);
 }
 
 /** Address of the slot holding free list (fl, sl)'s head. O(1). */

@@ -11,6 +11,7 @@ import { ALIGN, HEADER, PREV_FREE, sizeOf, header, prevFreeOf } from "./block";
 import { R_SOURCE, R_CLAIMED, R_SPANS, field } from "./root";
 import { SPAN_OVERHEAD, spanEnd, truncateTop } from "./span";
 import { quickFlush } from "./quick";
+import { pageFlush } from "./page";
 import { MEMTRIM_LIMIT, GUARDED } from "./config";
 import { GUARD, guardedBlockFor, guardSet, nextSerial, requestOf } from "./guard";
 import { heapAlloc, heapAllocFrom } from "./heap";
@@ -96,6 +97,7 @@ export function chunkEnd(chunk: usize): usize {
 export function trimTop(r: usize): usize {
   if (sourceOf(r) != SOURCE_SHIM || !shimReady()) return 0;
   quickFlush(r);
+  pageFlush(r);
   let top = shimBreak();
   let end = truncateTop(r, top);
   if (!end) return 0;

@@ -22,7 +22,8 @@
 
 import { HEADER, MIN_BLOCK, FREE, CACHED, SIZE_MASK, header } from "./block";
 import { spanNext, spanEnd, spanFirst } from "./span";
-import { GUARDED } from "./config";
+import { GUARDED, PAGES } from "./config";
+import { pageLive, isTable } from "./page";
 import { requestOf } from "./guard";
 import {
   R_FREE_BYTES, R_PEAK_HELD, R_BLOCK_BYTES, R_QUICK_BYTES, R_CLAIMED, R_SPLITS, R_MALLOCS, R_FREES,
@@ -55,16 +56,18 @@ export function liveBlocks(r: usize): u32 {
   return field(r, R_BLOCK_BYTES) - field(r, R_FREE_BYTES);
 }
 
-/** Usable bytes of the live blocks, derived: held bytes, less the cache, less a header per live
- *  block. Nothing on the quick-list path has to keep it. O(1). In the guarded builds a block's
- *  usable bytes are exactly its request (guard.ts), so they are summed by a walk: O(blocks). */
+/** Usable bytes of the live blocks. The small build derives them: held bytes, less the cache,
+ *  less a header per live block, O(1). In the guarded builds a block's usable bytes are exactly
+ *  its request (guard.ts), and in release small objects live in pages (page.ts), so there they
+ *  are summed by a walk: O(blocks + page objects). Nothing on the fast paths keeps a count. */
 export function bytesInUse(r: usize): u32 {
-  if (GUARDED) return requestedBytes(r);
+  if (GUARDED || PAGES) return walkedBytes(r);
   return heldBytes(r) - field(r, R_QUICK_BYTES) - <u32>HEADER * liveBlocks(r);
 }
 
-/** Sum of the requests of heap r's live blocks (guarded builds). O(blocks). */
-function requestedBytes(r: usize): u32 {
+/** Sum over heap r's live blocks of what they asked for (guarded builds), or of their usable
+ *  bytes, with the live objects of each page (release). O(blocks + page objects). */
+function walkedBytes(r: usize): u32 {
   let sum: u32 = 0;
   for (let s = <usize>field(r, R_SPANS); s; s = spanNext(s)) {
     let end = spanEnd(s);
@@ -72,7 +75,8 @@ function requestedBytes(r: usize): u32 {
       let h = header(p);
       let size = <usize>(h & SIZE_MASK);
       if (size < MIN_BLOCK) break; // a broken heap: check.ts says so
-      if ((h & (FREE | CACHED)) == 0) sum += <u32>requestOf(p);
+      if ((h & (FREE | CACHED)) == 0) sum += GUARDED ? <u32>requestOf(p) : <u32>(size - HEADER);
+      else if (PAGES && (h & FREE) == 0 && !isTable(r, p)) sum += <u32>(pageLive(p) >> 32);
       p += size;
     }
   }

@@ -1,0 +1,359 @@
+// page.ts — small objects without headers: size-class pages (the release build's small path).
+//
+// A request of at most SMALL_MAX bytes (align ≤ 16) is served from a page of its class: class c
+// holds objects of 16·c bytes, c = 1 .. SMALL_MAX/16. A page is one block of the general heap
+// (block.ts), 4, 8 or 16 KiB, whose payload starts on a 4 KiB boundary; its objects carry no
+// header. The page a pointer lies in is found from the heap's page table: one byte per 4 KiB
+// region, 0 for "no page here", k for "a page starts k - 1 regions below". So free(p) knows in
+// O(1), exactly, whether p is an object; a pointer elsewhere goes to the general path.
+//
+//   a page at q (4 KiB aligned), of class c, R regions (4 KiB each)
+//    q          +4     +6    +7        +8         +12        +16        +20   +32          +first
+//   ┌──────────┬──────┬─────┬─────────┬──────────┬──────────┬──────────┬─────┬────────────┬─────────┐
+//   │ free u32 │ used │ cls │ regions │ next u32 │ prev u32 │ bump u32 │  0  │ live bitmap│objects …│
+//   │          │ u16  │ u8  │ u8      │          │          │          │     │ R×32 bytes │16·c each│
+//   └──────────┴──────┴─────┴─────────┴──────────┴──────────┴──────────┴─────┴────────────┴─────────┘
+//    free      the first free object; each free object's first word links to the next
+//    used      live objects;  cls  the class c;  regions  R (1, 2 or 4)
+//    next/prev the page's place in its class's list of pages with a free object (root slot)
+//    bump      the first object never handed out (0: none left); the free list is threaded
+//              from here THREAD objects at a time, so making a page costs O(THREAD), not O(page)
+//    bitmap    one bit per 16-byte granule of the page, set at the first granule of each live
+//              object: free(p) of anything but a live object's start (a double free, an
+//              interior pointer, a header) finds its bit clear and does nothing
+//   first = 32 + R × 32 (64, 96, 160); objects end at least 16 bytes before q + R × 4096, where
+//   the next block's header sits (the page block's size is exactly R × 4096, so pages tile).
+//
+// Invariants (check.ts): a page is in its class's list exactly when it has a free object; its
+// free list and the objects from bump on hold capacity - used objects on its grid, bits clear; the table names
+// exactly the regions of the heap's pages. The page block's header carries META (block.ts), so
+// the general path never frees, merges or resizes it as a program's block.
+//
+// Cost. malloc and free of a small object are a handful of loads and stores, plus a list update
+// when a page fills or gains its first free object. A page is made (O(objects): its free list is
+// threaded once) when its class has none with room, and returned to the general heap when its
+// last object is freed, unless it is the only page of its class with room: such a kept empty page
+// goes back too at the next general-path allocation or growth (pageFlush), so freeing every
+// object leaves the heap whole. The table grows by doubling (O(table) each time).
+
+import { HEADER, META, header, setHeader } from "./block";
+import {
+  R_PT, R_PT_BASE, R_PT_COVER, R_LO, R_HI, R_DEAD, R_EMPTY_KEPT, CLASS_SLOTS, classSlot, field, setField,
+} from "./root";
+import { SMALL_MAX, PAGES } from "./config";
+import { freeBlock } from "./heap";
+import { internalBlock } from "./ops";
+import { forgetDead } from "./range";
+
+export { PAGES };
+/** Largest object a page holds. */
+export const PAGE_MAX: usize = PAGES ? (SMALL_MAX + 15) & ~15 : 0;
+/** A region: the table's unit and a page's alignment. */
+export const REGION_BITS: usize = 12;
+export const REGION: usize = 1 << REGION_BITS;
+
+const PG_FREE: usize = 0;
+const PG_USED: usize = 4;
+const PG_CLASS: usize = 6;
+const PG_REGIONS: usize = 7;
+const PG_NEXT: usize = 8;
+const PG_PREV: usize = 12;
+const PG_BUMP: usize = 16;
+const PG_BITS: usize = 32;
+/** Objects threaded onto a page's free list at a time. */
+const THREAD: usize = 16;
+
+/** Class of a request of n bytes (n <= PAGE_MAX): 16·c bytes hold it; malloc(0) is class 1. */
+@inline export function classOf(n: usize): usize {
+  return n ? (n + 15) >> 4 : 1;
+}
+
+/** Regions in a page of class c: at least 15 objects fit. O(1). */
+@inline export function regionsOf(c: usize): usize {
+  return c <= 16 ? 1 : c <= 32 ? 2 : 4;
+}
+
+/** Offset of page pg's first object. O(1). */
+@inline export function firstOf(pg: usize): usize {
+  return PG_BITS + (<usize>load<u8>(pg, PG_REGIONS) << 5);
+}
+
+/** Object size of page pg. O(1). */
+@inline export function objectSize(pg: usize): usize {
+  return <usize>load<u8>(pg, PG_CLASS) << 4;
+}
+
+/** The first object of page pg never handed out, or 0. O(1). */
+@inline export function bumpOf(pg: usize): usize {
+  return <usize>load<u32>(pg, PG_BUMP);
+}
+
+/** Objects page pg holds. O(1) (one division). */
+export function capacityOf(pg: usize): usize {
+  let first = firstOf(pg);
+  return ((<usize>load<u8>(pg, PG_REGIONS) << REGION_BITS) - 16 - first) / objectSize(pg);
+}
+
+/** Live objects in page pg. O(1). */
+@inline export function usedOf(pg: usize): usize {
+  return <usize>load<u16>(pg, PG_USED);
+}
+
+/** First free object of page pg (0: full). O(1). */
+@inline export function freeHead(pg: usize): usize {
+  return <usize>load<u32>(pg, PG_FREE);
+}
+
+/** Next page in pg's class list. O(1). */
+@inline export function nextPage(pg: usize): usize {
+  return <usize>load<u32>(pg, PG_NEXT);
+}
+
+/** Previous page in pg's class list. O(1). */
+@inline export function prevPage(pg: usize): usize {
+  return <usize>load<u32>(pg, PG_PREV);
+}
+
+/** The page of heap r that byte p lies in, or 0 when p is in none. O(1): three root fields and
+ *  a table byte. */
+@inline export function pageOf(r: usize, p: usize): usize {
+  let i = (p - <usize>field(r, R_PT_BASE)) >> REGION_BITS; // below the base: wraps, past cover
+  if (i >= <usize>field(r, R_PT_COVER)) return 0;
+  let t = <usize>load<u8>(<usize>field(r, R_PT) + i);
+  return t ? (p & ~(REGION - 1)) - ((t - 1) << REGION_BITS) : 0;
+}
+
+/** Whether p is the start of a live object of page pg. O(1). */
+@inline export function objectLive(pg: usize, p: usize): bool {
+  let g = (p - pg) >> 4;
+  return (p & 15) == 0 && (load<u8>(pg + PG_BITS + (g >> 3)) & (1 << <u8>(g & 7))) != 0;
+}
+
+/** The object of page pg whose bytes hold p (live or free), or 0 when p is in the header or
+ *  past the last object. O(1) (one division). */
+export function objectAround(pg: usize, p: usize): usize {
+  let first = pg + firstOf(pg);
+  if (p < first) return 0;
+  let size = objectSize(pg);
+  let k = (p - first) / size;
+  return k < capacityOf(pg) ? first + k * size : 0;
+}
+
+/** Pops an object of class c from heap r's first page of that class with room, or returns 0
+ *  (then pageAlloc makes a page). O(1): malloc's hit, inlined there. */
+@inline export function pagePop(r: usize, c: usize): usize {
+  let slot = classSlot(r, c);
+  let pg = <usize>load<u32>(slot);
+  if (!pg) return 0;
+  let o = <usize>load<u32>(pg, PG_FREE); // a listed page always has a free object
+  let next = load<u32>(o);
+  store<u32>(pg, next, PG_FREE);
+  store<u16>(pg, load<u16>(pg, PG_USED) + 1, PG_USED);
+  let g = (o - pg) >> 4;
+  let b = pg + PG_BITS + (g >> 3);
+  store<u8>(b, load<u8>(b) | <u8>(1 << <u8>(g & 7)));
+  if (!next) refill(slot, pg); // more from bump, or full: out of the list
+  return o;
+}
+
+/** Frees p, an address inside page pg of heap r: returns false (and does nothing) unless p is
+ *  the start of a live object. O(1): free's hit, inlined there; a page that was full goes back
+ *  on its list, a page left empty may go back to the general heap (pageEmptied). */
+@inline export function pagePush(r: usize, pg: usize, p: usize): bool {
+  let g = (p - pg) >> 4;
+  let b = pg + PG_BITS + (g >> 3);
+  let bit = <u8>(1 << <u8>(g & 7));
+  let bits = load<u8>(b);
+  if ((p & 15) != 0 || (bits & bit) == 0) return false;
+  store<u8>(b, bits & ~bit);
+  if (field(r, R_DEAD)) forgetDead(r, p, p + objectSize(pg)); // pieces freed by ralloc_dealloc
+  let head = load<u32>(pg, PG_FREE);
+  store<u32>(p, head);
+  store<u32>(pg, <u32>p, PG_FREE);
+  let used = load<u16>(pg, PG_USED) - 1;
+  store<u16>(pg, used, PG_USED);
+  if (!head || !used) pageChanged(r, pg, head == 0, used == 0);
+  return true;
+}
+
+/** Page pg (the head of list `slot`) gave out its last threaded object: threads the next
+ *  THREAD objects from its bump, or, when none is left, takes it out of its list. O(THREAD). */
+function refill(slot: usize, pg: usize): void {
+  let o = <usize>load<u32>(pg, PG_BUMP);
+  if (!o) {
+    unlist(slot, pg);
+    return;
+  }
+  store<u32>(pg, <u32>o, PG_FREE);
+  store<u32>(pg, <u32>thread(pg, o), PG_BUMP);
+}
+
+/** Links up to THREAD objects of page pg from o on into a list ending in 0; returns the object
+ *  after the last one linked, or 0 when that was the page's last. O(THREAD). */
+function thread(pg: usize, o: usize): usize {
+  let size = objectSize(pg);
+  let end = pg + firstOf(pg) + capacityOf(pg) * size; // past the last object
+  let stop = min<usize>(end, o + THREAD * size);
+  for (let next = o + size; next < stop; o = next, next += size) store<u32>(o, <u32>next);
+  store<u32>(o, 0);
+  let after = o + size;
+  return after < end ? after : 0;
+}
+
+/** Takes page pg (in list `slot`) out of its list. O(1). */
+function unlist(slot: usize, pg: usize): void {
+  let next = <usize>load<u32>(pg, PG_NEXT);
+  let prev = <usize>load<u32>(pg, PG_PREV);
+  if (prev) store<u32>(prev, <u32>next, PG_NEXT);
+  else store<u32>(slot, <u32>next);
+  if (next) store<u32>(next, <u32>prev, PG_PREV);
+  store<u32>(pg, 0, PG_NEXT);
+  store<u32>(pg, 0, PG_PREV);
+}
+
+/** Puts page pg at the head of list `slot`. O(1). */
+function enlist(slot: usize, pg: usize): void {
+  let head = <usize>load<u32>(slot);
+  store<u32>(pg, <u32>head, PG_NEXT);
+  store<u32>(pg, 0, PG_PREV);
+  if (head) store<u32>(head, <u32>pg, PG_PREV);
+  store<u32>(slot, <u32>pg);
+}
+
+/** After a free in page pg: it was full (back on its list) and/or is now empty (back to the
+ *  general heap, unless it is the only page of its class with room). O(1). */
+function pageChanged(r: usize, pg: usize, wasFull: bool, empty: bool): void {
+  let slot = classSlot(r, <usize>load<u8>(pg, PG_CLASS));
+  if (empty) {
+    let alone = !wasFull && <usize>load<u32>(slot) == pg && load<u32>(pg, PG_NEXT) == 0;
+    if (alone) { // kept: the next malloc of its class needs no new page
+      setField(r, R_EMPTY_KEPT, 1); // until the next general allocation (pageFlush)
+      return;
+    }
+    if (!wasFull) unlist(slot, pg);
+    pageRelease(r, pg);
+    return;
+  }
+  enlist(slot, pg); // it was full
+}
+
+/** Returns empty page pg (out of every list) to the general heap. O(1). */
+function pageRelease(r: usize, pg: usize): void {
+  let table = <usize>field(r, R_PT) + ((pg - <usize>field(r, R_PT_BASE)) >> REGION_BITS);
+  memory.fill(table, 0, <usize>load<u8>(pg, PG_REGIONS));
+  setHeader(pg, header(pg) & ~META); // a block of the general heap again
+  freeBlock(r, pg);
+}
+
+/** Allocates an object of class c in heap r, making a page for it when no page of the class has
+ *  room; 0 when no page can be had (the caller then takes a general block). O(1), plus making a
+ *  page: O(objects in it), and growth. */
+export function pageAlloc(r: usize, c: usize): usize {
+  let o = pagePop(r, c);
+  if (o) return o;
+  let pg = pageMake(r, c);
+  return pg ? pagePop(r, c) : 0;
+}
+
+/** Makes and lists an empty page of class c in heap r; 0 when memory or the table cannot be
+ *  had. O(objects in the page), plus the table's growth. */
+function pageMake(r: usize, c: usize): usize {
+  let regions = regionsOf(c);
+  let bytes = regions << REGION_BITS;
+  let pg = internalBlock(r, bytes - HEADER, REGION);
+  if (!pg) return 0;
+  if (!tableCovers(r, pg, regions)) {
+    freeBlock(r, pg);
+    return 0;
+  }
+  setHeader(pg, header(pg) | META);
+  let first = PG_BITS + (regions << 5);
+  memory.fill(pg, 0, first); // links, counts and the bitmap
+  store<u8>(pg, <u8>c, PG_CLASS);
+  store<u8>(pg, <u8>regions, PG_REGIONS);
+  store<u32>(pg, <u32>(pg + first), PG_FREE);
+  store<u32>(pg, <u32>thread(pg, pg + first), PG_BUMP);
+  let t = <usize>field(r, R_PT) + ((pg - <usize>field(r, R_PT_BASE)) >> REGION_BITS);
+  for (let k: usize = 0; k < regions; ++k) store<u8>(t + k, <u8>(k + 1));
+  enlist(classSlot(r, c), pg);
+  return pg;
+}
+
+/** Makes heap r's page table cover the regions of a page at pg, making or doubling it as
+ *  needed; false when it cannot (pg below the table's base, or no memory). O(table) when it
+ *  grows, else O(1). */
+function tableCovers(r: usize, pg: usize, regions: usize): bool {
+  let cover = <usize>field(r, R_PT_COVER);
+  let base = <usize>field(r, R_PT_BASE);
+  if (!cover) base = <usize>field(r, R_LO) & ~(REGION - 1);
+  if (pg < base) return false;
+  let need = ((pg - base) >> REGION_BITS) + regions;
+  if (need <= cover) return true;
+  let span = (<usize>field(r, R_HI) - base + REGION - 1) >> REGION_BITS; // the heap as it is
+  let bigger = max<usize>(max<usize>(need, cover << 1), max<usize>(span, 256));
+  bigger = (bigger + 15) & ~15;
+  let t = internalBlock(r, bigger, 16);
+  if (!t) return false;
+  setHeader(t, header(t) | META);
+  let old = <usize>field(r, R_PT);
+  if (cover) memory.copy(t, old, cover);
+  memory.fill(t + cover, 0, bigger - cover);
+  setField(r, R_PT, <u32>t);
+  setField(r, R_PT_BASE, <u32>base);
+  setField(r, R_PT_COVER, <u32>bigger);
+  if (old) {
+    setHeader(old, header(old) & ~META);
+    freeBlock(r, old);
+  }
+  return true;
+}
+
+/** Returns every empty page of heap r to the general heap (each class keeps one while it is
+ *  used), and the table when no page is left; run before growing memory or failing, and before
+ *  trimming. Returns whether it returned any. O(classes), plus O(table) when it did. */
+export function pageFlush(r: usize): bool {
+  if (!PAGES || !field(r, R_PT_COVER)) return false;
+  setField(r, R_EMPTY_KEPT, 0);
+  let any = false;
+  for (let c: usize = 1; c < CLASS_SLOTS; ++c) {
+    let slot = classSlot(r, c);
+    let pg = <usize>load<u32>(slot);
+    while (pg) {
+      let next = <usize>load<u32>(pg, PG_NEXT);
+      if (!load<u16>(pg, PG_USED)) {
+        unlist(slot, pg);
+        pageRelease(r, pg);
+        any = true;
+      }
+      pg = next;
+    }
+  }
+  if (any) tableDropWhenEmpty(r);
+  return any;
+}
+
+/** Returns heap r's page table to the general heap when no page is left, so a heap whose
+ *  objects were all freed is one free block again. O(table). */
+function tableDropWhenEmpty(r: usize): void {
+  let t = <usize>field(r, R_PT), cover = <usize>field(r, R_PT_COVER); // a multiple of 16
+  for (let i: usize = 0; i < cover; i += 8) if (load<u64>(t + i)) return;
+  setField(r, R_PT, 0);
+  setField(r, R_PT_BASE, 0);
+  setField(r, R_PT_COVER, 0);
+  setHeader(t, header(t) & ~META);
+  freeBlock(r, t);
+}
+
+/** Whether block p of heap r is its page table. O(1). */
+@inline export function isTable(r: usize, p: usize): bool {
+  return p == <usize>field(r, R_PT);
+}
+
+/** Usable bytes of live objects in page pg, and how many, as a u64 (bytes high). O(capacity). */
+export function pageLive(pg: usize): u64 {
+  let size = objectSize(pg);
+  let o = pg + firstOf(pg);
+  let n: u64 = 0;
+  for (let k = capacityOf(pg); k; --k, o += size) if (objectLive(pg, o)) n++;
+  return (n * <u64>size << 32) | n;
+}
