@@ -91,8 +91,9 @@ function growPages(n: u32): bool {
   return true;
 }
 
-/** Notices memory grown by others and moves the break past it, so it is never used. O(1). */
-function skipForeignGrowth(): void {
+/** Notices memory grown by others and moves the break past it, so it is never used. O(1).
+ *  Callers that size a claim by what ends at the break call it first (source.ts growFor). */
+export function skipForeignGrowth(): void {
   let pages = <u32>memory.size();
   let known = load<u32>(state + S_KNOWN_PAGES);
   if (pages == known) return;

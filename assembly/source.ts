@@ -15,7 +15,7 @@ import { pageFlush } from "./page";
 import { MEMTRIM_LIMIT, GUARDED } from "./config";
 import { GUARD, guardedBlockFor, guardSet, nextSerial, requestOf } from "./guard";
 import { heapAlloc, heapAllocFrom } from "./heap";
-import { shimClaim, shimBreak, shimRelease, shimReady, shimGrowCalls } from "./shim";
+import { skipForeignGrowth, shimClaim, shimBreak, shimRelease, shimReady, shimGrowCalls } from "./shim";
 import { poolEvent, EV_GROW, EV_TRIM } from "./event";
 import { noteAlloc } from "./stats";
 
@@ -49,6 +49,9 @@ export function isHeapRoot(h: usize): bool {
 export function growFor(r: usize, s: usize): usize {
   let source = sourceOf(r);
   if (source == SOURCE_SHIM) {
+    // The break first moves past any memory grown by others: the free block ending the newest
+    // span extends new memory only when that span still ends at the break.
+    skipForeignGrowth();
     let top = topFree(r);
     let start = shimClaim((s > top ? s - top : 0) + SPAN_OVERHEAD + ALIGN);
     if (!start) return 0;

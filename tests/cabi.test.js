@@ -713,6 +713,27 @@ for (const build of BUILDS) {
         assertCheck(r, 'end');
       });
 
+      it('a foreign memory.grow just before a malloc larger than the free block at the top: the malloc still succeeds (the claim is sized after skipping the foreign pages)', () => {
+        const memory = new WebAssembly.Memory({ initial: 1, maximum: 64 });
+        const r = createInstance(build, { memory });
+        // a heap of a few pages whose top is one large free block, larger than a growth step
+        assert.notEqual(r.malloc(100), 0);
+        r.free(r.malloc(300000));
+        // the largest free block: the one at the top of the heap, ending at the break
+        let top = 0;
+        for (let p = r.exports.ralloc_walk(0); p; p = r.exports.ralloc_walk(p)) {
+          const info = r.exports.ralloc_block_info(p) >>> 0;
+          if ((info & 15) === 1) top = Math.max(top, info & ~15);
+        }
+        assert.ok(top > 1024, `a free block at the top (${top} bytes)`);
+        const start = memory.grow(1) * PAGE;
+        fillPattern(r, start, PAGE, 7);
+        const p = r.malloc(top + 100);
+        assert.notEqual(p, 0, `malloc(${top + 100}) after a foreign grow failed with memory to spare`);
+        assert.equal(findPatternMismatch(r, start, PAGE, 7), -1, 'the foreign page was overwritten');
+        assertCheck(r, 'after the malloc');
+      });
+
       it('foreign memory.grow between mallocs: the allocator never touches the foreign pages', () => {
         const memory = new WebAssembly.Memory({ initial: 1, maximum: 2048 });
         const r = createInstance(build, { memory });
