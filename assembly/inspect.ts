@@ -66,14 +66,15 @@ export function ralloc_walk(p: usize): usize {
   return s ? spanFirst(s) : 0;
 }
 
-/** Block flags of ralloc_block_info beyond the header's (release build, page.ts). */
-export const INFO_PAGE: u32 = 16; // a page of small objects (ralloc's own); its objects follow it
-export const INFO_OBJECT: u32 = 32; // an object of a page: no header; with FREE when free
-export const INFO_TABLE: u32 = 64; // the page table (ralloc's own)
+/** ralloc_block_info's kinds in the release build (page.ts), marked by bit 1, which a header's
+ *  PREV_FREE bit would hold and info never shows: */
+export const INFO_OBJECT: u32 = 2; // an object of a page, no header (| 1 FREE when free)
+export const INFO_PAGE: u32 = 6; // a page of small objects, ralloc's own; its objects follow it
+export const INFO_TABLE: u32 = 10; // the page table, ralloc's own
 
-/** Block p's size (header included; an object's size) and state: 1 FREE, 4 CACHED, 8 LEAD_DEAD,
- *  16 PAGE, 32 OBJECT, 64 TABLE; a block or object with none of FREE, CACHED, PAGE, TABLE is in
- *  use. O(1). */
+/** Block p's size (header included; an object's size) and state in its low 4 bits: 0 in use,
+ *  1 FREE, 4 CACHED, 8 LEAD_DEAD (in use); release adds 2 / 3 an object in use / free, 6 a page,
+ *  10 the page table. O(1). */
 export function ralloc_block_info(p: usize): u32 {
   let h = header(p) & ~PREV_FREE;
   if (PAGES) {
@@ -139,7 +140,8 @@ export function ralloc_assert_no_leak(): u32 {
   let count: u32 = 0;
   let bytes: usize = 0;
   for (let p = ralloc_walk(0); p; p = ralloc_walk(p)) {
-    if (ralloc_block_info(p) & (FREE | CACHED | INFO_PAGE | INFO_TABLE)) continue;
+    let info = ralloc_block_info(p) & 15;
+    if ((info & (FREE | CACHED)) != 0 || info == INFO_TABLE) continue; // (a page has CACHED's bit)
     count++;
     bytes += ralloc_block_request(p);
   }
