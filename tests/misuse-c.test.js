@@ -10,7 +10,10 @@
 //   own checks (misuse.h: ralloc_check, live blocks intact, a batch of new blocks with no address
 //   twice and no overlap). Misuse release cannot detect (a write reaching the next header, a
 //   forged header, a use-after-free write into a free list) prints the ralloc_check code that
-//   names the broken invariant instead.
+//   names the broken invariant instead. Release serves requests of at most 1024 bytes as
+//   headerless page objects: a double free of one is an exact no-op, a write past one lands in the
+//   next object undetected, and a forged header below one is ignored; the header cases use
+//   larger blocks so release takes its header path there.
 //
 // Programs are compiled once per content (a cache in the OS temp directory, keyed by a hash of
 // every input), so reruns take seconds.
@@ -33,7 +36,7 @@ const hex8 = (a) => '0x' + (a >>> 0).toString(16).padStart(8, '0');
 const AFTER = 'check 0\nlive ok\nbatch ok\ncheck 0\n';
 
 // ralloc_check codes the corrupting release runs print.
-const BOUNDS = 3, LINK = 8, COUNTERS = 13;
+const BOUNDS = 3, LINK = 8, COUNTERS = 13, PAGE = 18;
 
 /**
  * file: the program; message(v): the exact debug message, v = the name=value lines it printed
@@ -41,7 +44,12 @@ const BOUNDS = 3, LINK = 8, COUNTERS = 13;
  */
 const CASES = [
   { file: 'double_free_fresh.c', message: (v) => `ralloc: double free of ${hex8(v.b)} (2000 bytes)`, release: `free returned\n${AFTER}` },
-  { file: 'double_free_cached.c', message: (v) => `ralloc: double free of ${hex8(v.b)} (32 bytes)`, release: `free returned\n${AFTER}` },
+  {
+    file: 'double_free_small.c',
+    what: 'debug: a block in the quick cache; release: a free page object, an exact no-op',
+    message: (v) => `ralloc: double free of ${hex8(v.b)} (32 bytes)`,
+    release: `free returned\npage unchanged: 1\n${AFTER}`,
+  },
   { file: 'double_free_merged.c', message: (v) => `ralloc: double free of ${hex8(v.b)} (2000 bytes)`, release: `free returned\n${AFTER}` },
   { file: 'free_outside.c', message: () => 'ralloc: invalid free of 0x40000000 (outside the heap)', release: `free returned\n${AFTER}` },
   { file: 'free_misaligned.c', message: (v) => `ralloc: invalid free of ${hex8(v.x)} (misaligned)`, release: `free returned\n${AFTER}` },
@@ -74,8 +82,8 @@ const CASES = [
   },
   {
     file: 'overflow_12_free.c',
-    what: 'release: not detected, it overwrites the next header; ralloc_check names BOUNDS',
-    message: (v) => `ralloc: write past the end of ${hex8(v.a)} (100 bytes), found by free`,
+    what: 'a 1124-byte block; release: not detected, it overwrites the next header; ralloc_check names BOUNDS',
+    message: (v) => `ralloc: write past the end of ${hex8(v.a)} (1124 bytes), found by free`,
     release: `free returned\ncheck ${BOUNDS}\n`,
   },
   {
@@ -90,21 +98,45 @@ const CASES = [
   },
   {
     file: 'overflow_12_check.c',
-    what: 'release: ralloc_check names BOUNDS',
-    message: (v) => `ralloc: write past the end of ${hex8(v.a)} (100 bytes), found by ralloc_check`,
+    what: 'a 1124-byte block; release: ralloc_check names BOUNDS',
+    message: (v) => `ralloc: write past the end of ${hex8(v.a)} (1124 bytes), found by ralloc_check`,
     release: `check ${BOUNDS}\n`,
   },
   {
+    file: 'overflow_into_next_free.c',
+    what: 'release: a 96-byte page object; the bytes land in the next object, not detected',
+    message: (v) => `ralloc: write past the end of ${hex8(v.a)} (96 bytes), found by free`,
+    release: `free returned\nb follows a and starts with AAAA: 1\nrest of b intact: 1\nb usable: 96\n${AFTER}`,
+  },
+  {
+    file: 'overflow_into_next_check.c',
+    what: 'release: a 96-byte page object; the bytes land in the next object, ralloc_check 0',
+    message: (v) => `ralloc: write past the end of ${hex8(v.a)} (96 bytes), found by ralloc_check`,
+    release: `check 0\nb follows a and starts with AAAA: 1\nrest of b intact: 1\n${AFTER}`,
+  },
+  {
     file: 'forged_header.c',
-    what: 'release: not detected, the next block is hidden; ralloc_check names COUNTERS',
+    what: 'a 2000-byte block; release: not detected, the next block is hidden; ralloc_check names COUNTERS',
     message: (v) => `ralloc: corrupted header of ${hex8(v.a)} (${v.size} bytes), found by free`,
     release: `free returned\ncheck ${COUNTERS}\n`,
+  },
+  {
+    file: 'forged_header_small.c',
+    what: 'release: a page object has no header; free frees exactly it',
+    message: (v) => `ralloc: corrupted header of ${hex8(v.b)} (${v.size} bytes), found by free`,
+    release: `free returned\nb is a free object: 1\nc usable: 112\n${AFTER}`,
   },
   {
     file: 'corrupt_free_list.c',
     what: 'release: not detected, the block is handed out; ralloc_check names LINK',
     message: (v) => `ralloc: corrupted free list at ${hex8(v.b)} (${v.size} bytes), found by malloc`,
     release: `malloc gave b: 1\ncheck ${LINK}\n`,
+  },
+  {
+    file: 'corrupt_free_list_small.c',
+    what: 'debug: a quick list; release: a page\'s free list, the block is handed out; ralloc_check names PAGE',
+    message: (v) => `ralloc: corrupted free list at ${hex8(v.b)} (${v.size} bytes), found by malloc`,
+    release: `malloc gave b: 1\ncheck ${PAGE}\n`,
   },
   { file: 'double_dealloc.c', message: (v) => `ralloc: ralloc_dealloc of freed ${hex8(v.b)} (2000 bytes)`, release: `ralloc_dealloc -> 28\n${AFTER}` },
   {
