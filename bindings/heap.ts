@@ -10,7 +10,7 @@ import { decodeEvent, errorLine, eventLine, readPool, LEVEL_ERROR, type LogLevel
 import { leakMessage, opName, reportMessage, REPORT, type LeakedBlock } from "./messages.js";
 import { drawHeapMap, type HeapMapOptions } from "./heapmap.js";
 import { Tracker, type TrackerOptions } from "./tracker.js";
-import { decodeLayout, spans, walkHeap, type BlockRecord, type HeapLayout } from "./walk.js";
+import { decodeLayout, isLive, spans, walkHeap, type BlockRecord, type HeapLayout } from "./walk.js";
 import { readModuleInfo } from "./wasm-binary.js";
 
 /** Largest number of 64 KiB pages a wasm32 memory can have. */
@@ -497,8 +497,10 @@ export class Heap extends MemoryViews {
 
   /**
    * Every block of the global heap in address order: address, size (header
-   * included), state (`used`, `free`, `cached`), request, serial and leadDead
-   * (walk.ts's checked walk). Cost: proportional to the blocks.
+   * included; an object's size), state (`used`, `free`, `cached`), kind
+   * (`block`; in release also `page`, `table` and each page's `object`s,
+   * listed after their page), request, serial and leadDead (walk.ts's checked
+   * walk). Cost: proportional to the blocks (and object slots).
    *
    * @throws RallocError `E_UNSUPPORTED` when the allocator lacks the walk
    * exports, `E_MISUSE` when the heap is too corrupted to walk.
@@ -508,13 +510,15 @@ export class Heap extends MemoryViews {
   }
 
   /**
-   * The live blocks of the heap (in use by the program; cached blocks are free),
-   * in address order: address, bytes asked for (the usable size on the release
-   * and small builds) and allocation number (0 when the build has none). Walks
-   * the heap: cost proportional to its blocks.
+   * The live blocks of the heap (in use by the program: general blocks and, in
+   * release, objects of pages; cached blocks and free objects are free, pages
+   * and the page table are ralloc's own), in address order: address, bytes
+   * asked for (the usable size on the release and small builds: an object's
+   * size) and allocation number (0 when the build has none). Walks the heap:
+   * cost proportional to its blocks.
    */
   leaks(): LeakedBlock[] {
-    return this.walk().filter((b) => b.state === "used").map((b) => ({ address: b.address, size: b.request, serial: b.serial }));
+    return this.walk().filter(isLive).map((b) => ({ address: b.address, size: b.request, serial: b.serial }));
   }
 
   /**

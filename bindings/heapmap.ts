@@ -6,7 +6,10 @@
  * the program's data and stack below the shim base, ralloc's metadata (the shim
  * state, the heap root, span heads and tails, guard bytes of guarded blocks),
  * blocks in use, free and cached, sbrk regions and unclaimed memory above the
- * break. Long stretches below and above the heap are folded into one row each
+ * break. In the release build small requests live in size-class pages: a page
+ * is drawn as ralloc metadata (its header and the bytes after its last object)
+ * with its objects drawn inside it as blocks in use or free, and the page table
+ * as ralloc metadata. Long stretches below and above the heap are folded into one row each
  * (not to scale), and so, in a heap too big for its rows, are long stretches of
  * one piece (a big free block, an sbrk region); when a heap has more pieces than
  * can be drawn, tiny neighbours are merged (same kind first, then several kinds
@@ -16,18 +19,25 @@
  */
 
 import { RallocError } from "./errors.js";
-import { decodeLayout, hex, SPAN_HEAD, SPAN_TAIL, type BlockRecord, type BlockState, type HeapLayout, type SpanRecord } from "./walk.js";
+import { decodeLayout, hex, SPAN_HEAD, SPAN_TAIL, type BlockKind, type BlockRecord, type BlockState, type HeapLayout, type SpanRecord } from "./walk.js";
 
-/** What a stretch of memory is, on the map. */
-export type MapKind = "program" | "metadata" | "used" | "cached" | "free" | "sbrk" | "unclaimed" | "unknown";
+/**
+ * What a stretch of memory is, on the map. `page` and `table` are ralloc
+ * metadata of the release build: a size-class page's header and the bytes
+ * after its last object (its objects are drawn as `used` and `free`), and the
+ * page table.
+ */
+export type MapKind = "program" | "metadata" | "page" | "table" | "used" | "cached" | "free" | "sbrk" | "unclaimed" | "unknown";
 
 /** Every kind, in legend order. */
-export const MAP_KINDS: readonly MapKind[] = ["program", "metadata", "used", "cached", "free", "sbrk", "unclaimed", "unknown"];
+export const MAP_KINDS: readonly MapKind[] = ["program", "metadata", "page", "table", "used", "cached", "free", "sbrk", "unclaimed", "unknown"];
 
 /** Legend text of each kind. */
 export const KIND_LABELS: Readonly<Record<MapKind, string>> = {
   program: "program data and stack (below the shim base)",
   metadata: "ralloc metadata (shim state, heap root, span heads and tails, guard bytes)",
+  page: "ralloc metadata: pages of small objects (header and end; the objects are drawn as blocks)",
+  table: "ralloc metadata: the page table",
   used: "blocks in use",
   cached: "cached blocks (quick lists: free for the program)",
   free: "free blocks",
@@ -40,6 +50,8 @@ export const KIND_LABELS: Readonly<Record<MapKind, string>> = {
 export const KIND_COLORS: Readonly<Record<MapKind, string>> = {
   program: "#bdbdbd",
   metadata: "#542788",
+  page: "#8073ac",
+  table: "#2d004b",
   used: "#d7301f",
   cached: "#74add1",
   free: "#a6d96a",
@@ -48,12 +60,15 @@ export const KIND_COLORS: Readonly<Record<MapKind, string>> = {
   unknown: "#000000",
 };
 
+/** A block as {@link drawHeapMap} takes it: a walk's record; without a kind, a general block. */
+export type MapBlock = Omit<BlockRecord, "kind"> & { kind?: BlockKind };
+
 /** What {@link drawHeapMap} draws: a layout, a walk and the spans, of one moment. */
 export interface HeapMapInput {
   /** `ralloc_layout`'s 8 words (`heap.layout()`), or the same named ({@link HeapLayout}). */
   layout: ArrayLike<number> | HeapLayout;
-  /** The blocks (`heap.walk()` or {@link walkHeap}). */
-  blocks: readonly BlockRecord[];
+  /** The blocks (`heap.walk()` or {@link walkHeap}), objects of pages after their page. */
+  blocks: readonly MapBlock[];
   /** The spans ({@link spans}). */
   spans: readonly SpanRecord[];
   /** Heading of the picture (default "ralloc-wasm heap"). */
@@ -76,19 +91,34 @@ export interface HeapMapOptions {
 
 /** The figures a heap map prints, from the walk and the layout. */
 export interface HeapFigures {
-  /** Blocks in use, their bytes (headers included) and the bytes asked for them. */
+  /**
+   * Blocks in use by the program (general blocks and objects of pages), their
+   * bytes (headers included; an object's size) and the bytes asked for them.
+   * Pages and the page table are not counted here (they are ralloc's).
+   */
   usedBlocks: number;
   usedBytes: number;
   requestedBytes: number;
-  /** Free blocks (general free lists), their bytes and the largest of them. */
+  /** Of the blocks in use, the objects of pages and their bytes. */
+  usedObjects: number;
+  usedObjectBytes: number;
+  /** Free blocks (general free lists and free object slots of pages), their bytes and the largest of them. */
   freeBlocks: number;
   freeBytes: number;
   largestFree: number;
+  /** Of the free blocks, the free object slots of pages and their bytes. */
+  freeObjects: number;
+  freeObjectBytes: number;
   /** 1 - largestFree / freeBytes (0 with no free bytes). */
   fragmentation: number;
   /** Cached blocks (quick lists) and their bytes. */
   cachedBlocks: number;
   cachedBytes: number;
+  /** Pages of small objects and the bytes of their blocks (objects included). */
+  pages: number;
+  pageBytes: number;
+  /** Bytes of the page table's block (0 without one). */
+  tableBytes: number;
   /** Spans of the heap. */
   spans: number;
   /** Bytes of each kind of memory on the map (guard bytes count as metadata, not as blocks). */
@@ -104,8 +134,10 @@ interface Piece {
   end: number;
   /** Hover text (blocks: made when drawn, from block and guard). */
   title?: string;
-  /** The block drawn, when the piece is one block. */
+  /** The block drawn, when the piece is one block (or a page's header, or the table). */
   block?: BlockRecord;
+  /** The page holding the object drawn. */
+  page?: number;
   /** Start of a used guarded block's guard bytes (to its end). */
   guard?: number;
   /** Blocks (or pieces) of each kind inside a merged piece. */
@@ -115,12 +147,15 @@ interface Piece {
 }
 
 const BLOCK_KINDS: readonly BlockState[] = ["used", "free", "cached"];
+const RECORD_KINDS: readonly BlockKind[] = ["block", "object", "page", "table"];
 /** Kinds drawn dark enough to need white text. */
-const DARK_KINDS = new Set<MapKind>(["metadata", "used", "unknown"]);
+const DARK_KINDS = new Set<MapKind>(["metadata", "page", "table", "used", "unknown"]);
 /** What a folded row of one kind is called. */
 const FOLD_NOUN: Record<MapKind, string> = {
   program: "program data and stack",
   metadata: "inside ralloc metadata",
+  page: "inside pages of small objects",
+  table: "inside the page table",
   used: "inside a block in use",
   cached: "inside a cached block",
   free: "inside a free block",
@@ -131,6 +166,8 @@ const FOLD_NOUN: Record<MapKind, string> = {
 const KIND_NOUN: Record<MapKind, string> = {
   program: "program data",
   metadata: "ralloc metadata",
+  page: "page metadata",
+  table: "page table",
   used: "in use",
   cached: "cached",
   free: "free",
@@ -206,11 +243,17 @@ function checkBlocks(value: unknown): BlockRecord[] {
     const size = u32Field(r, "size", where);
     if (address % 16 !== 0 || address === 0) throw bad(`${where}.address must be a nonzero multiple of 16, got ${hex(address)}`);
     if (size % 16 !== 0 || size < 16) throw bad(`${where}.size must be a multiple of 16 from 16, got ${size}`);
+    const kind = r["kind"] ?? "block";
+    if (!RECORD_KINDS.includes(kind as BlockKind)) {
+      throw bad(`${where}.kind must be "block", "object", "page" or "table", got ${describe(kind)}`);
+    }
     if (!BLOCK_KINDS.includes(r["state"] as BlockState)) {
       throw bad(`${where}.state must be "used", "free" or "cached", got ${describe(r["state"])}`);
     }
+    if (kind === "object" && r["state"] === "cached") throw bad(`${where}.state must be "used" or "free" for an object, got "cached"`);
+    if ((kind === "page" || kind === "table") && r["state"] !== "used") throw bad(`${where}.state must be "used" for a ${kind}, got ${describe(r["state"])}`);
     return {
-      address, size, state: r["state"] as BlockState,
+      address, size, state: r["state"] as BlockState, kind: kind as BlockKind,
       request: u32Field(r, "request", where, true),
       serial: u32Field(r, "serial", where, true),
       leadDead: r["leadDead"] === true,
@@ -233,11 +276,21 @@ function checkSpans(value: unknown): SpanRecord[] {
   return out.sort((a, b) => a.start - b.start);
 }
 
+/** Where a block's bytes start: below its header, or at an object's address. O(1). */
+function startOf(b: BlockRecord): number {
+  return b.kind === "object" ? b.address : b.address - 4;
+}
+
 /** The hover text of a block. O(1). */
-function blockTitle(b: BlockRecord, guard: number | undefined): string {
-  const range = `[${hex(b.address - 4)}, ${hex(b.address - 4 + b.size)})`;
+function blockTitle(b: BlockRecord, guard: number | undefined, page: number | undefined): string {
+  const range = `[${hex(startOf(b))}, ${hex(startOf(b) + b.size)})`;
   let text: string;
-  if (b.state === "used") {
+  if (b.kind === "object") {
+    const where = `${b.size}-byte object ${range} of page ${hex(page ?? 0)}`;
+    text = b.state === "used" ? `${hex(b.address)}: in use, ${where}, ${b.request} bytes requested` : `${hex(b.address)}: free, ${where}`;
+  } else if (b.kind === "table") {
+    text = `${hex(b.address)}: the page table (ralloc metadata), ${b.size}-byte block ${range}`;
+  } else if (b.state === "used") {
     text = `${hex(b.address)}: in use, ${b.size}-byte block ${range}, ${b.request} bytes requested`;
     if (b.serial !== 0) text += `, allocation #${b.serial}`;
     if (b.leadDead) text += ", first bytes freed by a partial free";
@@ -270,10 +323,41 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
     structures.push({ kind: "metadata", start: s.start, end: s.start + SPAN_HEAD, title: `head of ${spanName}` });
     let at = s.start + SPAN_HEAD;
     const stop = s.end - SPAN_TAIL;
-    for (; bi < blocks.length && blocks[bi]!.address - 4 < s.end; bi++) {
+    // The page being drawn: its header piece (ending at its first object), its end, where its
+    // next object may start, and its objects in use and free.
+    let page: { header: Piece; block: BlockRecord; end: number; at: number; used: number; free: number; size: number } | undefined;
+    const closePage = () => {
+      if (page === undefined) return;
+      const { header, block, end, used, free, size } = page;
+      const pg = block.address;
+      const range = `[${hex(pg - 4)}, ${hex(end)})`;
+      header.title = used + free === 0
+        ? `${hex(pg)}: page of small objects (ralloc metadata), ${block.size}-byte block ${range}; no objects walked`
+        : `${hex(pg)}: page of ${size}-byte objects (ralloc metadata), ${block.size}-byte block ${range}; header [${hex(pg - 4)}, ${hex(header.end)}); ${used} of ${used + free} objects in use`;
+      if (used + free > 0 && page.at < end) {
+        structures.push({ kind: "page", start: page.at, end, title: `end of page ${hex(pg)} [${hex(page.at)}, ${hex(end)}), ${end - page.at} bytes after its last object` });
+      }
+      page = undefined;
+    };
+    for (; bi < blocks.length && startOf(blocks[bi]!) < s.end; bi++) {
       const b = blocks[bi]!;
-      const start = b.address - 4;
+      const start = startOf(b);
       const end = start + b.size;
+      if (b.kind === "object") {
+        const name = `object ${hex(b.address)} (${b.size} bytes)`;
+        if (page === undefined || b.address < page.block.address + 16) throw bad(`${name} lies outside every page`);
+        if (end > page.end) throw bad(`${name} runs past the end of page ${hex(page.block.address)}`);
+        if (start < page.at) throw bad(`${name} overlaps the object before it`);
+        if (page.used + page.free === 0) page.header.end = start;
+        else if (start > page.at) structures.push({ kind: "unknown", start: page.at, end: start, title: `[${hex(page.at)}, ${hex(start)}) in page ${hex(page.block.address)}: no object was walked here` });
+        if (b.state === "used") page.used++;
+        else page.free++;
+        page.size = b.size;
+        structures.push({ kind: b.state, start, end, block: b, page: page.block.address });
+        page.at = end;
+        continue;
+      }
+      closePage();
       if (start < at) {
         throw bad(start < s.start + SPAN_HEAD
           ? `block ${hex(b.address)} (${b.size} bytes) lies outside every span`
@@ -281,24 +365,34 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
       }
       if (end > stop) throw bad(`block ${hex(b.address)} (${b.size} bytes) runs past the end of ${spanName}`);
       if (start > at) structures.push({ kind: "unknown", start: at, end: start, title: `[${hex(at)}, ${hex(start)}) in ${spanName}: no block was walked here` });
-      let guard: number | undefined;
-      if (b.state === "used" && layout.guardBytes > 0 && b.request + 4 < b.size) {
-        guard = b.address + b.request;
+      if (b.kind === "page") {
+        // The header piece stands for the page (its address and size); its objects follow.
+        const header: Piece = { kind: "page", start, end, block: b };
+        structures.push(header);
+        page = { header, block: b, end, at: start, used: 0, free: 0, size: 0 };
+      } else if (b.kind === "table") {
+        structures.push({ kind: "table", start, end, block: b });
+      } else {
+        let guard: number | undefined;
+        if (b.state === "used" && layout.guardBytes > 0 && b.request + 4 < b.size) {
+          guard = b.address + b.request;
+        }
+        structures.push({ kind: b.state, start, end, block: b, ...(guard !== undefined ? { guard } : {}) });
       }
-      structures.push({ kind: b.state, start, end, block: b, ...(guard !== undefined ? { guard } : {}) });
       at = end;
     }
+    closePage();
     if (at < stop) structures.push({ kind: "unknown", start: at, end: stop, title: `[${hex(at)}, ${hex(stop)}) in ${spanName}: no block was walked here` });
     structures.push({ kind: "metadata", start: stop, end: s.end, title: `tail of ${spanName}` });
   }
   if (bi < blocks.length) {
     const b = blocks[bi]!;
-    throw bad(`block ${hex(b.address)} (${b.size} bytes) lies outside every span`);
+    throw bad(`${b.kind === "object" ? "object" : "block"} ${hex(b.address)} (${b.size} bytes) lies outside every span`);
   }
   structures.sort((a, b) => a.start - b.start || a.end - b.end);
 
   const pieces: Piece[] = [];
-  const what = (p: Piece) => (p.block ? `block ${hex(p.block.address)} (${p.block.size} bytes)` : p.title!.split(":")[0]!.replace(/\), .*/, ")"));
+  const what = (p: Piece) => (p.block ? `${p.block.kind === "object" ? "object" : "block"} ${hex(p.block.address)} (${p.block.size} bytes)` : p.title!.split(":")[0]!.replace(/\), .*/, ")"));
   const background = (from: number, to: number) => {
     // Split at the shim base and the break: program data below, sbrk between, unclaimed above.
     const cuts = [from, to];
@@ -333,20 +427,35 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
 function figuresOf(pieces: readonly Piece[], spanCount: number, memEnd: number): HeapFigures {
   const bytes = Object.fromEntries(MAP_KINDS.map((k) => [k, 0])) as Record<MapKind, number>;
   const f: HeapFigures = {
-    usedBlocks: 0, usedBytes: 0, requestedBytes: 0, freeBlocks: 0, freeBytes: 0, largestFree: 0, fragmentation: 0,
-    cachedBlocks: 0, cachedBytes: 0, spans: spanCount, bytes, memoryBytes: memEnd,
+    usedBlocks: 0, usedBytes: 0, requestedBytes: 0, usedObjects: 0, usedObjectBytes: 0,
+    freeBlocks: 0, freeBytes: 0, largestFree: 0, freeObjects: 0, freeObjectBytes: 0, fragmentation: 0,
+    cachedBlocks: 0, cachedBytes: 0, pages: 0, pageBytes: 0, tableBytes: 0, spans: spanCount, bytes, memoryBytes: memEnd,
   };
   for (const p of pieces) {
     const b = p.block;
     if (b !== undefined) {
-      if (b.state === "used") {
+      const object = b.kind === "object";
+      if (b.kind === "page") {
+        f.pages++;
+        f.pageBytes += b.size;
+      } else if (b.kind === "table") {
+        f.tableBytes += b.size;
+      } else if (b.state === "used") {
         f.usedBlocks++;
         f.usedBytes += b.size;
         f.requestedBytes += b.request;
+        if (object) {
+          f.usedObjects++;
+          f.usedObjectBytes += b.size;
+        }
       } else if (b.state === "free") {
         f.freeBlocks++;
         f.freeBytes += b.size;
         f.largestFree = Math.max(f.largestFree, b.size);
+        if (object) {
+          f.freeObjects++;
+          f.freeObjectBytes += b.size;
+        }
       } else {
         f.cachedBlocks++;
         f.cachedBytes += b.size;
@@ -374,7 +483,10 @@ function checkInput(input: unknown): { layout: HeapLayout; blocks: BlockRecord[]
 /**
  * The figures a heap map prints (block counts and bytes, free bytes, largest
  * free block, fragmentation = 1 - largest / free, bytes of each kind), from the
- * same input as {@link drawHeapMap}. O(blocks log blocks + spans).
+ * same input as {@link drawHeapMap}. Objects of pages count as blocks in use or
+ * free (the walk's state; a free object slot is free memory, for its size class
+ * only, so it counts towards fragmentation); pages and the page table count
+ * apart, as ralloc's. O(blocks log blocks + spans).
  *
  * @throws RallocError `E_BAD_OPTION` for malformed input (as drawHeapMap).
  */
@@ -629,7 +741,8 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
   const presentKinds = MAP_KINDS.filter((k) => figures.bytes[k] > 0);
   const legendTop = rowsEnd + 16;
   const figuresTop = legendTop + presentKinds.length * 18 + 14;
-  const height = figuresTop + 4 * 16 + 10;
+  const figureLines = figures.pages > 0 || figures.tableBytes > 0 ? 5 : 4;
+  const height = figuresTop + figureLines * 16 + 10;
 
   out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12">`);
@@ -663,7 +776,8 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
       const inside = pieces.filter((p) => p.end > r.start && p.start < r.end);
       const kinds = [...new Set(inside.map((p) => p.kind))];
       const only = inside.length === 1 ? inside[0]! : undefined;
-      const what = only?.block ? `inside ${only.kind === "used" ? "block in use" : `${only.kind} block`} ${hex(only.block.address)} `
+      const noun = only?.block?.kind === "object" ? "object" : "block";
+      const what = only?.block ? `inside ${only.kind === "page" ? "page" : only.kind === "table" ? "page table" : only.kind === "used" ? `${noun} in use` : `${only.kind} ${noun}`} ${hex(only.block.address)} `
         : only?.kind === "metadata" && only.title ? `inside ${only.title.split(" [")[0]} `
         : kinds.length === 1 ? `${FOLD_NOUN[kinds[0]!]} ` : "";
       const text = `${what}[${hex(r.start)}, ${hex(r.end)}), ${formatBytes(r.end - r.start)} (not to scale)`;
@@ -722,7 +836,7 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
     } else {
       body = rectsOf(start, end, KIND_COLORS[p.kind], p.kind === "unclaimed" ? ` class="fold"` : "");
     }
-    out.push(`<g${attrs}><title>${escapeXml(p.title ?? blockTitle(p.block!, p.guard))}</title>${body}</g>`);
+    out.push(`<g${attrs}><title>${escapeXml(p.title ?? blockTitle(p.block!, p.guard, p.page))}</title>${body}</g>`);
   }
   out.push(`</g>`);
 
@@ -731,8 +845,9 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
   presentKinds.forEach((k, i) => {
     const y = legendTop + i * 18;
     let text = `${KIND_LABELS[k]}: ${formatBytes(figures.bytes[k])}`;
-    if (k === "used") text += `, ${plural(figures.usedBlocks, "block")}`;
-    if (k === "free") text += `, ${plural(figures.freeBlocks, "block")}`;
+    if (k === "used") text += `, ${plural(figures.usedBlocks, "block")}${figures.usedObjects > 0 ? ` (${plural(figures.usedObjects, "small object")})` : ""}`;
+    if (k === "free") text += `, ${plural(figures.freeBlocks, "block")}${figures.freeObjects > 0 ? ` (${plural(figures.freeObjects, "small object")})` : ""}`;
+    if (k === "page") text += `, ${plural(figures.pages, "page")} of ${formatBytes(figures.pageBytes)} in all`;
     if (k === "cached") text += `, ${plural(figures.cachedBlocks, "block")}`;
     out.push(`<g data-legend="${k}"><rect x="10" y="${y}" width="14" height="12" fill="${KIND_COLORS[k]}" stroke="#666" stroke-width="0.5"/>` +
       `<text x="30" y="${y + 10}">${escapeXml(text)}</text></g>`);
@@ -741,15 +856,22 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
 
   // The figures, as text and as data attributes.
   const pct = (figures.fragmentation * 100).toFixed(1);
+  const objects = (n: number, bytes: number) => ` (${plural(n, "small object")} of pages, ${bytes} bytes)`;
   const lines = [
-    `in use: ${plural(figures.usedBlocks, "block")}, ${figures.usedBytes} bytes of blocks${layout.guardBytes > 0 ? " (guard bytes included)" : ""}, ${figures.requestedBytes} bytes requested`,
-    `free: ${plural(figures.freeBlocks, "block")}, ${figures.freeBytes} bytes; largest free block ${figures.largestFree} bytes; fragmentation ${pct}%`,
+    `in use: ${plural(figures.usedBlocks, "block")}, ${figures.usedBytes} bytes of blocks${layout.guardBytes > 0 ? " (guard bytes included)" : ""}` +
+      `${figures.usedObjects > 0 ? objects(figures.usedObjects, figures.usedObjectBytes) : ""}, ${figures.requestedBytes} bytes requested`,
+    `free: ${plural(figures.freeBlocks, "block")}, ${figures.freeBytes} bytes${figures.freeObjects > 0 ? objects(figures.freeObjects, figures.freeObjectBytes) : ""}` +
+      `; largest free block ${figures.largestFree} bytes; fragmentation ${pct}%`,
     `cached: ${plural(figures.cachedBlocks, "block")}, ${figures.cachedBytes} bytes`,
     `${plural(figures.spans, "span")}; ralloc metadata ${figures.bytes.metadata} bytes; sbrk ${figures.bytes.sbrk} bytes; program data ${figures.bytes.program} bytes; unclaimed ${figures.bytes.unclaimed} bytes`,
   ];
+  if (figures.pages > 0 || figures.tableBytes > 0) {
+    lines.push(`${plural(figures.pages, "page")} of small objects, ${figures.pageBytes} bytes (${figures.bytes.page} bytes of headers and ends); page table ${figures.tableBytes} bytes`);
+  }
   out.push(`<g id="figures" data-used-blocks="${figures.usedBlocks}" data-used-bytes="${figures.usedBytes}" data-requested-bytes="${figures.requestedBytes}"` +
     ` data-free-blocks="${figures.freeBlocks}" data-free-bytes="${figures.freeBytes}" data-largest-free="${figures.largestFree}"` +
-    ` data-fragmentation="${figures.fragmentation}" data-cached-blocks="${figures.cachedBlocks}" data-cached-bytes="${figures.cachedBytes}" data-spans="${figures.spans}">`);
+    ` data-fragmentation="${figures.fragmentation}" data-cached-blocks="${figures.cachedBlocks}" data-cached-bytes="${figures.cachedBytes}" data-spans="${figures.spans}"` +
+    ` data-used-objects="${figures.usedObjects}" data-free-objects="${figures.freeObjects}" data-pages="${figures.pages}" data-page-bytes="${figures.pageBytes}" data-table-bytes="${figures.tableBytes}">`);
   lines.forEach((line, i) => out.push(`<text x="10" y="${figuresTop + i * 16}">${escapeXml(line)}</text>`));
   out.push(`</g>`);
   out.push(`</svg>`);

@@ -9,7 +9,7 @@
 
 import { fileURLToPath } from "node:url";
 import { RallocError } from "./errors.js";
-import { blocksIn, walkHeap } from "./walk.js";
+import { blocksIn, isLive, walkHeap } from "./walk.js";
 import { leakHeading, leakLine } from "./messages.js";
 
 /** A block the tracker saw allocated and not freed. */
@@ -193,7 +193,7 @@ export class Tracker {
       return; // no walk exports: the record is dropped, which under-reports rather than invents
     }
     for (const k of kept) {
-      if (k.state !== "used") continue;
+      if (!isLive(k)) continue;
       this.#blocks.set(k.address, { address: k.address, size: k.request, serial: k.serial || rec.serial, stack: rec.stack });
     }
   }
@@ -222,7 +222,7 @@ export class Tracker {
     const out: TrackedBlock[] = [];
     for (const b of walked) {
       const rec = this.#blocks.get(b.address);
-      if (b.state !== "used" || rec === undefined) continue;
+      if (!isLive(b) || rec === undefined) continue;
       out.push({ address: b.address, size: b.request, serial: b.serial || rec.serial, stack: rec.stack });
     }
     return out;

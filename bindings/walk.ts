@@ -5,24 +5,53 @@
  * allocator's exports object, so it works for any instance (a `Heap`'s
  * `exports`, or the allocator a program imports).
  *
+ * The release build serves small requests from size-class pages (assembly/page.ts):
+ * a page is a block of the general heap (ralloc's own) holding headerless objects,
+ * and a page table (also ralloc's own) maps memory to pages. The walk gives a
+ * page's record, then a record for each of its object slots (live or free), then
+ * the block after the page: the blocks (kind `block`, `page`, `table`) tile each
+ * span, and a page's objects tile a stretch inside the page.
+ *
  * @module
  */
 
 import { RallocError } from "./errors.js";
 import { hex8 } from "./messages.js";
 
-/** What a block is to the program: `used` (live), `free` (in the general free lists) or `cached` (in a quick list: free for the program). */
+/**
+ * What a block is: `used` (in use), `free` (in the general free lists, or a
+ * free object slot of a page) or `cached` (in a quick list: free for the
+ * program). A page and the page table are in use by ralloc itself: their
+ * `kind` says so, and {@link isLive} tells the program's live blocks.
+ */
 export type BlockState = "used" | "free" | "cached";
+
+/**
+ * What a record is: `block` (a block of the general heap, with a header),
+ * `object` (a headerless object of a size-class page, release), `page` (a page
+ * of objects: a general block that is ralloc's own; its objects follow it in the
+ * walk) or `table` (the page table: a general block that is ralloc's own).
+ */
+export type BlockKind = "block" | "object" | "page" | "table";
 
 /** One block of the global heap, as the walk sees it. */
 export interface BlockRecord {
-  /** The payload address (a multiple of 16); the block's 4-byte header lies just below it. */
+  /**
+   * The payload address (a multiple of 16): for a block, page or table its
+   * 4-byte header lies just below it; an object has no header and starts here.
+   */
   address: number;
-  /** Bytes of the block, header included (a multiple of 16): it covers [address - 4, address - 4 + size). */
+  /**
+   * Bytes of the record (a multiple of 16). A block, page or table covers
+   * [address - 4, address - 4 + size), header included (a page's size covers its
+   * objects); an object covers [address, address + size).
+   */
   size: number;
-  /** In use, free or cached. */
+  /** In use, free or cached (a page and the table: in use, by ralloc). */
   state: BlockState;
-  /** Bytes the program asked for (guarded builds), or the usable payload (release, small); 0 unless in use. */
+  /** A general block, an object of a page, a page, or the page table. */
+  kind: BlockKind;
+  /** Bytes the program asked for (guarded builds), or the usable payload (release, small; an object's size); 0 unless in use. */
   request: number;
   /** Allocation number (guarded builds); 0 when unknown or not in use. */
   serial: number;
@@ -60,6 +89,14 @@ export interface HeapLayout {
 export const BLOCK_FREE = 1;
 export const BLOCK_CACHED = 4;
 export const BLOCK_LEAD_DEAD = 8;
+/**
+ * `ralloc_block_info`'s low 4 bits for the release build's page kinds (bit 1
+ * marks them): an object in use (2; with BLOCK_FREE, 3: a free object slot), a
+ * page (6) and the page table (10).
+ */
+export const BLOCK_OBJECT = 2;
+export const BLOCK_PAGE = 6;
+export const BLOCK_TABLE = 10;
 
 /** Bytes of a span's head before its first block's header. */
 export const SPAN_HEAD = 12;
@@ -67,6 +104,15 @@ export const SPAN_HEAD = 12;
 export const SPAN_TAIL = 4;
 
 type Fn = (...args: number[]) => number;
+
+/**
+ * Whether a walked block is live for the program: in use, and a general block
+ * or an object of a page (a page and the page table are ralloc's own). A record
+ * without a kind is a general block. O(1).
+ */
+export function isLive(b: Pick<BlockRecord, "state"> & { kind?: BlockKind | undefined }): boolean {
+  return b.state === "used" && (b.kind === undefined || b.kind === "block" || b.kind === "object");
+}
 
 /** Describes a value for an error message. O(1). */
 function describe(value: unknown): string {
@@ -141,71 +187,150 @@ function spanIndex(list: readonly SpanRecord[], a: number): number {
   return -1;
 }
 
-/** The record of block p (`ralloc_block_info` and friends), checked to lie inside span. O(1). */
-function readBlock(p: number, span: SpanRecord, who: string, info: Fn, request: Fn, serial: Fn): BlockRecord {
+/** The record of block p (`ralloc_block_info` and friends); its bounds are the caller's to check. O(1). */
+function readBlock(p: number, who: string, info: Fn, request: Fn, serial: Fn): BlockRecord {
   const word = info(p) >>> 0;
   const size = word & ~15;
-  if (size < 16 || p - 4 + size > span.end - SPAN_TAIL) {
-    throw corrupted(who, `block ${hex(p)} claims ${size} bytes in span ${hex(span.start)}-${hex(span.end)}`);
+  const low = word & 15;
+  let kind: BlockKind = "block";
+  let state: BlockState;
+  if (low & BLOCK_OBJECT) {
+    // The release build's page kinds.
+    if ((low & ~BLOCK_FREE) === BLOCK_OBJECT) {
+      kind = "object";
+      state = low & BLOCK_FREE ? "free" : "used";
+    } else if (low === BLOCK_PAGE || low === BLOCK_TABLE) {
+      kind = low === BLOCK_PAGE ? "page" : "table";
+      state = "used"; // by ralloc itself
+    } else {
+      throw corrupted(who, `block ${hex(p)} has kind bits ${low} that no build uses`);
+    }
+  } else {
+    state = word & BLOCK_FREE ? "free" : word & BLOCK_CACHED ? "cached" : "used";
   }
-  const state: BlockState = word & BLOCK_FREE ? "free" : word & BLOCK_CACHED ? "cached" : "used";
-  const used = state === "used";
+  const used = state === "used" && (kind === "block" || kind === "object");
   return {
     address: p,
     size,
     state,
+    kind,
     request: used ? request(p) >>> 0 : 0,
-    serial: used ? serial(p) >>> 0 : 0,
-    leadDead: (word & BLOCK_LEAD_DEAD) !== 0,
+    serial: used && kind === "block" ? serial(p) >>> 0 : 0,
+    leadDead: kind === "block" && (word & BLOCK_LEAD_DEAD) !== 0,
   };
+}
+
+/**
+ * Checks a walk of one span step by step: the blocks (pages and the table
+ * included) tile the span from its first block; after a page come its objects,
+ * all of one size, one after the other, inside the page; after them the block
+ * after the page.
+ */
+class SpanCursor {
+  /** Where the next block's payload must be. */
+  #next: number;
+  /** The page whose objects are being walked, or undefined. */
+  #page: BlockRecord | undefined;
+  /** Where the page's next object must start (0: none walked yet). */
+  #objectNext = 0;
+  /** Size of the page's objects (0: none walked yet). */
+  #objectSize = 0;
+
+  constructor(readonly span: SpanRecord, readonly who: string) {
+    this.#next = span.start + SPAN_HEAD + 4;
+  }
+
+  /** Checks that b, read at b.address, comes next in the walk; throws a corrupted-heap error when it does not. O(1). */
+  accept(b: BlockRecord): void {
+    const { span, who } = this;
+    const p = b.address;
+    if (b.size < 16) throw corrupted(who, `block ${hex(p)} claims ${b.size} bytes in span ${hex(span.start)}-${hex(span.end)}`);
+    const page = this.#page;
+    if (b.kind === "object") {
+      if (page === undefined) throw corrupted(who, `object ${hex(p)} follows the block ending at ${hex(this.#next - 4)}, not a page`);
+      const pageEnd = page.address - 4 + page.size;
+      if (this.#objectNext === 0 ? p <= page.address || p % 16 !== 0 : p !== this.#objectNext) {
+        throw corrupted(who, this.#objectNext === 0
+          ? `the first object of page ${hex(page.address)} is at ${hex(p)}`
+          : `the walk goes from the object ending at ${hex(this.#objectNext)} to ${hex(p)} in page ${hex(page.address)}`);
+      }
+      if ((this.#objectSize !== 0 && b.size !== this.#objectSize) || p + b.size > pageEnd) {
+        throw corrupted(who, `object ${hex(p)} claims ${b.size} bytes in page ${hex(page.address)}-${hex(pageEnd)}`);
+      }
+      this.#objectNext = p + b.size;
+      this.#objectSize = b.size;
+      return;
+    }
+    this.leave();
+    if (p !== this.#next) throw corrupted(who, `the walk goes from the block ending at ${hex(this.#next - 4)} to ${hex(p)}`);
+    if (p - 4 + b.size > span.end - SPAN_TAIL) {
+      throw corrupted(who, `block ${hex(p)} claims ${b.size} bytes in span ${hex(span.start)}-${hex(span.end)}`);
+    }
+    this.#next = p + b.size;
+    if (b.kind === "page") this.#page = b;
+  }
+
+  /** Ends the walk of this span (or of a page in it): a page walked must have had objects. O(1). */
+  leave(): void {
+    const page = this.#page;
+    if (page !== undefined && this.#objectNext === 0) {
+      throw corrupted(this.who, `the walk leaves page ${hex(page.address)} before its first object`);
+    }
+    this.#page = undefined;
+    this.#objectNext = 0;
+    this.#objectSize = 0;
+  }
 }
 
 const WALK_CALLS = ["ralloc_walk", "ralloc_block_info", "ralloc_block_request", "ralloc_block_serial"] as const;
 
 /**
  * Every block of the global heap, in address order: its payload address, size,
- * state, request, serial and LEAD_DEAD mark (`ralloc_walk` and the
- * `ralloc_block_*` calls). Safe from inside an allocator event. Checks each step
- * against the spans, so a corrupted heap raises an error instead of looping.
+ * state, kind, request, serial and LEAD_DEAD mark (`ralloc_walk` and the
+ * `ralloc_block_*` calls). In the release build a page's record comes before
+ * the records of its objects (every slot, live or free), which lie inside it.
+ * Safe from inside an allocator event. Checks each step against the spans, so a
+ * corrupted heap raises an error instead of looping.
  * O(blocks + spans · log spans).
  *
  * @throws RallocError `E_UNSUPPORTED` when the exports lack the walk calls,
- * `E_MISUSE` when a block lies outside every span, is malformed, or the walk
- * goes backwards within a span.
+ * `E_MISUSE` when a block lies outside every span, is malformed, the walk
+ * goes backwards within a span, or objects do not tile a stretch of their page.
  */
 export function walkHeap(exports: unknown): BlockRecord[] {
   const [walk, info, request, serial] = functions(exports, "walkHeap", WALK_CALLS) as [Fn, Fn, Fn, Fn];
   const spanList = spans(exports);
   const out: BlockRecord[] = [];
-  // Within a span the walk must move up, ending each block where the next begins; it may jump
-  // to another span's first block, once per span.
+  // Within a span the walk must move up, ending each block where the next begins (a page's
+  // objects in between); it may jump to another span's first block, once per span.
   const entered = new Set<number>();
-  let expect = 0;
-  let span: SpanRecord | undefined;
+  let cursor: SpanCursor | undefined;
   for (let p = walk(0) >>> 0; p !== 0; p = walk(p) >>> 0) {
-    if (span === undefined || p < span.start || p >= span.end) {
+    if (cursor === undefined || p < cursor.span.start || p >= cursor.span.end) {
+      cursor?.leave();
       const i = spanIndex(spanList, p);
       if (i < 0 || p % 16 !== 0) throw corrupted("walkHeap", `block ${hex(p)} lies outside every span`);
-      span = spanList[i]!;
+      const span = spanList[i]!;
       if (entered.has(i) || p !== span.start + SPAN_HEAD + 4) {
         throw corrupted("walkHeap", `the walk enters span ${hex(span.start)} at ${hex(p)}, not at its first block`);
       }
       entered.add(i);
-    } else if (p !== expect) {
-      throw corrupted("walkHeap", `the walk goes from the block ending at ${hex(expect - 4)} to ${hex(p)}`);
+      cursor = new SpanCursor(span, "walkHeap");
     }
-    const block = readBlock(p, span, "walkHeap", info, request, serial);
-    expect = p + block.size;
+    const block = readBlock(p, "walkHeap", info, request, serial);
+    cursor.accept(block);
     out.push(block);
   }
+  cursor?.leave();
   out.sort((a, b) => a.address - b.address);
   return out;
 }
 
 /**
  * The blocks whose payload address lies in [from, to), in address order, from a
- * walk of the one span that holds `from` (empty when no span does).
- * O(spans · log spans + blocks of that span up to `to`).
+ * walk of the one span that holds `from` (empty when no span does). Objects of
+ * a page are included when their address is in the range (their page only when
+ * its own address is). O(spans · log spans + blocks of that span up to `to`).
  *
  * @throws as {@link walkHeap}.
  */
@@ -215,13 +340,14 @@ export function blocksIn(exports: unknown, from: number, to: number): BlockRecor
   const i = spanIndex(spanList, from);
   if (i < 0) return [];
   const span = spanList[i]!;
+  const cursor = new SpanCursor(span, "blocksIn");
   const out: BlockRecord[] = [];
-  for (let p = span.start + SPAN_HEAD + 4; p < to && p < span.end - SPAN_TAIL;) {
-    const block = readBlock(p, span, "blocksIn", info, request, serial);
+  for (let p = span.start + SPAN_HEAD + 4; p < to;) {
+    const block = readBlock(p, "blocksIn", info, request, serial);
+    cursor.accept(block);
     if (p >= from) out.push(block);
     const next = walk(p) >>> 0;
     if (next === 0 || next < span.start || next >= span.end) break; // the walk left the span
-    if (next !== p + block.size) throw corrupted("blocksIn", `the walk goes from the block ending at ${hex(p + block.size - 4)} to ${hex(next)}`);
     p = next;
   }
   return out;
