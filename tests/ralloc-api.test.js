@@ -278,6 +278,180 @@ for (const build of BUILDS) {
       });
     });
 
+    if (build === 'release') {
+      // Release serves requests of at most 1024 bytes (align <= 16) as headerless objects of
+      // size-class pages (page.ts): 16·c bytes for class c = ceil(n / 16). An object cannot be cut,
+      // so each piece freed inside it holds a slot of the root's 63-slot dead-piece table until the
+      // pieces cover the object, which is then freed.
+      describe('page objects (release)', () => {
+        const KIND_OBJECT = 2, KIND_OBJECT_FREE = 3;
+        const kind = (r, p) => r.exports.ralloc_block_info(p) & 15;
+        const classSize = (n) => Math.max(16, (n + 15) & ~15);
+        /** Asserts ralloc_dealloc(a, n) is refused with EINVAL and changes no byte of memory. */
+        const assertRefused = (r, a, n, what) => {
+          const before = r.bytes().slice();
+          assert.equal(r.exports.ralloc_dealloc(a, n), EINVAL, what);
+          const at = r.bytes().findIndex((x, i) => x !== before[i]);
+          assert.equal(at, -1, `${what}: the refused call changed memory at ${hex8(at)}`);
+        };
+
+        it('malloc_usable_size of an object is its class size', () => {
+          const r = mk(build);
+          for (const n of [0, 1, 15, 16, 17, 100, 112, 1000, 1023, 1024]) {
+            for (const [how, p] of [['malloc', r.malloc(n)], ['ralloc_alloc(n, 16)', u(r.exports.ralloc_alloc(n, 16))], ['ralloc_alloc(n, 8)', u(r.exports.ralloc_alloc(n, 8))]]) {
+              assert.equal(kind(r, p), KIND_OBJECT, `${how} of ${n} bytes is a page object`);
+              assert.equal(r.usableSize(p), classSize(n), `${how} of ${n} bytes`);
+              assert.equal(r.exports.ralloc_block_info(p) & ~15, classSize(n), `${how} of ${n} bytes: ralloc_block_info's size`);
+            }
+          }
+          for (const [how, p] of [['malloc(1025)', r.malloc(1025)], ['ralloc_alloc(100, 32)', u(r.exports.ralloc_alloc(100, 32))]]) {
+            assert.equal(kind(r, p), 0, `${how} is a block with a header, in use`);
+            assert.ok(r.usableSize(p) >= (how === 'malloc(1025)' ? 1025 : 100), how);
+          }
+          assert.equal(r.check(), 0);
+        });
+
+        for (const [order, halves] of [['front half first', [[0, 56], [56, 56]]], ['back half first', [[56, 56], [0, 56]]]]) {
+          it(`partial dealloc of a 112-byte object in two halves (${order}) frees it`, () => {
+            const r = mk(build);
+            const base = r.stats();
+            const p = r.malloc(100);
+            assert.equal(r.usableSize(p), 112);
+            const [[a1, n1], [a2, n2]] = halves;
+            assert.equal(r.exports.ralloc_dealloc(p + a1, n1), 0, 'the first half');
+            assert.equal(r.check(), 0);
+            assert.equal(r.usableSize(p), 112, 'the object stays whole while a half is live');
+            assert.equal(kind(r, p), KIND_OBJECT);
+            assert.equal(r.stats().bytesInUse, base.bytesInUse + 112, 'it is counted whole');
+            assert.equal(r.stats().liveBlocks, base.liveBlocks + 1);
+            assert.equal(r.exports.ralloc_dealloc(p + a2, n2), 0, 'the second half');
+            assert.equal(r.check(), 0);
+            assert.equal(r.usableSize(p), 0, 'the object is free');
+            assert.equal(kind(r, p), KIND_OBJECT_FREE);
+            assert.equal(r.stats().bytesInUse, base.bytesInUse, 'bytes in use back to where they were');
+            assert.equal(r.stats().liveBlocks, base.liveBlocks);
+            assert.equal(r.malloc(100), p, 'the object is handed out again');
+          });
+        }
+
+        it('the last 15 bytes or fewer are slack: a 100-byte prefix of a 112-byte object frees it', () => {
+          const r = mk(build);
+          const base = r.stats().bytesInUse;
+          const p = r.malloc(100);
+          assert.equal(r.exports.ralloc_dealloc(p, 100), 0);
+          assert.equal(r.usableSize(p), 0, 'freed: the 12 bytes left are rounding slack');
+          assert.equal(r.stats().bytesInUse, base);
+          const q = r.malloc(100);
+          assert.equal(q, p);
+          assert.equal(r.exports.ralloc_dealloc(q, 96), 0, '16 bytes left: live');
+          assert.equal(r.usableSize(q), 112);
+          assert.equal(r.exports.ralloc_dealloc(q + 96, 16), 0);
+          assert.equal(r.usableSize(q), 0);
+          assert.equal(r.check(), 0);
+        });
+
+        it('a repeated or overlapping piece is refused and changes nothing', () => {
+          const r = mk(build);
+          const base = r.stats().bytesInUse;
+          const p = r.malloc(100);
+          fillPattern(r, p, 112, 3);
+          assert.equal(r.exports.ralloc_dealloc(p + 16, 32), 0);
+          assertRefused(r, p + 16, 32, 'the same piece again');
+          assertRefused(r, p + 32, 8, 'a range inside the piece');
+          assertRefused(r, p + 40, 16, 'a range overlapping its end');
+          assertRefused(r, p, 20, 'a range overlapping its start');
+          assertRefused(r, p + 100, 20, 'a range past the object');
+          assertRefused(r, p + 8, 0, 'an empty range');
+          assert.equal(r.usableSize(p), 112, 'still live');
+          assert.equal(findPatternMismatch(r, p, 16, 3), -1, 'the live bytes before the piece are intact');
+          assert.equal(r.check(), 0);
+          assert.equal(r.exports.ralloc_dealloc(p, 16), 0, 'the bytes before it');
+          assert.equal(r.exports.ralloc_dealloc(p + 48, 64), 0, 'the bytes after it: the object is covered');
+          assert.equal(r.usableSize(p), 0);
+          assertRefused(r, p, 16, 'a piece of the freed object');
+          assert.equal(r.stats().bytesInUse, base);
+          assert.equal(r.check(), 0);
+        });
+
+        it('free after partial pieces frees the object and forgets its pieces', () => {
+          const r = mk(build);
+          const base = r.stats().bytesInUse;
+          const p = r.malloc(100);
+          assert.equal(r.exports.ralloc_dealloc(p + 16, 16), 0);
+          assert.equal(r.exports.ralloc_dealloc(p + 64, 16), 0);
+          r.free(p);
+          assert.equal(r.usableSize(p), 0);
+          assert.equal(r.stats().bytesInUse, base);
+          assert.equal(r.check(), 0);
+          const q = r.malloc(100);
+          assert.equal(q, p, 'the same object again');
+          assert.equal(r.exports.ralloc_dealloc(q + 16, 16), 0, 'its old pieces were forgotten');
+          assert.equal(r.exports.ralloc_dealloc(q + 64, 16), 0);
+          r.free(q);
+          assert.equal(r.stats().bytesInUse, base);
+          assert.equal(r.check(), 0);
+        });
+
+        it('a full dead-piece table refuses a new piece, still takes one that merges or frees an object, and has room again after a free', () => {
+          const r = mk(build);
+          const base = r.stats().bytesInUse;
+          const os = [];
+          for (let i = 0; i < 66; i++) os.push(r.malloc(64));
+          for (let i = 0; i < 63; i++) assert.equal(r.exports.ralloc_dealloc(os[i] + 16, 16), 0, `piece ${i}`);
+          assert.equal(r.check(), 0);
+          assertRefused(r, os[63] + 16, 16, 'a 64th piece');
+          assert.equal(r.exports.ralloc_dealloc(os[0] + 32, 8), 0, 'a piece touching a recorded one merges with it');
+          assert.equal(r.exports.ralloc_dealloc(os[0], 16), 0, 'and again, from the other side');
+          assert.equal(r.exports.ralloc_dealloc(os[63], 64), 0, 'a whole object needs no slot');
+          assert.equal(r.usableSize(os[63]), 0);
+          assert.equal(r.exports.ralloc_dealloc(os[0] + 40, 24), 0, 'the rest of object 0: it is freed, its slot too');
+          assert.equal(r.usableSize(os[0]), 0);
+          assert.equal(r.exports.ralloc_dealloc(os[64] + 16, 16), 0, 'a new piece fits again');
+          assertRefused(r, os[65] + 16, 16, 'full again');
+          r.free(os[1]); // forgets its piece
+          assert.equal(r.exports.ralloc_dealloc(os[65] + 16, 16), 0, 'a free made room');
+          assert.equal(r.check(), 0);
+          for (const o of os.slice(2, 63).concat([os[64], os[65]])) r.free(o);
+          assert.equal(r.stats().bytesInUse, base);
+          assert.equal(r.check(), 0);
+        });
+
+        it('pieces of adjacent objects stay apart: a piece ending where the next object starts is not merged with that object\'s piece', () => {
+          for (const first of ['the next object', 'this object']) {
+            const r = mk(build);
+            const base = r.stats().bytesInUse;
+            const p = r.malloc(64), q = r.malloc(64);
+            assert.equal(q, p + 64, 'q follows p');
+            const steps = [[q, 16, 'a piece at the start of q'], [p + 32, 32, 'a piece at the end of p']];
+            if (first === 'this object') steps.reverse();
+            for (const [a, n, what] of steps) assert.equal(r.exports.ralloc_dealloc(a, n), 0, `${what} (${first} first)`);
+            assert.equal(r.usableSize(p), 64);
+            assert.equal(r.usableSize(q), 64);
+            assert.equal(r.check(), 0);
+            assert.equal(r.exports.ralloc_dealloc(p, 32), 0, 'the rest of p');
+            assert.equal(r.usableSize(p), 0, 'p is freed');
+            assert.equal(r.usableSize(q), 64, 'q is not');
+            assert.equal(r.exports.ralloc_dealloc(q + 16, 48), 0, 'the rest of q');
+            assert.equal(r.usableSize(q), 0);
+            assert.equal(r.stats().bytesInUse, base);
+            assert.equal(r.check(), 0);
+          }
+        });
+
+        it('ralloc_inplace_realloc of an object: itself up to its size, else 0 and unchanged', () => {
+          const r = mk(build);
+          const p = r.malloc(100);
+          fillPattern(r, p, 100, 8);
+          assert.equal(u(r.exports.ralloc_inplace_realloc(p, 112)), p);
+          assert.equal(u(r.exports.ralloc_inplace_realloc(p, 10)), p);
+          assert.equal(u(r.exports.ralloc_inplace_realloc(p, 113)), 0);
+          assert.ok(r.usableSize(p) >= 10);
+          assert.equal(findPatternMismatch(r, p, 10, 8), -1);
+          assert.equal(r.check(), 0);
+        });
+      });
+    }
+
     describe('separate deallocation (donate)', () => {
       it('donated static memory serves allocations', () => {
         const r = createInstance(build, { heapBase: 32768, initial: 1, maximum: 1 });
