@@ -106,13 +106,14 @@ function overlapsDead(r: usize, a: usize, stop: usize): bool {
   return false;
 }
 
-/** [a, stop) grown over the recorded dead pieces that touch it, as a u64 (start low, end high).
- *  Changes nothing. O(DEAD_SLOTS^2) at worst. */
-function grownOverDead(r: usize, a: usize, stop: usize): u64 {
+/** [a, stop) grown over the recorded dead pieces that touch it and lie in [lo, hi), as a u64
+ *  (start low, end high). Changes nothing. O(DEAD_SLOTS^2) at worst. */
+function grownOverDead(r: usize, a: usize, stop: usize, lo: usize = 0, hi: usize = <usize>-1): u64 {
   let n = <usize>field(r, R_DEAD);
   for (let i: usize = 0; i < n; ) {
     let slot = deadSlot(r, i);
     let start = <usize>load<u32>(slot), end = <usize>load<u32>(slot, 4);
+    if (start < lo || end > hi) { ++i; continue; } // another object's piece, touching this one
     if (start != end && end == a) a = start; // (an empty exact-end mark grows nothing)
     else if (start != end && start == stop) stop = end;
     else { ++i; continue; }
@@ -250,7 +251,8 @@ function objectDealloc(r: usize, pg: usize, a: usize, len: usize): u32 {
   let stop = a + len;
   if (<u64>a + <u64>len > <u64>end) return DEALLOC_OUTSIDE;
   if (field(r, R_DEAD) && overlapsDead(r, a, stop)) return DEALLOC_FREED;
-  let grown = field(r, R_DEAD) ? grownOverDead(r, a, stop) : (<u64>stop << 32) | <u64>a;
+  // (objects touch: only this object's own pieces are merged)
+  let grown = field(r, R_DEAD) ? grownOverDead(r, a, stop, o, end) : (<u64>stop << 32) | <u64>a;
   let ga = <usize>(grown & 0xFFFF_FFFF), gs = <usize>(grown >> 32);
   if (ga < o || gs > end) return DEALLOC_OUTSIDE; // not in a sound heap; unchanged
   let keepRight = end - gs >= MIN_BLOCK || (end != gs && exactEnd(r, end));
