@@ -14,7 +14,7 @@ import { shimClaim, shimBreak } from "./shim";
 import { oomRetry } from "./oom";
 import { noteAlloc, noteFree, noteRealloc } from "./stats";
 import { GUARDED, SECURITY, VALIDATE, PAGES } from "./config";
-import { R_EMPTY_KEPT, field } from "./root";
+import { R_EMPTY_KEPT, R_CLAIMED, field } from "./root";
 import { PAGE_MAX, classOf, pageAlloc, pageFlush, pageOf, pagePush, objectLive, objectSize } from "./page";
 import {
   GUARD, guardedBlockFor, guardSet, guardRetire, guardKeepRequest, requestOf, serialOf, nextSerial,
@@ -64,8 +64,10 @@ function allocBlock(r: usize, n: usize, align: usize, handle: bool): usize {
     if (n <= PAGE_MAX && grain == ALIGN) {
       let o = pageAlloc(r, classOf(n));
       if (o) return o;
-    } else if (field(r, R_EMPTY_KEPT)) {
-      pageFlush(r); // an empty page kept for its class must not split what this block could use
+    } else if (field(r, R_EMPTY_KEPT) && n >= field(r, R_CLAIMED) >> 4) {
+      // A large request: an empty page kept for its class must not split what it could use.
+      // (Smaller ones leave it: making pages again and again would cost more than it holds.)
+      pageFlush(r);
     }
   }
   return generalBlock(r, n, grain, handle);

@@ -33,15 +33,16 @@
 // when a page fills or gains its first free object. A page is made (O(objects): its free list is
 // threaded once) when its class has none with room, and returned to the general heap when its
 // last object is freed, unless it is the only page of its class with room: such a kept empty page
-// goes back too at the next general-path allocation or growth (pageFlush), so freeing every
-// object leaves the heap whole. The table grows by doubling (O(table) each time).
+// goes back too at the next large general-path allocation (a sixteenth of the heap or more),
+// before growth and on trim (pageFlush), so freeing every object leaves the heap whole. The table grows by doubling (O(table) each time).
 
-import { HEADER, META, header, setHeader } from "./block";
+import { HEADER, META, MIN_BLOCK, header, setHeader, sizeOf } from "./block";
 import {
   R_PT, R_PT_BASE, R_PT_COVER, R_LO, R_HI, R_DEAD, R_EMPTY_KEPT, CLASS_SLOTS, classSlot, field, setField,
 } from "./root";
 import { SMALL_MAX, PAGES } from "./config";
-import { freeBlock } from "./heap";
+import { freeBlock, takeBlock, heapAlign } from "./heap";
+import { findFree } from "./bins";
 import { internalBlock } from "./ops";
 import { forgetDead } from "./range";
 
@@ -260,7 +261,7 @@ export function pageAlloc(r: usize, c: usize): usize {
 function pageMake(r: usize, c: usize): usize {
   let regions = regionsOf(c);
   let bytes = regions << REGION_BITS;
-  let pg = internalBlock(r, bytes - HEADER, REGION);
+  let pg = pageBlock(r, bytes);
   if (!pg) return 0;
   if (!tableCovers(r, pg, regions)) {
     freeBlock(r, pg);
@@ -277,6 +278,23 @@ function pageMake(r: usize, c: usize): usize {
   for (let k: usize = 0; k < regions; ++k) store<u8>(t + k, <u8>(k + 1));
   enlist(classSlot(r, c), pg);
   return pg;
+}
+
+/** A general block of exactly `bytes` (a page's size) whose payload is 4 KiB aligned, or 0.
+ *  First from a free block that already holds such a window (the top after the last page, most
+ *  often: pages tile), so a page does not ask for 4 KiB more than it needs; else an aligned
+ *  allocation, which may grow memory. O(1), plus growth. */
+function pageBlock(r: usize, bytes: usize): usize {
+  let f = findFree(r, bytes);
+  if (f) {
+    let q = (f + REGION - 1) & ~(REGION - 1);
+    let gap = q - f;
+    if ((gap == 0 || gap >= MIN_BLOCK) && f + sizeOf(f) >= q + bytes) {
+      takeBlock(r, f, gap + bytes);
+      return gap ? heapAlign(r, f, bytes, REGION) : f;
+    }
+  }
+  return internalBlock(r, bytes - HEADER, REGION);
 }
 
 /** Makes heap r's page table cover the regions of a page at pg, making or doubling it as
