@@ -67,6 +67,7 @@ export const CHECK_NAMES: readonly string[] = [
   "DEAD",
   "OVERLAP",
   "GUARD",
+  "PAGE",
 ];
 
 /** The name of an op number; `op <n>` for a number no build uses. */

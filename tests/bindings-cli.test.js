@@ -195,8 +195,11 @@ test('heapmap PROG.c compiles the program first; the map goes to PROG.heapmap.sv
   const svg = readFileSync(out, 'utf8');
   assert.equal(checkWellFormedXml(svg), 'svg');
   assert.match(svg, /<title>leak\.c on ralloc-wasm \(release\), at exit \(status 7\)<\/title>/);
-  // release has no requests: a block's request is its usable size (malloc(300): a 304-byte block, 300 usable).
-  assert.equal(titlesOf(svg, 'used').filter((t) => /: in use, 304-byte block .*, 300 bytes requested$/.test(t)).length, 1, 'the 300-byte block is there');
+  // release has no requests: a block's request is its usable size. malloc(300) is a headerless
+  // 304-byte object of a page (class 19), all 304 bytes usable; malloc(100) and malloc(200) too.
+  assert.equal(titlesOf(svg, 'used').filter((t) => /: in use, 304-byte object \[.*\) of page 0x[0-9a-f]{8}, 304 bytes requested$/.test(t)).length, 1, 'the 300-byte block is there');
+  assert.ok(titlesOf(svg, 'page').length >= 3, 'each object\'s page is drawn as ralloc metadata');
+  assert.match(svg, /<g data-legend="page">/);
 });
 
 test('run: a misuse prints its message to stderr and exits 134, like abort()', () => {

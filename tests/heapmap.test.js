@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { bindings, rejectsWith } from './lib/dist.js';
 
 const { createHeap, RallocError } = bindings;
-const { walkHeap, spans, blocksIn, decodeLayout } = await import('../dist/bindings/walk.js');
+const { walkHeap, spans, blocksIn, decodeLayout, isLive } = await import('../dist/bindings/walk.js');
 const { drawHeapMap, heapFigures, MAP_KINDS } = await import('../dist/bindings/heapmap.js');
 
 // ---------------------------------------------------------------------------------------------
@@ -127,26 +127,49 @@ function readMap(svg) {
   return { root, groups, legend, figures, lines: figures.children.map((t) => t.text) };
 }
 
-/** The figures computed here, straight from a walk (not through heapmap.ts). */
+/** The figures computed here, straight from a walk (not through heapmap.ts). Pages and the page
+ *  table are ralloc's (not blocks in use); objects of pages count as blocks in use or free. */
 function expectedFigures(blocks) {
-  const of = (s) => blocks.filter((b) => b.state === s);
+  const program = blocks.filter((b) => b.kind === undefined || b.kind === 'block' || b.kind === 'object');
+  const of = (s) => program.filter((b) => b.state === s);
+  const sum = (list) => list.reduce((s, b) => s + b.size, 0);
   const free = of('free');
-  const freeBytes = free.reduce((s, b) => s + b.size, 0);
+  const freeBytes = sum(free);
   const largest = Math.max(0, ...free.map((b) => b.size));
+  const objects = (list) => list.filter((b) => b.kind === 'object');
   return {
     usedBlocks: of('used').length,
-    usedBytes: of('used').reduce((s, b) => s + b.size, 0),
+    usedBytes: sum(of('used')),
     requested: of('used').reduce((s, b) => s + b.request, 0),
+    usedObjects: objects(of('used')).length,
+    usedObjectBytes: sum(objects(of('used'))),
     freeBlocks: free.length,
     freeBytes,
     largest,
+    freeObjects: objects(free).length,
+    freeObjectBytes: sum(objects(free)),
     fragmentation: freeBytes === 0 ? 0 : 1 - largest / freeBytes,
     cachedBlocks: of('cached').length,
-    cachedBytes: of('cached').reduce((s, b) => s + b.size, 0),
+    cachedBytes: sum(of('cached')),
+    pages: blocks.filter((b) => b.kind === 'page').length,
+    pageBytes: sum(blocks.filter((b) => b.kind === 'page')),
+    tableBytes: sum(blocks.filter((b) => b.kind === 'table')),
   };
 }
 
 const plural = (n, w) => `${n} ${w}${n === 1 ? '' : 's'}`;
+
+/** The RallocError fn throws, checked to have the code. */
+function caught(fn, code) {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof RallocError, `got ${e?.stack ?? e}`);
+    assert.equal(e.code, code);
+    return e;
+  }
+  assert.fail(`expected a RallocError ${code}`);
+}
 
 /** Asserts the printed figures and their data attributes are the walk's. */
 function assertFigures(map, blocks, spanCount) {
@@ -162,10 +185,22 @@ function assertFigures(map, blocks, spanCount) {
   assert.equal(Number(a['data-cached-blocks']), f.cachedBlocks);
   assert.equal(Number(a['data-cached-bytes']), f.cachedBytes);
   assert.equal(Number(a['data-spans']), spanCount);
+  assert.equal(Number(a['data-used-objects']), f.usedObjects);
+  assert.equal(Number(a['data-free-objects']), f.freeObjects);
+  assert.equal(Number(a['data-pages']), f.pages);
+  assert.equal(Number(a['data-page-bytes']), f.pageBytes);
+  assert.equal(Number(a['data-table-bytes']), f.tableBytes);
+  const objects = (n, bytes) => (n > 0 ? ` (${plural(n, 'small object')} of pages, ${bytes} bytes)` : '');
   assert.match(map.lines[0], new RegExp(`^in use: ${plural(f.usedBlocks, 'block')}, ${f.usedBytes} bytes of blocks.*, ${f.requested} bytes requested$`));
-  assert.equal(map.lines[1], `free: ${plural(f.freeBlocks, 'block')}, ${f.freeBytes} bytes; largest free block ${f.largest} bytes; fragmentation ${(f.fragmentation * 100).toFixed(1)}%`);
+  if (f.usedObjects > 0) assert.ok(map.lines[0].includes(objects(f.usedObjects, f.usedObjectBytes)), map.lines[0]);
+  assert.equal(map.lines[1], `free: ${plural(f.freeBlocks, 'block')}, ${f.freeBytes} bytes${objects(f.freeObjects, f.freeObjectBytes)}; largest free block ${f.largest} bytes; fragmentation ${(f.fragmentation * 100).toFixed(1)}%`);
   assert.equal(map.lines[2], `cached: ${plural(f.cachedBlocks, 'block')}, ${f.cachedBytes} bytes`);
   assert.match(map.lines[3], new RegExp(`^${plural(spanCount, 'span')}; `));
+  if (f.pages > 0 || f.tableBytes > 0) {
+    assert.match(map.lines[4], new RegExp(`^${plural(f.pages, 'page')} of small objects, ${f.pageBytes} bytes \\(\\d+ bytes of headers and ends\\); page table ${f.tableBytes} bytes$`));
+  } else {
+    assert.equal(map.lines.length, 4, 'no pages line without pages');
+  }
 }
 
 /** A heap with used, free and cached blocks and an sbrk region; returns it and its walk. */
@@ -184,6 +219,41 @@ function busyHeap(build) {
 
 const snapshot = (heap) => ({ layout: heap.layout(), blocks: walkHeap(heap.exports), spans: spans(heap.exports) });
 
+/**
+ * Asserts a walk tiles each span: its general blocks, pages and the table (counted once, each
+ * page covering its objects) end to end from the span head to its tail; the objects of each page
+ * end to end, one size, inside it, after it in the walk. Returns the objects by page address.
+ */
+function assertTiles(blocks, sp) {
+  const byPage = new Map();
+  for (const s of sp) {
+    const inside = blocks.filter((b) => b.address > s.start && b.address < s.end);
+    let at = s.start + 12;
+    let page;
+    for (const b of inside) {
+      if (b.kind === 'object') {
+        assert.ok(page, `object ${hex(b.address)} follows a page`);
+        const objects = byPage.get(page.address);
+        const prev = objects.at(-1);
+        if (prev) assert.equal(b.address, prev.address + prev.size, `object ${hex(b.address)} starts where the one before it ends`);
+        else assert.ok(b.address > page.address, `the first object of page ${hex(page.address)} lies after its header`);
+        if (prev) assert.equal(b.size, prev.size, 'a page holds objects of one size');
+        assert.ok(b.address + b.size <= page.address - 4 + page.size, `object ${hex(b.address)} lies inside page ${hex(page.address)}`);
+        assert.equal(b.address % 16, 0);
+        objects.push(b);
+        continue;
+      }
+      assert.equal(b.address - 4, at, `block ${hex(b.address)} starts where the one before it ends`);
+      at += b.size;
+      page = b.kind === 'page' ? b : undefined;
+      if (page) byPage.set(page.address, []);
+    }
+    assert.equal(at, s.end - 4, 'the last block ends at the span tail');
+  }
+  for (const [address, objects] of byPage) assert.ok(objects.length > 0, `page ${hex(address)} has objects`);
+  return byPage;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 describe('the XML reader used by these tests', () => {
@@ -201,23 +271,26 @@ describe('walkHeap and spans', () => {
       const { heap } = busyHeap(build);
       const { blocks, spans: sp, layout } = snapshot(heap);
       assert.ok(sp.length >= 1);
-      for (const s of sp) {
-        const inside = blocks.filter((b) => b.address > s.start && b.address < s.end);
-        let at = s.start + 12;
-        for (const b of inside) {
-          assert.equal(b.address - 4, at, `block ${hex(b.address)} starts where the one before it ends`);
-          at += b.size;
-        }
-        assert.equal(at, s.end - 4, 'the last block ends at the span tail');
-      }
+      const byPage = assertTiles(blocks, sp);
       assert.deepEqual(blocks.map((b) => b.address), [...blocks.map((b) => b.address)].sort((x, y) => x - y));
-      const used = blocks.filter((b) => b.state === 'used');
+      const used = blocks.filter(isLive);
       assert.equal(used.length, heap.stats().liveBlocks);
-      assert.ok(blocks.some((b) => b.state === 'cached') === (build !== 'small'), 'small has no quick lists');
-      for (const b of used) assert.ok(b.request > 0 && b.request <= b.size - 4);
+      assert.equal(used.reduce((s, b) => s + b.request, 0), heap.stats().bytesInUse, 'bytesInUse counts requests (usable sizes outside guarded builds)');
+      // Release serves small requests from pages (META takes the CACHED bit: no quick lists);
+      // small has no quick lists; the guarded builds cache small blocks.
+      assert.equal(blocks.some((b) => b.state === 'cached'), build === 'debug' || build === 'security', 'quick lists in guarded builds only');
+      assert.equal(byPage.size > 0, build === 'release', 'pages in release only');
+      assert.equal(blocks.filter((b) => b.kind === 'table').length, build === 'release' ? 1 : 0, 'one page table in release');
+      if (build !== 'release') assert.ok(blocks.every((b) => b.kind === 'block'), 'a header on every block');
+      for (const b of used) {
+        if (b.kind === 'object') assert.equal(b.request, b.size, 'an object\'s usable size is its size');
+        else assert.ok(b.request > 0 && b.request <= b.size - 4);
+      }
       if (layout.guardBytes > 0) assert.ok(used.every((b) => b.serial > 0), 'guarded builds number allocations');
-      else assert.ok(used.every((b) => b.serial === 0 && b.request === b.size - 4));
-      for (const b of blocks.filter((x) => x.state !== 'used')) assert.deepEqual([b.request, b.serial], [0, 0]);
+      else assert.ok(used.every((b) => b.serial === 0 && b.request === b.size - (b.kind === 'object' ? 0 : 4)));
+      for (const b of blocks.filter((x) => !isLive(x))) assert.deepEqual([b.request, b.serial, b.leadDead], [0, 0, false], `${b.kind} ${hex(b.address)}`);
+      for (const b of blocks.filter((x) => x.kind === 'page' || x.kind === 'table')) assert.equal(b.state, 'used', 'pages and the table are in use, by ralloc');
+      for (const b of blocks.filter((x) => x.kind === 'object')) assert.notEqual(b.state, 'cached');
     });
   }
 
@@ -228,13 +301,13 @@ describe('walkHeap and spans', () => {
     const c = heap.malloc(3000);
     heap.malloc(3000);
     let blocks = walkHeap(heap.exports);
-    assert.deepEqual(blocks.find((x) => x.address === b), { address: b, size: 3024, state: 'used', request: 3000, serial: 2, leadDead: false });
+    assert.deepEqual(blocks.find((x) => x.address === b), { address: b, size: 3024, state: 'used', kind: 'block', request: 3000, serial: 2, leadDead: false });
     heap.free(b);
     blocks = walkHeap(heap.exports);
-    assert.deepEqual(blocks.find((x) => x.address === b), { address: b, size: 3024, state: 'free', request: 0, serial: 0, leadDead: false });
+    assert.deepEqual(blocks.find((x) => x.address === b), { address: b, size: 3024, state: 'free', kind: 'block', request: 0, serial: 0, leadDead: false });
     assert.equal(heap.realloc(c, 10), c, 'shrinks in place');
     blocks = walkHeap(heap.exports);
-    assert.deepEqual(blocks.find((x) => x.address === c), { address: c, size: 32, state: 'used', request: 10, serial: 3, leadDead: false });
+    assert.deepEqual(blocks.find((x) => x.address === c), { address: c, size: 32, state: 'used', kind: 'block', request: 10, serial: 3, leadDead: false });
   });
 
   test('blocksIn walks only the span holding the range', () => {
@@ -283,14 +356,32 @@ describe('drawHeapMap', () => {
       const singles = new Map(map.groups.filter((g) => g.attrs['data-address']).map((g) => [g.attrs['data-address'], g]));
       assert.equal(singles.size, map.groups.filter((g) => g.attrs['data-address']).length, 'no block is drawn twice');
       assert.equal(singles.size, snap.blocks.length, 'a small heap is drawn block by block');
+      const byPage = assertTiles(snap.blocks, snap.spans);
       for (const b of snap.blocks) {
         const g = singles.get(hex(b.address));
         assert.ok(g, `block ${hex(b.address)} is drawn`);
-        assert.equal(g.attrs['data-kind'], b.state);
+        // Pages and the table are ralloc metadata, kinds of their own; objects are drawn as blocks.
+        assert.equal(g.attrs['data-kind'], b.kind === 'page' || b.kind === 'table' ? b.kind : b.state);
         assert.equal(Number(g.attrs['data-size']), b.size);
         assert.ok(g.children.some((c) => c.name === 'rect'));
         const title = titleOf(g);
-        assert.ok(title.startsWith(`${hex(b.address)}: ${b.state === 'used' ? 'in use' : b.state === 'free' ? 'free' : 'cached in a quick list'}, ${b.size}-byte block`), title);
+        if (b.kind === 'page') {
+          const objects = byPage.get(b.address);
+          const used = objects.filter((o) => o.state === 'used').length;
+          assert.equal(title, `${hex(b.address)}: page of ${objects[0].size}-byte objects (ralloc metadata), ${b.size}-byte block [${hex(b.address - 4)}, ${hex(b.address - 4 + b.size)}); ` +
+            `header [${hex(b.address - 4)}, ${hex(objects[0].address)}); ${used} of ${objects.length} objects in use`);
+          continue;
+        }
+        if (b.kind === 'table') {
+          assert.equal(title, `${hex(b.address)}: the page table (ralloc metadata), ${b.size}-byte block [${hex(b.address - 4)}, ${hex(b.address - 4 + b.size)})`);
+          continue;
+        }
+        if (b.kind === 'object') {
+          const page = [...byPage.keys()].filter((a) => a < b.address).at(-1);
+          assert.ok(title.startsWith(`${hex(b.address)}: ${b.state === 'used' ? 'in use' : 'free'}, ${b.size}-byte object [${hex(b.address)}, ${hex(b.address + b.size)}) of page ${hex(page)}`), title);
+        } else {
+          assert.ok(title.startsWith(`${hex(b.address)}: ${b.state === 'used' ? 'in use' : b.state === 'free' ? 'free' : 'cached in a quick list'}, ${b.size}-byte block`), title);
+        }
         if (b.state === 'used') assert.match(title, new RegExp(`, ${b.request} bytes requested`));
         if (b.state === 'used' && build === 'debug') {
           assert.match(title, new RegExp(`allocation #${b.serial}`));
@@ -299,7 +390,9 @@ describe('drawHeapMap', () => {
       }
       if (build === 'release') assert.ok(!map.groups.some((g) => g.children.some((c) => c.attrs['data-guard'])), 'no guard bytes without guards');
       assertFigures(map, snap.blocks, snap.spans.length);
-      assert.deepEqual(heapFigures(snap).usedBlocks, snap.blocks.filter((b) => b.state === 'used').length);
+      assert.deepEqual(heapFigures(snap).usedBlocks, snap.blocks.filter(isLive).length);
+      assert.equal(heapFigures(snap).usedBlocks, heap.stats().liveBlocks, 'the blocks in use are the live ones, pages and table apart');
+      assert.equal(byPage.size > 0, build === 'release', 'release draws pages');
     });
   }
 
@@ -320,18 +413,27 @@ describe('drawHeapMap', () => {
   });
 
   test('the legend lists each kind present, and only those', () => {
-    // Release, no sbrk, one page of memory all claimed: no sbrk and no unclaimed memory.
+    // Release, no sbrk, one page of memory all claimed: no sbrk and no unclaimed memory. A large
+    // request is a general block: no pages, no page table.
     const plain = createHeap({ build: 'release' });
-    plain.malloc(100);
+    plain.malloc(2000);
     let snap = snapshot(plain);
     assert.equal(snap.layout.brk, snap.layout.memoryEnd);
     assert.deepEqual(readMap(drawHeapMap(snap)).legend, ['program', 'metadata', 'used', 'free']);
-    plain.free(plain.malloc(40));
-    assert.deepEqual(readMap(drawHeapMap(snapshot(plain))).legend, ['program', 'metadata', 'used', 'cached', 'free']);
+    // A small request makes a page (and the page table): both show up, its objects as blocks.
+    plain.malloc(100);
+    assert.deepEqual(readMap(drawHeapMap(snapshot(plain))).legend, ['program', 'metadata', 'page', 'table', 'used', 'free']);
+    // A freed small block is cached in the guarded builds' quick lists.
+    const guarded = createHeap({ build: 'debug' });
+    guarded.malloc(100);
+    const before = readMap(drawHeapMap(snapshot(guarded))).legend;
+    assert.ok(!before.includes('cached') && !before.includes('page') && !before.includes('table'), before.join());
+    guarded.free(guarded.malloc(40));
+    assert.deepEqual(readMap(drawHeapMap(snapshot(guarded))).legend, MAP_KINDS.filter((k) => before.includes(k) || k === 'cached'));
 
     const { heap } = busyHeap('release');
     snap = snapshot(heap);
-    const present = new Set(['program', 'metadata', ...snap.blocks.map((b) => b.state)]);
+    const present = new Set(['program', 'metadata', ...snap.blocks.map((b) => (b.kind === 'page' || b.kind === 'table' ? b.kind : b.state))]);
     const top = Math.max(...snap.spans.map((s) => s.end), snap.layout.root + snap.layout.rootSize);
     assert.ok(snap.layout.brk > top || snap.spans.length > 1, 'the sbrk region lies between spans or below the break');
     present.add('sbrk');
@@ -369,7 +471,8 @@ describe('drawHeapMap', () => {
     assert.deepEqual(folded.map((n) => n.attrs['data-kind']), ['program', 'metadata', 'free', 'unclaimed']);
     assert.equal(titleOf(folded[0]), 'program data and stack [0x00000000, 0x00100000), 1.0 MiB (not to scale)');
     const top = snap.spans[0].end;
-    const free = snap.blocks.find((b) => b.state === 'free');
+    // (malloc(100) is an object of a 4 KiB-aligned page: a free hole may lie below the page.)
+    const free = snap.blocks.filter((b) => b.state === 'free' && b.kind === 'block').at(-1);
     assert.equal(free.address - 4 + free.size, top - 4, 'the free block ends the span');
     const a = Math.ceil((free.address - 4) / 256) * 256;
     const [r0, r1] = [Math.ceil(snap.layout.root / 256) * 256, Math.floor((snap.layout.root + snap.layout.rootSize) / 256) * 256];
@@ -457,5 +560,164 @@ describe('drawHeapMap', () => {
     assert.equal(root.attrs.width, String(100 + 1024 + 20));
     const labels = byId(root, 'rows').children.filter((c) => c.name === 'text').map((t) => t.text);
     assert.deepEqual(labels, Array.from({ length: 16 }, (_, i) => hex(i * 4096)), 'one 64 KiB page in 16 rows of 4 KiB');
+  });
+});
+
+describe('release: objects of size-class pages, pages and the page table', () => {
+  /** A release heap with small requests (objects of pages) and large ones (general blocks). */
+  function mixedHeap() {
+    const heap = createHeap({ build: 'release' });
+    const small = { one: heap.malloc(1), sixteen: heap.malloc(16), seventeen: heap.malloc(17), hundred: heap.malloc(100), max: heap.malloc(1024) };
+    const large = { justOver: heap.malloc(1025), big: heap.malloc(5000) };
+    heap.free(small.sixteen);
+    return { heap, small, large };
+  }
+  const objectSize = (n) => 16 * Math.max(1, Math.ceil(n / 16));
+
+  test('the walk nests each object in its page: pages and the table tile the span with the blocks, objects tile a stretch of their page', () => {
+    const { heap, small, large } = mixedHeap();
+    const blocks = walkHeap(heap.exports);
+    const byPage = assertTiles(blocks, spans(heap.exports));
+    const at = (p) => blocks.find((b) => b.address === p);
+    for (const [p, n] of [[small.one, 1], [small.seventeen, 17], [small.hundred, 100], [small.max, 1024]]) {
+      const size = objectSize(n);
+      assert.deepEqual(at(p), { address: p, size, state: 'used', kind: 'object', request: size, serial: 0, leadDead: false }, `malloc(${n})`);
+      assert.equal(heap.usableSize(p), size);
+    }
+    assert.deepEqual(at(small.sixteen), { address: small.sixteen, size: 16, state: 'free', kind: 'object', request: 0, serial: 0, leadDead: false }, 'a freed object is a free slot');
+    for (const p of Object.values(large)) {
+      const b = at(p);
+      assert.deepEqual([b.kind, b.state, b.request], ['block', 'used', heap.usableSize(p)]);
+      assert.equal(b.request, b.size - 4, 'a general block keeps its header');
+    }
+    // Classes 1 (malloc(1) and malloc(16) share it), 2, 7 and 64: four pages, 4 KiB up to class 16, 16 KiB for class 64.
+    const pages = blocks.filter((b) => b.kind === 'page');
+    assert.deepEqual(pages.map((b) => [byPage.get(b.address)[0].size, b.size]).sort((x, y) => x[0] - y[0]), [[16, 4096], [32, 4096], [112, 4096], [1024, 16384]]);
+    for (const pg of pages) {
+      assert.equal(pg.address % 4096, 0, 'a page\'s payload is 4 KiB aligned');
+      assert.deepEqual([pg.state, pg.request, pg.serial], ['used', 0, 0], 'a page is in use by ralloc, never the program\'s');
+      assert.ok(byPage.get(pg.address).length >= 15, 'every object slot of a page is walked');
+    }
+    assert.ok(byPage.get(pages.find((pg) => byPage.get(pg.address)[0].size === 16).address).some((o) => o.address === small.one), 'malloc(1) lies in the 16-byte class page');
+    assert.equal(blocks.filter((b) => b.kind === 'table').length, 1, 'one page table');
+    // Pages and the table are counted once: the span's bytes are the general records' sizes alone.
+    const sp = spans(heap.exports);
+    assert.equal(blocks.filter((b) => b.kind !== 'object').reduce((s, b) => s + b.size, 0), sp.reduce((s, x) => s + x.end - x.start - 16, 0));
+    assert.equal(heap.check(), 0);
+  });
+
+  test('leaks() and assertNoLeak() list exactly the live objects and blocks, never pages or the table', () => {
+    const { heap, small, large } = mixedHeap();
+    const live = [small.one, small.seventeen, small.hundred, small.max, large.justOver, large.big].sort((a, b) => a - b);
+    assert.deepEqual(heap.leaks(), live.map((address) => ({ address, size: heap.usableSize(address), serial: 0 })));
+    assert.equal(heap.exports.ralloc_assert_no_leak(), live.length, 'the allocator\'s own count agrees');
+    const bytes = live.reduce((s, p) => s + heap.usableSize(p), 0);
+    assert.equal(bytes, heap.stats().bytesInUse);
+    assert.equal(caught(() => heap.assertNoLeak(), 'E_LEAK').message,
+      [`ralloc: 6 blocks leaked (${bytes} bytes)`, ...live.map((p) => `  ${hex(p)} ${heap.usableSize(p)} bytes #?`)].join('\n'));
+    heap.free(small.sixteen); // a double free of an object: ignored
+    for (const p of live) heap.free(p);
+    assert.deepEqual(heap.leaks(), []);
+    heap.assertNoLeak();
+    assert.equal(heap.exports.ralloc_assert_no_leak(), 0);
+    assert.ok(walkHeap(heap.exports).some((b) => b.kind === 'table'), 'the page table stays, and is no leak');
+    assert.equal(heap.check(), 0);
+  });
+
+  test('blocksIn gives the objects in the range, from a walk of the span', () => {
+    const { heap, small } = mixedHeap();
+    const blocks = walkHeap(heap.exports);
+    const i = blocks.findIndex((b) => b.address === small.hundred);
+    const page = blocks.slice(0, i).findLast((b) => b.kind === 'page');
+    const j = blocks.indexOf(page);
+    let k = j + 1;
+    while (blocks[k]?.kind === 'object') k++;
+    assert.deepEqual(blocksIn(heap.exports, page.address, page.address - 4 + page.size), blocks.slice(j, k), 'a page and its objects');
+    assert.deepEqual(blocksIn(heap.exports, small.hundred, small.hundred + 112), [blocks[i]], 'one object');
+    assert.deepEqual(blocksIn(heap.exports, small.hundred + 16, small.hundred + 112), [], 'no record starts inside an object');
+  });
+
+  test('a corrupted walk of objects raises E_MISUSE instead of drawing nonsense', async () => {
+    // One span [0x1000, 0x4000): a page at 0x1010 (4 KiB), objects of 16 bytes at 0x1050 and 0x1060, then a free block to the tail.
+    const info = { 0x1010: 4096 | 6, 0x1050: 16 | 2, 0x1060: 16 | 3, 0x2010: 0x1ff0 | 1 };
+    const next = { 0: 0x1010, 0x1010: 0x1050, 0x1050: 0x1060, 0x1060: 0x2010, 0x2010: 0 };
+    const fake = (infoOver = {}, nextOver = {}) => ({
+      ralloc_span_next: (s) => (s === 0 ? 0x1000 : 0), ralloc_span_end: () => 0x4000,
+      ralloc_walk: (p) => ({ ...next, ...nextOver })[p] ?? 0, ralloc_block_info: (p) => ({ ...info, ...infoOver })[p] ?? 0,
+      ralloc_block_request: (p) => (p === 0x1050 ? 16 : 0), ralloc_block_serial: () => 0,
+    });
+    assert.deepEqual(walkHeap(fake()).map((b) => [b.address, b.kind, b.state, b.size]),
+      [[0x1010, 'page', 'used', 4096], [0x1050, 'object', 'used', 16], [0x1060, 'object', 'free', 16], [0x2010, 'block', 'free', 0x1ff0]]);
+    const cases = [
+      [fake({ 0x1070: 16 | 2 }, { 0x1050: 0x1070 }), /^walkHeap: the heap is corrupted: the walk goes from the object ending at 0x00001060 to 0x00001070 in page 0x00001010$/],
+      [fake({ 0x1060: 32 | 2 }), /^walkHeap: the heap is corrupted: object 0x00001060 claims 32 bytes in page 0x00001010-0x0000200c$/],
+      [fake({ 0x1010: 4096 }), /^walkHeap: the heap is corrupted: object 0x00001050 follows the block ending at 0x0000200c, not a page$/],
+      [fake({}, { 0x1010: 0x2010 }), /^walkHeap: the heap is corrupted: the walk leaves page 0x00001010 before its first object$/],
+      [fake({}, { 0x1060: 0x1010 }), /^walkHeap: the heap is corrupted: the walk goes from the block ending at 0x0000200c to 0x00001010$/],
+      [fake({ 0x1050: 16 | 14 }), /^walkHeap: the heap is corrupted: block 0x00001050 has kind bits 14 that no build uses$/],
+      [fake({ 0x1060: 0x1000 | 2 }), /^walkHeap: the heap is corrupted: object 0x00001060 claims 4096 bytes in page 0x00001010-0x0000200c$/],
+    ];
+    for (const [exports, message] of cases) await rejectsWith(() => walkHeap(exports), 'E_MISUSE', message);
+    await rejectsWith(() => blocksIn(fake({ 0x1070: 16 | 2 }, { 0x1050: 0x1070 }), 0x1000, 0x4000), 'E_MISUSE', /^blocksIn: the heap is corrupted: the walk goes from the object ending at 0x00001060 to 0x00001070/);
+  });
+
+  test('the heap map draws each page as ralloc metadata (header, end) with its objects inside as blocks, and the table as metadata', () => {
+    const { heap, small } = mixedHeap();
+    const snap = snapshot(heap);
+    const map = readMap(drawHeapMap(snap));
+    const byPage = assertTiles(snap.blocks, snap.spans);
+    const group = (p) => map.groups.find((g) => g.attrs['data-address'] === hex(p));
+    assert.equal(group(small.one).attrs['data-kind'], 'used');
+    assert.equal(group(small.sixteen).attrs['data-kind'], 'free');
+    assert.match(titleOf(group(small.hundred)), new RegExp(`^${hex(small.hundred)}: in use, 112-byte object \\[${hex(small.hundred)}, ${hex(small.hundred + 112)}\\) of page 0x[0-9a-f]{8}, 112 bytes requested$`));
+    assert.match(titleOf(group(small.sixteen)), new RegExp(`^${hex(small.sixteen)}: free, 16-byte object \\[`));
+    const ends = map.groups.filter((g) => g.attrs['data-kind'] === 'page' && !g.attrs['data-address']).map(titleOf);
+    for (const [address, objects] of byPage) {
+      const page = snap.blocks.find((b) => b.address === address);
+      const g = group(address);
+      assert.deepEqual([g.attrs['data-kind'], Number(g.attrs['data-size'])], ['page', page.size], 'the page is drawn once, as page metadata');
+      const last = objects.at(-1);
+      const end = page.address - 4 + page.size;
+      assert.ok(last.address + last.size < end, 'objects end before the page does');
+      assert.ok(ends.includes(`end of page ${hex(address)} [${hex(last.address + last.size)}, ${hex(end)}), ${end - last.address - last.size} bytes after its last object`), ends.join('\n'));
+    }
+    assert.equal(ends.length, byPage.size, 'one end per page');
+    const table = snap.blocks.find((b) => b.kind === 'table');
+    assert.equal(group(table.address).attrs['data-kind'], 'table');
+    assert.ok(!map.groups.some((g) => g.attrs['data-kind'] === 'unknown'), 'every byte of every page is drawn');
+    assert.deepEqual(map.legend, ['program', 'metadata', 'page', 'table', 'used', 'free']);
+    const legend = byId(map.root, 'legend').children.map((g) => g.children.find((c) => c.name === 'text').text);
+    assert.match(legend[2], /^ralloc metadata: pages of small objects \(header and end; the objects are drawn as blocks\): [0-9.]+ (bytes|KiB), 4 pages of 28\.0 KiB in all$/);
+    assert.match(legend[3], new RegExp(`^ralloc metadata: the page table: ${table.size} bytes$`));
+    assert.match(legend[4], /^blocks in use: .*, 6 blocks \(4 small objects\)$/);
+    assertFigures(map, snap.blocks, snap.spans.length);
+    const f = heapFigures(snap);
+    assert.deepEqual([f.usedBlocks, f.usedObjects, f.pages, f.pageBytes, f.tableBytes], [6, 4, 4, 28672, table.size]);
+    // The map's kinds add up: page metadata and the objects drawn inside fill the pages exactly.
+    const objectBytes = snap.blocks.filter((b) => b.kind === 'object').reduce((s, b) => s + b.size, 0);
+    assert.equal(f.bytes.page + objectBytes, f.pageBytes);
+    assert.equal(f.bytes.table, f.tableBytes);
+  });
+
+  test('drawHeapMap checks objects, pages and the table in its input', async () => {
+    const { heap } = mixedHeap();
+    const snap = snapshot(heap);
+    const i = snap.blocks.findIndex((b) => b.kind === 'object');
+    const object = snap.blocks[i];
+    const page = snap.blocks[i - 1];
+    const table = snap.blocks.find((b) => b.kind === 'table');
+    const without = (b) => snap.blocks.filter((x) => x !== b);
+    const cases = [
+      [{ ...snap, blocks: [{ ...object, kind: 'slab' }] }, /^drawHeapMap: input\.blocks\[0\]\.kind must be "block", "object", "page" or "table", got "slab"$/],
+      [{ ...snap, blocks: [{ ...object, state: 'cached' }] }, /^drawHeapMap: input\.blocks\[0\]\.state must be "used" or "free" for an object, got "cached"$/],
+      [{ ...snap, blocks: [{ ...table, state: 'free' }] }, /^drawHeapMap: input\.blocks\[0\]\.state must be "used" for a table, got "free"$/],
+      [{ ...snap, blocks: without(page) }, new RegExp(`^drawHeapMap: object ${hex(object.address)} \\(${object.size} bytes\\) lies outside every page$`)],
+      [{ ...snap, blocks: [page, object, { ...object }] }, new RegExp(`^drawHeapMap: object ${hex(object.address)} \\(${object.size} bytes\\) overlaps the object before it$`)],
+      [{ ...snap, blocks: [page, { ...object, size: page.size }] }, new RegExp(`^drawHeapMap: object ${hex(object.address)} \\(${page.size} bytes\\) runs past the end of page ${hex(page.address)}$`)],
+    ];
+    for (const [input, message] of cases) await rejectsWith(() => drawHeapMap(input), 'E_BAD_OPTION', message);
+    // A walk with an object left out: the hole in its page is drawn as not walked.
+    const holey = readMap(drawHeapMap({ ...snap, blocks: without(snap.blocks[i + 1]) }));
+    assert.match(titleOf(holey.groups.find((g) => g.attrs['data-kind'] === 'unknown')), new RegExp(`in page ${hex(page.address)}: no object was walked here$`));
   });
 });

@@ -150,6 +150,30 @@ describe('Tracker on a debug heap', () => {
     await rejectsWith(() => new Tracker(heap, { stackDepth: 0 }), 'E_BAD_OPTION', /^Tracker: option stackDepth must be an integer from 1 to 200, got 0$/);
   });
 
+  test('over a release heap\'s walk, leaks() confirms live objects and blocks, never pages, the table or free slots', () => {
+    // Release sends no events: a fake source forwards hand-made ones, and the walk is release's own.
+    const heap = createHeap({ build: 'release' });
+    let send;
+    const tracker = new Tracker({ exports: heap.exports, onEvent(listener) { send = listener; return () => {}; } });
+    const alloc = (n) => { const p = heap.malloc(n); send({ kind: 'alloc', address: p, size: n, align: 16, serial: 0 }); return p; };
+    const small = alloc(24);
+    const freed = alloc(24);
+    const large = alloc(3000);
+    heap.free(freed);
+    const walk = heap.walk();
+    const page = walk.find((b) => b.kind === 'page');
+    const table = walk.find((b) => b.kind === 'table');
+    // Records the walk must not confirm: a freed object nobody told the tracker about, a page, the table.
+    for (const p of [page.address, table.address]) send({ kind: 'alloc', address: p, size: 16, align: 16, serial: 0 });
+    assert.deepEqual(tracker.live().map((b) => b.address), [small, freed, large, page.address, table.address].sort((a, b) => a - b));
+    assert.deepEqual(tracker.leaks().map(({ stack, ...b }) => b), [
+      { address: small, size: 32, serial: 0 },
+      { address: large, size: heap.usableSize(large), serial: 0 },
+    ].sort((a, b) => a.address - b.address), 'the walk\'s sizes: a 24-byte request is a 32-byte object');
+    assert.deepEqual(tracker.leaks().map((b) => b.address), walkLive(heap));
+    assert.deepEqual(heap.leaks().map((b) => b.address), walkLive(heap));
+  });
+
   test('any object with onEvent works; without walk exports, leaks() is live()', () => {
     let send;
     const source = { onEvent(listener) { send = listener; return () => { send = undefined; }; } };
@@ -167,11 +191,13 @@ describe('Tracker on a debug heap', () => {
   });
 });
 
-/** Addresses of the heap's live blocks, from the allocator's own walk (ralloc_walk). */
+/** Addresses of the heap's live blocks, from the allocator's own walk (ralloc_walk): info's low
+ *  bits 0 (in use), 8 (in use, LEAD_DEAD) or, in release, 2 (an object in use); never a free (1),
+ *  cached (4) or free object (3), a page (6) or the page table (10). */
 function walkLive(heap) {
   const { ralloc_walk: walk, ralloc_block_info: info } = heap.exports;
   const out = [];
-  for (let p = walk(0) >>> 0; p !== 0; p = walk(p) >>> 0) if ((info(p) & 5) === 0) out.push(p);
+  for (let p = walk(0) >>> 0; p !== 0; p = walk(p) >>> 0) if ([0, 2, 8].includes(info(p) & 15)) out.push(p);
   return out.sort((a, b) => a - b);
 }
 
