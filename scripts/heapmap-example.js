@@ -3,6 +3,8 @@
 //
 // Draws docs/heapmap.svg, the heap map in the README: examples/c/wordfreq.c counting the words
 // of the example programs' own sources, pictured at the moment its heap holds the most bytes.
+// (In release its small blocks are objects of size-class pages: the map draws each page as ralloc
+// metadata with its objects inside.)
 // The program runs twice on ralloc-wasm (release build unless --build says otherwise), its malloc,
 // calloc, realloc and free imports wrapped to count the calls and read the bytes in use after
 // each: the first run finds the call after which they peak, the second walks the heap right
@@ -94,5 +96,6 @@ const title = `examples/c/wordfreq.c at its peak: ${peak.held} bytes in use (aft
 const svg = drawHeapMap({ ...snapshot, title });
 writeFileSync(output, svg);
 const f = heapFigures(snapshot);
-console.log(`wrote ${output}: ${f.usedBlocks} blocks in use, ${f.freeBlocks} free (largest ${f.largestFree} of ${f.freeBytes} bytes), ${f.cachedBlocks} cached; ` +
+const objects = f.pages > 0 ? ` (${f.usedObjects} in use and ${f.freeObjects} free are objects of ${f.pages} pages)` : '';
+console.log(`wrote ${output}: ${f.usedBlocks} blocks in use, ${f.freeBlocks} free (largest ${f.largestFree} of ${f.freeBytes} bytes), ${f.cachedBlocks} cached${objects}; ` +
   `input: ${inputs.join(', ')} (${text.length} characters)`);
