@@ -44,8 +44,10 @@ export const GUARDED: bool = DEBUG || SECURITY || VALIDATE;
 
 /** Whether small requests live in headerless size-class pages (page.ts): the release build.
  *  Guarded builds keep a header (and a guard) on every block and use the quick lists instead;
- *  `small` (SMALL_MAX 0) has neither. */
-export const PAGES: bool = !GUARDED && SMALL_MAX > 0;
+ *  `small` (SMALL_MAX 0) has neither. RALLOC_PAGES=0 gives release the quick lists too (the
+ *  as-pect specs of the quick lists build so). */
+// @ts-ignore: compile-time constant from --use (RALLOC_PAGES=0: quick lists instead, as guarded)
+export const PAGES: bool = !GUARDED && SMALL_MAX > 0 && (isDefined(RALLOC_PAGES) ? RALLOC_PAGES != 0 : true);
 
 /** Canary bytes at least after each block's requested bytes, in guarded builds. */
 // @ts-ignore: compile-time constant from --use
