@@ -32,8 +32,8 @@
 // Cost. malloc and free of a small object are a handful of loads and stores, plus a list update
 // when a page fills or gains its first free object. A page is made (O(objects): its free list is
 // threaded once) when its class has none with room, and returned to the general heap when its
-// last object is freed, unless it is the only page of its class with room: such a kept empty page
-// goes back too at the next large general-path allocation (a sixteenth of the heap or more),
+// last object is freed, unless it is the only page of its class with room; one such empty page is
+// kept in all (the newest), and it goes back too at the next large general-path allocation (a sixteenth of the heap or more),
 // before growth and on trim (pageFlush), so freeing every object leaves the heap whole. The table grows by doubling (O(table) each time).
 
 import { HEADER, META, MIN_BLOCK, header, setHeader, sizeOf } from "./block";
@@ -227,8 +227,18 @@ function pageChanged(r: usize, pg: usize, wasFull: bool, empty: bool): void {
   let slot = classSlot(r, <usize>load<u8>(pg, PG_CLASS));
   if (empty) {
     let alone = !wasFull && <usize>load<u32>(slot) == pg && load<u32>(pg, PG_NEXT) == 0;
-    if (alone) { // kept: the next malloc of its class needs no new page
-      setField(r, R_EMPTY_KEPT, 1); // until the next general allocation (pageFlush)
+    if (alone) {
+      // Kept: the next malloc of its class needs no new page. One empty page is kept in all,
+      // so the one kept before goes back (if it is still empty and alone in its list).
+      let kept = <usize>field(r, R_EMPTY_KEPT);
+      if (kept && kept != pg && !load<u16>(kept, PG_USED) && !load<u32>(kept, PG_NEXT)) {
+        let keptSlot = classSlot(r, <usize>load<u8>(kept, PG_CLASS));
+        if (<usize>load<u32>(keptSlot) == kept) {
+          unlist(keptSlot, kept);
+          pageRelease(r, kept);
+        }
+      }
+      setField(r, R_EMPTY_KEPT, <u32>pg);
       return;
     }
     if (!wasFull) unlist(slot, pg);
@@ -240,6 +250,7 @@ function pageChanged(r: usize, pg: usize, wasFull: bool, empty: bool): void {
 
 /** Returns empty page pg (out of every list) to the general heap. O(1). */
 function pageRelease(r: usize, pg: usize): void {
+  if (<usize>field(r, R_EMPTY_KEPT) == pg) setField(r, R_EMPTY_KEPT, 0);
   let table = <usize>field(r, R_PT) + ((pg - <usize>field(r, R_PT_BASE)) >> REGION_BITS);
   memory.fill(table, 0, <usize>load<u8>(pg, PG_REGIONS));
   setHeader(pg, header(pg) & ~META); // a block of the general heap again

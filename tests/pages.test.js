@@ -1,0 +1,174 @@
+// The release build's small-object pages (assembly/page.ts), seen from outside: objects have no
+// header and sit in pages, free() of anything but a live object's start changes nothing, empty
+// pages and the page table go back to the general heap, and ralloc_check names a broken page.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createInstance, Rng, hex } from './lib/instance.js';
+
+const KIND = { OBJECT: 2, OBJECT_FREE: 3, PAGE: 6, TABLE: 10 };
+const CHECK_PAGE = 18;
+
+/** Every walk record of r's global heap: { p, kind (low 4 bits of info), size }. */
+function walk(r) {
+  const out = [];
+  for (let p = r.exports.ralloc_walk(0); p; p = r.exports.ralloc_walk(p)) {
+    const info = r.exports.ralloc_block_info(p) >>> 0;
+    out.push({ p, kind: info & 15, size: info & ~15 });
+  }
+  return out;
+}
+
+/** The page record a walk shows right before object p's run of objects. */
+function pageOf(records, p) {
+  let page = null;
+  for (const rec of records) {
+    if (rec.kind === KIND.PAGE) page = rec;
+    if (rec.p === p) return (rec.kind & ~1) === KIND.OBJECT ? page : null;
+  }
+  return null;
+}
+
+const fresh = () => createInstance('release', { initial: 1, maximum: 256 });
+
+describe('release: small requests are objects of size-class pages', () => {
+  it('an object is 16-aligned, sized by its class, inside a page, and has no header of its own', () => {
+    const r = fresh();
+    const sizes = [0, 1, 16, 17, 100, 256, 257, 512, 513, 1000, 1024];
+    const ps = sizes.map((n) => r.malloc(n));
+    const records = walk(r);
+    sizes.forEach((n, i) => {
+      const p = ps[i];
+      assert.equal(p % 16, 0, `malloc(${n}) = ${hex(p)} is 16-aligned`);
+      const cls = Math.max(16, Math.ceil(n / 16) * 16);
+      assert.equal(r.usableSize(p), cls, `malloc_usable_size(malloc(${n}))`);
+      const page = pageOf(records, p);
+      assert.ok(page, `malloc(${n}) is an object of a page`);
+      assert.equal(page.p % 4096, 0, 'the page starts on 4 KiB');
+      assert.ok(p >= page.p + 64 && p + cls <= page.p + page.size - 16, 'the object lies inside its page');
+      assert.equal(page.size, cls <= 256 ? 4096 : cls <= 512 ? 8192 : 16384, `page size for class ${cls}`);
+    });
+    // same-class objects are adjacent: no header between them
+    const a = r.malloc(48), b = r.malloc(48);
+    assert.equal(Math.abs(b - a), 48);
+    assert.equal(r.check(), 0);
+  });
+
+  it('a request above 1024 bytes, or aligned above 16, gets a block with a header instead', () => {
+    const r = fresh();
+    const big = r.malloc(1025);
+    const aligned = r.alignedAlloc(64, 32);
+    const records = walk(r);
+    for (const p of [big, aligned]) {
+      const rec = records.find((x) => x.p === p);
+      assert.ok(rec && rec.kind === 0, `${hex(p)} is a general block in use`);
+    }
+    assert.equal(aligned % 64, 0);
+  });
+
+  it('free of a freed object, of an interior pointer, of a page header: nothing changes', () => {
+    const r = fresh();
+    const a = r.malloc(32), b = r.malloc(32), c = r.malloc(32);
+    r.free(b);
+    const page = pageOf(walk(r), a);
+    const before = r.readBytes(page.p, page.size);
+    const frees = r.stats().freeCalls;
+    r.free(b); // double free
+    r.free(a + 16); // interior
+    r.free(page.p); // the page itself
+    r.free(page.p + 32); // inside the page header
+    assert.deepEqual(r.readBytes(page.p, page.size), before, 'the page is byte for byte unchanged');
+    assert.equal(r.stats().freeCalls, frees, 'no free was counted');
+    assert.equal(r.check(), 0);
+    // b comes back once, and only once
+    const again = [r.malloc(32), r.malloc(32)];
+    assert.ok(again.includes(b));
+    assert.ok(!again.includes(a) && !again.includes(c), 'no live object is handed out again');
+  });
+
+  it('a freed object is the next one of its class handed out (LIFO), and its bytes become the link', () => {
+    const r = fresh();
+    const ps = Array.from({ length: 10 }, () => r.malloc(64));
+    r.free(ps[3]);
+    r.free(ps[7]);
+    assert.equal(r.malloc(64), ps[7]);
+    assert.equal(r.malloc(60), ps[3]); // 60 rounds to the same class
+  });
+
+  it('freeing every object gives the pages and the table back: a large request then finds the heap whole', () => {
+    const r = fresh();
+    const L = r.malloc(200000);
+    r.free(L);
+    const rng = new Rng(5);
+    const ps = Array.from({ length: 3000 }, () => r.malloc(rng.range(1, 1024)));
+    for (const p of ps) r.free(p);
+    assert.equal(r.check(), 0);
+    assert.equal(r.stats().bytesInUse, 0);
+    const again = r.malloc(200000);
+    assert.notEqual(again, 0);
+    const kinds = new Set(walk(r).map((x) => x.kind));
+    assert.ok(!kinds.has(KIND.PAGE) && !kinds.has(KIND.TABLE), 'no page and no table is left once a large request came');
+    assert.equal(r.check(), 0);
+  });
+
+  it('the page table grows with the heap: 60,000 objects over many MiB, all distinct, all freed exactly', () => {
+    const r = createInstance('release', { initial: 1, maximum: 2048 });
+    const rng = new Rng(9);
+    const live = new Map();
+    for (let i = 0; i < 60000; i++) {
+      const n = rng.range(1, 1024);
+      const p = r.malloc(n);
+      assert.notEqual(p, 0);
+      assert.ok(!live.has(p), `${hex(p)} handed out twice`);
+      live.set(p, n);
+      r.view().setUint32(p, i, true);
+    }
+    assert.ok(r.memBytes() > 16 << 20, 'the heap spans many MiB, so the table grew past its first size');
+    assert.equal(r.check(), 0);
+    let i = 0;
+    for (const p of live.keys()) assert.equal(r.view().getUint32(p, true), i++, `object ${hex(p)} kept its contents`);
+    for (const p of live.keys()) r.free(p);
+    assert.equal(r.stats().liveBlocks, 0);
+    assert.equal(r.check(), 0);
+  });
+
+  it('a buffer grown by realloc one byte at a time leaves the pages after a handful of moves', () => {
+    const r = fresh();
+    let p = r.malloc(1);
+    let moves = 0;
+    for (let n = 2; n <= 1100; n++) {
+      const q = r.realloc(p, n);
+      assert.notEqual(q, 0);
+      if (q !== p) moves++;
+      p = q;
+    }
+    assert.ok(moves <= 8, `${moves} moves (16 -> 32 -> ... -> 1024 -> a block)`);
+    assert.equal(r.check(), 0);
+  });
+
+  it('a shrinking realloc stays in place while it uses half the object, then moves to a smaller class', () => {
+    const r = fresh();
+    const p = r.malloc(1000);
+    assert.equal(r.realloc(p, 600), p);
+    const q = r.realloc(p, 100);
+    assert.notEqual(q, p);
+    assert.equal(r.usableSize(q), 112);
+  });
+
+  it('ralloc_check names a page whose free list was overwritten (a write after free): PAGE', () => {
+    const r = fresh();
+    const a = r.malloc(32), b = r.malloc(32);
+    r.free(b);
+    r.view().setUint32(b, a + 8, true); // b's link now points off the grid, into a
+    assert.equal(r.check(), CHECK_PAGE);
+  });
+
+  it('ralloc_check names a page whose live bitmap lost a bit: PAGE', () => {
+    const r = fresh();
+    const a = r.malloc(32);
+    const page = pageOf(walk(r), a);
+    const g = (a - page.p) >> 4; // the bitmap starts 32 bytes into the page
+    const byte = page.p + 32 + (g >> 3);
+    r.writeBytes(byte, [r.readBytes(byte, 1)[0] & ~(1 << (g & 7))]);
+    assert.equal(r.check(), CHECK_PAGE);
+  });
+});
