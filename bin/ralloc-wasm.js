@@ -187,7 +187,7 @@ async function heapmap(args) {
   output ??= `${name.slice(0, name.length - extname(name).length) || name}.heapmap.svg`;
   const wasm = await loadProgram(input);
   const { instantiateProgram } = await bindings();
-  const { walkHeap, spans } = await bindings("walk");
+  const { walkHeap, spans, isLive } = await bindings("walk");
   const { drawHeapMap } = await bindings("heapmap");
   const program = await instantiateProgram(wasm, { ...opts, args: [name, ...args.slice(i)], env: {} });
   let code;
@@ -209,8 +209,9 @@ async function heapmap(args) {
     title: `${name} on ralloc-wasm (${build}), ${misuse ? "at the misuse" : `at exit (status ${code})`}`,
   });
   writeFileSync(output, svg);
-  const used = blocks.filter((b) => b.state === "used");
-  process.stderr.write(`ralloc-wasm: wrote ${output} (${used.length} blocks in use, ${blocks.length - used.length} free or cached)\n`);
+  const used = blocks.filter(isLive).length; // the program's blocks and objects, not ralloc's pages
+  const free = blocks.filter((b) => b.state !== "used").length;
+  process.stderr.write(`ralloc-wasm: wrote ${output} (${used} blocks in use, ${free} free or cached)\n`);
   if (misuse) throw misuse;
   process.exitCode = code;
 }

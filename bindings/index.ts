@@ -20,12 +20,12 @@ export { decodeEvent, eventText, eventFocus, eventLine, errorLine, poolPicture, 
 export type {
   RallocEvent, AllocEvent, FreeEvent, ReallocEvent, DeallocEvent, GrowEvent, FlushEvent, OomEvent, TrimEvent, UnknownEvent, LogLevel, PoolBlock,
 } from "./log.js";
-export { walkHeap, spans, decodeLayout, BLOCK_FREE, BLOCK_CACHED, BLOCK_LEAD_DEAD } from "./walk.js";
-export type { BlockRecord, BlockState, SpanRecord, HeapLayout } from "./walk.js";
+export { walkHeap, spans, decodeLayout, isLive, BLOCK_FREE, BLOCK_CACHED, BLOCK_LEAD_DEAD, BLOCK_OBJECT, BLOCK_PAGE, BLOCK_TABLE } from "./walk.js";
+export type { BlockRecord, BlockState, BlockKind, SpanRecord, HeapLayout } from "./walk.js";
 export { Tracker, callerStack } from "./tracker.js";
 export type { TrackedBlock, TrackerOptions, TrackerEvent, TrackerSource } from "./tracker.js";
 export { drawHeapMap, heapFigures, MAP_KINDS, KIND_LABELS, KIND_COLORS } from "./heapmap.js";
-export type { HeapMapInput, HeapMapOptions, HeapFigures, MapKind } from "./heapmap.js";
+export type { HeapMapInput, HeapMapOptions, HeapFigures, MapKind, MapBlock } from "./heapmap.js";
 export { instantiateProgram, runProgram, EmscriptenModule } from "./program.js";
 export type { ProgramOptions, ProgramInstance, RunOptions, RunResult, ImportObject, ValueTypeName, CArgType, CReturnType } from "./program.js";
 export { linkStatic, readLinkedNote, MALLOC_FAMILY, LINKED_SECTION } from "./link.js";
