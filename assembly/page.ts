@@ -173,7 +173,12 @@ export function objectAround(pg: usize, p: usize): usize {
   store<u32>(pg, <u32>p, PG_FREE);
   let used = load<u16>(pg, PG_USED) - 1;
   store<u16>(pg, used, PG_USED);
-  if (!head || !used) pageChanged(r, pg, head == 0, used == 0);
+  if (!head || !used) {
+    // The common case of a page emptied again and again (a malloc/free pair): it is the page
+    // kept already, listed (it had a free object) and alone in its list. Nothing to do.
+    if (head && load<u32>(pg, PG_NEXT) == 0 && load<u32>(pg, PG_PREV) == 0 && field(r, R_EMPTY_KEPT) == <u32>pg) return true;
+    pageChanged(r, pg, head == 0, used == 0);
+  }
   return true;
 }
 
