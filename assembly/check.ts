@@ -30,7 +30,7 @@ import { MIN_BLOCK, FREE, PREV_FREE, CACHED, META, LEAD_DEAD, SIZE_MASK, HEADER,
 import {
   SL_COUNT, FL_COUNT, QUICK_COUNT, R_SPANS, R_LO, R_HI, R_FLMAP, R_QUICK_BYTES, R_FREE_BYTES,
   R_BLOCK_BYTES, R_PEAK_HELD,
-  R_DEAD, DEAD_SLOTS, R_PT, R_PT_BASE, R_PT_COVER, CLASS_SLOTS,
+  R_DEAD, DEAD_SLOTS, R_PT, R_PT_COVER, CLASS_SLOTS,
   field, slMapSlot, quickSlot, classSlot,
 } from "./root";
 import { listHead, listOf } from "./bins";
@@ -39,8 +39,9 @@ import { blockHolding, deadSlot } from "./range";
 import { liveBlocks, bytesInUse, heldBytes } from "./stats";
 import { GUARDED, PAGES } from "./config";
 import {
-  REGION, REGION_BITS, PAGE_MAX, pageOf, pageLive, isTable, firstOf, objectSize, capacityOf, usedOf,
-  freeHead, nextPage, prevPage, objectLive, regionsOf, bumpOf, objectAround,
+  REGION_BITS, PAGE_MAX, pageOf, pageLive, isTable, firstOf, objectSize, capacityOf, usedOf,
+  freeHead, nextPage, prevPage, objectLive, regionsOf, bumpOf, objectAround, pageClass, pageRegions,
+  bitmapOf, tableEntry,
 } from "./page";
 import { guardVerify, requestOf, GUARD_OK } from "./guard";
 
@@ -89,7 +90,7 @@ function walk(r: usize): u32 {
   if (!r) return 0;
   let freeBlocks: u32 = 0, cachedBytes: u32 = 0, inUse: u32 = 0, live: u32 = 0;
   let blockBytes: u32 = 0, freeBytes: u32 = 0;
-  let pages: u32 = 0, regions: u32 = 0, roomy: u32 = 0; // release: pages, their regions, with room
+  let regions: u32 = 0, roomy: u32 = 0; // release: the pages' regions, and pages with room
   let memEnd = <u64>memory.size() << 16;
   let spans: u32 = 0;
   let lo = <usize>field(r, R_LO), hi = <usize>field(r, R_HI);
@@ -127,8 +128,7 @@ function walk(r: usize): u32 {
           let objects = pageLive(p);
           live += <u32>objects;
           inUse += <u32>(objects >> 32);
-          pages++;
-          regions += <u32>load<u8>(p, 7);
+          regions += <u32>pageRegions(p);
           if (freeHead(p)) roomy++;
         }
       } else if (h & CACHED) {
@@ -187,7 +187,7 @@ function walk(r: usize): u32 {
   }
   if (quickBytes != cachedBytes || (!PAGES && quickBytes != field(r, R_QUICK_BYTES))) return CHECK_QUICK;
   if (PAGES) {
-    let code = checkPageLists(r, pages, regions, roomy);
+    let code = checkPageLists(r, regions, roomy);
     if (code) return code;
   }
   if (blockBytes != field(r, R_BLOCK_BYTES) || freeBytes != field(r, R_FREE_BYTES)) return CHECK_COUNTERS;
@@ -220,9 +220,9 @@ function walk(r: usize): u32 {
  *  (bits only at object starts, as many as used). O(capacity). */
 function checkPage(r: usize, pg: usize, size: usize): u32 {
   if (pageOf(r, pg) != pg) return CHECK_PAGE;
-  let c = <usize>load<u8>(pg, 6), regions = <usize>load<u8>(pg, 7);
+  let c = pageClass(pg), regions = pageRegions(pg);
   if (c == 0 || c << 4 > PAGE_MAX || regions != regionsOf(c) || size != regions << REGION_BITS) return CHECK_PAGE;
-  let t = <usize>field(r, R_PT) + ((pg - <usize>field(r, R_PT_BASE)) >> REGION_BITS);
+  let t = tableEntry(r, pg);
   for (let k: usize = 0; k < regions; ++k) if (<usize>load<u8>(t + k) != k + 1) return CHECK_PAGE;
   let first = pg + firstOf(pg), osize = objectSize(pg), cap = capacityOf(pg), used = usedOf(pg);
   if (used > cap) return CHECK_PAGE;
@@ -238,21 +238,21 @@ function checkPage(r: usize, pg: usize, size: usize): u32 {
   let fresh = bump ? (first + cap * osize - bump) / osize : 0; // never handed out
   if (n + fresh != cap - used) return CHECK_PAGE;
   let bits: usize = 0;
-  for (let b = pg + 32; b < first; ++b) bits += popcnt<u32>(load<u8>(b));
+  for (let b = bitmapOf(pg); b < first; ++b) bits += popcnt<u32>(load<u8>(b));
   if (bits != used || <usize><u32>pageLive(pg) != used) return CHECK_PAGE; // stray bits
   return 0;
 }
 
 /** Checks the class lists (each lists exactly the pages of its class with a free object, with
  *  sound back links) and that the table names no region but those of the walk's pages. */
-function checkPageLists(r: usize, pages: u32, regions: u32, roomy: u32): u32 {
+function checkPageLists(r: usize, regions: u32, roomy: u32): u32 {
   let listed: u32 = 0;
   for (let c: usize = 0; c < CLASS_SLOTS; ++c) {
     let prev: usize = 0;
     for (let pg = <usize>load<u32>(classSlot(r, c)); pg; pg = nextPage(pg)) {
       at = pg;
       if (++listed > roomy || pageOf(r, pg) != pg || (header(pg) & META) == 0) return CHECK_PAGE;
-      if (<usize>load<u8>(pg, 6) != c || !freeHead(pg) || prevPage(pg) != prev) return CHECK_PAGE;
+      if (pageClass(pg) != c || !freeHead(pg) || prevPage(pg) != prev) return CHECK_PAGE;
       prev = pg;
     }
   }

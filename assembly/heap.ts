@@ -165,7 +165,8 @@ export function cutBlock(r: usize, p: usize, s: usize): void {
 }
 
 /** heapAlloc past the quick lists: the free lists, then a flush of the quick lists (or of the
- *  empty pages) and the free lists again. O(1) unless it flushes, which it does only when nothing else fits. */
+ *  empty pages) and the free lists again. O(1) unless it flushes, which it does only when
+ *  nothing else fits. */
 export function heapAllocSlow(r: usize, s: usize): usize {
   // A cache more than half full is merged back first (dlmalloc's consolidation): otherwise the
   // blocks it holds end up as holes between the blocks this path is about to hand out.

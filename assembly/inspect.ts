@@ -66,6 +66,13 @@ export function ralloc_walk(p: usize): usize {
   return s ? spanFirst(s) : 0;
 }
 
+/** Release: the page whose object slot p is (p walked as an object, not the page itself), or 0. */
+function objectPage(p: usize): usize {
+  let r = globalHeapRoot();
+  let pg = r ? pageOf(r, p) : 0;
+  return pg != p ? pg : 0;
+}
+
 /** ralloc_block_info's kinds in the release build (page.ts), marked by bit 1, which a header's
  *  PREV_FREE bit would hold and info never shows: */
 export const INFO_OBJECT: u32 = 2; // an object of a page, no header (| 1 FREE when free)
@@ -78,10 +85,9 @@ export const INFO_TABLE: u32 = 10; // the page table, ralloc's own
 export function ralloc_block_info(p: usize): u32 {
   let h = header(p) & ~PREV_FREE;
   if (PAGES) {
-    let r = globalHeapRoot();
-    let pg = r ? pageOf(r, p) : 0;
-    if (pg && p != pg) return <u32>objectSize(pg) | INFO_OBJECT | (objectLive(pg, p) ? 0 : FREE);
-    if (h & META) return (h & SIZE_MASK) | (isTable(r, p) ? INFO_TABLE : INFO_PAGE);
+    let pg = objectPage(p);
+    if (pg) return <u32>objectSize(pg) | INFO_OBJECT | (objectLive(pg, p) ? 0 : FREE);
+    if (h & META) return (h & SIZE_MASK) | (isTable(globalHeapRoot(), p) ? INFO_TABLE : INFO_PAGE);
   }
   return h;
 }
@@ -90,9 +96,8 @@ export function ralloc_block_info(p: usize): u32 {
  *  for a free or cached block and for ralloc's own. O(1). */
 export function ralloc_block_request(p: usize): usize {
   if (PAGES) {
-    let r = globalHeapRoot();
-    let pg = r ? pageOf(r, p) : 0;
-    if (pg && p != pg) return objectLive(pg, p) ? objectSize(pg) : 0;
+    let pg = objectPage(p);
+    if (pg) return objectLive(pg, p) ? objectSize(pg) : 0;
   }
   let h = header(p);
   if (h & (FREE | CACHED)) return 0;

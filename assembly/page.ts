@@ -74,14 +74,35 @@ const THREAD: usize = 16;
   return c <= 16 ? 1 : c <= 32 ? 2 : 4;
 }
 
+/** Class c of page pg (its objects are 16·c bytes). O(1). */
+@inline export function pageClass(pg: usize): usize {
+  return <usize>load<u8>(pg, PG_CLASS);
+}
+
+/** Regions (4 KiB each) page pg covers. O(1). */
+@inline export function pageRegions(pg: usize): usize {
+  return <usize>load<u8>(pg, PG_REGIONS);
+}
+
+/** Address of page pg's live bitmap (it runs up to the first object). O(1). */
+@inline export function bitmapOf(pg: usize): usize {
+  return pg + PG_BITS;
+}
+
+/** Address of the table entry of heap r for the region starting at pg (inside the table's
+ *  cover). O(1). */
+@inline export function tableEntry(r: usize, pg: usize): usize {
+  return <usize>field(r, R_PT) + ((pg - <usize>field(r, R_PT_BASE)) >> REGION_BITS);
+}
+
 /** Offset of page pg's first object. O(1). */
 @inline export function firstOf(pg: usize): usize {
-  return PG_BITS + (<usize>load<u8>(pg, PG_REGIONS) << 5);
+  return PG_BITS + (pageRegions(pg) << 5);
 }
 
 /** Object size of page pg. O(1). */
 @inline export function objectSize(pg: usize): usize {
-  return <usize>load<u8>(pg, PG_CLASS) << 4;
+  return pageClass(pg) << 4;
 }
 
 /** The first object of page pg never handed out, or 0. O(1). */
@@ -92,7 +113,7 @@ const THREAD: usize = 16;
 /** Objects page pg holds. O(1) (one division). */
 export function capacityOf(pg: usize): usize {
   let first = firstOf(pg);
-  return ((<usize>load<u8>(pg, PG_REGIONS) << REGION_BITS) - 16 - first) / objectSize(pg);
+  return ((pageRegions(pg) << REGION_BITS) - 16 - first) / objectSize(pg);
 }
 
 /** Live objects in page pg. O(1). */
@@ -124,10 +145,24 @@ export function capacityOf(pg: usize): usize {
   return t ? (p & ~(REGION - 1)) - ((t - 1) << REGION_BITS) : 0;
 }
 
+/** Address of the bitmap byte holding the live bit of the 16-byte granule p of page pg. O(1). */
+@inline function liveByte(pg: usize, p: usize): usize {
+  return pg + PG_BITS + ((p - pg) >> 7);
+}
+
+/** The live bit of granule p within its bitmap byte. O(1). */
+@inline function liveBit(pg: usize, p: usize): u8 {
+  return <u8>1 << <u8>(((p - pg) >> 4) & 7);
+}
+
 /** Whether p is the start of a live object of page pg. O(1). */
 @inline export function objectLive(pg: usize, p: usize): bool {
-  let g = (p - pg) >> 4;
-  return (p & 15) == 0 && (load<u8>(pg + PG_BITS + (g >> 3)) & (1 << <u8>(g & 7))) != 0;
+  return (p & 15) == 0 && (load<u8>(liveByte(pg, p)) & liveBit(pg, p)) != 0;
+}
+
+/** Whether listed page pg is alone in its class's list (no neighbours). O(1). */
+@inline function lonely(pg: usize): bool {
+  return load<u32>(pg, PG_NEXT) == 0 && load<u32>(pg, PG_PREV) == 0;
 }
 
 /** The object of page pg whose bytes hold p (live or free), or 0 when p is in the header or
@@ -150,20 +185,18 @@ export function objectAround(pg: usize, p: usize): usize {
   let next = load<u32>(o);
   store<u32>(pg, next, PG_FREE);
   store<u16>(pg, load<u16>(pg, PG_USED) + 1, PG_USED);
-  let g = (o - pg) >> 4;
-  let b = pg + PG_BITS + (g >> 3);
-  store<u8>(b, load<u8>(b) | <u8>(1 << <u8>(g & 7)));
+  let b = liveByte(pg, o);
+  store<u8>(b, load<u8>(b) | liveBit(pg, o));
   if (!next) refill(slot, pg); // more from bump, or full: out of the list
   return o;
 }
 
 /** Frees p, an address inside page pg of heap r: returns false (and does nothing) unless p is
  *  the start of a live object. O(1): free's hit, inlined there; a page that was full goes back
- *  on its list, a page left empty may go back to the general heap (pageEmptied). */
+ *  on its list, a page left empty may go back to the general heap (pageChanged). */
 @inline export function pagePush(r: usize, pg: usize, p: usize): bool {
-  let g = (p - pg) >> 4;
-  let b = pg + PG_BITS + (g >> 3);
-  let bit = <u8>(1 << <u8>(g & 7));
+  let b = liveByte(pg, p);
+  let bit = liveBit(pg, p);
   let bits = load<u8>(b);
   if ((p & 15) != 0 || (bits & bit) == 0) return false;
   store<u8>(b, bits & ~bit);
@@ -176,7 +209,7 @@ export function objectAround(pg: usize, p: usize): usize {
   if (!head || !used) {
     // The common case of a page emptied again and again (a malloc/free pair): it is the page
     // kept already, listed (it had a free object) and alone in its list. Nothing to do.
-    if (head && load<u32>(pg, PG_NEXT) == 0 && load<u32>(pg, PG_PREV) == 0 && field(r, R_EMPTY_KEPT) == <u32>pg) return true;
+    if (head && field(r, R_EMPTY_KEPT) == <u32>pg && lonely(pg)) return true;
     pageChanged(r, pg, head == 0, used == 0);
   }
   return true;
@@ -229,19 +262,15 @@ function enlist(slot: usize, pg: usize): void {
 /** After a free in page pg: it was full (back on its list) and/or is now empty (back to the
  *  general heap, unless it is the only page of its class with room). O(1). */
 function pageChanged(r: usize, pg: usize, wasFull: bool, empty: bool): void {
-  let slot = classSlot(r, <usize>load<u8>(pg, PG_CLASS));
+  let slot = classSlot(r, pageClass(pg));
   if (empty) {
-    let alone = !wasFull && <usize>load<u32>(slot) == pg && load<u32>(pg, PG_NEXT) == 0;
-    if (alone) {
+    if (!wasFull && lonely(pg)) { // (a page that was not full is listed)
       // Kept: the next malloc of its class needs no new page. One empty page is kept in all,
-      // so the one kept before goes back (if it is still empty and alone in its list).
+      // so the one kept before goes back if it is still empty (and so still listed).
       let kept = <usize>field(r, R_EMPTY_KEPT);
-      if (kept && kept != pg && !load<u16>(kept, PG_USED) && !load<u32>(kept, PG_NEXT)) {
-        let keptSlot = classSlot(r, <usize>load<u8>(kept, PG_CLASS));
-        if (<usize>load<u32>(keptSlot) == kept) {
-          unlist(keptSlot, kept);
-          pageRelease(r, kept);
-        }
+      if (kept && kept != pg && !load<u16>(kept, PG_USED)) {
+        unlist(classSlot(r, pageClass(kept)), kept);
+        pageRelease(r, kept);
       }
       setField(r, R_EMPTY_KEPT, <u32>pg);
       return;
@@ -256,8 +285,7 @@ function pageChanged(r: usize, pg: usize, wasFull: bool, empty: bool): void {
 /** Returns empty page pg (out of every list) to the general heap. O(1). */
 function pageRelease(r: usize, pg: usize): void {
   if (<usize>field(r, R_EMPTY_KEPT) == pg) setField(r, R_EMPTY_KEPT, 0);
-  let table = <usize>field(r, R_PT) + ((pg - <usize>field(r, R_PT_BASE)) >> REGION_BITS);
-  memory.fill(table, 0, <usize>load<u8>(pg, PG_REGIONS));
+  memory.fill(tableEntry(r, pg), 0, pageRegions(pg));
   setHeader(pg, header(pg) & ~META); // a block of the general heap again
   freeBlock(r, pg);
 }
@@ -290,7 +318,7 @@ function pageMake(r: usize, c: usize): usize {
   store<u8>(pg, <u8>regions, PG_REGIONS);
   store<u32>(pg, <u32>(pg + first), PG_FREE);
   store<u32>(pg, <u32>thread(pg, pg + first), PG_BUMP);
-  let t = <usize>field(r, R_PT) + ((pg - <usize>field(r, R_PT_BASE)) >> REGION_BITS);
+  let t = tableEntry(r, pg);
   for (let k: usize = 0; k < regions; ++k) store<u8>(t + k, <u8>(k + 1));
   enlist(classSlot(r, c), pg);
   return pg;
