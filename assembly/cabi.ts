@@ -16,7 +16,7 @@ import { shimReady, shimInit, shimDefaultBase, shimClaim, shimBreak, shimSbrk } 
 import { oomRetry } from "./oom";
 import { noteAlloc, noteFree, writeStats, STATS_SIZE } from "./stats";
 import { heapCheck } from "./check";
-import { opAlloc, opFree, opRealloc, opUsable } from "./ops";
+import { opAlloc, opFree, opRealloc, opUsable, generalHit } from "./ops";
 import {
   classify, report, M_CHECK, M_OVERFLOW, M_BAD_HEADER, OP_FREE, OP_REALLOC, OP_USABLE, OP_CHECK,
   OP_MALLOC, OP_CALLOC, OP_ALIGNED, OP_ALLOC,
@@ -76,11 +76,16 @@ function globalHeapFor(n: usize): usize {
  *  quick lists is inlined here and is a handful of loads and stores. */
 export function malloc(n: usize): usize {
   let r = globalRoot;
-  if (PAGES && n <= PAGE_MAX && r != 0) { // guarded builds: through ops.ts
-    let p = pagePop(r, (n + 15) >> 4); // n = 0: class 0's slot stays empty, so the slow path
-    if (p) {
-      noteAlloc(r, 0);
-      return p;
+  if (PAGES && r != 0) { // guarded builds and small: through ops.ts
+    if (n <= PAGE_MAX) {
+      let p = pagePop(r, (n + 15) >> 4); // n = 0: class 0's slot stays empty, so the slow path
+      if (p) {
+        noteAlloc(r, 0);
+        return p;
+      }
+    } else {
+      let p = generalHit(r, n);
+      if (p) return p;
     }
   }
   return mallocSlow(n);

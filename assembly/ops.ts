@@ -6,8 +6,9 @@ import {
   ALIGN, HEADER, MIN_BLOCK, MAX_REQUEST, FREE, SIZE_MASK, blockSizeFor, sizeOf, header,
 } from "./block";
 import {
-  heapAlloc, heapFree, heapAlign, heapResize, heapOwns, heapEndsAt,
+  heapAlloc, heapFree, heapAlign, heapResize, heapOwns, heapEndsAt, takeBlock,
 } from "./heap";
+import { findFree } from "./bins";
 import { addMemory } from "./span";
 import { growFor, sourceOf, SOURCE_SHIM } from "./source";
 import { shimClaim, shimBreak } from "./shim";
@@ -71,6 +72,20 @@ function allocBlock(r: usize, n: usize, align: usize, handle: bool): usize {
     }
   }
   return generalBlock(r, n, grain, handle);
+}
+
+/** malloc's hit on the general path (release): a listed free block that fits n bytes, taken and
+ *  counted; 0 sends the caller down the whole path (growth, the OOM policy, a kept empty page
+ *  that a large request must flush first). Inlined into malloc. O(1). */
+@inline export function generalHit(r: usize, n: usize): usize {
+  if (n > LARGEST || (field(r, R_EMPTY_KEPT) != 0 && n >= field(r, R_CLAIMED) >> 4)) return 0;
+  let s = blockSizeFor(n);
+  let p = findFree(r, s);
+  if (!p) return 0;
+  takeBlock(r, p, s);
+  noteAlloc(r, 0);
+  opEvent(EV_ALLOC, p, n, ALIGN, 0);
+  return p;
 }
 
 /** A general block (with a header) for n bytes on grain `grain` from heap r, growing memory and
