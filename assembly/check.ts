@@ -31,7 +31,7 @@ import {
   SL_COUNT, FL_COUNT, QUICK_COUNT, R_SPANS, R_LO, R_HI, R_FLMAP, R_QUICK_BYTES, R_FREE_BYTES,
   R_BLOCK_BYTES, R_PEAK_HELD,
   R_DEAD, DEAD_SLOTS, R_PT, R_PT_COVER, CLASS_SLOTS,
-  field, slMapSlot, quickSlot, classSlot,
+  field, slMapSlot, quickSlot, classSlot, classPagesSlot,
 } from "./root";
 import { listHead, listOf } from "./bins";
 import { spanNext, spanEnd, spanFirst } from "./span";
@@ -90,7 +90,7 @@ function walk(r: usize): u32 {
   if (!r) return 0;
   let freeBlocks: u32 = 0, cachedBytes: u32 = 0, inUse: u32 = 0, live: u32 = 0;
   let blockBytes: u32 = 0, freeBytes: u32 = 0;
-  let regions: u32 = 0, roomy: u32 = 0; // release: the pages' regions, and pages with room
+  let regions: u32 = 0, roomy: u32 = 0, pages: u32 = 0; // release: the pages' regions, pages with room, pages
   let memEnd = <u64>memory.size() << 16;
   let spans: u32 = 0;
   let lo = <usize>field(r, R_LO), hi = <usize>field(r, R_HI);
@@ -129,6 +129,7 @@ function walk(r: usize): u32 {
           live += <u32>objects;
           inUse += <u32>(objects >> 32);
           regions += <u32>pageRegions(p);
+          pages++;
           if (freeHead(p)) roomy++;
         }
       } else if (h & CACHED) {
@@ -187,7 +188,7 @@ function walk(r: usize): u32 {
   }
   if (quickBytes != cachedBytes || (!PAGES && quickBytes != field(r, R_QUICK_BYTES))) return CHECK_QUICK;
   if (PAGES) {
-    let code = checkPageLists(r, regions, roomy);
+    let code = checkPageLists(r, regions, roomy, pages);
     if (code) return code;
   }
   if (blockBytes != field(r, R_BLOCK_BYTES) || freeBytes != field(r, R_FREE_BYTES)) return CHECK_COUNTERS;
@@ -221,7 +222,7 @@ function walk(r: usize): u32 {
 function checkPage(r: usize, pg: usize, size: usize): u32 {
   if (pageOf(r, pg) != pg) return CHECK_PAGE;
   let c = pageClass(pg), regions = pageRegions(pg);
-  if (c == 0 || c << 4 > PAGE_MAX || regions != regionsOf(c) || size != regions << REGION_BITS) return CHECK_PAGE;
+  if (c == 0 || c << 4 > PAGE_MAX || (regions != regionsOf(c) && regions != 1) || size != regions << REGION_BITS) return CHECK_PAGE;
   let t = tableEntry(r, pg);
   for (let k: usize = 0; k < regions; ++k) if (<usize>load<u8>(t + k) != k + 1) return CHECK_PAGE;
   let first = pg + firstOf(pg), osize = objectSize(pg), cap = capacityOf(pg), used = usedOf(pg);
@@ -244,20 +245,23 @@ function checkPage(r: usize, pg: usize, size: usize): u32 {
 }
 
 /** Checks the class lists (each lists exactly the pages of its class with a free object, with
- *  sound back links) and that the table names no region but those of the walk's pages. */
-function checkPageLists(r: usize, regions: u32, roomy: u32): u32 {
-  let listed: u32 = 0;
+ *  sound back links), the classes' page counts (no fewer than listed, as many as the walk's
+ *  pages in all), and that the table names no region but those of the walk's pages. */
+function checkPageLists(r: usize, regions: u32, roomy: u32, pages: u32): u32 {
+  let listed: u32 = 0, counted: u32 = 0;
   for (let c: usize = 0; c < CLASS_SLOTS; ++c) {
-    let prev: usize = 0;
+    let prev: usize = 0, inList: u32 = 0;
+    let count = <u32>load<u16>(classPagesSlot(r, c));
     for (let pg = <usize>load<u32>(classSlot(r, c)); pg; pg = nextPage(pg)) {
       at = pg;
       if (++listed > roomy || pageOf(r, pg) != pg || (header(pg) & META) == 0) return CHECK_PAGE;
-      if (pageClass(pg) != c || !freeHead(pg) || prevPage(pg) != prev) return CHECK_PAGE;
+      if (pageClass(pg) != c || !freeHead(pg) || prevPage(pg) != prev || ++inList > count) return CHECK_PAGE;
       prev = pg;
     }
+    counted = count == 0xFFFF || counted == <u32>-1 ? <u32>-1 : counted + count; // saturated: not exact
   }
   at = r;
-  if (listed != roomy) return CHECK_PAGE;
+  if (listed != roomy || (counted != <u32>-1 && counted != pages)) return CHECK_PAGE;
   let cover = <usize>field(r, R_PT_COVER), t = <usize>field(r, R_PT), marked: u32 = 0;
   for (let i: usize = 0; i < cover; ++i) if (load<u8>(t + i)) marked++;
   return marked == regions ? 0 : CHECK_PAGE;

@@ -2,7 +2,8 @@
 //
 // A request of at most SMALL_MAX bytes (align ≤ 16) is served from a page of its class: class c
 // holds objects of 16·c bytes, c = 1 .. SMALL_MAX/16. A page is one block of the general heap
-// (block.ts), 4, 8 or 16 KiB, whose payload starts on a 4 KiB boundary; its objects carry no
+// (block.ts) whose payload starts on a 4 KiB boundary: 4 KiB for a class's first page (the root
+// counts each class's pages), else 4, 8 or 16 KiB by class (regionsOf). Its objects carry no
 // header. The page a pointer lies in is found from the heap's page table: one byte per 4 KiB
 // region, 0 for "no page here", k for "a page starts k - 1 regions below". So free(p) knows in
 // O(1), exactly, whether p is an object; a pointer elsewhere goes to the general path.
@@ -38,7 +39,7 @@
 
 import { HEADER, META, MIN_BLOCK, header, setHeader, sizeOf } from "./block";
 import {
-  R_PT, R_PT_BASE, R_PT_COVER, R_LO, R_HI, R_DEAD, R_EMPTY_KEPT, CLASS_SLOTS, classSlot, field, setField,
+  R_PT, R_PT_BASE, R_PT_COVER, R_LO, R_HI, R_DEAD, R_EMPTY_KEPT, CLASS_SLOTS, classSlot, classPagesSlot, field, setField,
 } from "./root";
 import { SMALL_MAX, PAGES } from "./config";
 import { freeBlock, takeBlock, heapAlign } from "./heap";
@@ -69,7 +70,8 @@ const THREAD: usize = 16;
   return n ? (n + 15) >> 4 : 1;
 }
 
-/** Regions in a page of class c: at least 15 objects fit. O(1). */
+/** Regions in a page of class c once the class has a page (its first is one region): at least
+ *  15 objects fit. O(1). */
 @inline export function regionsOf(c: usize): usize {
   return c <= 16 ? 1 : c <= 32 ? 2 : 4;
 }
@@ -285,6 +287,9 @@ function pageChanged(r: usize, pg: usize, wasFull: bool, empty: bool): void {
 /** Returns empty page pg (out of every list) to the general heap. O(1). */
 function pageRelease(r: usize, pg: usize): void {
   if (<usize>field(r, R_EMPTY_KEPT) == pg) setField(r, R_EMPTY_KEPT, 0);
+  let count = classPagesSlot(r, pageClass(pg));
+  let pages = load<u16>(count);
+  if (pages < 0xFFFF) store<u16>(count, pages - 1);
   memory.fill(tableEntry(r, pg), 0, pageRegions(pg));
   setHeader(pg, header(pg) & ~META); // a block of the general heap again
   freeBlock(r, pg);
@@ -303,7 +308,12 @@ export function pageAlloc(r: usize, c: usize): usize {
 /** Makes and lists an empty page of class c in heap r; 0 when memory or the table cannot be
  *  had. O(objects in the page), plus the table's growth. */
 function pageMake(r: usize, c: usize): usize {
-  let regions = regionsOf(c);
+  let count = classPagesSlot(r, c);
+  let pages = <usize>load<u16>(count);
+  // A class's first page is one region: most programs use many classes sparsely, and a 16 KiB
+  // page held for one or two objects is what size classes cost in memory. Busier classes get
+  // pages of regionsOf(c), which waste less at their end.
+  let regions = pages ? regionsOf(c) : 1;
   let bytes = regions << REGION_BITS;
   let pg = pageBlock(r, bytes);
   if (!pg) return 0;
@@ -321,6 +331,7 @@ function pageMake(r: usize, c: usize): usize {
   let t = tableEntry(r, pg);
   for (let k: usize = 0; k < regions; ++k) store<u8>(t + k, <u8>(k + 1));
   enlist(classSlot(r, c), pg);
+  if (pages < 0xFFFF) store<u16>(count, <u16>(pages + 1)); // (saturated: stays "has pages")
   return pg;
 }
 

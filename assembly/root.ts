@@ -29,8 +29,9 @@
 //   │ 2564 │ pageTable    u32            │ the page table block (page.ts), 0 until made   │
 //   │ 2568 │ tableBase    u32            │ address of the table's first region            │
 //   │ 2572 │ tableCover   u32            │ regions (4 KiB) the table covers               │
+//   │ 2576 │ classPages[CLASS_SLOTS] u16 │ release only: pages of each class (page.ts)    │
 //   └──────┴─────────────────────────────┴────────────────────────────────────────────────┘
-//   ROOT_SIZE bytes in all (2576 with the default knobs). Bytes in use are derived, not kept:
+//   ROOT_SIZE bytes in all (2720 in release, 2576 in the other builds, default knobs). Bytes in use are derived, not kept:
 //   blockBytes - freeBytes - quickBytes - 4 x live blocks (stats.ts), so no counter of bytes
 //   moves on the quick-list path.
 
@@ -81,7 +82,9 @@ export const R_BLOCK_BYTES: usize = R_DEAD + 8 + (DEAD_SLOTS << 3);
 export const R_PT: usize = R_BLOCK_BYTES + 4;
 export const R_PT_BASE: usize = R_BLOCK_BYTES + 8;
 export const R_PT_COVER: usize = R_BLOCK_BYTES + 12;
-export const ROOT_SIZE: usize = (R_BLOCK_BYTES + 16 + ALIGN_MASK) & ~ALIGN_MASK;
+/** Release: pages of each class, a u16 per class (page.ts sizes a class's first page by it). */
+export const R_CLASS_PAGES: usize = R_BLOCK_BYTES + 16;
+export const ROOT_SIZE: usize = (R_CLASS_PAGES + (PAGES ? CLASS_SLOTS << 1 : 0) + ALIGN_MASK) & ~ALIGN_MASK;
 
 /** Reads a u32 field of root r. O(1). */
 @inline export function field(r: usize, offset: usize): u32 {
@@ -102,6 +105,11 @@ export const ROOT_SIZE: usize = (R_BLOCK_BYTES + 16 + ALIGN_MASK) & ~ALIGN_MASK;
 /** Address of class c's slot: the first page of class c with a free object (page.ts). O(1). */
 @inline export function classSlot(r: usize, c: usize): usize {
   return r + R_QUICK + (c << 2);
+}
+
+/** Address of class c's page count (release). O(1). */
+@inline export function classPagesSlot(r: usize, c: usize): usize {
+  return r + R_CLASS_PAGES + (c << 1);
 }
 
 /** Address of the slot holding free list (fl, sl)'s head. O(1). */

@@ -590,13 +590,15 @@ describe('release: objects of size-class pages, pages and the page table', () =>
       assert.deepEqual([b.kind, b.state, b.request], ['block', 'used', heap.usableSize(p)]);
       assert.equal(b.request, b.size - 4, 'a general block keeps its header');
     }
-    // Classes 1 (malloc(1) and malloc(16) share it), 2, 7 and 64: four pages, 4 KiB up to class 16, 16 KiB for class 64.
+    // Classes 1 (malloc(1) and malloc(16) share it), 2, 7 and 64: four pages, each its class's first, so 4 KiB.
     const pages = blocks.filter((b) => b.kind === 'page');
-    assert.deepEqual(pages.map((b) => [byPage.get(b.address)[0].size, b.size]).sort((x, y) => x[0] - y[0]), [[16, 4096], [32, 4096], [112, 4096], [1024, 16384]]);
+    assert.deepEqual(pages.map((b) => [byPage.get(b.address)[0].size, b.size]).sort((x, y) => x[0] - y[0]), [[16, 4096], [32, 4096], [112, 4096], [1024, 4096]]);
     for (const pg of pages) {
       assert.equal(pg.address % 4096, 0, 'a page\'s payload is 4 KiB aligned');
       assert.deepEqual([pg.state, pg.request, pg.serial], ['used', 0, 0], 'a page is in use by ralloc, never the program\'s');
-      assert.ok(byPage.get(pg.address).length >= 15, 'every object slot of a page is walked');
+      const objects = byPage.get(pg.address), size = objects[0].size;
+      // a one-region page: a 64-byte header (32 + a 32-byte bitmap), objects, then at least the next block's header
+      assert.equal(objects.length, Math.floor((4096 - 64 - 16) / size), 'every object slot of a page is walked');
     }
     assert.ok(byPage.get(pages.find((pg) => byPage.get(pg.address)[0].size === 16).address).some((o) => o.address === small.one), 'malloc(1) lies in the 16-byte class page');
     assert.equal(blocks.filter((b) => b.kind === 'table').length, 1, 'one page table');
@@ -687,12 +689,12 @@ describe('release: objects of size-class pages, pages and the page table', () =>
     assert.ok(!map.groups.some((g) => g.attrs['data-kind'] === 'unknown'), 'every byte of every page is drawn');
     assert.deepEqual(map.legend, ['program', 'metadata', 'page', 'table', 'used', 'free']);
     const legend = byId(map.root, 'legend').children.map((g) => g.children.find((c) => c.name === 'text').text);
-    assert.match(legend[2], /^ralloc metadata: pages of small objects \(header and end; the objects are drawn as blocks\): [0-9.]+ (bytes|KiB), 4 pages of 28\.0 KiB in all$/);
+    assert.match(legend[2], /^ralloc metadata: pages of small objects \(header and end; the objects are drawn as blocks\): [0-9.]+ (bytes|KiB), 4 pages of 16\.0 KiB in all$/);
     assert.match(legend[3], new RegExp(`^ralloc metadata: the page table: ${table.size} bytes$`));
     assert.match(legend[4], /^blocks in use: .*, 6 blocks \(4 small objects\)$/);
     assertFigures(map, snap.blocks, snap.spans.length);
     const f = heapFigures(snap);
-    assert.deepEqual([f.usedBlocks, f.usedObjects, f.pages, f.pageBytes, f.tableBytes], [6, 4, 4, 28672, table.size]);
+    assert.deepEqual([f.usedBlocks, f.usedObjects, f.pages, f.pageBytes, f.tableBytes], [6, 4, 4, 16384, table.size]);
     // The map's kinds add up: page metadata and the objects drawn inside fill the pages exactly.
     const objectBytes = snap.blocks.filter((b) => b.kind === 'object').reduce((s, b) => s + b.size, 0);
     assert.equal(f.bytes.page + objectBytes, f.pageBytes);

@@ -45,11 +45,35 @@ describe('release: small requests are objects of size-class pages', () => {
       assert.ok(page, `malloc(${n}) is an object of a page`);
       assert.equal(page.p % 4096, 0, 'the page starts on 4 KiB');
       assert.ok(p >= page.p + 64 && p + cls <= page.p + page.size - 16, 'the object lies inside its page');
-      assert.equal(page.size, cls <= 256 ? 4096 : cls <= 512 ? 8192 : 16384, `page size for class ${cls}`);
+      assert.equal(page.size, 4096, `the first page of class ${cls} is one region`);
     });
     // same-class objects are adjacent: no header between them
     const a = r.malloc(48), b = r.malloc(48);
     assert.equal(Math.abs(b - a), 48);
+    assert.equal(r.check(), 0);
+  });
+
+  it('a class\'s first page is one region; once it has a page, the next are 4, 8 or 16 KiB by class', () => {
+    const r = fresh();
+    for (const [n, later] of [[16, 4096], [320, 8192], [1024, 16384]]) {
+      const first = r.malloc(n);
+      const firstPage = pageOf(walk(r), first);
+      assert.equal(firstPage.size, 4096, `the first page of class ${n}`);
+      const slots = Math.floor((4096 - 64 - 16) / n);
+      const more = [];
+      for (let k = 1; k < slots; k++) more.push(r.malloc(n));
+      assert.ok(more.every((p) => pageOf(walk(r), p).p === firstPage.p), `the first ${slots} objects of class ${n} share its first page`);
+      const next = r.malloc(n);
+      const nextPage = pageOf(walk(r), next);
+      assert.notEqual(nextPage.p, firstPage.p, 'a full page sends the next object to a new page');
+      assert.equal(nextPage.size, later, `a later page of class ${n}`);
+      // freeing every object of the class gives its pages back; its next first page is one region again
+      for (const p of [first, ...more, next]) r.free(p);
+      assert.equal(r.check(), 0);
+    }
+    // (one empty page is kept in all, the last emptied: class 1024's; class 320's went back)
+    const again = r.malloc(320);
+    assert.equal(pageOf(walk(r), again).size, 4096, 'a class whose pages all went back starts again with one region');
     assert.equal(r.check(), 0);
   });
 
@@ -159,6 +183,19 @@ describe('release: small requests are objects of size-class pages', () => {
     const a = r.malloc(32), b = r.malloc(32);
     r.free(b);
     r.view().setUint32(b, a + 8, true); // b's link now points off the grid, into a
+    assert.equal(r.check(), CHECK_PAGE);
+  });
+
+  it('ralloc_check names a class whose page count disagrees with its pages: PAGE', () => {
+    const r = fresh();
+    r.malloc(32);
+    const out = r.malloc(32); // ralloc_layout's 8 words: version, shim base, shim end, root, root size, ...
+    r.exports.ralloc_layout(out);
+    const root = r.view().getUint32(out + 12, true);
+    const count = root + 2576 + 2 * 2; // class 2's page count (root.ts: classPages after the table fields)
+    assert.equal(r.view().getUint16(count, true), 1, 'class 2 has one page');
+    assert.equal(r.check(), 0);
+    r.view().setUint16(count, 0, true);
     assert.equal(r.check(), CHECK_PAGE);
   });
 
