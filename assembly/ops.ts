@@ -215,14 +215,22 @@ export function opRealloc(r: usize, p: usize, n: usize, op: u32 = OP_REALLOC): u
   let old = GUARDED ? requestOf(p) : sizeOf(p) - HEADER;
   let serial = GUARDED ? serialOf(p) : 0;
   let s = sizeFor(n);
+  let bs = sizeOf(p);
   let q: usize = 0;
-  if (resizeInPlace(r, p, s, false)) {
+  if (!GUARDED && s <= bs && bs - s < bs >> 2) {
+    q = p; // it fits with less than a quarter to spare: kept whole (room a growing buffer reuses)
+  } else if (resizeInPlace(r, p, s, false)) {
     q = p;
   } else {
-    // Free memory elsewhere first; then grow memory under p if it ends the heap; then move.
-    q = heapAlloc(r, s);
+    // Free memory elsewhere first; then grow memory under p if it ends the heap; then move. A
+    // buffer growing in steps moves to half as much again as it held (release), so it moves
+    // O(log n) times, not once per step each time a neighbour blocks it.
+    let more = GUARDED || n <= old ? n : max<usize>(n, min<usize>(old + (old >> 1), LARGEST));
+    q = heapAlloc(r, sizeFor(more));
+    if (!q && more != n) q = heapAlloc(r, s);
     if (!q && resizeInPlace(r, p, s, true)) q = p;
-    if (!q) q = allocBlock(r, n, ALIGN, true);
+    if (!q) q = allocBlock(r, more, ALIGN, true);
+    if (!q && more != n) q = allocBlock(r, n, ALIGN, true);
     if (!q) return 0;
   }
   if (q != p) {

@@ -1109,3 +1109,28 @@ for (const build of BUILDS) {
     });
   });
 }
+
+// Buffers grown by realloc in small steps, in turns (so none can always grow in place): release
+// moves a growing block to half as much again as it held, so each buffer moves O(log n) times.
+// Growing exactly, a buffer moves whenever a neighbour blocks it: every few steps.
+describe('release: realloc growth moves a buffer O(log n) times', () => {
+  it('four buffers grown in turns by 16 bytes from 2 KiB to 128 KiB move at most 24 times each, and keep their bytes', () => {
+    const r = createInstance('release', { initial: 1, maximum: 1024 });
+    const bufs = [0, 1, 2, 3].map(() => ({ p: r.malloc(2048), n: 2048, moves: 0 }));
+    bufs.forEach((b, i) => fillPattern(r, b.p, b.n, i + 1));
+    for (let step = 0; bufs[3].n < 128 * 1024; step++) {
+      const i = step & 3, b = bufs[i];
+      const q = r.realloc(b.p, b.n + 16);
+      assert.notEqual(q, 0);
+      if (q !== b.p) b.moves++;
+      assert.equal(findPatternMismatch(r, q, 2048, i + 1), -1, 'the buffer kept its first bytes');
+      b.p = q;
+      b.n += 16;
+    }
+    // log1.5(128 KiB / 2 KiB) < 11; a move that finds no room half as large again takes the exact size
+    const moves = bufs.map((b) => b.moves);
+    if (process.env.SHOW_MOVES) console.log(moves.join(' '));
+    assert.ok(moves.every((m) => m <= 24), `moves per buffer growing from 2 KiB to 128 KiB: ${moves.join(', ')}`);
+    assertCheck(r, 'after growing four buffers');
+  });
+});
