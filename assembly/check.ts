@@ -30,7 +30,7 @@ import { MIN_BLOCK, FREE, PREV_FREE, CACHED, META, LEAD_DEAD, SIZE_MASK, HEADER,
 import {
   SL_COUNT, FL_COUNT, QUICK_COUNT, R_SPANS, R_LO, R_HI, R_FLMAP, R_QUICK_BYTES, R_FREE_BYTES,
   R_BLOCK_BYTES, R_PEAK_HELD,
-  R_DEAD, DEAD_SLOTS, R_PT, R_PT_COVER, CLASS_SLOTS,
+  R_DEAD, DEAD_SLOTS, R_PT, R_PT_COVER, R_KEPT_BYTES, CLASS_SLOTS,
   field, slMapSlot, quickSlot, classSlot, classPagesSlot,
 } from "./root";
 import { listHead, listOf } from "./bins";
@@ -41,7 +41,7 @@ import { GUARDED, PAGES } from "./config";
 import {
   REGION_BITS, PAGE_MAX, pageOf, pageLive, isTable, firstOf, objectSize, capacityOf, usedOf,
   freeHead, nextPage, prevPage, objectLive, regionsOf, bumpOf, objectAround, pageClass, pageRegions,
-  bitmapOf, tableEntry,
+  bitmapOf, tableEntry, pageKept,
 } from "./page";
 import { guardVerify, requestOf, GUARD_OK } from "./guard";
 
@@ -90,7 +90,7 @@ function walk(r: usize): u32 {
   if (!r) return 0;
   let freeBlocks: u32 = 0, cachedBytes: u32 = 0, inUse: u32 = 0, live: u32 = 0;
   let blockBytes: u32 = 0, freeBytes: u32 = 0;
-  let regions: u32 = 0, roomy: u32 = 0, pages: u32 = 0; // release: the pages' regions, pages with room, pages
+  let regions: u32 = 0, roomy: u32 = 0, pages: u32 = 0, kept: u32 = 0; // release: the pages' regions, pages with room, pages, kept bytes
   let memEnd = <u64>memory.size() << 16;
   let spans: u32 = 0;
   let lo = <usize>field(r, R_LO), hi = <usize>field(r, R_HI);
@@ -130,6 +130,7 @@ function walk(r: usize): u32 {
           inUse += <u32>(objects >> 32);
           regions += <u32>pageRegions(p);
           pages++;
+          if (pageKept(p)) kept += <u32>size;
           if (freeHead(p)) roomy++;
         }
       } else if (h & CACHED) {
@@ -189,6 +190,7 @@ function walk(r: usize): u32 {
   if (quickBytes != cachedBytes || (!PAGES && quickBytes != field(r, R_QUICK_BYTES))) return CHECK_QUICK;
   if (PAGES) {
     let code = checkPageLists(r, regions, roomy, pages);
+    if (!code && kept != field(r, R_KEPT_BYTES)) code = CHECK_PAGE; // the kept pages' bytes
     if (code) return code;
   }
   if (blockBytes != field(r, R_BLOCK_BYTES) || freeBytes != field(r, R_FREE_BYTES)) return CHECK_COUNTERS;

@@ -15,7 +15,7 @@ import { shimClaim, shimBreak } from "./shim";
 import { oomRetry } from "./oom";
 import { noteAlloc, noteFree, noteRealloc } from "./stats";
 import { GUARDED, SECURITY, VALIDATE, PAGES } from "./config";
-import { R_EMPTY_KEPT, R_CLAIMED, field } from "./root";
+import { R_KEPT_BYTES, R_CLAIMED, field } from "./root";
 import { PAGE_MAX, classOf, pageAlloc, pageFlush, pageOf, pagePush, objectLive, objectSize } from "./page";
 import {
   GUARD, guardedBlockFor, guardSet, guardRetire, guardKeepRequest, requestOf, serialOf, nextSerial,
@@ -65,9 +65,9 @@ function allocBlock(r: usize, n: usize, align: usize, handle: bool): usize {
     if (n <= PAGE_MAX && grain == ALIGN) {
       let o = pageAlloc(r, classOf(n));
       if (o) return o;
-    } else if (field(r, R_EMPTY_KEPT) && n >= field(r, R_CLAIMED) >> 4) {
-      // A large request: an empty page kept for its class must not split what it could use.
-      // (Smaller ones leave it: making pages again and again would cost more than it holds.)
+    } else if (field(r, R_KEPT_BYTES) && n >= field(r, R_CLAIMED) >> 4) {
+      // A large request: empty pages kept for their classes must not split what it could use.
+      // (Smaller ones leave them: making pages again and again would cost more than they hold.)
       pageFlush(r);
     }
   }
@@ -78,7 +78,7 @@ function allocBlock(r: usize, n: usize, align: usize, handle: bool): usize {
  *  counted; 0 sends the caller down the whole path (growth, the OOM policy, a kept empty page
  *  that a large request must flush first). Inlined into malloc. O(1). */
 @inline export function generalHit(r: usize, n: usize): usize {
-  if (n > LARGEST || (field(r, R_EMPTY_KEPT) != 0 && n >= field(r, R_CLAIMED) >> 4)) return 0;
+  if (n > LARGEST || (field(r, R_KEPT_BYTES) != 0 && n >= field(r, R_CLAIMED) >> 4)) return 0;
   let s = blockSizeFor(n);
   let p = findFree(r, s);
   if (!p) return 0;

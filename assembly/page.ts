@@ -9,13 +9,14 @@
 // O(1), exactly, whether p is an object; a pointer elsewhere goes to the general path.
 //
 //   a page at q (4 KiB aligned), of class c, R regions (4 KiB each)
-//    q          +4     +6    +7        +8         +12        +16        +20   +32          +first
-//   ┌──────────┬──────┬─────┬─────────┬──────────┬──────────┬──────────┬─────┬────────────┬─────────┐
-//   │ free u32 │ used │ cls │ regions │ next u32 │ prev u32 │ bump u32 │  0  │ live bitmap│objects …│
-//   │          │ u16  │ u8  │ u8      │          │          │          │     │ R×32 bytes │16·c each│
-//   └──────────┴──────┴─────┴─────────┴──────────┴──────────┴──────────┴─────┴────────────┴─────────┘
+//    q          +4     +6    +7        +8         +12        +16        +20  +21  +32          +first
+//   ┌──────────┬──────┬─────┬─────────┬──────────┬──────────┬──────────┬────┬────┬────────────┬─────────┐
+//   │ free u32 │ used │ cls │ regions │ next u32 │ prev u32 │ bump u32 │kept│ 0  │ live bitmap│objects …│
+//   │          │ u16  │ u8  │ u8      │          │          │          │ u8 │    │ R×32 bytes │16·c each│
+//   └──────────┴──────┴─────┴─────────┴──────────┴──────────┴──────────┴────┴────┴────────────┴─────────┘
 //    free      the first free object; each free object's first word links to the next
 //    used      live objects;  cls  the class c;  regions  R (1, 2 or 4)
+//    kept      1: the page may stay when empty (counted in the root's kept bytes; see keep)
 //    next/prev the page's place in its class's list of pages with a free object (root slot)
 //    bump      the first object never handed out (0: none left); the free list is threaded
 //              from here THREAD objects at a time, so making a page costs O(THREAD), not O(page)
@@ -31,15 +32,16 @@
 // the general path never frees, merges or resizes it as a program's block.
 //
 // Cost. malloc and free of a small object are a handful of loads and stores, plus a list update
-// when a page fills or gains its first free object. A page is made (O(objects): its free list is
-// threaded once) when its class has none with room, and returned to the general heap when its
-// last object is freed, unless it is the only page of its class with room; one such empty page is
-// kept in all (the newest), and it goes back too at the next large general-path allocation (a sixteenth of the heap or more),
-// before growth and on trim (pageFlush), so freeing every object leaves the heap whole. The table grows by doubling (O(table) each time).
+// when a page fills or gains its first free object. A page is made (O(THREAD): its free list is
+// threaded lazily) when its class has none with room, and returned to the general heap when its
+// last object is freed, unless it is the only page of its class with room and the heap's kept
+// pages stay within max(64 KiB, memory / 16) (keep). Kept pages go back before memory grows, at
+// a large general-path allocation (a sixteenth of the heap or more) and on trim (pageFlush), so
+// freeing every object leaves the heap whole. The table grows by doubling (O(table) each time).
 
 import { HEADER, META, MIN_BLOCK, header, setHeader, sizeOf } from "./block";
 import {
-  R_PT, R_PT_BASE, R_PT_COVER, R_LO, R_HI, R_DEAD, R_EMPTY_KEPT, CLASS_SLOTS, classSlot, classPagesSlot, field, setField,
+  R_PT, R_PT_BASE, R_PT_COVER, R_LO, R_HI, R_DEAD, R_KEPT_BYTES, R_CLAIMED, CLASS_SLOTS, classSlot, classPagesSlot, field, setField,
 } from "./root";
 import { SMALL_MAX, PAGES } from "./config";
 import { freeBlock, takeBlock, heapAlign } from "./heap";
@@ -61,7 +63,10 @@ const PG_REGIONS: usize = 7;
 const PG_NEXT: usize = 8;
 const PG_PREV: usize = 12;
 const PG_BUMP: usize = 16;
+const PG_KEPT: usize = 20;
 const PG_BITS: usize = 32;
+/** Empty pages a heap may keep, in bytes: this much, or a sixteenth of its memory if more. */
+const KEEP_FLOOR: u32 = 64 << 10;
 /** Objects threaded onto a page's free list at a time. */
 const THREAD: usize = 16;
 
@@ -209,9 +214,9 @@ export function objectAround(pg: usize, p: usize): usize {
   let used = load<u16>(pg, PG_USED) - 1;
   store<u16>(pg, used, PG_USED);
   if (!head || !used) {
-    // The common case of a page emptied again and again (a malloc/free pair): it is the page
-    // kept already, listed (it had a free object) and alone in its list. Nothing to do.
-    if (head && field(r, R_EMPTY_KEPT) == <u32>pg && lonely(pg)) return true;
+    // The common case of a page emptied again and again (a malloc/free pair): it is kept
+    // already, listed (it had a free object) and alone in its list. Nothing to do.
+    if (head && pageKept(pg) && lonely(pg)) return true;
     pageChanged(r, pg, head == 0, used == 0);
   }
   return true;
@@ -262,21 +267,11 @@ function enlist(slot: usize, pg: usize): void {
 }
 
 /** After a free in page pg: it was full (back on its list) and/or is now empty (back to the
- *  general heap, unless it is the only page of its class with room). O(1). */
+ *  general heap, unless it may stay: see keep). O(1). */
 function pageChanged(r: usize, pg: usize, wasFull: bool, empty: bool): void {
   let slot = classSlot(r, pageClass(pg));
   if (empty) {
-    if (!wasFull && lonely(pg)) { // (a page that was not full is listed)
-      // Kept: the next malloc of its class needs no new page. One empty page is kept in all,
-      // so the one kept before goes back if it is still empty (and so still listed).
-      let kept = <usize>field(r, R_EMPTY_KEPT);
-      if (kept && kept != pg && !load<u16>(kept, PG_USED)) {
-        unlist(classSlot(r, pageClass(kept)), kept);
-        pageRelease(r, kept);
-      }
-      setField(r, R_EMPTY_KEPT, <u32>pg);
-      return;
-    }
+    if (!wasFull && lonely(pg) && keep(r, pg)) return; // (a page that was not full is listed)
     if (!wasFull) unlist(slot, pg);
     pageRelease(r, pg);
     return;
@@ -284,9 +279,35 @@ function pageChanged(r: usize, pg: usize, wasFull: bool, empty: bool): void {
   enlist(slot, pg); // it was full
 }
 
+/** Whether empty page pg, the only page of its class with room, may stay for the class's next
+ *  malloc: yes when it is marked kept already, or when the heap's kept pages (R_KEPT_BYTES) stay
+ *  within max(64 KiB, memory / 16) with it, and then it is marked. A class used on and off
+ *  (a program's sparse sizes) then does not make and free a page each time; kept pages go back
+ *  before memory grows, at a large request, and on trim (pageFlush). O(1). */
+function keep(r: usize, pg: usize): bool {
+  if (pageKept(pg)) return true;
+  let kept = field(r, R_KEPT_BYTES) + <u32>(pageRegions(pg) << REGION_BITS);
+  if (kept > max<u32>(KEEP_FLOOR, field(r, R_CLAIMED) >> 4)) return false;
+  setField(r, R_KEPT_BYTES, kept);
+  store<u8>(pg, 1, PG_KEPT);
+  return true;
+}
+
+/** Whether page pg is marked to stay when empty. O(1). */
+@inline export function pageKept(pg: usize): bool {
+  return load<u8>(pg, PG_KEPT) != 0;
+}
+
+/** Takes page pg's kept mark off, if it has one. O(1). */
+function unmark(r: usize, pg: usize): void {
+  if (!pageKept(pg)) return;
+  store<u8>(pg, 0, PG_KEPT);
+  setField(r, R_KEPT_BYTES, field(r, R_KEPT_BYTES) - <u32>(pageRegions(pg) << REGION_BITS));
+}
+
 /** Returns empty page pg (out of every list) to the general heap. O(1). */
 function pageRelease(r: usize, pg: usize): void {
-  if (<usize>field(r, R_EMPTY_KEPT) == pg) setField(r, R_EMPTY_KEPT, 0);
+  unmark(r, pg);
   let count = classPagesSlot(r, pageClass(pg));
   let pages = load<u16>(count);
   if (pages < 0xFFFF) store<u16>(count, pages - 1);
@@ -386,7 +407,6 @@ function tableCovers(r: usize, pg: usize, regions: usize): bool {
  *  trimming. Returns whether it returned any. O(classes), plus O(table) when it did. */
 export function pageFlush(r: usize): bool {
   if (!PAGES || !field(r, R_PT_COVER)) return false;
-  setField(r, R_EMPTY_KEPT, 0);
   let any = false;
   for (let c: usize = 1; c < CLASS_SLOTS; ++c) {
     let slot = classSlot(r, c);
@@ -397,6 +417,8 @@ export function pageFlush(r: usize): bool {
         unlist(slot, pg);
         pageRelease(r, pg);
         any = true;
+      } else {
+        unmark(r, pg); // (a full page keeps its mark: no list reaches it)
       }
       pg = next;
     }

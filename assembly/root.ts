@@ -5,7 +5,7 @@
 //   ┌──────┬─────────────────────────────┬────────────────────────────────────────────────┐
 //   │    0 │ flMap        u32            │ bit f set: some free list of first level f    │
 //   │    4 │ quickBytes   u32            │ bytes sitting in quick lists (guarded builds); │
-//   │      │                             │ release: the empty page kept, or 0 (page.ts)   │
+//   │      │                             │ release: bytes of pages kept empty (page.ts)   │
 //   │    8 │ freeBytes    u32            │ bytes of the blocks in the free lists          │
 //   │   12 │ peakHeld     u32            │ most block bytes held (live + cached) at once  │
 //   │   16 │ claimed      u32            │ bytes of memory given to this heap             │
@@ -58,8 +58,8 @@ export const CLASS_SLOTS: usize = SMALL_MAX > 0 ? ((SMALL_MAX + HEADER + ALIGN_M
 
 export const R_FLMAP: usize = 0;
 export const R_QUICK_BYTES: usize = 4;
-/** Release (no quick lists): the one empty page kept for its class, or 0 (page.ts). */
-export const R_EMPTY_KEPT: usize = 4;
+/** Release (no quick lists): bytes of the pages marked to stay when empty (page.ts). */
+export const R_KEPT_BYTES: usize = 4;
 export const R_FREE_BYTES: usize = 8;
 export const R_PEAK_HELD: usize = 12;
 export const R_CLAIMED: usize = 16;

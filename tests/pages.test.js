@@ -71,9 +71,38 @@ describe('release: small requests are objects of size-class pages', () => {
       for (const p of [first, ...more, next]) r.free(p);
       assert.equal(r.check(), 0);
     }
-    // (one empty page is kept in all, the last emptied: class 1024's; class 320's went back)
+    r.exports.ralloc_trim(); // kept empty pages go back
     const again = r.malloc(320);
     assert.equal(pageOf(walk(r), again).size, 4096, 'a class whose pages all went back starts again with one region');
+    assert.equal(r.check(), 0);
+  });
+
+  it('a class used on and off keeps its one page: the same object comes back, no page is made again', () => {
+    const r = fresh();
+    const sizes = Array.from({ length: 12 }, (_, i) => 16 + 80 * i); // 12 classes, one page each
+    const first = sizes.map((n) => r.malloc(n));
+    first.forEach((p) => r.free(p));
+    const pages = walk(r).filter((x) => x.kind === KIND.PAGE).map((x) => x.p);
+    assert.equal(pages.length, 12, 'each emptied page was kept (12 one-region pages: 48 KiB, under 64 KiB)');
+    for (let round = 0; round < 50; round++) {
+      const ps = sizes.map((n) => r.malloc(n));
+      assert.deepEqual(ps, first, `round ${round}: each class hands out its kept page's object again`);
+      ps.forEach((p) => r.free(p));
+    }
+    assert.deepEqual(walk(r).filter((x) => x.kind === KIND.PAGE).map((x) => x.p), pages, 'the same pages, none made again');
+    assert.equal(r.check(), 0);
+  });
+
+  it('empty pages kept stay within 64 KiB on a small heap; the rest go back to the general heap', () => {
+    const r = fresh();
+    const ps = Array.from({ length: 64 }, (_, i) => r.malloc(16 * (i + 1))); // 64 classes: 64 one-region pages
+    assert.equal(walk(r).filter((x) => x.kind === KIND.PAGE).length, 64);
+    ps.forEach((p) => r.free(p));
+    const left = walk(r).filter((x) => x.kind === KIND.PAGE);
+    assert.equal(left.length, 16, `empty pages kept: ${left.length} of 4 KiB (memory is ${r.memBytes()} bytes, so the 64 KiB floor applies)`);
+    assert.equal(r.check(), 0);
+    r.exports.ralloc_trim();
+    assert.equal(walk(r).filter((x) => x.kind === KIND.PAGE).length, 0, 'trim gives every kept page back');
     assert.equal(r.check(), 0);
   });
 
@@ -196,6 +225,18 @@ describe('release: small requests are objects of size-class pages', () => {
     assert.equal(r.view().getUint16(count, true), 1, 'class 2 has one page');
     assert.equal(r.check(), 0);
     r.view().setUint16(count, 0, true);
+    assert.equal(r.check(), CHECK_PAGE);
+  });
+
+  it('ralloc_check names a root whose kept-page bytes disagree with the pages marked kept: PAGE', () => {
+    const r = fresh();
+    r.free(r.malloc(32)); // its page, emptied, is kept
+    const out = r.malloc(64);
+    r.exports.ralloc_layout(out);
+    const root = r.view().getUint32(out + 12, true);
+    assert.equal(r.view().getUint32(root + 4, true), 4096, 'the root counts the kept page (root.ts: kept bytes at 4)');
+    assert.equal(r.check(), 0);
+    r.view().setUint32(root + 4, 0, true);
     assert.equal(r.check(), CHECK_PAGE);
   });
 
