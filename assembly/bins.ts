@@ -25,7 +25,7 @@ import {
   SL_BITS, SL_COUNT, SB_BITS, SB_SIZE, FL_COUNT, R_FLMAP, R_FREE_BYTES, R_LO, R_HI,
   field, setField, headSlot, slMapSlot,
 } from "./root";
-import { GUARDED } from "./config";
+import { GUARDED, COMPACT } from "./config";
 import { report, currentOp, M_BAD_LIST } from "./misuse";
 
 /** First level of size s. O(1). */
@@ -133,6 +133,7 @@ export function findFree(r: usize, s: usize): usize {
   }
   // Nothing larger: a block of s's own list may still fit (the rounding skipped it). Without
   // this, a request just below a list boundary would grow memory while a fitting block waits.
+  if (COMPACT) return 0; // (nothing is flushed in small, so heapAllocSlow's scanOwnList follows at once)
   let p = <usize>load<u32>(headSlot(r, ownFl, ownSl));
   for (let n: u32 = 0; p != 0 && n < SCAN_LIMIT; ++n) {
     if (sizeOf(p) >= s) return p;

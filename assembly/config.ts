@@ -49,6 +49,10 @@ export const GUARDED: bool = DEBUG || SECURITY || VALIDATE;
 // @ts-ignore: compile-time constant from --use (RALLOC_PAGES=0: quick lists instead, as guarded)
 export const PAGES: bool = !GUARDED && SMALL_MAX > 0 && (isDefined(RALLOC_PAGES) ? RALLOC_PAGES != 0 : true);
 
+/** The small build (no small-object path, SMALL_MAX 0): where speed and code size pull apart,
+ *  it takes the shorter code (merges always re-list the merged block; one scan of a list). */
+export const COMPACT: bool = SMALL_MAX == 0;
+
 /** Canary bytes at least after each block's requested bytes, in guarded builds. */
 // @ts-ignore: compile-time constant from --use
 export const CANARY: usize = isDefined(RALLOC_CANARY) ? RALLOC_CANARY : 4;

@@ -45,7 +45,7 @@ import { insertFree, removeFree, replaceFree, sameList, findFree, scanOwnList } 
 import { addMemory, spanEnd } from "./span";
 import { QUICK_MAX, quickPop, quickPush, quickFlush } from "./quick";
 import { pageFlush } from "./page";
-import { SECURITY, GUARDED } from "./config";
+import { SECURITY, GUARDED, COMPACT } from "./config";
 import { tombstone } from "./misuse";
 
 /** Lays out an empty heap root at r (16-aligned) and hands it [r + ROOT_SIZE, end). O(root). */
@@ -93,7 +93,7 @@ export function freeBlock(r: usize, p: usize): usize {
   setHeader(next, header(next) | PREV_FREE);
   // The merged block takes the list place of the neighbour it absorbed when their lists agree
   // (the common case next to a large free block): no bitmap work.
-  if (listed && sameList(listedSize, s)) {
+  if (!COMPACT && listed && sameList(listedSize, s)) {
     replaceFree(r, listed, p, s, listedSize); // (listed == p: the same block, grown in place)
   } else {
     if (listed) removeFree(r, listed, listedSize);
@@ -115,7 +115,7 @@ export function freeBlock(r: usize, p: usize): usize {
 function giveUpFront(r: usize, f: usize, fs: usize, taken: usize): void {
   let rest = fs - taken;
   let q = f + taken;
-  if (sameList(rest, fs)) {
+  if (!COMPACT && sameList(rest, fs)) {
     replaceFree(r, f, q, rest, fs);
   } else {
     removeFree(r, f, fs);

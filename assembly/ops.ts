@@ -207,7 +207,13 @@ export function opRealloc(r: usize, p: usize, n: usize, op: u32 = OP_REALLOC): u
   if (GUARDED) h = checkedLive(r, p, op);
   else if (!heapOwns(r, p)) return 0;
   if (n == 0) {
-    opFree(r, p, op);
+    if (GUARDED) opFree(r, p, op);
+    else { // (p was checked above)
+      let bs = sizeOf(p);
+      noteFree(r, bs);
+      heapFree(r, p, header(p));
+      opEvent(EV_FREE, p, bs - HEADER, 0, 0);
+    }
     return 0;
   }
   if (n > LARGEST) return 0;
@@ -217,7 +223,7 @@ export function opRealloc(r: usize, p: usize, n: usize, op: u32 = OP_REALLOC): u
   let s = sizeFor(n);
   let bs = sizeOf(p);
   let q: usize = 0;
-  if (!GUARDED && s <= bs && bs - s < bs >> 2) {
+  if (PAGES && s <= bs && bs - s < bs >> 2) {
     q = p; // it fits with less than a quarter to spare: kept whole (room a growing buffer reuses)
   } else if (resizeInPlace(r, p, s, false)) {
     q = p;
@@ -225,7 +231,7 @@ export function opRealloc(r: usize, p: usize, n: usize, op: u32 = OP_REALLOC): u
     // Free memory elsewhere first; then grow memory under p if it ends the heap; then move. A
     // buffer growing in steps moves to half as much again as it held (release), so it moves
     // O(log n) times, not once per step each time a neighbour blocks it.
-    let more = GUARDED || n <= old ? n : max<usize>(n, min<usize>(old + (old >> 1), LARGEST));
+    let more = !PAGES || n <= old ? n : max<usize>(n, min<usize>(old + (old >> 1), LARGEST));
     q = heapAlloc(r, sizeFor(more));
     if (!q && more != n) q = heapAlloc(r, s);
     if (!q && resizeInPlace(r, p, s, true)) q = p;

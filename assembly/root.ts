@@ -131,5 +131,5 @@ const QUICK_FLOOR: u32 = 65536;
 export function addClaimed(r: usize, delta: i32): void {
   let claimed = field(r, R_CLAIMED) + <u32>delta;
   setField(r, R_CLAIMED, claimed);
-  setField(r, R_QUICK_CAP, min<u32>(<u32>QUICK_LIMIT, max<u32>(claimed >> 3, QUICK_FLOOR)));
+  if (QUICK_MAX > 0) setField(r, R_QUICK_CAP, min<u32>(<u32>QUICK_LIMIT, max<u32>(claimed >> 3, QUICK_FLOOR)));
 }
