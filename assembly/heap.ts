@@ -41,7 +41,7 @@ import {
 import { ROOT_SIZE, R_LO, R_HI, R_SPANS, R_DEAD, R_QUICK_BYTES, R_QUICK_CAP, field, addClaimed } from "./root";
 import { forgetDead } from "./range";
 import { noteHeld } from "./stats";
-import { insertFree, removeFree, replaceFree, sameList, findFree, scanOwnList } from "./bins";
+import { insertFree, removeFree, insertFreeHot, removeFreeHot, replaceFree, sameList, findFree, scanOwnList } from "./bins";
 import { addMemory, spanEnd } from "./span";
 import { QUICK_MAX, quickPop, quickPush, quickFlush } from "./quick";
 import { pageFlush } from "./page";
@@ -80,7 +80,7 @@ export function freeBlock(r: usize, p: usize): usize {
   if ((h & PREV_FREE) && freeBefore(r, p)) {
     let prev = prevFreeOf(p);
     let ps = sizeOf(prev);
-    if (listed) removeFree(r, listed, listedSize);
+    if (listed) removeFreeHot(r, listed, listedSize);
     listed = prev;
     listedSize = ps;
     setHeader(p, GUARDED ? tombstone(own) : 0);
@@ -96,8 +96,8 @@ export function freeBlock(r: usize, p: usize): usize {
   if (!COMPACT && listed && sameList(listedSize, s)) {
     replaceFree(r, listed, p, s, listedSize); // (listed == p: the same block, grown in place)
   } else {
-    if (listed) removeFree(r, listed, listedSize);
-    insertFree(r, p, s);
+    if (listed) removeFreeHot(r, listed, listedSize);
+    insertFreeHot(r, p, s);
   }
   return p;
 }
@@ -118,8 +118,8 @@ function giveUpFront(r: usize, f: usize, fs: usize, taken: usize): void {
   if (!COMPACT && sameList(rest, fs)) {
     replaceFree(r, f, q, rest, fs);
   } else {
-    removeFree(r, f, fs);
-    insertFree(r, q, rest);
+    removeFreeHot(r, f, fs);
+    insertFreeHot(r, q, rest);
   }
   setHeader(q, <u32>rest | FREE);
   setFooter(q, rest);
@@ -133,7 +133,7 @@ export function takeBlock(r: usize, p: usize, s: usize): usize {
     giveUpFront(r, p, bs, s);
     setHeader(p, <u32>s);
   } else {
-    removeFree(r, p, bs);
+    removeFreeHot(r, p, bs);
     setHeader(p, <u32>bs);
     let next = p + bs;
     setHeader(next, header(next) & ~PREV_FREE);
