@@ -76,23 +76,25 @@ function globalHeapFor(n: usize): usize {
  *  quick lists is inlined here and is a handful of loads and stores. */
 export function malloc(n: usize): usize {
   let r = globalRoot;
-  if (PAGES && r != 0) { // guarded builds and small: through ops.ts
-    if (n <= PAGE_MAX) {
-      let p = pagePop(r, (n + 15) >> 4); // n = 0: class 0's slot stays empty, so the slow path
-      if (p) {
-        noteAlloc(r, 0);
-        return p;
-      }
-    } else {
-      let p = generalHit(r, n);
-      if (p) return p;
+  if (PAGES && n <= PAGE_MAX && r != 0) { // guarded builds and small: through ops.ts
+    let p = pagePop(r, (n + 15) >> 4); // n = 0: class 0's slot stays empty, so the slow path
+    if (p) {
+      noteAlloc(r, 0);
+      return p;
     }
   }
   return mallocSlow(n);
 }
 
-/** malloc past the quick lists: makes the heap on first use, then searches, grows, asks. */
+/** malloc past a page's pop: a listed free block when one fits (release: generalHit), else
+ *  makes the heap on first use, then searches, grows, asks. Out of line, so that malloc stays
+ *  small enough to inline into a program. O(1), plus growth. */
 function mallocSlow(n: usize): usize {
+  let g = globalRoot;
+  if (PAGES && n > PAGE_MAX && g != 0) {
+    let p = generalHit(g, n);
+    if (p) return p;
+  }
   if (n > MAX_REQUEST) return 0;
   let r = globalHeapFor(n);
   return r ? opAlloc(r, n, ALIGN, true, OP_MALLOC) : 0;
