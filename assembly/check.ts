@@ -130,7 +130,10 @@ function walk(r: usize): u32 {
           inUse += <u32>(objects >> 32);
           regions += <u32>pageRegions(p);
           pages++;
-          if (pageKept(p)) kept += <u32>size;
+          if (pageKept(p)) {
+            if (!freeHead(p) && !bumpOf(p)) return CHECK_PAGE; // a full page is never marked kept
+            kept += <u32>size;
+          }
           if (freeHead(p)) roomy++;
         }
       } else if (h & CACHED) {

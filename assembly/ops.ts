@@ -235,12 +235,13 @@ export function opRealloc(r: usize, p: usize, n: usize, op: u32 = OP_REALLOC): u
     q = heapAlloc(r, sizeFor(more));
     if (!q && more != n) q = heapAlloc(r, s);
     if (!q && resizeInPlace(r, p, s, true)) q = p;
-    if (!q) q = allocBlock(r, more, ALIGN, true);
-    if (!q && more != n) q = allocBlock(r, n, ALIGN, true);
+    // (the room is not worth the OOM handler: it is asked once, for exactly n)
+    if (!q && more != n) q = allocBlock(r, more, ALIGN, false);
+    if (!q) q = allocBlock(r, n, ALIGN, true);
     if (!q) return 0;
   }
   if (q != p) {
-    memory.copy(q, p, min<usize>(old, GUARDED ? n : sizeOf(q) - HEADER));
+    memory.copy(q, p, min<usize>(old, n)); // (q may be an object of a page: no header to read)
     // one realloc: neither a malloc nor a free is counted
     if (GUARDED) {
       let ps = <usize>(h & SIZE_MASK);
@@ -273,8 +274,8 @@ function reallocObject(r: usize, pg: usize, p: usize, n: usize, op: u32): usize 
   let size = objectSize(pg);
   if (n <= size && (size <= 64 || n >= size >> 1)) return p;
   let want = n > size && n < PAGE_MAX ? min<usize>(max<usize>(n, size << 1), PAGE_MAX) : n;
-  let q = allocBlock(r, want, ALIGN, true);
-  if (!q && want != n) q = allocBlock(r, n, ALIGN, true);
+  let q = want != n ? allocBlock(r, want, ALIGN, false) : 0; // (the OOM handler is asked for n)
+  if (!q) q = allocBlock(r, n, ALIGN, true);
   if (!q) return n <= size ? p : 0; // a shrink may always stay where it is
   memory.copy(q, p, min<usize>(size, n));
   pagePush(r, pg, p);

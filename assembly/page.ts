@@ -16,7 +16,8 @@
 //   └──────────┴──────┴─────┴─────────┴──────────┴──────────┴──────────┴────┴────┴────────────┴─────────┘
 //    free      the first free object; each free object's first word links to the next
 //    used      live objects;  cls  the class c;  regions  R (1, 2 or 4)
-//    kept      1: the page may stay when empty (counted in the root's kept bytes; see keep)
+//    kept      1: the page may stay when empty (counted in the root's kept bytes; see keep);
+//              a page loses the mark when it fills up or goes back
 //    next/prev the page's place in its class's list of pages with a free object (root slot)
 //    bump      the first object never handed out (0: none left); the free list is threaded
 //              from here THREAD objects at a time, so making a page costs O(THREAD), not O(page)
@@ -194,7 +195,7 @@ export function objectAround(pg: usize, p: usize): usize {
   store<u16>(pg, load<u16>(pg, PG_USED) + 1, PG_USED);
   let b = liveByte(pg, o);
   store<u8>(b, load<u8>(b) | liveBit(pg, o));
-  if (!next) refill(slot, pg); // more from bump, or full: out of the list
+  if (!next) refill(r, slot, pg); // more from bump, or full: out of the list
   return o;
 }
 
@@ -222,12 +223,14 @@ export function objectAround(pg: usize, p: usize): usize {
   return true;
 }
 
-/** Page pg (the head of list `slot`) gave out its last threaded object: threads the next
- *  THREAD objects from its bump, or, when none is left, takes it out of its list. O(THREAD). */
-function refill(slot: usize, pg: usize): void {
+/** Page pg of heap r (the head of list `slot`) gave out its last threaded object: threads the
+ *  next THREAD objects from its bump, or, when none is left, takes it out of its list (full, it
+ *  loses any kept mark: only pages with room count as kept). O(THREAD). */
+function refill(r: usize, slot: usize, pg: usize): void {
   let o = <usize>load<u32>(pg, PG_BUMP);
   if (!o) {
     unlist(slot, pg);
+    unmark(r, pg);
     return;
   }
   store<u32>(pg, <u32>o, PG_FREE);
@@ -318,7 +321,7 @@ function pageRelease(r: usize, pg: usize): void {
 
 /** Allocates an object of class c in heap r, making a page for it when no page of the class has
  *  room; 0 when no page can be had (the caller then takes a general block). O(1), plus making a
- *  page: O(objects in it), and growth. */
+ *  page: O(THREAD), and growth. */
 export function pageAlloc(r: usize, c: usize): usize {
   let o = pagePop(r, c);
   if (o) return o;
@@ -327,7 +330,7 @@ export function pageAlloc(r: usize, c: usize): usize {
 }
 
 /** Makes and lists an empty page of class c in heap r; 0 when memory or the table cannot be
- *  had. O(objects in the page), plus the table's growth. */
+ *  had. O(THREAD), plus the table's growth. */
 function pageMake(r: usize, c: usize): usize {
   let count = classPagesSlot(r, c);
   let pages = <usize>load<u16>(count);
@@ -388,8 +391,18 @@ function tableCovers(r: usize, pg: usize, regions: usize): bool {
   bigger = (bigger + 15) & ~15;
   let t = internalBlock(r, bigger, 16);
   if (!t) return false;
-  setHeader(t, header(t) | META);
+  // Finding that block may have flushed the kept pages (heapAllocSlow, before growth) and, no
+  // page being left, dropped the table: read its state again.
   let old = <usize>field(r, R_PT);
+  cover = <usize>field(r, R_PT_COVER);
+  if (!cover) {
+    base = <usize>field(r, R_LO) & ~(REGION - 1);
+    if (pg < base || ((pg - base) >> REGION_BITS) + regions > bigger) {
+      freeBlock(r, t);
+      return false;
+    }
+  }
+  setHeader(t, header(t) | META);
   if (cover) memory.copy(t, old, cover);
   memory.fill(t + cover, 0, bigger - cover);
   setField(r, R_PT, <u32>t);
@@ -402,9 +415,10 @@ function tableCovers(r: usize, pg: usize, regions: usize): bool {
   return true;
 }
 
-/** Returns every empty page of heap r to the general heap (each class keeps one while it is
- *  used), and the table when no page is left; run before growing memory or failing, and before
- *  trimming. Returns whether it returned any. O(classes), plus O(table) when it did. */
+/** Returns every empty page of heap r to the general heap, kept ones too, and the table when
+ *  no page is left; run before growing memory or failing, at a large request, and before
+ *  trimming. Returns whether it returned any. O(classes + listed pages), plus O(table) when it
+ *  did. */
 export function pageFlush(r: usize): bool {
   if (!PAGES || !field(r, R_PT_COVER)) return false;
   let any = false;
@@ -418,7 +432,7 @@ export function pageFlush(r: usize): bool {
         pageRelease(r, pg);
         any = true;
       } else {
-        unmark(r, pg); // (a full page keeps its mark: no list reaches it)
+        unmark(r, pg); // (a full page has no mark: refill took it off)
       }
       pg = next;
     }

@@ -62,7 +62,7 @@ function checkCached(r: usize, p: usize, s: usize): void {
 /** Returns every cached block to the general lists, merging neighbours. Returns whether there
  *  was anything to flush. O(cached blocks). */
 export function quickFlush(r: usize): bool {
-  if (QUICK_MAX == 0) return false; // no quick lists (release keeps a page flag in that field)
+  if (QUICK_MAX == 0) return false; // no quick lists (release keeps its kept pages' bytes in that field)
   let bytes = field(r, R_QUICK_BYTES);
   if (!bytes) return false;
   for (let k: usize = 1; k < QUICK_COUNT; ++k) {

@@ -5,7 +5,7 @@
 //   ┌──────┬─────────────────────────────┬────────────────────────────────────────────────┐
 //   │    0 │ flMap        u32            │ bit f set: some free list of first level f    │
 //   │    4 │ quickBytes   u32            │ bytes sitting in quick lists (guarded builds); │
-//   │      │                             │ release: bytes of pages kept empty (page.ts)   │
+//   │      │                             │ release: bytes of pages marked kept (page.ts)  │
 //   │    8 │ freeBytes    u32            │ bytes of the blocks in the free lists          │
 //   │   12 │ peakHeld     u32            │ most block bytes held (live + cached) at once  │
 //   │   16 │ claimed      u32            │ bytes of memory given to this heap             │
@@ -31,7 +31,8 @@
 //   │ 2572 │ tableCover   u32            │ regions (4 KiB) the table covers               │
 //   │ 2576 │ classPages[CLASS_SLOTS] u16 │ release only: pages of each class (page.ts)    │
 //   └──────┴─────────────────────────────┴────────────────────────────────────────────────┘
-//   ROOT_SIZE bytes in all (2720 in release, 2576 in the other builds, default knobs). Bytes in use are derived, not kept:
+//   ROOT_SIZE bytes in all with the default knobs: 2720 in release, 2576 in the guarded builds,
+//   2320 in small (one class slot; offsets from 1776 on shift down). Bytes in use are derived, not kept:
 //   blockBytes - freeBytes - quickBytes - 4 x live blocks (stats.ts), so no counter of bytes
 //   moves on the quick-list path.
 
@@ -58,7 +59,8 @@ export const CLASS_SLOTS: usize = SMALL_MAX > 0 ? ((SMALL_MAX + HEADER + ALIGN_M
 
 export const R_FLMAP: usize = 0;
 export const R_QUICK_BYTES: usize = 4;
-/** Release (no quick lists): bytes of the pages marked to stay when empty (page.ts). */
+/** Release (no quick lists): bytes of the pages marked to stay when empty; only pages with
+ *  room carry the mark (page.ts). */
 export const R_KEPT_BYTES: usize = 4;
 export const R_FREE_BYTES: usize = 8;
 export const R_PEAK_HELD: usize = 12;

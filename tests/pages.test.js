@@ -106,6 +106,39 @@ describe('release: small requests are objects of size-class pages', () => {
     assert.equal(r.check(), 0);
   });
 
+  it('making the page table larger may flush the kept pages and drop the table: the new table starts afresh, nothing is copied from address 0', () => {
+    const r = createInstance('release', { initial: 1, maximum: 256 });
+    r.writeBytes(0, new Array(256).fill(1)); // a program's static data at the bottom of memory
+    const a = r.malloc(16); // class 1's page, and the table (it covers 1 MiB)
+    const fillers = [];
+    // general blocks of 1104 bytes fill memory, to 16 MiB: the table for all of it (4 KiB) fits in
+    // no hole they leave
+    for (let f = r.malloc(1100); f; f = r.malloc(1100)) fillers.push(f);
+    fillers.slice(0, 80).forEach((f) => r.free(f)); // an 80 KiB hole low in the heap
+    const objects = [a];
+    for (let c = 2; c <= 16; c++) objects.push(r.malloc(16 * c)); // 15 one-region pages there
+    for (let f = r.malloc(1100); f; f = r.malloc(1100)) fillers.push(f); // the rest of the hole
+    objects.forEach((o) => r.free(o)); // 16 pages kept empty, none in use
+    assert.equal(walk(r).filter((x) => x.kind === KIND.PAGE).length, 16);
+    // A window of four adjacent blocks past the table's cover, holding a 4 KiB-aligned page with
+    // under 320 bytes on either side: the page fits, the larger table does not until the flush.
+    const sorted = fillers.slice(80).sort((x, y) => x - y);
+    const gap = (p) => ((p + 4095) & ~4095) - p;
+    const i = sorted.findIndex((p, k) => p > sorted[0] + (1 << 20) && k + 3 < sorted.length && sorted[k + 3] === p + 3 * 1104
+      && gap(p) >= 16 && gap(p) <= 320);
+    assert.ok(i >= 0, 'a window to free');
+    sorted.slice(i, i + 4).forEach((f) => r.free(f));
+    const p = r.malloc(320); // class 20: a new page in the window, and a table that covers it
+    assert.notEqual(p, 0);
+    assert.equal(walk(r).filter((x) => x.kind === KIND.PAGE).length, 1, 'the kept pages were flushed to make room for the table');
+    assert.equal(r.check(), 0, 'the page table is sound');
+    assert.deepEqual(r.readBytes(0, 256), new Uint8Array(256).fill(1), 'the static data is untouched');
+    assert.ok(walk(r).some((x) => x.kind === KIND.PAGE && p > x.p && p < x.p + x.size), 'p is an object of a page');
+    r.free(p);
+    r.free(sorted[0]);
+    assert.equal(r.check(), 0);
+  });
+
   it('a request above 1024 bytes, or aligned above 16, gets a block with a header instead', () => {
     const r = fresh();
     const big = r.malloc(1025);
