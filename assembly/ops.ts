@@ -41,6 +41,12 @@ export function grainFor(align: usize): usize {
   return grain > <u64>MAX_REQUEST ? 0 : <usize>grain;
 }
 
+/** Whether a general request of n bytes is large (a sixteenth of heap r or more) while empty
+ *  pages are kept: they go back first (pageFlush), so as not to split what it could use. O(1). */
+@inline function keptPagesInTheWay(r: usize, n: usize): bool {
+  return field(r, R_KEPT_BYTES) != 0 && n >= field(r, R_CLAIMED) >> 4;
+}
+
 /** A block of size at least s from heap r: its lists, else more memory from its source. */
 @inline function grab(r: usize, s: usize): usize {
   let p = heapAlloc(r, s);
@@ -65,7 +71,7 @@ function allocBlock(r: usize, n: usize, align: usize, handle: bool): usize {
     if (n <= PAGE_MAX && grain == ALIGN) {
       let o = pageAlloc(r, classOf(n));
       if (o) return o;
-    } else if (field(r, R_KEPT_BYTES) && n >= field(r, R_CLAIMED) >> 4) {
+    } else if (keptPagesInTheWay(r, n)) {
       // A large request: empty pages kept for their classes must not split what it could use.
       // (Smaller ones leave them: making pages again and again would cost more than they hold.)
       pageFlush(r);
@@ -78,7 +84,7 @@ function allocBlock(r: usize, n: usize, align: usize, handle: bool): usize {
  *  counted; 0 sends the caller down the whole path (growth, the OOM policy, a kept empty page
  *  that a large request must flush first). Inlined into malloc. O(1). */
 @inline export function generalHit(r: usize, n: usize): usize {
-  if (n > LARGEST || (field(r, R_KEPT_BYTES) != 0 && n >= field(r, R_CLAIMED) >> 4)) return 0;
+  if (n > LARGEST || keptPagesInTheWay(r, n)) return 0;
   let s = blockSizeFor(n);
   let p = findFree(r, s);
   if (!p) return 0;
@@ -161,12 +167,16 @@ export function opFree(r: usize, p: usize, op: u32 = OP_FREE): bool {
     }
   }
   if (!heapOwns(r, p)) return false;
-  let h = header(p);
+  freeLive(r, p);
+  return true;
+}
+
+/** Frees p, a live general block of heap r (checked by the caller), and counts it. O(1). */
+function freeLive(r: usize, p: usize): void {
   let s = sizeOf(p); // before the free: a merge may rewrite p's header
   noteFree(r, s);
-  heapFree(r, p, h);
+  heapFree(r, p, header(p));
   opEvent(EV_FREE, p, s - HEADER, 0, 0);
-  return true;
 }
 
 /** Resizes live block p of heap r to size s without moving it: shrinks, or grows into a free
@@ -208,12 +218,7 @@ export function opRealloc(r: usize, p: usize, n: usize, op: u32 = OP_REALLOC): u
   else if (!heapOwns(r, p)) return 0;
   if (n == 0) {
     if (GUARDED) opFree(r, p, op);
-    else { // (p was checked above)
-      let bs = sizeOf(p);
-      noteFree(r, bs);
-      heapFree(r, p, header(p));
-      opEvent(EV_FREE, p, bs - HEADER, 0, 0);
-    }
+    else freeLive(r, p); // (p was checked above)
     return 0;
   }
   if (n > LARGEST) return 0;
