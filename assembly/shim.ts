@@ -211,3 +211,108 @@ export function shimSbrkHeld(): u32 {
 export function shimBase(): usize {
   return state;
 }
+
+// ---- the tiny build's shim (tiny.ts) ------------------------------------------------------------
+// The same contract as above: a break shared with sbrk, geometric growth, memory grown by others
+// skipped, nothing handed out at or above MAX_END, sbrk(-n) giving back only what sbrk handed
+// out. For code size, its state lives in module globals rather than at the heap base, so it is
+// per instance: one tiny instance per memory (the layered builds' state is shared).
+
+/** The break; 0 until tinyShimInit. */
+let tBrk: usize = 0;
+/** Start of the run [tSbrkStart, tBrk) handed out by sbrk, which sbrk(-n) may give back. */
+let tSbrkStart: usize = 0;
+/** Bytes sbrk callers hold. */
+let tSbrkHeld: u32 = 0;
+/** Memory size (pages) when the shim last looked. */
+let tKnown: u32 = 0;
+/** Start of the heap: where the break began. */
+let tBase: usize = 0;
+/** memory.grow calls that succeeded. */
+let tGrows: u32 = 0;
+
+/** The end of memory, capped at MAX_END (at 65536 pages, pages << 16 would wrap to 0). O(1). */
+export function tinyMemEnd(): usize {
+  let pages = <usize>memory.size();
+  return pages >> 16 ? <usize>MAX_END : pages << 16;
+}
+
+/** Whether the tiny shim has a break yet. O(1). */
+@inline export function tinyShimReady(): bool {
+  return tBrk != 0;
+}
+
+/** Starts the break at base rounded up to 16 (at least 16, at most MAX_END); memory need not
+ *  reach it yet. O(1). */
+export function tinyShimInit(base: usize): void {
+  tBase = tBrk = tSbrkStart = <usize>min<u64>((<u64>max<usize>(base, 16) + 15) & ~15, MAX_END);
+  tKnown = <u32>memory.size();
+}
+
+/** Moves the break past memory grown by others, so it is never used. O(1). */
+function tinySkipForeign(): void {
+  let pages = <u32>memory.size();
+  if (pages == tKnown) return;
+  tKnown = pages;
+  // the new pages are someone else's; a break still above them (a heap base set beyond the
+  // memory's end) stays where it is
+  tBrk = tSbrkStart = max<usize>(tBrk, tinyMemEnd());
+}
+
+/** Makes memory reach `want` (1 <= want <= MAX_END), growing by at least `more` pages when it
+ *  can, else by just enough. O(memory.grow). */
+function tinyReach(want: usize, more: i32): bool {
+  let short = <i32>(((want - 1) >> 16) + 1) - <i32>memory.size(); // pages missing
+  if (short <= 0) return true;
+  if (memory.grow(max<i32>(short, more)) < 0 && memory.grow(short) < 0) return false;
+  tGrows++;
+  tKnown = <u32>memory.size();
+  return true;
+}
+
+/** Hands the heap all memory from the break to the end of memory, at least `need` bytes,
+ *  growing by at least the heap's size >> GROW_SHIFT. Returns the start (the end is
+ *  tinyShimBreak(), at least start + need), or 0 with memory unchanged. O(1), plus one
+ *  memory.grow when it grows. */
+export function tinyShimClaim(need: usize): usize {
+  tinySkipForeign();
+  let brk = tBrk; // at most MAX_END, so the test below cannot wrap
+  if (need > <usize>MAX_END - brk || !tinyReach(brk + need, <i32>((brk - tBase) >> (16 + GROW_SHIFT)))) return 0;
+  tBrk = tSbrkStart = tinyMemEnd();
+  return brk;
+}
+
+/** The break. O(1). */
+@inline export function tinyShimBreak(): usize {
+  return tBrk;
+}
+
+/** sbrk over the tiny shim: as shimSbrk. O(1), plus memory.grow when it grows. */
+export function tinyShimSbrk(delta: i32): usize {
+  if (!tBrk) tinyShimInit(tinyMemEnd());
+  tinySkipForeign();
+  let brk = <u64>tBrk;
+  if (delta >= 0) {
+    let want = brk + <u64>delta;
+    if (want > MAX_END || !tinyReach(<usize>want, 0)) return <usize>-1;
+    tBrk = <usize>want;
+    tSbrkHeld += <u32>delta;
+    return <usize>brk;
+  }
+  let back = <u64>(-<i64>delta);
+  if (back > brk || brk - back < <u64>tSbrkStart) return <usize>-1;
+  tBrk = <usize>(brk - back);
+  tSbrkHeld -= <u32>back;
+  return <usize>brk;
+}
+
+/** memory.grow calls, sbrk's held bytes and the heap's start, for tiny's ralloc_stats. O(1). */
+export function tinyShimGrows(): u32 {
+  return tGrows;
+}
+export function tinyShimSbrkHeld(): u32 {
+  return tSbrkHeld;
+}
+export function tinyShimBase(): usize {
+  return tBase;
+}

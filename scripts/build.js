@@ -44,7 +44,10 @@ export function contractViolations(bytes) {
 
 function build(target) {
   if (!config.targets[target]) throw new Error(`no asconfig target named "${target}"`);
-  execFileSync(process.execPath, [asc, "--config", "asconfig.json", "--target", target], { cwd: root, stdio: "inherit" });
+  // asconfig.json has no top-level "entries": each target names its own (tiny's differs)
+  const entry = config.targets[target].entry;
+  if (!entry) throw new Error(`asconfig target "${target}" names no "entry" file`);
+  execFileSync(process.execPath, [asc, entry, "--config", "asconfig.json", "--target", target], { cwd: root, stdio: "inherit" });
   const file = root + config.targets[target].outFile;
   const bytes = readFileSync(file);
   const problems = contractViolations(bytes);
