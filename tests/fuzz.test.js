@@ -10,7 +10,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import fc from 'fast-check';
-import { BUILDS, buildPath } from './lib/instance.js';
+import { C_ABI_BUILDS, buildPath } from './lib/instance.js';
 import { runFuzz, scenarioArb } from './lib/fuzz.js';
 
 const SCENARIOS_PER_TEST = 4;
@@ -18,9 +18,9 @@ const TESTS_PER_BUILD = 4;
 const OPS_PER_SCENARIO = 62_500; // 4 x 4 x 62,500 = 1,000,000 operations per build
 const MIN_OPS_PER_BUILD = 1_000_000;
 // one fixed fast-check seed per (build, test): every run of `npm test` replays the same scenarios
-const SEED_BASE = { release: 0x1000, small: 0x2000, debug: 0x3000, security: 0x4000 };
+const SEED_BASE = { release: 0x1000, small: 0x2000, debug: 0x3000, security: 0x4000, tiny: 0x5000 };
 
-for (const build of BUILDS) {
+for (const build of C_ABI_BUILDS) {
   describe(`shadow-model fuzz: ${build}`, () => {
     if (!existsSync(buildPath(build))) {
       it(`build/${build}.wasm exists (run node scripts/build.js)`, () => assert.fail(`missing ${buildPath(build)}`));

@@ -3,6 +3,7 @@
 //   dlmalloc   wasi-libc's malloc, inside the program compiled against wasi-libc (baseline)
 //   release    ralloc-wasm build/release.wasm          } import-based: the program imports
 //   small      ralloc-wasm build/small.wasm            } malloc/free/realloc from env and
+//   tiny       ralloc-wasm build/tiny.wasm (C family)  }
 //   tlsf       AssemblyScript's TLSF (bench/tlsf/)      } shares one memory with the
 //   floor      one LIFO list per size class (bench/floor/) } allocator
 //
@@ -25,6 +26,7 @@ export const ALLOCATORS = [
   { id: 'dlmalloc', label: 'dlmalloc (wasi-libc)', kind: 'libc' },
   { id: 'release', label: 'ralloc release', kind: 'import', build: 'release', init: 'ralloc_init' },
   { id: 'small', label: 'ralloc small', kind: 'import', build: 'small', init: 'ralloc_init' },
+  { id: 'tiny', label: 'ralloc tiny', kind: 'import', build: 'tiny', init: 'ralloc_init' },
   { id: 'tlsf', label: 'AS TLSF', kind: 'import', init: null },
   { id: 'floor', label: 'floor', kind: 'import', init: 'floor_init' },
   // the hardened build: always run, so the report says what it costs against release
