@@ -51,18 +51,18 @@ import {
 import { STATS_SIZE, STATS_VERSION } from "./stats";
 
 /** errno values of wasi-libc. */
-export const EINVAL: i32 = 28;
-export const ENOMEM: i32 = 48;
+const EINVAL: i32 = 28;
+const ENOMEM: i32 = 48;
 
 /** Largest request, as in the other builds (block.ts). */
-export const TINY_MAX: usize = MAX_REQUEST;
+const TINY_MAX: usize = MAX_REQUEST;
 /** First-level lists: fl 0 holds the exact lists below 256 bytes, fl 24 sizes from 2^31 up. */
 const FLS: usize = 25;
 const LISTS: usize = FLS << 4;
 const T_SL: usize = LISTS << 2;
 const T_FL: usize = T_SL + (FLS << 2);
 /** Bytes of the root (a multiple of 16). */
-export const TINY_ROOT: usize = (T_FL + 4 + 15) & ~15;
+const TINY_ROOT: usize = (T_FL + 4 + 15) & ~15;
 
 /** The heap's root; 0 until the first allocation. */
 let root: usize = 0;
