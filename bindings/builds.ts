@@ -10,11 +10,12 @@ import { fileURLToPath } from "node:url";
 import { RallocError } from "./errors.js";
 
 /**
- * The allocator builds: `release` (speed), `small` (code size), `debug` (checks
- * every call), `security` (hardened), `validate` (debug plus a whole-heap check
- * after every operation: slow, for hunting heap corruption).
+ * The allocator builds: `release` (speed), `small` (code size, the whole API),
+ * `tiny` (the least code: the C malloc family only, see the README), `debug`
+ * (checks every call), `security` (hardened), `validate` (debug plus a
+ * whole-heap check after every operation: slow, for hunting heap corruption).
  */
-export type BuildName = "release" | "small" | "debug" | "security" | "validate";
+export type BuildName = "release" | "small" | "tiny" | "debug" | "security" | "validate";
 
 /**
  * The builds for everyday use, in the order the README lists them. `validate`,
@@ -22,8 +23,15 @@ export type BuildName = "release" | "small" | "debug" | "security" | "validate";
  */
 export const BUILD_NAMES: readonly BuildName[] = ["release", "small", "debug", "security"];
 
-/** Every build name: {@link BUILD_NAMES} and `validate`. */
-export const ALL_BUILD_NAMES: readonly BuildName[] = [...BUILD_NAMES, "validate"];
+/**
+ * Builds that export the C malloc family, `ralloc_init` and the heap walk only:
+ * no extended API, no OOM hook, no call counters (their stats come from a walk).
+ * A {@link Heap} over one throws `E_UNSUPPORTED` from the calls it lacks.
+ */
+export const C_ONLY_BUILD_NAMES: readonly BuildName[] = ["tiny"];
+
+/** Every build name: {@link BUILD_NAMES}, {@link C_ONLY_BUILD_NAMES} and `validate`. */
+export const ALL_BUILD_NAMES: readonly BuildName[] = [...BUILD_NAMES, ...C_ONLY_BUILD_NAMES, "validate"];
 
 /** Builds whose blocks carry a canary and a trailer and that report misuse (through `ralloc_hooks.report`). */
 export const GUARDED_BUILDS: readonly BuildName[] = ["debug", "security", "validate"];

@@ -32,7 +32,7 @@ export { linkStatic, readLinkedNote, MALLOC_FAMILY, LINKED_SECTION } from "./lin
 export type { LinkOptions, LinkedNote, OptimizeLevel } from "./link.js";
 export { compileC, modeFlags, C_DIR } from "./clang.js";
 export type { CompileOptions, CompileResult, MallocMode } from "./clang.js";
-export { BUILD_NAMES, ALL_BUILD_NAMES, GUARDED_BUILDS, buildPath, readBuild } from "./builds.js";
+export { BUILD_NAMES, C_ONLY_BUILD_NAMES, ALL_BUILD_NAMES, GUARDED_BUILDS, buildPath, readBuild } from "./builds.js";
 export type { BuildName, WasmBytes, AllocatorChoice } from "./builds.js";
 export { RallocError } from "./errors.js";
 export type { RallocErrorCode, MisuseReport, LeakedBlockInfo } from "./errors.js";

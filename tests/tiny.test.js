@@ -154,3 +154,53 @@ describe('tiny build', { skip: !existsSync(buildPath('tiny')) && 'missing build/
     void fence;
   });
 });
+
+// The JS bindings over tiny: the family through a Heap, E_UNSUPPORTED for what tiny lacks, and a
+// C program run under tiny, linked at instantiation and statically.
+describe('tiny build through the JS bindings', { skip: !existsSync(buildPath('tiny')) && 'missing build/tiny.wasm' }, async () => {
+  const { bindings } = await import('./lib/dist.js');
+  const { createHeap, compileC, runProgram, linkStatic, ALL_BUILD_NAMES } = bindings;
+  const SOURCE = `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv) {
+  int n = argc > 1 ? atoi(argv[1]) : 10;
+  char **v = NULL; size_t total = 0;
+  for (int i = 0; i < n; i++) {
+    v = realloc(v, (i + 1) * sizeof *v);
+    v[i] = malloc(16 + i % 300);
+    snprintf(v[i], 16, "s%d", i);
+    total += strlen(v[i]);
+  }
+  for (int i = 0; i < n; i += 2) { free(v[i]); v[i] = NULL; }
+  for (int i = 1; i < n; i += 2) total += strlen(v[i]), free(v[i]);
+  free(v);
+  printf("%d strings, %zu chars\\n", n, total);
+  return 0;
+}`;
+
+  it('createHeap({ build: "tiny" }) serves the family and says E_UNSUPPORTED for the extended API', () => {
+    assert.ok(ALL_BUILD_NAMES.includes('tiny'));
+    const heap = createHeap({ build: 'tiny' });
+    const a = heap.malloc(100), b = heap.alignedAlloc(4096, 10);
+    assert.ok(a && b % 4096 === 0 && heap.usableSize(a) >= 100);
+    heap.free(a);
+    assert.equal(heap.check(), 0);
+    assert.equal(heap.stats().liveBlocks, 1);
+    assert.throws(() => heap.tryAlloc(10, 3), (e) => e.code === 'E_UNSUPPORTED' && /ralloc_try_alloc/.test(e.message));
+  });
+
+  it('a C program gives the right output on tiny, linked at instantiation and statically', async () => {
+    const program = (await compileC({ sources: { 'p.c': SOURCE } })).wasm;
+    let chars = 0; // what the program must print, computed here
+    for (let i = 0; i < 3000; i++) chars += `s${i}`.length * (i % 2 ? 2 : 1);
+    const want = `3000 strings, ${chars} chars\n`;
+    const got = await runProgram(program, { build: 'tiny', args: ['p', '3000'] });
+    assert.equal(Buffer.from(got.stdout).toString(), want);
+    assert.equal(got.exitCode, 0);
+    assert.equal(got.heap.check(), 0);
+    const linked = await linkStatic(program, { build: 'tiny' });
+    const again = await runProgram(linked, { args: ['p', '3000'] });
+    assert.equal(Buffer.from(again.stdout).toString(), want);
+  });
+});
