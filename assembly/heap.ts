@@ -18,6 +18,8 @@
 // │ memory      source.ts where a heap's memory comes from and goes back to (shim, pool, none) │
 // │             shim.ts   the only code that calls memory.grow / memory.size; sbrk; host hooks │
 // │ checks      check.ts (heap walker), stats.ts (counters, derived bytes), config.ts (knobs)  │
+// │ apart       tiny.ts   the tiny build's own entry: the C family over one flat heap, for the │
+// │                       least code (none of the above but block.ts and the shim's tiny half) │
 // └────────────────────────────────────────────────────────────────────────────────────────────┘
 //
 // Contract. A heap is a root (root.ts) plus the spans it was handed. Every block in a span is
