@@ -207,7 +207,7 @@ describe('linkStatic', () => {
     await rejectsWith(() => linkStatic(wat('(module (import "env" "memory" (memory 1)) (import "env" "free" (func (param i32) (result i32))))')),
       'E_SIGNATURE', /imports env\.free as \(func \(param i32\) \(result i32\)\), but ralloc-wasm's release build exports it as \(func \(param i32\)\)/);
     await rejectsWith(() => linkStatic(envProgram, { optimize: 5 }), 'E_BAD_OPTION', /option optimize must be 0, 1, 2, 3, 4, "s" or "z", got 5/);
-    await rejectsWith(() => linkStatic(envProgram, { build: 'tiny' }), 'E_BAD_OPTION', /unknown build "tiny"/);
+    await rejectsWith(() => linkStatic(envProgram, { build: 'huge' }), 'E_BAD_OPTION', /unknown build "huge"/);
     const withData = wat('(module (import "env" "memory" (memory 0)) (data (i32.const 65536) "oops") (func (export "malloc") (param i32) (result i32) (i32.const 0)) (func (export "free") (param i32)))');
     await rejectsWith(() => linkStatic(importProgram, { allocator: withData }), 'E_BAD_OPTION', /writes data at \[65536, 65540\), over the program's data at \[65536, /);
   });
