@@ -9,19 +9,21 @@
 // grown by others), so sbrk stays safe to mix with malloc.
 //
 // Blocks are block.ts's: a u32 header below a 16-aligned payload, FREE and PREV_FREE bits, a
-// free block's links at p and p + 4 and its footer (its own address) at p + S - 8. The lists
+// free block's links at p and p + 4 and its footer (its own address) at p + S - 8; only the back
+// link differs: it holds the address of the word that points to the block (a list head, or the
+// previous block's next link), so unlinking needs no list lookup. The lists
 // are a two-level segregated fit (TLSF) index: exact lists of 16-byte steps below 256 bytes,
 // then 16 lists per power of two; a free block is found in O(1) by two bitmaps.
 //
-//   the root: TINY_ROOT bytes at the heap's start (after the shim's state)
+//   the root: TINY_ROOT bytes at the heap's start (the break when the heap is made)
 //   ┌──────────────────────────┬────────────────────────┬────────────────┐
 //   │ heads: LISTS × u32       │ sl maps: FLS × u32     │ fl map: u32    │
 //   │ first free block of each │ bit i of map fl: list  │ bit fl: sl map │
 //   │ list, or 0               │ fl·16 + i is not empty │ fl is not 0    │
 //   │ +0                       │ +T_SL                  │ +T_FL          │
 //   └──────────────────────────┴────────────────────────┴────────────────┘
-//   The rest of the state is per instance, like the other builds' global root: root, lo (the
-//   oldest span's first block), top (the newest span's end) and last (its first block).
+//   The rest of the state is per instance, like the other builds' global root: root, top (the
+//   newest span's end) and last (its first block); the oldest span starts right after the root.
 //
 //   a span: memory the shim handed over in one piece, [start, end)
 //   ┌──────────────┬───────────────┬──────── blocks ────────┬───────────┐
