@@ -12,7 +12,7 @@ import { PAGE_MAX, pagePop, pageOf, pagePush } from "./page";
 import { SPAN_OVERHEAD } from "./span";
 import { heapCreate, heapFree, liveHeader } from "./heap";
 import { SOURCE_SHIM, ROOT_MAGIC, setPoolRoot, autoTrim } from "./source";
-import { shimReady, shimInit, shimDefaultBase, shimClaim, shimBreak, shimSbrk } from "./shim";
+import { shimReady, shimInit, shimMemoryEnd, shimClaim, shimBreak, shimSbrk } from "./shim";
 import { oomRetry } from "./oom";
 import { noteAlloc, noteFree, writeStats, STATS_SIZE } from "./stats";
 import { heapCheck } from "./check";
@@ -53,7 +53,7 @@ function makeGlobalHeap(s: usize): usize {
     // and afterwards each side skips what the other grows.
     heap.free(heap.alloc(16));
   }
-  if (!shimReady()) shimInit(shimDefaultBase(), need);
+  if (!shimReady()) shimInit(shimMemoryEnd(), need);
   if (!shimReady()) return 0;
   let start = shimClaim(need);
   if (!start) return 0;
@@ -187,7 +187,7 @@ export function malloc_usable_size(p: usize): usize {
 
 /** sbrk: moves the break by delta; returns the old break or -1. Never overlaps the heap. O(1). */
 export function sbrk(delta: i32): usize {
-  if (!shimReady()) shimInit(shimDefaultBase(), <usize>max<i32>(delta, 0));
+  if (!shimReady()) shimInit(shimMemoryEnd(), <usize>max<i32>(delta, 0));
   if (!shimReady()) return <usize>-1;
   return shimSbrk(delta);
 }

@@ -27,7 +27,7 @@
 import { HEADER, FREE, CACHED, SIZE_MASK, header } from "./block";
 import { R_LO, R_HI, field } from "./root";
 import { blockAround, brokenBlock } from "./span";
-import { shimBase, shimReady, shimDefaultBase } from "./shim";
+import { shimBase, shimReady, shimMemoryEnd } from "./shim";
 import { globalHeapRoot } from "./cabi";
 import { GUARD, GUARD_MIN_BLOCK, GUARD_OK, GUARD_BAD_CANARY, guardVerify, requestOf, plausibleRequest } from "./guard";
 
@@ -119,7 +119,7 @@ function freedSize(p: usize, h: u32): usize {
  *  for ralloc_dealloc), so misalignment is no mistake. O(blocks in p's span). */
 export function classify(r: usize, p: usize, op: u32, anyByte: bool = false): void {
   if ((p & 15) && !anyByte) { report(M_MISALIGNED, op, p, 0, 0); return; }
-  let base = shimReady() ? shimBase() : shimDefaultBase();
+  let base = shimReady() ? shimBase() : shimMemoryEnd();
   let memEnd = <u64>memory.size() << 16;
   if (!r) {
     report(<u64>p >= memEnd ? M_OUTSIDE : p < base ? M_STATIC : M_NEVER, op, p, 0, 0);

@@ -74,10 +74,11 @@ export function shimInit(base: usize, reserve: usize): void {
   pendingGrows = 0;
 }
 
-/** The default heap base: the end of memory as it is now, so the heap overlaps nothing. O(1). */
-export function shimDefaultBase(): usize {
-  let end = <u64>memory.size() << 16;
-  return end > MAX_END ? <usize>MAX_END : <usize>end;
+/** The end of memory as it is now, capped at MAX_END (at 65536 pages, pages << 16 would wrap to
+ *  0): also the default heap base, so the heap overlaps nothing. O(1). */
+export function shimMemoryEnd(): usize {
+  let pages = <usize>memory.size();
+  return pages >> 16 ? <usize>MAX_END : pages << 16;
 }
 
 /** Grows made before the state existed (only shimInit's own), counted once it does. */
@@ -97,8 +98,7 @@ export function skipForeignGrowth(): void {
   let pages = <u32>memory.size();
   let known = load<u32>(state + S_KNOWN_PAGES);
   if (pages == known) return;
-  let end = <u64>pages << 16;
-  let brk: u64 = end > MAX_END ? MAX_END : end;
+  let brk = shimMemoryEnd();
   store<u32>(state + S_BRK, <u32>brk);
   store<u32>(state + S_SBRK_START, <u32>brk);
   store<u32>(state + S_KNOWN_PAGES, pages);
@@ -132,8 +132,7 @@ export function shimClaim(need: usize): usize {
   if (want > MAX_END) return 0;
   let heapPages = <u32>((brk - <u64>load<u32>(state + S_BASE)) >> 16);
   if (!reach(want, heapPages >> GROW_SHIFT)) return 0;
-  let end = <u64>memory.size() << 16;
-  if (end > MAX_END) end = MAX_END;
+  let end = shimMemoryEnd();
   store<u32>(state + S_BRK, <u32>end);
   store<u32>(state + S_SBRK_START, <u32>end);
   return <usize>brk;
@@ -144,6 +143,15 @@ export function shimClaim(need: usize): usize {
   return load<u32>(state + S_BRK);
 }
 
+/** Where sbrk(delta) moves a break at brk whose sbrk run starts at sbrkStart: the new break, or
+ *  SBRK_FAIL when it would pass MAX_END or give back more than sbrk handed out on top of
+ *  sbrkStart. Memory is not grown here. O(1). */
+function sbrkTarget(brk: u64, sbrkStart: u64, delta: i32): u64 {
+  let to = <u64>(<i64>brk + delta);
+  return to > MAX_END || to < sbrkStart ? SBRK_FAIL : to; // (a wrap below 0 is above MAX_END)
+}
+const SBRK_FAIL: u64 = <u64>-1;
+
 /**
  * sbrk: moves the break by delta and returns the old break, or -1 (as 0xFFFFFFFF) when it
  * cannot. Memory it hands out is never used by a heap; a negative delta may give back only
@@ -152,17 +160,10 @@ export function shimClaim(need: usize): usize {
 export function shimSbrk(delta: i32): usize {
   skipForeignGrowth();
   let brk = <u64>load<u32>(state + S_BRK);
-  if (delta >= 0) {
-    let want = brk + <u64>delta;
-    if (want > MAX_END || !reach(want, 0)) return <usize>-1;
-    store<u32>(state + S_BRK, <u32>want);
-    store<u32>(state + S_SBRK_HELD, load<u32>(state + S_SBRK_HELD) + <u32>delta);
-    return <usize>brk;
-  }
-  let back = <u64>(-<i64>delta);
-  if (back > brk || brk - back < <u64>load<u32>(state + S_SBRK_START)) return <usize>-1;
-  store<u32>(state + S_BRK, <u32>(brk - back));
-  store<u32>(state + S_SBRK_HELD, load<u32>(state + S_SBRK_HELD) - <u32>back);
+  let to = sbrkTarget(brk, <u64>load<u32>(state + S_SBRK_START), delta);
+  if (to == SBRK_FAIL || !reach(to, 0)) return <usize>-1;
+  store<u32>(state + S_BRK, <u32>to);
+  store<u32>(state + S_SBRK_HELD, load<u32>(state + S_SBRK_HELD) + <u32>delta);
   return <usize>brk;
 }
 
@@ -231,12 +232,6 @@ let tBase: usize = 0;
 /** memory.grow calls that succeeded. */
 let tGrows: u32 = 0;
 
-/** The end of memory, capped at MAX_END (at 65536 pages, pages << 16 would wrap to 0). O(1). */
-export function tinyMemEnd(): usize {
-  let pages = <usize>memory.size();
-  return pages >> 16 ? <usize>MAX_END : pages << 16;
-}
-
 /** Whether the tiny shim has a break yet. O(1). */
 @inline export function tinyShimReady(): bool {
   return tBrk != 0;
@@ -256,7 +251,7 @@ function tinySkipForeign(): void {
   tKnown = pages;
   // the new pages are someone else's; a break still above them (a heap base set beyond the
   // memory's end) stays where it is
-  tBrk = tSbrkStart = max<usize>(tBrk, tinyMemEnd());
+  tBrk = tSbrkStart = max<usize>(tBrk, shimMemoryEnd());
 }
 
 /** Makes memory reach `want` (1 <= want <= MAX_END), growing by at least `more` pages when it
@@ -278,7 +273,7 @@ export function tinyShimClaim(need: usize): usize {
   tinySkipForeign();
   let brk = tBrk; // at most MAX_END, so the test below cannot wrap
   if (need > <usize>MAX_END - brk || !tinyReach(brk + need, <i32>((brk - tBase) >> (16 + GROW_SHIFT)))) return 0;
-  tBrk = tSbrkStart = tinyMemEnd();
+  tBrk = tSbrkStart = shimMemoryEnd();
   return brk;
 }
 
@@ -289,21 +284,14 @@ export function tinyShimClaim(need: usize): usize {
 
 /** sbrk over the tiny shim: as shimSbrk. O(1), plus memory.grow when it grows. */
 export function tinyShimSbrk(delta: i32): usize {
-  if (!tBrk) tinyShimInit(tinyMemEnd());
+  if (!tBrk) tinyShimInit(shimMemoryEnd());
   tinySkipForeign();
-  let brk = <u64>tBrk;
-  if (delta >= 0) {
-    let want = brk + <u64>delta;
-    if (want > MAX_END || !tinyReach(<usize>want, 0)) return <usize>-1;
-    tBrk = <usize>want;
-    tSbrkHeld += <u32>delta;
-    return <usize>brk;
-  }
-  let back = <u64>(-<i64>delta);
-  if (back > brk || brk - back < <u64>tSbrkStart) return <usize>-1;
-  tBrk = <usize>(brk - back);
-  tSbrkHeld -= <u32>back;
-  return <usize>brk;
+  let brk = tBrk;
+  let to = sbrkTarget(brk, tSbrkStart, delta);
+  if (to == SBRK_FAIL || !tinyReach(<usize>to, 0)) return <usize>-1;
+  tBrk = <usize>to;
+  tSbrkHeld += <u32>delta;
+  return brk;
 }
 
 /** memory.grow calls, sbrk's held bytes and the heap's start, for tiny's ralloc_stats. O(1). */

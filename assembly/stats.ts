@@ -97,17 +97,27 @@ function walkedBytes(r: usize): u32 {
 
 /** Writes heap r's stats struct at out (r may be 0: a heap not yet made). O(1). */
 export function writeStats(r: usize, out: usize): void {
+  writeStatsStruct(out, r ? bytesInUse(r) : 0, r ? field(r, R_PEAK_HELD) : 0, r ? field(r, R_CLAIMED) : 0,
+    r ? load<u64>(r + R_MALLOCS) : 0, r ? load<u64>(r + R_FREES) : 0, r ? load<u64>(r + R_REALLOCS) : 0,
+    r ? liveBlocks(r) : 0, shimGrowCalls(), shimSbrkHeld(), <u32>shimBase());
+}
+
+/** Writes the stats struct (version 1, the layout above) at out from its fields. O(1). */
+export function writeStatsStruct(
+  out: usize, inUse: u32, peakHeld: u32, claimed: u32, mallocs: u64, frees: u64, reallocs: u64,
+  live: u32, growCalls: u32, sbrkHeld: u32, heapBase: u32,
+): void {
   store<u32>(out, <u32>STATS_SIZE, 0);
   store<u32>(out, STATS_VERSION, 4);
-  store<u32>(out, r ? bytesInUse(r) : 0, 8);
-  store<u32>(out, r ? field(r, R_PEAK_HELD) : 0, 12);
-  store<u32>(out, r ? field(r, R_CLAIMED) : 0, 16);
-  store<u32>(out, shimGrowCalls(), 20);
-  store<u64>(out, r ? load<u64>(r + R_MALLOCS) : 0, 24);
-  store<u64>(out, r ? load<u64>(r + R_FREES) : 0, 32);
-  store<u64>(out, r ? load<u64>(r + R_REALLOCS) : 0, 40);
-  store<u32>(out, r ? liveBlocks(r) : 0, 48);
-  store<u32>(out, shimSbrkHeld(), 52);
-  store<u32>(out, <u32>shimBase(), 56);
+  store<u32>(out, inUse, 8);
+  store<u32>(out, peakHeld, 12);
+  store<u32>(out, claimed, 16);
+  store<u32>(out, growCalls, 20);
+  store<u64>(out, mallocs, 24);
+  store<u64>(out, frees, 32);
+  store<u64>(out, reallocs, 40);
+  store<u32>(out, live, 48);
+  store<u32>(out, sbrkHeld, 52);
+  store<u32>(out, heapBase, 56);
   store<u32>(out, 0, 60);
 }

@@ -43,18 +43,16 @@
 
 import { HEADER, MIN_BLOCK, MAX_REQUEST, FREE, PREV_FREE, SIZE_MASK, header, setHeader, sizeOf, alignUp } from "./block";
 import {
-  tinyMemEnd, tinyShimReady, tinyShimInit, tinyShimClaim, tinyShimBreak, tinyShimSbrk,
+  shimMemoryEnd, tinyShimReady, tinyShimInit, tinyShimClaim, tinyShimBreak, tinyShimSbrk,
   tinyShimGrows, tinyShimSbrkHeld, tinyShimBase,
 } from "./shim";
 import {
   CHECK_SIZE, CHECK_BOUNDS, CHECK_PREV_BIT, CHECK_UNMERGED, CHECK_FOOTER, CHECK_STATE, CHECK_LINK,
   CHECK_CLASS, CHECK_BITMAP, CHECK_LIST_COUNT, CHECK_TAIL,
 } from "./check";
-import { STATS_SIZE, STATS_VERSION } from "./stats";
+import { STATS_SIZE, writeStatsStruct } from "./stats";
 
-/** errno values of wasi-libc. */
-const EINVAL: i32 = 28;
-const ENOMEM: i32 = 48;
+import { EINVAL, ENOMEM } from "./cabi";
 
 /** Largest request, as in the other builds (block.ts). */
 const TINY_MAX: usize = MAX_REQUEST;
@@ -215,7 +213,7 @@ function addMemory(start: usize): usize {
  *  size more than it must, and only for requests larger than a growth step. O(1), plus
  *  memory.grow (and O(root) the first time). */
 function grow(s: usize): usize {
-  if (!tinyShimReady()) tinyShimInit(tinyMemEnd());
+  if (!tinyShimReady()) tinyShimInit(shimMemoryEnd());
   // s <= MAX_REQUEST + 16, so this sum does not wrap
   let start = tinyShimClaim(s + (root ? 32 : TINY_ROOT + 48));
   if (!start) return 0;
@@ -451,15 +449,6 @@ export function ralloc_stats(out: usize): usize {
       claimed += p - f + 16;
     }
   }
-  memory.fill(out, 0, STATS_SIZE);
-  store<u32>(out, <u32>STATS_SIZE);
-  store<u32>(out, STATS_VERSION, 4);
-  store<u32>(out, <u32>used, 8);
-  store<u32>(out, <u32>held, 12);
-  store<u32>(out, <u32>claimed, 16);
-  store<u32>(out, tinyShimGrows(), 20);
-  store<u32>(out, <u32>blocks, 48);
-  store<u32>(out, tinyShimSbrkHeld(), 52);
-  store<u32>(out, <u32>tinyShimBase(), 56);
+  writeStatsStruct(out, <u32>used, <u32>held, <u32>claimed, 0, 0, 0, <u32>blocks, tinyShimGrows(), tinyShimSbrkHeld(), <u32>tinyShimBase());
   return STATS_SIZE;
 }
