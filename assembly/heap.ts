@@ -82,7 +82,7 @@ export function freeBlock(r: usize, p: usize): usize {
   if ((h & PREV_FREE) && freeBefore(r, p)) {
     let prev = prevFreeOf(p);
     let ps = sizeOf(prev);
-    if (listed) removeFreeHot(r, listed, listedSize);
+    if (listed) removeFree(r, listed, listedSize); // (both neighbours free: the rarer case calls out)
     listed = prev;
     listedSize = ps;
     setHeader(p, GUARDED ? tombstone(own) : 0);

@@ -270,21 +270,25 @@ export function opRealloc(r: usize, p: usize, n: usize, op: u32 = OP_REALLOC): u
  *  O(log n) times before it leaves the pages. O(1), plus the copy. */
 function reallocObject(r: usize, pg: usize, p: usize, n: usize, op: u32): usize {
   if (!objectLive(pg, p)) return 0;
-  if (n == 0) {
-    opFree(r, p, op);
-    return 0;
-  }
-  if (n > LARGEST) return 0;
-  noteRealloc(r);
   let size = objectSize(pg);
-  if (n <= size && (size <= 64 || n >= size >> 1)) return p;
-  let want = n > size && n < PAGE_MAX ? min<usize>(max<usize>(n, size << 1), PAGE_MAX) : n;
-  let q = want != n ? allocBlock(r, want, ALIGN, false) : 0; // (the OOM handler is asked for n)
-  if (!q) q = allocBlock(r, n, ALIGN, true);
-  if (!q) return n <= size ? p : 0; // a shrink may always stay where it is
-  memory.copy(q, p, min<usize>(size, n));
-  pagePush(r, pg, p);
-  opEvent(EV_REALLOC, q, n, p, size);
+  let q: usize = 0; // n = 0 frees p and returns 0
+  if (n) {
+    if (n > LARGEST) return 0;
+    noteRealloc(r);
+    if (n <= size && (size <= 64 || n >= size >> 1)) return p;
+    let want = n > size && n < PAGE_MAX ? min<usize>(max<usize>(n, size << 1), PAGE_MAX) : n;
+    q = want != n ? allocBlock(r, want, ALIGN, false) : 0; // (the OOM handler is asked for n)
+    if (!q) q = allocBlock(r, n, ALIGN, true);
+    if (!q) return n <= size ? p : 0; // a shrink may always stay where it is
+    memory.copy(q, p, min<usize>(size, n));
+  }
+  pagePush(r, pg, p); // (one call site: it is inlined)
+  if (q) {
+    opEvent(EV_REALLOC, q, n, p, size);
+  } else {
+    noteFree(r, size); // realloc(p, 0) is a free
+    opEvent(EV_FREE, p, size, 0, 0);
+  }
   return q;
 }
 

@@ -45,31 +45,30 @@ export function addMemory(r: usize, start: usize, end: usize): usize {
   let base = (start + ALIGN_MASK) & ~ALIGN_MASK;
   end &= ~ALIGN_MASK;
   let s = field(r, R_SPANS);
+  let b: usize; // the block that holds the new memory
+  let claimed = end - start;
   if (s != 0 && base == spanEnd(s) && end > base) {
     // Contiguous: the old tail becomes the header of a block covering the new memory.
-    let tail = spanEnd(s);
-    setHeader(tail, <u32>(end - tail) | (header(tail) & PREV_FREE));
-    setHeader(end, 0);
-    setField(r, R_BLOCK_BYTES, field(r, R_BLOCK_BYTES) + <u32>(end - tail));
+    b = spanEnd(s);
+    setHeader(b, <u32>(end - b) | (header(b) & PREV_FREE));
     store<u32>(s, end, 4);
-    setField(r, R_HI, max<u32>(field(r, R_HI), <u32>end));
-    addClaimed(r, <i32>(end - tail));
-    return freeBlock(r, tail);
+    claimed = end - b;
+  } else {
+    if (end < base || end - base < SPAN_OVERHEAD + MIN_BLOCK) return 0;
+    store<u32>(base, s);
+    store<u32>(base, end, 4);
+    store<u32>(base, 0, 8);
+    b = spanFirst(base);
+    setHeader(b, <u32>(end - b));
+    setField(r, R_SPANS, <u32>base);
+    let lo = field(r, R_LO);
+    if (lo == 0 || b < lo) setField(r, R_LO, <u32>b);
   }
-  if (end < base || end - base < SPAN_OVERHEAD + MIN_BLOCK) return 0;
-  store<u32>(base, s);
-  store<u32>(base, end, 4);
-  store<u32>(base, 0, 8);
-  let first = spanFirst(base);
-  setHeader(first, <u32>(end - first));
-  setHeader(end, 0);
-  setField(r, R_BLOCK_BYTES, field(r, R_BLOCK_BYTES) + <u32>(end - first));
-  setField(r, R_SPANS, <u32>base);
-  let lo = field(r, R_LO);
-  if (lo == 0 || first < lo) setField(r, R_LO, <u32>first);
+  setHeader(end, 0); // the tail
+  setField(r, R_BLOCK_BYTES, field(r, R_BLOCK_BYTES) + <u32>(end - b));
   setField(r, R_HI, max<u32>(field(r, R_HI), <u32>end));
-  addClaimed(r, <i32>(end - start));
-  return freeBlock(r, first);
+  addClaimed(r, <i32>claimed);
+  return freeBlock(r, b);
 }
 
 /** Whether [start, end) overlaps heap r's root or any of its spans. O(spans). */

@@ -1,17 +1,15 @@
 // The tiny build (assembly/tiny.ts): what it has that the C-ABI suites (cabi.test.js,
-// fuzz.test.js, which run on it too) do not check. Its malloc family stays within 1,600 bytes
-// after wasm-opt -Oz; it exports the C ABI and the inspection calls and nothing of the extended
+// fuzz.test.js, which run on it too) do not check (its code-size budget is in codesize.test.js):
+// it exports the C ABI and the inspection calls and nothing of the extended
 // API; its stats come from a walk of the heap; ralloc_check names a broken footer, link or bit;
 // the walk crosses spans; realloc grows the block ending the heap in place, but uses a listed
 // block before growing memory; a request finds a fitting block in its own list.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { PAGE, buildPath, createInstance, fillPattern, findPatternMismatch, hex } from './lib/instance.js';
-import { keepExports, wasmOptCli, codeBytes } from '../bench/lib/toolchain.js';
 
 const CHECK_FOOTER = 6, CHECK_LINK = 8;
-const FAMILY = ['malloc', 'free', 'realloc', 'calloc', 'ralloc_init'];
 
 describe('tiny build', { skip: !existsSync(buildPath('tiny')) && 'missing build/tiny.wasm' }, () => {
   const mk = (opts = {}) => createInstance('tiny', { initial: 1, maximum: 512, ...opts });
@@ -24,12 +22,6 @@ describe('tiny build', { skip: !existsSync(buildPath('tiny')) && 'missing build/
     }
     return out;
   };
-
-  it('its malloc family is at most 1,600 bytes of code after wasm-opt -Oz (talc 1,663, AS TLSF 1,847)', async () => {
-    const bytes = new Uint8Array(readFileSync(buildPath('tiny')));
-    const family = codeBytes(await wasmOptCli(await keepExports(bytes, FAMILY), ['-Oz']));
-    assert.ok(family <= 1600, `tiny's malloc family is ${family} bytes of code`);
-  });
 
   it('exports the C ABI and the inspection calls, and no call of the extended API', () => {
     const r = mk();
