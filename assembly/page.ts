@@ -6,9 +6,7 @@
 // counts each class's pages), else 4, 8 or 16 KiB by class (regionsOf). Its objects carry no
 // header. The page a pointer lies in is found from the heap's page table: one byte per 4 KiB
 // region, 0 for "no page here", k for "a page starts k - 1 regions below". So free(p) knows in
-// O(1), exactly, whether p is an object; a pointer elsewhere goes to the general path. A class
-// with no page with room takes a free object of a class up to a sixteenth larger (from 256
-// bytes: lendersOf) before it makes a page, so neighbouring classes share their free objects.
+// O(1), exactly, whether p is an object; a pointer elsewhere goes to the general path.
 //
 //   a page at q (4 KiB aligned), of class c, R regions (4 KiB each)
 //    q          +4     +6    +7        +8         +12        +16        +20  +21  +32          +first
@@ -321,27 +319,14 @@ function pageRelease(r: usize, pg: usize): void {
   freeBlock(r, pg);
 }
 
-/** Allocates an object of class c in heap r. When no page of the class has room, a page of a
- *  neighbouring class up (lendersOf) serves it before a page is made; 0 when no page can be had
- *  (the caller then takes a general block). O(1), plus making a page: O(THREAD), and growth. */
+/** Allocates an object of class c in heap r, making a page for it when no page of the class has
+ *  room; 0 when no page can be had (the caller then takes a general block). O(1), plus making a
+ *  page: O(THREAD), and growth. */
 export function pageAlloc(r: usize, c: usize): usize {
-  let k = c;
-  let top = c + lendersOf(c);
-  while (!load<u32>(classSlot(r, k)) && k < top) ++k;
-  if (!load<u32>(classSlot(r, k))) {
-    if (!pageMake(r, c)) return 0;
-    k = c;
-  }
-  return pagePop(r, k);
-}
-
-/** Classes above c whose free objects may serve a request of class c when c has none: one from
- *  256 bytes, two from 512, so an object is at most a sixteenth larger than its class (none
- *  below 256 bytes, where a class up is a larger share). Without it, churn over many sizes leaves
- *  each class holding free objects for its own peak; with it, neighbours share them (about 3% of
- *  the pages' memory on the churn benchmark). O(1). */
-@inline function lendersOf(c: usize): usize {
-  return min<usize>(min<usize>(c >> 4, 2), (PAGE_MAX >> 4) - c);
+  let o = pagePop(r, c);
+  if (o) return o;
+  let pg = pageMake(r, c);
+  return pg ? pagePop(r, c) : 0;
 }
 
 /** Makes and lists an empty page of class c in heap r; 0 when memory or the table cannot be

@@ -77,32 +77,6 @@ describe('release: small requests are objects of size-class pages', () => {
     assert.equal(r.check(), 0);
   });
 
-  it('a class with no page takes a free object of a class up to a sixteenth larger (from 256 bytes) before making a page', () => {
-    // [lender's size, request]: the usable size the request gets (the lender's, or its own class)
-    const cases = [
-      [544, 512, 544], // 512 bytes (class 32) may take two classes up: 528 or 544
-      [560, 512, 512], // but not three
-      [272, 256, 272], // 256 bytes (class 16) may take one class up
-      [288, 256, 256], // not two
-      [256, 240, 240], // below 256 bytes a class never borrows
-      [1024, 1008, 1024], // the last class lends too
-    ];
-    for (const [lenderSize, n, usable] of cases) {
-      const r = fresh();
-      const pages = () => walk(r).filter((x) => x.kind === KIND.PAGE).length;
-      const lender = r.malloc(lenderSize); // a page of lenderSize with room
-      const before = pages();
-      const p = r.malloc(n);
-      assert.equal(r.usableSize(p), usable, `malloc(${n}) beside a ${lenderSize}-byte page with room`);
-      const borrowed = usable === lenderSize;
-      assert.equal(pages(), borrowed ? before : before + 1, borrowed ? 'no page was made' : 'a page of its own class was made');
-      if (borrowed) assert.equal(pageOf(walk(r), p).p, pageOf(walk(r), lender).p, 'the object comes from the lender\'s page');
-      r.free(p);
-      assert.equal(r.usableSize(p), 0, 'free returns it to the page it came from');
-      assert.equal(r.check(), 0);
-    }
-  });
-
   it('a class used on and off keeps its one page: the same object comes back, no page is made again', () => {
     const r = fresh();
     const sizes = Array.from({ length: 12 }, (_, i) => 16 + 80 * i); // 12 classes, one page each
