@@ -28,8 +28,8 @@ import { join } from "node:path";
 import { allocatorBytes, toBytes, type AllocatorChoice, type BuildName, type WasmBytes } from "./builds.js";
 import { RallocError } from "./errors.js";
 import {
-  addExports, findExport, formatFuncType, readModuleInfo, renameImports, sameFuncType,
-  type FuncType, type ImportEntry, type ModuleInfo, type ValueType,
+  addExports, findExport, formatFuncType, raiseMemoryImportMin, readModuleInfo, renameImports, sameFuncType,
+  type FuncType, type ImportEntry, type Limits, type ModuleInfo, type ValueType,
 } from "./wasm-binary.js";
 
 /** Optimization levels: 0 skips the optimizer; `s` and `z` optimize for size like `wasm-opt -Os/-Oz`. */
@@ -288,7 +288,7 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
   const programBytes = toBytes(program, what("program"));
   const programLabel = "linkStatic: the program";
   const pinfo = readModuleInfo(programBytes, programLabel);
-  programMemoryImport(pinfo, programLabel);
+  const programMemory = programMemoryImport(pinfo, programLabel).limits!;
 
   const { bytes: allocBytes, label: allocLabel, build } = allocatorBytes(options, "linkStatic");
   const ainfo = readModuleInfo(allocBytes, `linkStatic: ${allocLabel}`);
@@ -296,6 +296,7 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
     throw new RallocError("E_MEMORY_NOT_IMPORTED", what(`${allocLabel} must import exactly one memory and define none (AssemblyScript: --importMemory)`));
   }
   checkDataOverlap(pinfo, ainfo, allocLabel);
+  const memoryMin = agreedMemoryMin(programMemory, ainfo.imports.find((i) => i.kind === "memory")!.limits!, allocLabel);
 
   const plan = planAllocatorImports(pinfo, ainfo, programLabel, allocLabel);
   const servedKeys = new Set(plan.served.map((i) => `${i.module}\u0000${i.name}`));
@@ -311,6 +312,8 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
     memExport = pinfo.exports.some((e) => e.name === "memory") ? "__ralloc_memory" : "memory";
     prog = addExports(prog, [{ name: memExport, kind: "memory", index: 0 }], programLabel);
   }
+  // The merged module's memory import is the program's: it must ask for what the allocator needs.
+  if (memoryMin > programMemory.min) prog = raiseMemoryImportMin(prog, memoryMin, programLabel);
 
   // The allocator imports the program's memory; hooks come from the stub module. The report
   // hook of a guarded build records its arguments and traps: instantiateProgram turns the
@@ -358,6 +361,25 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
     if (!process.env["RALLOC_KEEP_LINK_DIR"]) await rm(dir, { recursive: true, force: true });
     else process.stderr.write(`linkStatic: kept ${dir}\n`);
   }
+}
+
+/**
+ * The initial pages the merged module's memory must have: the larger of the two imports'
+ * minimums. Throws E_BAD_OPTION when the maximums cannot agree: the allocator caps the
+ * memory below what the program may grow to, or the program caps it below what the
+ * allocator needs to start. O(1).
+ */
+function agreedMemoryMin(program: Limits, allocator: Limits, allocLabel: string): number {
+  if (allocator.max !== undefined && (program.max === undefined || program.max > allocator.max)) {
+    throw new RallocError("E_BAD_OPTION", what(`${allocLabel} accepts a memory of at most ${allocator.max} pages, ` +
+      `but the program's memory may grow to ${program.max === undefined ? "4 GiB (it declares no maximum)" : `${program.max} pages`}; ` +
+      "build the allocator without a maximum memory (AssemblyScript: no --maximumMemory)"));
+  }
+  if (program.max !== undefined && program.max < allocator.min) {
+    throw new RallocError("E_BAD_OPTION", what(`${allocLabel} needs at least ${allocator.min} pages of memory, ` +
+      `but the program caps its memory at ${program.max} pages; link the program with a larger -Wl,--max-memory`));
+  }
+  return Math.max(program.min, allocator.min);
 }
 
 /** Active data of the allocator must not land on the program's data. */

@@ -486,6 +486,26 @@ export type ImportRename = (entry: { module: string; name: string; kind: ExternK
  * other byte of the import section and of the module is kept.
  */
 export function renameImports(bytes: Uint8Array, rename: ImportRename, what = "module"): Uint8Array {
+  return rewriteImports(bytes, { rename }, what);
+}
+
+/**
+ * Returns a copy of the module whose imported memories ask for at least `pages`
+ * initial pages (a maximum below that is raised with it: the caller checks the
+ * maximum first); every other byte is kept. 32-bit memories only.
+ */
+export function raiseMemoryImportMin(bytes: Uint8Array, pages: number, what = "module"): Uint8Array {
+  return rewriteImports(bytes, { memoryMin: pages }, what);
+}
+
+/** What rewriteImports changes: names, and the least initial size of imported memories. */
+interface ImportRewrite {
+  rename?: ImportRename;
+  memoryMin?: number;
+}
+
+/** Copies the module, rewriting its import section as `how` says. O(module size). */
+function rewriteImports(bytes: Uint8Array, how: ImportRewrite, what: string): Uint8Array {
   const sections = readSections(bytes, what);
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   for (const s of sections) {
@@ -503,15 +523,23 @@ export function renameImports(bytes: Uint8Array, rename: ImportRename, what = "m
       const descStart = r.pos;
       const code = r.byte();
       const kind = KIND_BY_CODE[code];
+      let limits: Limits | undefined;
       if (kind === "function") r.u32();
       else if (kind === "table") { r.valueType(); r.limits(); }
-      else if (kind === "memory") r.limits();
+      else if (kind === "memory") limits = r.limits();
       else if (kind === "global") { r.valueType(); r.byte(); }
       else if (kind === "tag") { r.byte(); r.u32(); }
       else throw new RallocError("E_WASM_MALFORMED", `${what}: malformed WebAssembly (import kind ${code})`);
-      const renamed = rename({ module, name, kind }) ?? { module, name };
+      const renamed = how.rename?.({ module, name, kind }) ?? { module, name };
       encodeName(renamed.module, out);
       encodeName(renamed.name, out);
+      if (limits && how.memoryMin !== undefined && limits.min < how.memoryMin) {
+        if (limits.memory64) throw new RallocError("E_BAD_OPTION", `${what}: cannot resize a 64-bit memory import`);
+        out.push(code, bytes[descStart + 1]!); // kind, then the limits' flags
+        encodeU32(how.memoryMin, out);
+        if (limits.max !== undefined) encodeU32(Math.max(limits.max, how.memoryMin), out);
+        continue;
+      }
       for (let k = descStart; k < r.pos; k++) out.push(bytes[k]!);
     }
     parts.push(sectionBytes(2, out));

@@ -196,6 +196,30 @@ describe('linkStatic', () => {
     assert.ok(!readInfo(linked2).imports.some((i) => i.module !== 'env' && i.module !== 'wasi_snapshot_preview1'));
   });
 
+  test('an allocator needing more initial memory than the program: the merged module asks for it; maximums that cannot agree are refused', async () => {
+    // a bump allocator over its last of 40 pages (as AssemblyScript's TLSF module
+    // asks for the pages its data and shadow stack need)
+    const bumpAbove = (limits) => wat(`(module
+      (import "env" "memory" (memory ${limits}))
+      (global $top (mut i32) (i32.const 2555904))
+      (func (export "malloc") (param $n i32) (result i32)
+        (local $p i32)
+        (local.set $p (global.get $top))
+        (global.set $top (i32.and (i32.add (i32.add (local.get $p) (local.get $n)) (i32.const 31)) (i32.const -16)))
+        (local.get $p))
+      (func (export "free") (param i32)))`);
+    const programMin = readInfo(envProgram).imports.find((i) => i.kind === 'memory').limits.min;
+    assert.ok(programMin < 40, `the program asks for ${programMin} pages`);
+    const linked = await linkStatic(envProgram, { allocator: bumpAbove('40') });
+    const limits = readInfo(linked).imports.find((i) => i.kind === 'memory').limits;
+    assert.equal(limits.min, 40, 'the merged module asks for the allocator\'s 40 pages');
+    const memory = new WebAssembly.Memory({ initial: limits.min });
+    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(linked), { env: { memory } });
+    assert.equal(exports.sum(1000), 499500, 'and runs, its blocks above page 40');
+    await rejectsWith(() => linkStatic(envProgram, { allocator: bumpAbove('40 64') }), 'E_BAD_OPTION',
+      /the custom allocator accepts a memory of at most 64 pages, but the program's memory may grow to 4 GiB \(it declares no maximum\)/);
+  });
+
   test('bad input: each case says what is wrong and what to do', async () => {
     await rejectsWith(() => linkStatic(new TextEncoder().encode('#!/bin/sh\n')), 'E_NOT_WASM', /linkStatic: the program is not a WebAssembly module/);
     await rejectsWith(() => linkStatic(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 2, 50, 1])), 'E_WASM_MALFORMED', /section 2 runs past the end of the file/);

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  ROOT_DIR, BENCH_DIR, asc, cached, dataSegments, hash, instrumentGrow, keepExports, memoryMinPages, raiseImportedMemoryMin, wasmOpt, GROW_IMPORT,
+  ROOT_DIR, BENCH_DIR, asc, cached, dataSegments, hash, instrumentGrow, keepExports, memoryMinPages, wasmOpt, GROW_IMPORT,
 } from './toolchain.js';
 
 export const ALLOCATORS = [
@@ -142,9 +142,8 @@ export async function prepare(w, prog, a, linking, moduleCache) {
     // (what `wasm-opt -O3` runs). Each call starts wasm-merge (seconds), hence the pool.
     // AssemblyScript's TLSF module may ask for more initial memory than the program (its
     // shadow stack sits between its data and its heap); the dynamic linking creates the
-    // memory at the larger size, and here the program's import is raised to match
-    const allocMin = memoryMinPages(alloc);
-    const progBytes = allocMin > prog.import.minPages ? raiseImportedMemoryMin(prog.import.bytes, allocMin) : prog.import.bytes;
+    // memory at the larger size, and linkStatic raises the merged module's import to match.
+    const progBytes = prog.import.bytes;
     // linkStatic merges without optimizing; the exports a C program would not have (the
     // allocator's malloc, free, ...) are then removed, as they would be from a real program,
     // so the optimizer sees the program as their only caller and may inline them, as it

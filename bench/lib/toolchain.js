@@ -341,54 +341,6 @@ export function memoryMinPages(bytes) {
   return 0;
 }
 
-function uleb(n) {
-  const out = [];
-  do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n);
-  return out;
-}
-
-/**
- * Returns a copy of a module whose imported memory asks for at least `pages` initial pages.
- * (When an allocator module needs more initial memory than the program, the dynamic
- * linking creates the memory with the larger size; the static one needs the program's
- * import to say so, or wasm-merge rejects the allocator's larger import.)
- */
-export function raiseImportedMemoryMin(bytes, pages) {
-  const imp = sections(bytes).find((x) => x.id === 2);
-  if (!imp) throw new Error('raiseImportedMemoryMin: no import section');
-  const body = [];
-  let pos = imp.start, n;
-  [n, pos] = leb(bytes, pos);
-  body.push(...uleb(n));
-  for (let i = 0; i < n; i++) {
-    const from = pos;
-    let len;
-    [len, pos] = leb(bytes, pos); pos += len;
-    [len, pos] = leb(bytes, pos); pos += len;
-    const kind = bytes[pos++];
-    if (kind === 2) {
-      body.push(...bytes.subarray(from, pos));
-      let fl, min, max;
-      [fl, pos] = leb(bytes, pos);
-      [min, pos] = leb(bytes, pos);
-      if (fl & 1) [max, pos] = leb(bytes, pos);
-      if (fl & ~1) throw new Error('raiseImportedMemoryMin: only plain 32-bit memories');
-      body.push(...uleb(fl), ...uleb(Math.max(min, pages)));
-      if (fl & 1) body.push(...uleb(Math.max(max, pages)));
-      continue;
-    }
-    if (kind === 0) pos = leb(bytes, pos)[1];
-    else if (kind === 1) { pos++; const [fl, p2] = leb(bytes, pos); pos = leb(bytes, p2)[1]; if (fl & 1) pos = leb(bytes, pos)[1]; }
-    else if (kind === 3) pos += 2;
-    else throw new Error('unknown import kind ' + kind);
-    body.push(...bytes.subarray(from, pos));
-  }
-  const headerStart = imp.start - uleb(imp.size).length - 1;
-  const out = new Uint8Array([...bytes.subarray(0, headerStart), 2, ...uleb(body.length), ...body, ...bytes.subarray(imp.start + imp.size)]);
-  new WebAssembly.Module(out); // must still be valid
-  return out;
-}
-
 export function versions() {
   return {
     clang: pkgVersion('@yowasp/clang'),
