@@ -190,8 +190,12 @@ export function objectAround(pg: usize, p: usize): usize {
   let pg = <usize>load<u32>(slot);
   if (!pg) return 0;
   let o = <usize>load<u32>(pg, PG_FREE); // a listed page always has a free object
-  let next = load<u32>(o);
-  store<u32>(pg, next, PG_FREE);
+  let next = <usize>load<u32>(o);
+  // A link that leaves the page or the 16-byte grid was written by the program after a free:
+  // it ends the list (the objects after it are lost until the page empties), so malloc never
+  // hands out memory outside the page. (The guarded builds catch the write itself.)
+  if (next - pg >= pageRegions(pg) << REGION_BITS || (next & 15) != 0) next = 0;
+  store<u32>(pg, <u32>next, PG_FREE);
   store<u16>(pg, load<u16>(pg, PG_USED) + 1, PG_USED);
   let b = liveByte(pg, o);
   store<u8>(b, load<u8>(b) | liveBit(pg, o));
@@ -323,10 +327,8 @@ function pageRelease(r: usize, pg: usize): void {
  *  room; 0 when no page can be had (the caller then takes a general block). O(1), plus making a
  *  page: O(THREAD), and growth. */
 export function pageAlloc(r: usize, c: usize): usize {
-  let o = pagePop(r, c);
-  if (o) return o;
-  let pg = pageMake(r, c);
-  return pg ? pagePop(r, c) : 0;
+  if (!load<u32>(classSlot(r, c)) && !pageMake(r, c)) return 0;
+  return pagePop(r, c);
 }
 
 /** Makes and lists an empty page of class c in heap r; 0 when memory or the table cannot be

@@ -248,6 +248,28 @@ describe('release: small requests are objects of size-class pages', () => {
     assert.equal(r.check(), CHECK_PAGE);
   });
 
+  it('a free list overwritten after a free never makes malloc hand out memory outside the page or off the grid', () => {
+    const page = (r, p) => pageOf(walk(r), p);
+    for (const wild of [(r) => r.malloc(2000) + 64, () => 8, () => 0xFFFFFFF0, (r, a) => a + 8]) {
+      const r = fresh();
+      const a = r.malloc(32), b = r.malloc(32);
+      const home = page(r, b).p;
+      r.free(b);
+      const w = wild(r, a) >>> 0;
+      r.view().setUint32(b, w, true); // a write after free: b's link now points at w
+      assert.equal(r.check(), CHECK_PAGE, 'ralloc_check names the page');
+      const got = Array.from({ length: 300 }, () => r.malloc(32));
+      assert.ok(!got.includes(w), `malloc never returns the written link ${hex(w)}`);
+      for (const p of got) {
+        assert.ok(p !== 0 && p % 16 === 0, `malloc(32) = ${hex(p)}`);
+        const pg = page(r, p);
+        assert.ok(pg, `malloc(32) = ${hex(p)} is an object of a page`);
+        if (pg.p === home) assert.equal((p - b) % 32, 0, `${hex(p)} lies on its page's grid`);
+      }
+      assert.equal(new Set(got).size, got.length, 'no object is handed out twice');
+    }
+  });
+
   it('ralloc_check names a class whose page count disagrees with its pages: PAGE', () => {
     const r = fresh();
     r.malloc(32);
