@@ -233,6 +233,20 @@ function grow(s: usize): usize {
   return root + TINY_ROOT + 16;
 }
 
+/** The span after the one whose first block is f in the span list (spans are listed from the
+ *  newest, highest in memory, down), as its first block; 0 after the oldest, and 0 for a link
+ *  that does not point lower into the heap, so a walk over a corrupted heap ends. O(1). */
+function spanBelow(f: usize): usize {
+  let g = <usize>load<u32>(f - 12);
+  return g < f && g >= lo() ? g : 0;
+}
+
+/** Whether a block at p of size s fits between p and the heap's top: the bound that keeps a walk
+ *  over a corrupted heap inside memory. O(1). */
+@inline function fits(p: usize, s: usize): bool {
+  return s >= MIN_BLOCK && s <= top - p;
+}
+
 /** The header of p when p is a live block, else 0. O(1). */
 function live(p: usize): u32 {
   if ((p & 15) || p < lo() || p >= top) return 0; // (top is 0 before the heap exists)
@@ -359,17 +373,21 @@ export function ralloc_init(heapBase: usize): i32 {
 export function ralloc_walk(p: usize): usize {
   if (!root) return 0;
   if (!p) return last;
+  if ((p & 15) || p < lo() || p >= top || !fits(p, sizeOf(p))) return 0; // not a block: stop
   let s = sizeOf(p);
-  if (s < MIN_BLOCK) return 0; // not a block: stop rather than loop
   if (sizeOf(p + s)) return p + s;
   // p ends its span: the span below it in the list starts after this span's first block
-  for (let f = <usize>last; f; f = load<u32>(f - 12)) if (f <= p && spanHas(f, p)) return load<u32>(f - 12);
+  for (let f = <usize>last; f; f = spanBelow(f)) if (f <= p && spanHas(f, p)) return spanBelow(f);
   return 0;
 }
 
-/** Whether block p lies in the span whose first block is f (walks that span). O(its blocks). */
+/** Whether block p lies in the span whose first block is f (walks that span up to p). O(its
+ *  blocks). */
 function spanHas(f: usize, p: usize): bool {
-  for (let q = f; sizeOf(q); q = q + sizeOf(q)) if (q == p) return true;
+  for (let q = f; q <= p; q += sizeOf(q)) {
+    if (q == p) return true;
+    if (!fits(q, sizeOf(q))) return false;
+  }
   return false;
 }
 
@@ -385,8 +403,8 @@ export function ralloc_check(): u32 {
   if (!root) return 0;
   let frees: usize = 0;
   let t = top;
-  for (let f = <usize>last; f; f = load<u32>(f - 12)) {
-    if (f < lo() || f >= t) return CHECK_BOUNDS;
+  for (let f = <usize>last, below = t; f; below = f, f = load<u32>(f - 12)) {
+    if (f < lo() || f >= below) return CHECK_BOUNDS; // (each span lies below the one before)
     let prevFree = false;
     let p = f;
     while (true) {
@@ -436,9 +454,10 @@ export function ralloc_stats(out: usize): usize {
   let used: usize = 0, held: usize = 0, blocks: usize = 0, claimed: usize = 0;
   if (root) {
     claimed = TINY_ROOT;
-    for (let f = <usize>last; f; f = load<u32>(f - 12)) {
+    for (let f = <usize>last; f; f = spanBelow(f)) {
       let p = f;
       for (let s = sizeOf(p); s; s = sizeOf(p)) {
+        if (!fits(p, s)) break; // a corrupted size: count no further in this span
         if (!(header(p) & FREE)) {
           used += s - HEADER;
           held += s;

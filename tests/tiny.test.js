@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { PAGE, buildPath, createInstance, fillPattern, findPatternMismatch, hex } from './lib/instance.js';
 
-const CHECK_FOOTER = 6, CHECK_LINK = 8;
+const CHECK_SIZE = 2, CHECK_BOUNDS = 3, CHECK_FOOTER = 6, CHECK_LINK = 8;
 
 describe('tiny build', { skip: !existsSync(buildPath('tiny')) && 'missing build/tiny.wasm' }, () => {
   const mk = (opts = {}) => createInstance('tiny', { initial: 1, maximum: 512, ...opts });
@@ -94,6 +94,35 @@ describe('tiny build', { skip: !existsSync(buildPath('tiny')) && 'missing build/
     const sum = blocks.reduce((a, [, info]) => a + (info & ~15), 0);
     assert.ok(sum > 4 * PAGE, `block sizes add up to ${sum}`);
     assert.equal(r.check(), 0);
+  });
+
+  it('walk, stats and check stay inside memory and end on a corrupted heap', { timeout: 30000 }, () => {
+    { // a block whose size runs past the heap
+      const r = mk();
+      const a = r.malloc(100), b = r.malloc(100), c = r.malloc(100);
+      const before = r.stats();
+      r.writeU32(a - 4, 0x7ffffff0 | (r.readU32(a - 4) & 15));
+      assert.equal(r.check(), CHECK_SIZE);
+      const seen = walk(r).map(([p]) => p);
+      assert.ok(seen.includes(a) && !seen.includes(b) && !seen.includes(c), 'the walk stops at the broken block');
+      const s = r.stats();
+      assert.ok(s.liveBlocks < before.liveBlocks, `stats count no further in that span (${s.liveBlocks} of ${before.liveBlocks} blocks)`);
+      assert.equal(r.exports.ralloc_walk(0xfffffff0) >>> 0, 0, 'a pointer past memory is no block');
+      assert.equal(r.exports.ralloc_walk(b + 8) >>> 0, 0, 'a misaligned pointer is no block');
+    }
+    { // a span list that loops back to the newest span
+      const r = mk({ maximum: 1024 });
+      r.malloc(100);
+      assert.notEqual(r.sbrk(1000), 0xffffffff); // the next claim opens a second span
+      r.malloc(4 * PAGE);
+      const firsts = walk(r).map(([p]) => p);
+      const newest = firsts[0], oldest = Math.min(...firsts);
+      assert.ok(oldest < newest, 'two spans');
+      r.writeU32(oldest - 12, newest); // the oldest span now names the newest as the one below it
+      assert.equal(r.check(), CHECK_BOUNDS);
+      assert.ok(walk(r).length <= firsts.length, 'the walk ends');
+      r.stats(); // and so do stats
+    }
   });
 
   it('realloc grows the block that ends the heap in place, growing memory under it', () => {
