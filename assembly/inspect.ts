@@ -17,7 +17,7 @@
 //   (or grown by someone else).
 
 import { HEADER, MIN_BLOCK, FREE, CACHED, META, PREV_FREE, SIZE_MASK, header, sizeOf } from "./block";
-import { ROOT_SIZE, R_SPANS, field } from "./root";
+import { ROOT_SIZE, R_SPANS, R_LO, R_HI, field } from "./root";
 import { spanNext, spanEnd, spanFirst } from "./span";
 import { shimReady, shimBase, shimBreak, SHIM_SIZE } from "./shim";
 import { GUARDED, DEBUG, PAGES } from "./config";
@@ -46,6 +46,7 @@ export function ralloc_walk(p: usize): usize {
   if (p == 0) {
     s = <usize>field(r, R_SPANS);
   } else {
+    if (!inHeap(r, p)) return 0;
     if (PAGES) {
       // Release: after a page come its objects, one by one; after its last, the next block.
       let pg = pageOf(r, p);
@@ -56,14 +57,36 @@ export function ralloc_walk(p: usize): usize {
         p = pg;
       }
     }
+    if (!sizeInHeap(r, p)) return 0; // not a block, or a broken one: stop
     let size = sizeOf(p);
-    if (size < MIN_BLOCK) return 0; // not a block: stop rather than loop
     let q = p + size;
     if (header(q) & SIZE_MASK) return q; // the next block of the same span
     let span = spanEndingAt(r, q); // q is a span's tail
     s = span ? spanNext(span) : 0;
   }
   return s ? spanFirst(s) : 0;
+}
+
+/** Whether p is 16-aligned and inside heap r's blocks ([R_LO, R_HI)). O(1). */
+function inHeap(r: usize, p: usize): bool {
+  return (p & 15) == 0 && p >= <usize>field(r, R_LO) && p < <usize>field(r, R_HI);
+}
+
+/** Whether block p of heap r has a size that ends inside the heap: the walk of a corrupted heap
+ *  ends at the first block that has not, rather than loop or read past the heap. O(1). */
+function sizeInHeap(r: usize, p: usize): bool {
+  let size = sizeOf(p);
+  return size >= MIN_BLOCK && size <= <usize>field(r, R_HI) - p;
+}
+
+/** Whether p and the block its header describes lie in memory, so its header and trailer can be
+ *  read (any heap's block: local heaps may lie outside the global one). A pointer or a size
+ *  that a program wrote wrong gets 0 from the calls below instead of a trap. O(1). */
+function blockInMemory(p: usize): bool {
+  let end = <u64>memory.size() << 16;
+  if ((p & 15) != 0 || p < 16 || <u64>p >= end) return false;
+  let size = <u64>sizeOf(p);
+  return size >= MIN_BLOCK && <u64>p + size <= end;
 }
 
 /** Release: the page whose object slot p is (p walked as an object, not the page itself), or 0. */
@@ -83,6 +106,7 @@ export const INFO_TABLE: u32 = 10; // the page table, ralloc's own
  *  1 FREE, 4 CACHED, 8 LEAD_DEAD (in use); release adds 2 / 3 an object in use / free, 6 a page,
  *  10 the page table. O(1). */
 export function ralloc_block_info(p: usize): u32 {
+  if (p < HEADER || <u64>p > <u64>memory.size() << 16) return 0; // its header is not in memory
   let h = header(p) & ~PREV_FREE;
   if (PAGES) {
     let pg = objectPage(p);
@@ -99,6 +123,7 @@ export function ralloc_block_request(p: usize): usize {
     let pg = objectPage(p);
     if (pg) return objectLive(pg, p) ? objectSize(pg) : 0;
   }
+  if (!blockInMemory(p)) return 0;
   let h = header(p);
   if (h & (FREE | CACHED)) return 0;
   return GUARDED ? requestOf(p) : (<usize>(h & SIZE_MASK)) - HEADER - leadOf(p);
@@ -106,7 +131,7 @@ export function ralloc_block_request(p: usize): usize {
 
 /** Allocation number of in-use block p (guarded builds; 0 otherwise and for free blocks). O(1). */
 export function ralloc_block_serial(p: usize): u32 {
-  if (!GUARDED || (header(p) & (FREE | CACHED))) return 0;
+  if (!GUARDED || !blockInMemory(p) || (header(p) & (FREE | CACHED))) return 0;
   return serialOf(p);
 }
 

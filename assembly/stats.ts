@@ -74,7 +74,7 @@ function walkedBytes(r: usize): u32 {
     for (let p = spanFirst(s); p < end; ) {
       let h = header(p);
       let size = <usize>(h & SIZE_MASK);
-      if (size < MIN_BLOCK) break; // a broken heap: check.ts says so
+      if (size < MIN_BLOCK || size > end - p) break; // a broken heap: check.ts says so
       if ((h & (FREE | CACHED)) == 0) sum += GUARDED ? <u32>requestOf(p) : <u32>(size - HEADER);
       else if (PAGES && (h & FREE) == 0 && !isTable(r, p)) sum += <u32>(pageLive(p) >> 32);
       p += size;

@@ -393,6 +393,7 @@ function spanHas(f: usize, p: usize): bool {
 
 /** Block p's header without PREV_FREE: its size, and 1 when it is free. O(1). */
 export function ralloc_block_info(p: usize): u32 {
+  if (p < HEADER || <u64>p > <u64>memory.size() << 16) return 0; // its header is not in memory
   return header(p) & ~PREV_FREE;
 }
 

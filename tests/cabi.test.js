@@ -853,6 +853,40 @@ for (const build of C_ABI_BUILDS) {
     });
 
     // ---- ANCHORS.md: bugs peers shipped -----------------------------------------------------
+    describe('a heap the program corrupted', () => {
+      it('the inspection calls (check, walk, block info, request, serial, stats) never trap: they stop, refuse, or report the misuse', () => {
+        const r = mk();
+        const a = r.malloc(2000), b = r.malloc(2000);
+        r.writeU32(a - 4, 0x7ffffff0 | (r.readU32(a - 4) & 15)); // a's size now runs past memory
+        const noTrap = (what, f) => {
+          try {
+            return f();
+          } catch (e) {
+            assert.ok(!(e instanceof WebAssembly.RuntimeError), `${what} trapped: ${e.message}`);
+            assert.match(e.message, /^ralloc: /, `${what} stopped with a misuse report`);
+            return undefined;
+          }
+        };
+        noTrap('ralloc_check', () => r.exports.ralloc_check());
+        const seen = noTrap('the walk', () => {
+          const out = [];
+          for (let p = r.exports.ralloc_walk(0) >>> 0; p; p = r.exports.ralloc_walk(p) >>> 0) {
+            out.push(p);
+            if (out.length > 100000) assert.fail('the walk does not end');
+          }
+          return out;
+        });
+        assert.ok(seen && !seen.includes(b), 'the walk stops at the broken block');
+        for (const p of [a, a + 8, 0x7ffffff0, 0xfffffff0]) {
+          for (const name of ['ralloc_walk', 'ralloc_block_info', 'ralloc_block_request', 'ralloc_block_serial']) {
+            if (r.exports[name]) noTrap(`${name}(${hex(p)})`, () => r.exports[name](p));
+          }
+        }
+        assert.equal(r.exports.ralloc_walk(0xfffffff0) >>> 0, 0, 'a pointer past memory is no block');
+        noTrap('ralloc_stats', () => r.stats());
+      });
+    });
+
     describe('bugs peers shipped (ANCHORS.md)', () => {
       it('peer bug 1: sizes that overflow when rounded up to blocks or pages return 0', () => {
         const r = warm(createInstance(build, { initial: 1, maximum: null }));
