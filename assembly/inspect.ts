@@ -21,7 +21,7 @@ import { ROOT_SIZE, R_SPANS, R_LO, R_HI, field } from "./root";
 import { spanNext, spanEnd, spanFirst } from "./span";
 import { shimReady, shimBase, shimBreak, SHIM_SIZE } from "./shim";
 import { GUARDED, DEBUG, PAGES } from "./config";
-import { pageOf, objectSize, objectLive, firstOf, capacityOf, isTable } from "./page";
+import { pageOf, pageIntact, objectSize, objectLive, firstOf, capacityOf, isTable } from "./page";
 import { GUARD, guardSeed, guardsMade, requestOf, serialOf } from "./guard";
 import { leadOf } from "./range";
 import { report, M_LEAK, OP_LEAK } from "./misuse";
@@ -51,6 +51,7 @@ export function ralloc_walk(p: usize): usize {
       // Release: after a page come its objects, one by one; after its last, the next block.
       let pg = pageOf(r, p);
       if (pg) {
+        if (!pageIntact(pg)) return 0; // a broken page header: stop
         let size = objectSize(pg), first = pg + firstOf(pg);
         let q = p == pg ? first : p + size;
         if (q < first + capacityOf(pg) * size) return q;

@@ -9,16 +9,18 @@
 // O(1), exactly, whether p is an object; a pointer elsewhere goes to the general path.
 //
 //   a page at q (4 KiB aligned), of class c, R regions (4 KiB each)
-//    q          +4     +6    +7        +8         +12        +16        +20  +21  +32          +first
-//   ┌──────────┬──────┬─────┬─────────┬──────────┬──────────┬──────────┬────┬────┬────────────┬─────────┐
-//   │ free u32 │ used │ cls │ regions │ next u32 │ prev u32 │ bump u32 │kept│ 0  │ live bitmap│objects …│
-//   │          │ u16  │ u8  │ u8      │          │          │          │ u8 │    │ R×32 bytes │16·c each│
-//   └──────────┴──────┴─────┴─────────┴──────────┴──────────┴──────────┴────┴────┴────────────┴─────────┘
+//    q          +4     +6    +7        +8         +12        +16        +20  +21  +24    +28      +32          +first
+//   ┌──────────┬──────┬─────┬─────────┬──────────┬──────────┬──────────┬────┬────┬──────┬────────┬────────────┬─────────┐
+//   │ free u32 │ used │ cls │ regions │ next u32 │ prev u32 │ bump u32 │kept│ 0  │ lo   │ span   │ live bitmap│objects …│
+//   │          │ u16  │ u8  │ u8      │          │          │          │ u8 │    │ u32  │ u32    │ R×32 bytes │16·c each│
+//   └──────────┴──────┴─────┴─────────┴──────────┴──────────┴──────────┴────┴────┴──────┴────────┴────────────┴─────────┘
 //    free      the first free object; each free object's first word links to the next
 //    used      live objects;  cls  the class c;  regions  R (1, 2 or 4)
 //    kept      1: the page may stay when empty (counted in the root's kept bytes; see keep);
 //              a page loses the mark when it fills up or goes back
 //    next/prev the page's place in its class's list of pages with a free object (root slot)
+//    lo, span  the first object's address, and the offset of the last from it: a free-list link
+//              must lie in [lo, lo + span] (pagePop checks each one it pops)
 //    bump      the first object never handed out (0: none left); the free list is threaded
 //              from here THREAD objects at a time, so making a page costs O(THREAD), not O(page)
 //    bitmap    one bit per 16-byte granule of the page, set at the first granule of each live
@@ -65,6 +67,8 @@ const PG_NEXT: usize = 8;
 const PG_PREV: usize = 12;
 const PG_BUMP: usize = 16;
 const PG_KEPT: usize = 20;
+const PG_LO: usize = 24;
+const PG_SPAN: usize = 28;
 const PG_BITS: usize = 32;
 /** Empty pages a heap may keep, in bytes: this much, or a sixteenth of its memory if more. */
 const KEEP_FLOOR: u32 = 64 << 10;
@@ -111,6 +115,15 @@ const THREAD: usize = 16;
 /** Object size of page pg. O(1). */
 @inline export function objectSize(pg: usize): usize {
   return pageClass(pg) << 4;
+}
+
+/** Page pg's bounds for a free-list link: its first object, and the offset of its last from it.
+ *  O(1). */
+@inline export function linkLo(pg: usize): usize {
+  return <usize>load<u32>(pg, PG_LO);
+}
+@inline export function linkSpan(pg: usize): usize {
+  return <usize>load<u32>(pg, PG_SPAN);
 }
 
 /** The first object of page pg never handed out, or 0. O(1). */
@@ -191,14 +204,15 @@ export function objectAround(pg: usize, p: usize): usize {
   if (!pg) return 0;
   let o = <usize>load<u32>(pg, PG_FREE); // a listed page always has a free object
   let next = <usize>load<u32>(o);
-  // A link that leaves the page or the 16-byte grid was written by the program after a free:
-  // it ends the list (the objects after it are lost until the page empties), so malloc never
-  // hands out memory outside the page. (The guarded builds catch the write itself.)
-  if (next - pg >= pageRegions(pg) << REGION_BITS || (next & 15) != 0) next = 0;
-  store<u32>(pg, <u32>next, PG_FREE);
-  store<u16>(pg, load<u16>(pg, PG_USED) + 1, PG_USED);
   let b = liveByte(pg, o);
   store<u8>(b, load<u8>(b) | liveBit(pg, o));
+  // A link outside the page's objects or off the 16-byte grid was written by the program after
+  // a free: it ends the list (the objects after it are lost until the page empties), so malloc
+  // never hands out a page header or memory past the page. Not checked, for speed: the class's
+  // grid, and whether the object the link names is live. (The guarded builds catch the write.)
+  if (next - linkLo(pg) > linkSpan(pg) || (next & 15) != 0) next = 0; // (0 fails the first test)
+  store<u32>(pg, <u32>next, PG_FREE);
+  store<u16>(pg, load<u16>(pg, PG_USED) + 1, PG_USED);
   if (!next) refill(r, slot, pg); // more from bump, or full: out of the list
   return o;
 }
@@ -354,6 +368,8 @@ function pageMake(r: usize, c: usize): usize {
   store<u8>(pg, <u8>regions, PG_REGIONS);
   store<u32>(pg, <u32>(pg + first), PG_FREE);
   store<u32>(pg, <u32>thread(pg, pg + first), PG_BUMP);
+  store<u32>(pg, <u32>(pg + first), PG_LO); // where a free-list link may point (pagePop)
+  store<u32>(pg, <u32>((capacityOf(pg) - 1) * (c << 4)), PG_SPAN);
   let t = tableEntry(r, pg);
   for (let k: usize = 0; k < regions; ++k) store<u8>(t + k, <u8>(k + 1));
   enlist(classSlot(r, c), pg);
@@ -458,6 +474,14 @@ function tableDropWhenEmpty(r: usize): void {
 /** Whether block p of heap r is its page table. O(1). */
 @inline export function isTable(r: usize, p: usize): bool {
   return p == <usize>field(r, R_PT);
+}
+
+/** Whether page pg's class and region count are ones a page can have: what the heap walker and
+ *  the stats check before dividing by the object size or walking the bitmap, since a write past
+ *  the block below a page can reach its header. O(1). */
+export function pageIntact(pg: usize): bool {
+  let c = pageClass(pg), regions = pageRegions(pg);
+  return c >= 1 && c <= PAGE_MAX >> 4 && (regions == 1 || regions == 2 || regions == 4);
 }
 
 /** Usable bytes of live objects in page pg, and how many, as a u64 (bytes high). O(capacity). */

@@ -23,7 +23,7 @@
 import { HEADER, MIN_BLOCK, FREE, CACHED, SIZE_MASK, header } from "./block";
 import { spanNext, spanEnd, spanFirst } from "./span";
 import { GUARDED, PAGES } from "./config";
-import { pageLive, isTable } from "./page";
+import { pageLive, pageOf, pageIntact } from "./page";
 import { requestOf } from "./guard";
 import {
   R_FREE_BYTES, R_PEAK_HELD, R_BLOCK_BYTES, R_QUICK_BYTES, R_CLAIMED, R_SPLITS, R_MALLOCS, R_FREES,
@@ -76,7 +76,7 @@ function walkedBytes(r: usize): u32 {
       let size = <usize>(h & SIZE_MASK);
       if (size < MIN_BLOCK || size > end - p) break; // a broken heap: check.ts says so
       if ((h & (FREE | CACHED)) == 0) sum += GUARDED ? <u32>requestOf(p) : <u32>(size - HEADER);
-      else if (PAGES && (h & FREE) == 0 && !isTable(r, p)) sum += <u32>(pageLive(p) >> 32);
+      else if (PAGES && (h & FREE) == 0 && pageOf(r, p) == p && pageIntact(p)) sum += <u32>(pageLive(p) >> 32);
       p += size;
     }
   }

@@ -365,11 +365,16 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
 
 /**
  * The initial pages the merged module's memory must have: the larger of the two imports'
- * minimums. Throws E_BAD_OPTION when the maximums cannot agree: the allocator caps the
+ * minimums. Throws E_BAD_OPTION when one memory is shared and the other not, or when the
+ * maximums cannot agree: the allocator caps the
  * memory below what the program may grow to, or the program caps it below what the
  * allocator needs to start. O(1).
  */
 function agreedMemoryMin(program: Limits, allocator: Limits, allocLabel: string): number {
+  if (program.shared !== allocator.shared) {
+    throw new RallocError("E_BAD_OPTION", what(`${allocLabel} imports a ${allocator.shared ? "shared" : "non-shared"} memory, ` +
+      `but the program's is ${program.shared ? "shared" : "not shared"}; build both with the same memory (shared for threads, or not)`));
+  }
   if (allocator.max !== undefined && (program.max === undefined || program.max > allocator.max)) {
     throw new RallocError("E_BAD_OPTION", what(`${allocLabel} accepts a memory of at most ${allocator.max} pages, ` +
       `but the program's memory may grow to ${program.max === undefined ? "4 GiB (it declares no maximum)" : `${program.max} pages`}; ` +

@@ -218,6 +218,13 @@ describe('linkStatic', () => {
     assert.equal(exports.sum(1000), 499500, 'and runs, its blocks above page 40');
     await rejectsWith(() => linkStatic(envProgram, { allocator: bumpAbove('40 64') }), 'E_BAD_OPTION',
       /the custom allocator accepts a memory of at most 64 pages, but the program's memory may grow to 4 GiB \(it declares no maximum\)/);
+    // the same allocator importing a shared memory: its limits' flags byte says so (1 max | 2 shared)
+    const shared = new Uint8Array(bumpAbove('40 65536'));
+    const at = Buffer.from(shared).indexOf(Buffer.from([6, ...Buffer.from('memory'), 2, 1]));
+    assert.ok(at > 0, 'found the memory import');
+    shared[at + 8] = 3;
+    await rejectsWith(() => linkStatic(envProgram, { allocator: shared }), 'E_BAD_OPTION',
+      /the custom allocator imports a shared memory, but the program's is not shared/);
   });
 
   test('bad input: each case says what is wrong and what to do', async () => {

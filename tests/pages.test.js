@@ -248,18 +248,26 @@ describe('release: small requests are objects of size-class pages', () => {
     assert.equal(r.check(), CHECK_PAGE);
   });
 
-  it('a free list overwritten after a free never makes malloc hand out memory outside the page or off the grid', () => {
+  it('a free list overwritten after a free never makes malloc hand out memory outside the page\'s objects or a page header', () => {
     const page = (r, p) => pageOf(walk(r), p);
-    for (const wild of [(r) => r.malloc(2000) + 64, () => 8, () => 0xFFFFFFF0, (r, a) => a + 8]) {
+    const links = [
+      (r) => r.malloc(2000) + 64, () => 8, () => 0xFFFFFFF0, // outside the page
+      (r, a) => a + 8, // off the grid
+      (r, a, b, home) => home, (r, a, b, home) => home + 16, // the page's header and bitmap
+      (r, a, b, home) => home + 4096 - 16, // past its last object: over the next block's header
+      // (not caught in release: a link to a live object of the page, or off the class's grid)
+    ];
+    for (const wild of links) {
       const r = fresh();
       const a = r.malloc(32), b = r.malloc(32);
       const home = page(r, b).p;
       r.free(b);
-      const w = wild(r, a) >>> 0;
+      const w = wild(r, a, b, home) >>> 0;
       r.view().setUint32(b, w, true); // a write after free: b's link now points at w
-      assert.equal(r.check(), CHECK_PAGE, 'ralloc_check names the page');
+      assert.equal(r.check(), CHECK_PAGE, `ralloc_check names the page (link ${hex(w)})`);
       const got = Array.from({ length: 300 }, () => r.malloc(32));
       assert.ok(!got.includes(w), `malloc never returns the written link ${hex(w)}`);
+      assert.ok(!got.includes(a), 'nor the live object a');
       for (const p of got) {
         assert.ok(p !== 0 && p % 16 === 0, `malloc(32) = ${hex(p)}`);
         const pg = page(r, p);
