@@ -278,6 +278,21 @@ describe('release: small requests are objects of size-class pages', () => {
     }
   });
 
+  it('a page header overwritten by the block below it: the walk, stats and check neither trap nor loop', () => {
+    for (const [offset, value] of [[6, 0], [7, 0], [7, 200], [6, 255]]) { // class 0 or past 1 KiB, regions 0 or 200
+      const r = fresh();
+      const a = r.malloc(32);
+      r.malloc(32);
+      const pg = pageOf(walk(r), a).p;
+      r.view().setUint8(pg + offset, value);
+      assert.equal(r.check(), CHECK_PAGE, `byte ${offset} of the page header set to ${value}`);
+      const seen = [];
+      for (let p = r.exports.ralloc_walk(0); p; p = r.exports.ralloc_walk(p)) if (seen.push(p) > 100000) assert.fail('the walk does not end');
+      assert.ok(!seen.includes(a), 'the walk stops at the broken page');
+      r.stats();
+    }
+  });
+
   it('ralloc_check names a class whose page count disagrees with its pages: PAGE', () => {
     const r = fresh();
     r.malloc(32);
