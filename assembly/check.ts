@@ -231,7 +231,7 @@ function checkPage(r: usize, pg: usize, size: usize): u32 {
   let t = tableEntry(r, pg);
   for (let k: usize = 0; k < regions; ++k) if (<usize>load<u8>(t + k) != k + 1) return CHECK_PAGE;
   let first = pg + firstOf(pg), osize = objectSize(pg), cap = capacityOf(pg), used = usedOf(pg);
-  if (used > cap || linkLo(pg) != first || linkSpan(pg) != (cap - 1) * osize) return CHECK_PAGE;
+  if (used > cap || linkLo(pg) != first || linkSpan(pg) != (cap - 1) * osize >> 4) return CHECK_PAGE;
   let n: usize = 0;
   for (let o = freeHead(pg); o; o = <usize>load<u32>(o)) {
     at = o;

@@ -19,8 +19,8 @@
 //    kept      1: the page may stay when empty (counted in the root's kept bytes; see keep);
 //              a page loses the mark when it fills up or goes back
 //    next/prev the page's place in its class's list of pages with a free object (root slot)
-//    lo, span  the first object's address, and the offset of the last from it: a free-list link
-//              must lie in [lo, lo + span] (pagePop checks each one it pops)
+//    lo, span  the first object's address, and the offset of the last from it in 16-byte units:
+//              a free-list link must lie in [lo, lo + 16·span] on the 16-byte grid (pagePop)
 //    bump      the first object never handed out (0: none left); the free list is threaded
 //              from here THREAD objects at a time, so making a page costs O(THREAD), not O(page)
 //    bitmap    one bit per 16-byte granule of the page, set at the first granule of each live
@@ -117,8 +117,8 @@ const THREAD: usize = 16;
   return pageClass(pg) << 4;
 }
 
-/** Page pg's bounds for a free-list link: its first object, and the offset of its last from it.
- *  O(1). */
+/** Page pg's bounds for a free-list link: its first object, and the offset of its last from it
+ *  in 16-byte units. O(1). */
 @inline export function linkLo(pg: usize): usize {
   return <usize>load<u32>(pg, PG_LO);
 }
@@ -210,7 +210,8 @@ export function objectAround(pg: usize, p: usize): usize {
   // a free: it ends the list (the objects after it are lost until the page empties), so malloc
   // never hands out a page header or memory past the page. Not checked, for speed: the class's
   // grid, and whether the object the link names is live. (The guarded builds catch the write.)
-  if (next - linkLo(pg) > linkSpan(pg) || (next & 15) != 0) next = 0; // (0 fails the first test)
+  // (one test: rotating the offset right by 4 moves an off-grid remainder to the top bits)
+  if (rotr<u32>(<u32>(next - linkLo(pg)), 4) > <u32>linkSpan(pg)) next = 0; // (0 fails it too)
   store<u32>(pg, <u32>next, PG_FREE);
   store<u16>(pg, load<u16>(pg, PG_USED) + 1, PG_USED);
   if (!next) refill(r, slot, pg); // more from bump, or full: out of the list
@@ -369,7 +370,7 @@ function pageMake(r: usize, c: usize): usize {
   store<u32>(pg, <u32>(pg + first), PG_FREE);
   store<u32>(pg, <u32>thread(pg, pg + first), PG_BUMP);
   store<u32>(pg, <u32>(pg + first), PG_LO); // where a free-list link may point (pagePop)
-  store<u32>(pg, <u32>((capacityOf(pg) - 1) * (c << 4)), PG_SPAN);
+  store<u32>(pg, <u32>((capacityOf(pg) - 1) * c), PG_SPAN); // in 16-byte units
   let t = tableEntry(r, pg);
   for (let k: usize = 0; k < regions; ++k) store<u8>(t + k, <u8>(k + 1));
   enlist(classSlot(r, c), pg);
