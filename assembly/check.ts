@@ -39,9 +39,9 @@ import { blockHolding, deadSlot } from "./range";
 import { liveBlocks, bytesInUse, heldBytes } from "./stats";
 import { GUARDED, PAGES } from "./config";
 import {
-  REGION_BITS, PAGE_MAX, pageOf, pageLive, isTable, firstOf, objectSize, capacityOf, usedOf,
-  freeHead, nextPage, prevPage, objectLive, regionsOf, bumpOf, objectAround, pageClass, pageRegions,
-  bitmapOf, tableEntry, pageKept, linkLo, linkSpan,
+  REGION_BITS, pageOf, pageLive, isTable, firstOf, objectSize, capacityOf, usedOf,
+  freeHead, nextPage, prevPage, objectLive, bumpOf, objectAround, pageClass, pageRegions,
+  bitmapOf, tableEntry, pageKept, pageIntact, linkLo, linkSpan,
 } from "./page";
 import { guardVerify, requestOf, GUARD_OK } from "./guard";
 
@@ -226,8 +226,8 @@ function walk(r: usize): u32 {
  *  (bits only at object starts, as many as used). O(capacity). */
 function checkPage(r: usize, pg: usize, size: usize): u32 {
   if (pageOf(r, pg) != pg) return CHECK_PAGE;
-  let c = pageClass(pg), regions = pageRegions(pg);
-  if (c == 0 || c << 4 > PAGE_MAX || (regions != regionsOf(c) && regions != 1) || size != regions << REGION_BITS) return CHECK_PAGE;
+  let regions = pageRegions(pg);
+  if (!pageIntact(pg) || size != regions << REGION_BITS) return CHECK_PAGE;
   let t = tableEntry(r, pg);
   for (let k: usize = 0; k < regions; ++k) if (<usize>load<u8>(t + k) != k + 1) return CHECK_PAGE;
   let first = pg + firstOf(pg), osize = objectSize(pg), cap = capacityOf(pg), used = usedOf(pg);

@@ -477,12 +477,12 @@ function tableDropWhenEmpty(r: usize): void {
   return p == <usize>field(r, R_PT);
 }
 
-/** Whether page pg's class and region count are ones a page can have: what the heap walker and
- *  the stats check before dividing by the object size or walking the bitmap, since a write past
- *  the block below a page can reach its header. O(1). */
+/** Whether page pg's class and region count are ones a page of that class can have (pageMake):
+ *  what the heap walker, the stats and check.ts test before dividing by the object size or
+ *  walking the bitmap, since a write past the block below a page can reach its header. O(1). */
 export function pageIntact(pg: usize): bool {
   let c = pageClass(pg), regions = pageRegions(pg);
-  return c >= 1 && c <= PAGE_MAX >> 4 && (regions == 1 || regions == 2 || regions == 4);
+  return c >= 1 && c <= PAGE_MAX >> 4 && (regions == 1 || regions == regionsOf(c));
 }
 
 /** Usable bytes of live objects in page pg, and how many, as a u64 (bytes high). O(capacity). */

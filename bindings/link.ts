@@ -366,9 +366,8 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
 /**
  * The initial pages the merged module's memory must have: the larger of the two imports'
  * minimums. Throws E_BAD_OPTION when one memory is shared and the other not, or when the
- * maximums cannot agree: the allocator caps the
- * memory below what the program may grow to, or the program caps it below what the
- * allocator needs to start. O(1).
+ * maximums cannot agree: the allocator caps the memory below what the program may grow to,
+ * or the program caps it below what the allocator needs to start. O(1).
  */
 function agreedMemoryMin(program: Limits, allocator: Limits, allocLabel: string): number {
   if (program.shared !== allocator.shared) {
