@@ -19,7 +19,7 @@
 // the list it finds fits (good fit in O(1)); growth never relies on that search (see heap.ts).
 
 import {
-  ALIGN_BITS, nextLink, setNextLink, prevLink, setPrevLink, sizeOf,
+  ALIGN_BITS, LINK_NEXT, LINK_PREV, nextLink, setNextLink, prevLink, setPrevLink, sizeOf,
 } from "./block";
 import {
   SL_BITS, SL_COUNT, SB_BITS, SB_SIZE, FL_COUNT, R_FLMAP, R_FREE_BYTES, R_LO, R_HI,
@@ -68,16 +68,33 @@ export function insertFree(r: usize, p: usize, s: usize): void {
   store<u32>(m, load<u32>(m) | (1 << sl));
 }
 
-/** Safe unlinking (guarded builds): the neighbours of free block p (size s) in its list must
- *  point back at it (and the list head at it when it is first); otherwise the free list was
- *  overwritten, and that is reported. (Its header may already be rewritten by a merge.) O(1). */
+/** Whether q, read from a link of free block p, names a block of heap r that links back to p
+ *  (`back`: the offset of its link to read, LINK_PREV or LINK_NEXT): inside the heap and on the
+ *  16-byte grid before it is read. O(1): one load. */
+@inline function linksBack(r: usize, q: usize, p: usize, back: usize): bool {
+  let lo = <usize>field(r, R_LO);
+  return (q & 15) == 0 && q - lo < <usize>field(r, R_HI) - lo && load<u32>(q + back) == <u32>p;
+}
+
+/** Safe unlinking, before free block p (size s) leaves its list: each of its neighbours must
+ *  lie in the heap and point back at it. A program that wrote into a freed block breaks this;
+ *  then the guarded builds report it (and stop; they also require p to be its list's head when
+ *  it has no predecessor), and the others clear p's links, so that p leaves the list as if it
+ *  were alone in it and the heap writes through neither link: the list ends there, its other
+ *  blocks are lost to it (never handed out, never written) and ralloc_check says LINK.
+ *  dlmalloc checks the same before it unlinks. (p's header may already be rewritten by a
+ *  merge.) O(1): two loads. */
 function checkLinks(r: usize, p: usize, s: usize): void {
-  let lo = <usize>field(r, R_LO), hi = <usize>field(r, R_HI);
   let next = nextLink(p), prev = prevLink(p);
-  let ok = (next == 0 || ((next & 15) == 0 && next >= lo && next < hi && prevLink(next) == p))
-    && (prev == 0 ? load<u32>(headSlot(r, flOf(s), slOf(s, flOf(s)))) == <u32>p
-      : (prev & 15) == 0 && prev >= lo && prev < hi && nextLink(prev) == p);
-  if (!ok) report(M_BAD_LIST, currentOp(), p, s, 0);
+  let ok = (next == 0 || linksBack(r, next, p, LINK_PREV)) && (prev == 0 || linksBack(r, prev, p, LINK_NEXT));
+  if (GUARDED) {
+    if (!(ok && (prev != 0 || load<u32>(headSlot(r, flOf(s), slOf(s, flOf(s)))) == <u32>p))) {
+      report(M_BAD_LIST, currentOp(), p, s, 0);
+    }
+  } else if (!ok) {
+    setNextLink(p, 0);
+    setPrevLink(p, 0);
+  }
 }
 
 /** Takes free block p of size s out of its list. O(1). */
@@ -93,7 +110,7 @@ export function removeFree(r: usize, p: usize, s: usize): void {
 
 /** The body of removeFree. O(1). */
 @inline function removeInline(r: usize, p: usize, s: usize): void {
-  if (GUARDED) checkLinks(r, p, s);
+  checkLinks(r, p, s);
   setField(r, R_FREE_BYTES, field(r, R_FREE_BYTES) - <u32>s);
   let next = nextLink(p), prev = prevLink(p);
   if (next) setPrevLink(next, prev);
@@ -117,7 +134,7 @@ const SCAN_LIMIT: u32 = 32;
 /** Puts free block q (size s) in the place free block p (size old) held in its list; both
  *  sizes belong to that list. Cheaper than removeFree + insertFree: no bitmap changes. O(1). */
 export function replaceFree(r: usize, p: usize, q: usize, s: usize, old: usize): void {
-  if (GUARDED) checkLinks(r, p, old);
+  checkLinks(r, p, old);
   setField(r, R_FREE_BYTES, field(r, R_FREE_BYTES) + <u32>s - <u32>old);
   let next = nextLink(p), prev = prevLink(p);
   setNextLink(q, next);
@@ -158,20 +175,24 @@ export function findFree(r: usize, s: usize): usize {
   // Nothing larger: a block of s's own list may still fit (the rounding skipped it). Without
   // this, a request just below a list boundary would grow memory while a fitting block waits.
   if (COMPACT) return 0; // (nothing is flushed in small, so heapAllocSlow's scanOwnList follows at once)
-  let p = <usize>load<u32>(headSlot(r, ownFl, ownSl));
-  for (let n: u32 = 0; p != 0 && n < SCAN_LIMIT; ++n) {
-    if (sizeOf(p) >= s) return p;
-    p = nextLink(p);
-  }
-  return 0;
+  return scanList(r, <usize>load<u32>(headSlot(r, ownFl, ownSl)), s, SCAN_LIMIT);
 }
 
 /** A block of at least s from all of s's own list, or 0: what findFree's bounded scan may
  *  miss in a long list. O(list length); only before growing memory or failing. */
 export function scanOwnList(r: usize, s: usize): usize {
   let fl = flOf(s);
-  for (let p = <usize>load<u32>(headSlot(r, fl, slOf(s, fl))); p; p = nextLink(p)) {
+  return scanList(r, <usize>load<u32>(headSlot(r, fl, slOf(s, fl))), s, <u32>-1);
+}
+
+/** The first block of at least s among the first `limit` blocks of the list starting at p, or
+ *  0. It follows a next link only to a block that links back (a write after free ends the
+ *  scan), so it never leaves the list. O(limit). */
+function scanList(r: usize, p: usize, s: usize, limit: u32): usize {
+  for (let n: u32 = 0; p != 0 && n < limit; ++n) {
     if (sizeOf(p) >= s) return p;
+    let q = nextLink(p);
+    p = q != 0 && linksBack(r, q, p, LINK_PREV) ? q : 0;
   }
   return 0;
 }

@@ -82,24 +82,28 @@ export const MAX_REQUEST: usize = 0xFFFF_0000;
   store<u32>(p + s - HEADER - 4, p);
 }
 
+/** Offsets of a free block's links from its address. */
+export const LINK_NEXT: usize = 0;
+export const LINK_PREV: usize = 4;
+
 /** Next-free link of a free or cached block. O(1). */
 @inline export function nextLink(p: usize): usize {
-  return load<u32>(p);
+  return load<u32>(p, LINK_NEXT);
 }
 
 /** Sets the next-free link of a free or cached block. O(1). */
 @inline export function setNextLink(p: usize, q: usize): void {
-  store<u32>(p, q);
+  store<u32>(p, q, LINK_NEXT);
 }
 
 /** Prev-free link of a free block. O(1). */
 @inline export function prevLink(p: usize): usize {
-  return load<u32>(p, 4);
+  return load<u32>(p, LINK_PREV);
 }
 
 /** Sets the prev-free link of a free block. O(1). */
 @inline export function setPrevLink(p: usize, q: usize): void {
-  store<u32>(p, q, 4);
+  store<u32>(p, q, LINK_PREV);
 }
 
 /** Rounds x up to a multiple of 16. O(1). */

@@ -120,8 +120,8 @@ function giveUpFront(r: usize, f: usize, fs: usize, taken: usize): void {
   if (!COMPACT && sameList(rest, fs)) {
     replaceFree(r, f, q, rest, fs);
   } else {
-    removeFreeHot(r, f, fs);
-    insertFreeHot(r, q, rest);
+    removeFree(r, f, fs); // (out of line: the rest usually keeps f's list, above)
+    insertFree(r, q, rest);
   }
   setHeader(q, <u32>rest | FREE);
   setFooter(q, rest);

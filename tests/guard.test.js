@@ -4,7 +4,7 @@
 // vectors first, so a wrong reference cannot agree with a wrong build.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createInstance, GUARDED_BUILDS } from './lib/instance.js';
+import { createInstance, GUARDED_BUILDS, MisuseReport } from './lib/instance.js';
 
 const M64 = (1n << 64n) - 1n;
 const rotl = (x, b) => ((x << BigInt(b)) | (x >> BigInt(64 - b))) & M64;
@@ -59,7 +59,8 @@ test('the reference SipHash gives the published SipHash-2-4 vectors (key 00..0f,
   assert.equal(siphash(2, 4, k0, k1, msg(16)), 0x3f2acc7f57c29bdbn);
 });
 
-for (const build of GUARDED_BUILDS) {
+// validate is guarded too (the debug build that walks the heap after every call).
+for (const build of [...GUARDED_BUILDS, 'validate']) {
   describe(`${build}: the check word and the canary`, () => {
     test('each block\'s check word is SipHash-1-3 of (p, S, n, serial) under the seeded key, and its canary repeats the check word\'s bytes with the top bit set', () => {
       const seed = 0x9abcdef012345678n;
@@ -86,6 +87,28 @@ for (const build of GUARDED_BUILDS) {
         }
       }
       assert.equal(r.check(), 0);
+    });
+
+    test('a change to any one canary byte is caught, whichever of the 8-byte, 4-byte or single-byte steps reads it', () => {
+      const r = createInstance(build, { initial: 2 });
+      // ralloc_check names the broken guard: it returns CHECK_GUARD, or (debug) reports it.
+      const checkCode = () => {
+        try { return r.check(); } catch (e) { if (e instanceof MisuseReport) return 'reported'; throw e; }
+      };
+      for (let n = 0; n < 40; n++) {
+        const p = r.malloc(n);
+        const dv = new DataView(r.memory.buffer);
+        const t = p + (dv.getUint32(p - 4, true) & ~15) - 16;
+        for (let q = p + n; q < t; q++) {
+          const old = dv.getUint8(q);
+          dv.setUint8(q, old ^ 0x40);
+          const code = checkCode();
+          assert.ok(code === 17 || code === 'reported', `n ${n}: canary byte ${q - p - n} of ${t - p - n} changed, check gave ${code}`);
+          dv.setUint8(q, old);
+        }
+        assert.equal(checkCode(), 0, `n ${n}: every canary byte restored`);
+        r.free(p);
+      }
     });
   });
 }

@@ -1,12 +1,15 @@
 import { insertFree, removeFree, findFree, listOf } from "../../assembly/bins";
 import { FREE, setHeader } from "../../assembly/block";
-import { ROOT_SIZE, R_FLMAP, field } from "../../assembly/root";
+import { ROOT_SIZE, R_FLMAP, R_LO, R_HI, field, setField } from "../../assembly/root";
 
-/** An empty root (no spans) and a scratch area to lay out free blocks by hand. */
+/** An empty root (no spans) and a scratch area to lay out free blocks by hand. Its bounds cover
+ *  all of memory: the lists follow only links to blocks inside the heap's bounds. */
 function emptyRoot(): usize {
   let raw = heap.alloc(ROOT_SIZE + 16);
   let r = (raw + 15) & ~15;
   memory.fill(r, 0, ROOT_SIZE);
+  setField(r, R_LO, 16);
+  setField(r, R_HI, 0xFFFF_FFF0);
   return r;
 }
 
@@ -68,5 +71,19 @@ describe("bins (TLSF free lists)", () => {
     expect<usize>(findFree(r, 32)).toBe(a);
     removeFree(r, a, 32);
     expect<usize>(findFree(r, 32)).toBe(0);
+  });
+
+  it("never writes through a link that does not link back: the list ends at the block", () => {
+    let r = emptyRoot();
+    let a = scratchBlock(32), b = scratchBlock(32), c = scratchBlock(32), x = scratchBlock(32);
+    insertFree(r, a, 32); insertFree(r, b, 32); insertFree(r, c, 32); // c -> b -> a
+    store<u32>(x, 0x5A5A5A50); store<u32>(x + 4, 0x5A5A5A50); // x: not in any list
+    store<u32>(b, <u32>x); // a write after free: b's next now names x, which does not link back
+    removeFree(r, b, 32);
+    expect<u32>(load<u32>(x)).toBe(0x5A5A5A50);     // nothing written into x
+    expect<u32>(load<u32>(x + 4)).toBe(0x5A5A5A50);
+    expect<u32>(load<u32>(c)).toBe(<u32>b);          // nor into c, b's predecessor
+    expect<usize>(findFree(r, 32)).toBe(0);          // the list ended at b: c and a are lost to it
+    expect<u32>(field(r, R_FLMAP)).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 /* A use-after-free write: a pointer stored into a freed block corrupts the free list; found by
- * malloc. Release cannot tell: it hands the block out and ralloc_check names LINK. */
+ * malloc. Release checks the link before writing through it (it does not link back), so the
+ * block leaves its list alone and is handed out, and the heap stays whole. */
 #include "misuse.h"
 int main(void) {
     char *a = launder(malloc(4000));

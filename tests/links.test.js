@@ -1,0 +1,57 @@
+// A general free list overwritten after a free (a write through a stale pointer), in the builds
+// that do not stop on misuse: the links of a free block (next at p, prev at p + 4, block.ts) are
+// checked before the heap writes through them (safe unlinking, as dlmalloc does). A bad link
+// must never make the heap write outside itself or over a live block, trap, or hand out memory
+// twice; ralloc_check names the broken list.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createInstance, hex } from './lib/instance.js';
+
+const CHECK_LINK = 8;
+const N = 3000; // past release's page sizes: blocks of the general path, with headers
+
+/** A live block's bytes, filled with a pattern from its address. */
+const fill = (r, p, n) => { const u8 = new Uint8Array(r.memory.buffer, p, n); for (let i = 0; i < n; i++) u8[i] = (p + i * 7) & 255; };
+const intact = (r, p, n) => { const u8 = new Uint8Array(r.memory.buffer, p, n); for (let i = 0; i < n; i++) if (u8[i] !== ((p + i * 7) & 255)) return false; return true; };
+
+// Where the program's stray write points a free block's link (given the live blocks a and d).
+const WILD = {
+  'a live block': (a, d) => d + 32,
+  'address 8': () => 8,
+  'near 4 GiB': () => 0xFFFFFFF0,
+  'the middle of a live block, off the grid': (a) => a + 100,
+};
+
+for (const build of ['release', 'small']) {
+  describe(`${build}: a general free list overwritten after a free`, () => {
+    for (const [word, off] of [['next', 0], ['prev', 4]]) {
+      for (const [what, wild] of Object.entries(WILD)) {
+        it(`${word} link -> ${what}: no trap, no write outside the heap's free blocks, nothing handed out twice`, () => {
+          const r = createInstance(build, { initial: 1, maximum: 256 });
+          const a = r.malloc(N), b = r.malloc(N), c = r.malloc(N), d = r.malloc(N), e = r.malloc(N);
+          const b2 = r.malloc(N), c2 = r.malloc(N); // a second free block, so b has a neighbour in its list
+          for (const p of [a, c, d, e, c2]) fill(r, p, N);
+          fill(r, 0, 64); // memory below the heap (the heap starts at the end of the first page)
+          r.free(b2);
+          r.free(b); // b's list: b, then b2 (LIFO)
+          const w = wild(a, d) >>> 0;
+          r.view().setUint32(b + off, w, true); // the stray write
+          assert.equal(r.check(), CHECK_LINK, `ralloc_check names the list (${word} = ${hex(w)})`);
+          // Take b back (unlinking it), and merge around it by freeing c, which follows b.
+          const got = [r.malloc(N), r.malloc(N)];
+          r.free(c);
+          got.push(r.malloc(N), r.malloc(2 * N), r.malloc(100), r.malloc(N));
+          for (const p of [a, d, e, c2]) assert.ok(intact(r, p, N), `live block ${hex(p)} unchanged`);
+          assert.ok(intact(r, 0, 64), 'memory below the heap unchanged');
+          const live = [a, d, e, c2, ...got.filter((p) => p)];
+          const spans = live.map((p) => [p, p + r.usableSize(p)]).sort((x, y) => x[0] - y[0]);
+          for (let i = 1; i < spans.length; i++) {
+            assert.ok(spans[i][0] >= spans[i - 1][1], `blocks ${hex(spans[i - 1][0])} and ${hex(spans[i][0])} do not overlap`);
+          }
+          for (const p of got) if (p) assert.ok(p + r.usableSize(p) <= r.memory.buffer.byteLength, `${hex(p)} lies inside memory`);
+          for (const p of live) r.free(p);
+        });
+      }
+    }
+  });
+}
