@@ -19,7 +19,7 @@
 // the list it finds fits (good fit in O(1)); growth never relies on that search (see heap.ts).
 
 import {
-  ALIGN_BITS, LINK_NEXT, LINK_PREV, nextLink, setNextLink, prevLink, setPrevLink, sizeOf,
+  ALIGN_BITS, FREE, LINK_NEXT, LINK_PREV, header, nextLink, setNextLink, prevLink, setPrevLink, sizeOf,
 } from "./block";
 import {
   SL_BITS, SL_COUNT, SB_BITS, SB_SIZE, FL_COUNT, R_FLMAP, R_FREE_BYTES, R_LO, R_HI,
@@ -68,12 +68,13 @@ export function insertFree(r: usize, p: usize, s: usize): void {
   store<u32>(m, load<u32>(m) | (1 << sl));
 }
 
-/** Whether q, read from a link of free block p, names a block of heap r that links back to p
- *  (`back`: the offset of its link to read, LINK_PREV or LINK_NEXT): inside the heap and on the
- *  16-byte grid before it is read. O(1): one load. */
+/** Whether q, read from a link of free block p, names a free block of heap r that links back
+ *  to p (`back`: the offset of its link to read, LINK_PREV or LINK_NEXT): inside the heap and
+ *  on the 16-byte grid before it is read, its header marked FREE. O(1): two loads. */
 @inline function linksBack(r: usize, q: usize, p: usize, back: usize): bool {
   let lo = <usize>field(r, R_LO);
-  return (q & 15) == 0 && q - lo < <usize>field(r, R_HI) - lo && load<u32>(q + back) == <u32>p;
+  return (q & 15) == 0 && q - lo < <usize>field(r, R_HI) - lo
+    && (header(q) & FREE) != 0 && load<u32>(q + back) == <u32>p;
 }
 
 /** Safe unlinking, before free block p (size s) leaves its list: each of its neighbours must
@@ -84,7 +85,7 @@ export function insertFree(r: usize, p: usize, s: usize): void {
  *  blocks are lost to it (never handed out, never written) and ralloc_check says LINK.
  *  dlmalloc checks the same before it unlinks. (p's header may already be rewritten by a
  *  merge.) O(1): two loads. */
-function checkLinks(r: usize, p: usize, s: usize): void {
+@inline function checkLinks(r: usize, p: usize, s: usize): void {
   let next = nextLink(p), prev = prevLink(p);
   let ok = (next == 0 || linksBack(r, next, p, LINK_PREV)) && (prev == 0 || linksBack(r, prev, p, LINK_NEXT));
   if (GUARDED) {
@@ -97,29 +98,25 @@ function checkLinks(r: usize, p: usize, s: usize): void {
   }
 }
 
-/** Takes free block p of size s out of its list. O(1). */
+/** Takes free block p of size s out of its list, and clears its links, so that no stale link
+ *  is left in memory that a later check could take for a real one. A block with no
+ *  predecessor that is not its list's head was cut off its list before (checkLinks): the list
+ *  is left alone. O(1); called, not inlined: the links' check costs more than the call. */
 export function removeFree(r: usize, p: usize, s: usize): void {
-  removeInline(r, p, s);
-}
-
-/** removeFree for the general path's hot callers, inlined there as insertFreeHot is. O(1). */
-@inline export function removeFreeHot(r: usize, p: usize, s: usize): void {
-  if (COMPACT) removeFree(r, p, s);
-  else removeInline(r, p, s);
-}
-
-/** The body of removeFree. O(1). */
-@inline function removeInline(r: usize, p: usize, s: usize): void {
   checkLinks(r, p, s);
   setField(r, R_FREE_BYTES, field(r, R_FREE_BYTES) - <u32>s);
   let next = nextLink(p), prev = prevLink(p);
+  setNextLink(p, 0);
+  setPrevLink(p, 0);
   if (next) setPrevLink(next, prev);
   if (prev) {
     setNextLink(prev, next);
     return;
   }
   let fl = flOf(s), sl = slOf(s, fl);
-  store<u32>(headSlot(r, fl, sl), next);
+  let slot = headSlot(r, fl, sl);
+  if (load<u32>(slot) != <u32>p) return;
+  store<u32>(slot, next);
   if (!next) {
     let m = slMapSlot(r, fl);
     let bits = load<u32>(m) & ~(1 << sl);
@@ -132,20 +129,29 @@ export function removeFree(r: usize, p: usize, s: usize): void {
 const SCAN_LIMIT: u32 = 32;
 
 /** Puts free block q (size s) in the place free block p (size old) held in its list; both
- *  sizes belong to that list. Cheaper than removeFree + insertFree: no bitmap changes. O(1). */
+ *  sizes belong to that list. Cheaper than removeFree + insertFree: no bitmap changes. p's
+ *  links are cleared when q is another block (see removeFree); a p cut off its list before
+ *  does not pass its place on, and q goes into the list afresh. O(1). */
 export function replaceFree(r: usize, p: usize, q: usize, s: usize, old: usize): void {
   checkLinks(r, p, old);
-  setField(r, R_FREE_BYTES, field(r, R_FREE_BYTES) + <u32>s - <u32>old);
   let next = nextLink(p), prev = prevLink(p);
+  let fl = flOf(s);
+  let slot = headSlot(r, fl, slOf(s, fl));
+  if (q != p) {
+    setNextLink(p, 0);
+    setPrevLink(p, 0);
+  }
+  if (!prev && load<u32>(slot) != <u32>p) {
+    setField(r, R_FREE_BYTES, field(r, R_FREE_BYTES) - <u32>old);
+    insertFree(r, q, s);
+    return;
+  }
+  setField(r, R_FREE_BYTES, field(r, R_FREE_BYTES) + <u32>s - <u32>old);
   setNextLink(q, next);
   setPrevLink(q, prev);
   if (next) setPrevLink(next, q);
-  if (prev) {
-    setNextLink(prev, q);
-  } else {
-    let fl = flOf(s);
-    store<u32>(headSlot(r, fl, slOf(s, fl)), q);
-  }
+  if (prev) setNextLink(prev, q);
+  else store<u32>(slot, q);
 }
 
 /** Whether free blocks of sizes a and b belong to the same list. O(1). */
@@ -192,7 +198,11 @@ function scanList(r: usize, p: usize, s: usize, limit: u32): usize {
   for (let n: u32 = 0; p != 0 && n < limit; ++n) {
     if (sizeOf(p) >= s) return p;
     let q = nextLink(p);
-    p = q != 0 && linksBack(r, q, p, LINK_PREV) ? q : 0;
+    if (q != 0 && !linksBack(r, q, p, LINK_PREV)) {
+      if (GUARDED) report(M_BAD_LIST, currentOp(), p, sizeOf(p), 0);
+      q = 0;
+    }
+    p = q;
   }
   return 0;
 }

@@ -43,7 +43,7 @@ import {
 import { ROOT_SIZE, R_LO, R_HI, R_SPANS, R_DEAD, R_QUICK_BYTES, R_QUICK_CAP, field, addClaimed } from "./root";
 import { forgetDead } from "./range";
 import { noteHeld } from "./stats";
-import { insertFree, removeFree, insertFreeHot, removeFreeHot, replaceFree, sameList, findFree, scanOwnList } from "./bins";
+import { insertFree, removeFree, insertFreeHot, replaceFree, sameList, findFree, scanOwnList } from "./bins";
 import { addMemory, spanEnd } from "./span";
 import { QUICK_MAX, quickPop, quickPush, quickFlush } from "./quick";
 import { pageFlush } from "./page";
@@ -98,7 +98,7 @@ export function freeBlock(r: usize, p: usize): usize {
   if (!COMPACT && listed && sameList(listedSize, s)) {
     replaceFree(r, listed, p, s, listedSize); // (listed == p: the same block, grown in place)
   } else {
-    if (listed) removeFreeHot(r, listed, listedSize);
+    if (listed) removeFree(r, listed, listedSize);
     insertFreeHot(r, p, s);
   }
   return p;
@@ -135,7 +135,7 @@ export function takeBlock(r: usize, p: usize, s: usize): usize {
     giveUpFront(r, p, bs, s);
     setHeader(p, <u32>s);
   } else {
-    removeFreeHot(r, p, bs);
+    removeFree(r, p, bs);
     setHeader(p, <u32>bs);
     let next = p + bs;
     setHeader(next, header(next) & ~PREV_FREE);

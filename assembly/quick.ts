@@ -70,6 +70,7 @@ export function quickFlush(r: usize): bool {
     let p = <usize>load<u32>(slot);
     store<u32>(slot, 0);
     while (p) {
+      if (GUARDED) checkCached(r, p, k << ALIGN_BITS); // a write after free ends in a report, not a wild merge
       let next = nextLink(p);
       setHeader(p, header(p) & ~CACHED);
       freeBlock(r, p);

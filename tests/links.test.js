@@ -5,7 +5,7 @@
 // twice; ralloc_check names the broken list.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createInstance, hex } from './lib/instance.js';
+import { createInstance, hex, MisuseReport } from './lib/instance.js';
 
 const CHECK_LINK = 8;
 const N = 3000; // past release's page sizes: blocks of the general path, with headers
@@ -52,6 +52,49 @@ for (const build of ['release', 'small']) {
           for (const p of live) r.free(p);
         });
       }
+    }
+  });
+}
+
+for (const build of ['release', 'small']) {
+  describe(`${build}: a stray link to a block that has left its list`, () => {
+    it('is not followed, though the block still holds links from its free days: nothing is handed out inside a live block', () => {
+      const r = createInstance(build, { initial: 1, maximum: 256 });
+      const a = r.malloc(N), p = r.malloc(N), x = r.malloc(N), B = r.malloc(N), y = r.malloc(N), C = r.malloc(N), z = r.malloc(N);
+      r.free(C); r.free(B); r.free(p); // one list: p -> B -> C
+      const size = (q) => r.view().getUint32(q - 4, true) & ~15;
+      const want = size(x) + size(B) - 4;
+      assert.equal(r.realloc(x, want), x, 'x grows in place over B, which leaves its list');
+      // x's new bytes are not written yet: they still hold what B held as a free block
+      const snapshot = () => Array.from(new Uint8Array(r.memory.buffer, x, want));
+      const before = snapshot();
+      const same = () => snapshot().every((v, i) => v === before[i]);
+      r.view().setUint32(p, B, true); // the stray write: p's next names B again
+      r.free(a); // merges a with p, unlinking p
+      assert.ok(same(), 'x, which now holds B, is unchanged');
+      const got = [2900, 2500, 3000, 2000, 2040].map((n) => [r.malloc(n), n]);
+      for (const [q, n] of got) {
+        assert.ok(q + n <= x || q >= x + want, `malloc(${n}) = ${hex(q)} lies outside live x [${hex(x)}, ${hex(x + want)})`);
+      }
+      assert.ok(same(), 'x still unchanged');
+      for (const q of [y, z]) assert.ok(q);
+    });
+  });
+}
+
+for (const build of ['debug', 'security']) {
+  describe(`${build}: a cached block's link overwritten after a free`, () => {
+    for (const wild of [0xFFFFFFF0, 0x40]) {
+      it(`${hex(wild)}: the flush that merges cached blocks reports it, without a trap or a write below the heap`, () => {
+        const r = createInstance(build, { initial: 1, maximum: 256 });
+        const a = r.malloc(100), b = r.malloc(100), c = r.malloc(100);
+        r.free(b); // b sits in a quick list
+        fill(r, 0, 64);
+        r.view().setUint32(b, wild, true);
+        assert.throws(() => r.malloc(200000), (e) => e instanceof MisuseReport && /corrupted free list at/.test(e.message));
+        assert.ok(intact(r, 0, 64), 'memory below the heap unchanged');
+        assert.ok(a && c);
+      });
     }
   });
 }

@@ -83,7 +83,13 @@ describe("bins (TLSF free lists)", () => {
     expect<u32>(load<u32>(x)).toBe(0x5A5A5A50);     // nothing written into x
     expect<u32>(load<u32>(x + 4)).toBe(0x5A5A5A50);
     expect<u32>(load<u32>(c)).toBe(<u32>b);          // nor into c, b's predecessor
-    expect<usize>(findFree(r, 32)).toBe(0);          // the list ended at b: c and a are lost to it
+    expect<u32>(load<u32>(b)).toBe(0);               // b leaves with its links cleared
+    expect<u32>(load<u32>(b + 4)).toBe(0);
+    expect<usize>(findFree(r, 32)).toBe(c);          // the list is left as it was, up to b
+    removeFree(r, c, 32); // c's next, b, no longer links back: the list ends at c
+    expect<u32>(load<u32>(b)).toBe(0);
+    expect<u32>(load<u32>(b + 4)).toBe(0);
+    expect<usize>(findFree(r, 32)).toBe(0);          // a is lost to the list, never reached
     expect<u32>(field(r, R_FLMAP)).toBe(0);
   });
 });
