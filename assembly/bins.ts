@@ -78,13 +78,13 @@ export function insertFree(r: usize, p: usize, s: usize): void {
 }
 
 /** Safe unlinking, before free block p (size s) leaves its list: each of its neighbours must
- *  lie in the heap and point back at it. A program that wrote into a freed block breaks this;
- *  then the guarded builds report it (and stop; they also require p to be its list's head when
- *  it has no predecessor), and the others clear p's links, so that p leaves the list as if it
- *  were alone in it and the heap writes through neither link: the list ends there, its other
- *  blocks are lost to it (never handed out, never written) and ralloc_check says LINK.
- *  dlmalloc checks the same before it unlinks. (p's header may already be rewritten by a
- *  merge.) O(1): two loads. */
+ *  be a free block of the heap that points back at it (linksBack). A program that wrote into a
+ *  freed block breaks this; then the guarded builds report it (and stop; they also require p
+ *  to be its list's head when it has no predecessor), and the others clear p's links, so the
+ *  heap writes through neither: the list ends at p (or at its head, when p was not the head:
+ *  removeFree leaves such a list alone), and the blocks cut off stay free but unlisted until a
+ *  neighbour is freed next to them. dlmalloc checks the same before it unlinks. (p's header may
+ *  already be rewritten by a merge.) O(1): a few loads. */
 @inline function checkLinks(r: usize, p: usize, s: usize): void {
   let next = nextLink(p), prev = prevLink(p);
   let ok = (next == 0 || linksBack(r, next, p, LINK_PREV)) && (prev == 0 || linksBack(r, prev, p, LINK_NEXT));

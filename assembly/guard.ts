@@ -90,11 +90,27 @@ function sip(m1: u64, m2: u64): u32 {
   return sip((<u64>s << 32) | <u64>p, (<u64>serial << 32) | <u64>n);
 }
 
-/** Four canary bytes as one little-endian word: the bytes of check word `check`, each with its
- *  top bit set (so never 0). The canary repeats it from its first byte, whatever its alignment
- *  (wasm loads and stores need none), so it is written and read 8 bytes at a time. O(1). */
-@inline function canaryPattern(check: u32): u32 {
-  return check | 0x80808080;
+/** Writes (`write`) or checks the canary [q, t) of a block whose check word is `check`: each
+ *  byte is a byte of the check word with its top bit set (so never 0), repeating every 4 bytes
+ *  from q whatever its alignment (wasm loads and stores need none), so it goes 8 bytes at a
+ *  time, then 4, then 1. Returns false at the first byte that differs (checking). O(t - q). */
+@inline function canary(q: usize, t: usize, check: u32, write: bool): bool {
+  let pat = check | 0x80808080;
+  let pat64 = <u64>pat | (<u64>pat << 32);
+  for (; q + 8 <= t; q += 8) {
+    if (write) store<u64>(q, pat64);
+    else if (load<u64>(q) != pat64) return false;
+  }
+  if (q + 4 <= t) {
+    if (write) store<u32>(q, pat);
+    else if (load<u32>(q) != pat) return false;
+    q += 4;
+  }
+  for (; q < t; ++q, pat >>= 8) {
+    if (write) store<u8>(q, <u8>pat);
+    else if (load<u8>(q) != <u8>pat) return false;
+  }
+  return true;
 }
 
 /** Block size of in-use block p. O(1). */
@@ -128,14 +144,7 @@ export function guardSet(p: usize, n: usize, serial: u32, fresh: bool): void {
   store<u32>(t, <u32>n);
   store<u32>(t, serial, 4);
   store<u32>(t, check, 8);
-  let pat = canaryPattern(check);
-  let q = p + n;
-  for (; q + 8 <= t; q += 8) store<u64>(q, <u64>pat | (<u64>pat << 32));
-  if (q + 4 <= t) {
-    store<u32>(q, pat);
-    q += 4;
-  }
-  for (; q < t; ++q, pat >>= 8) store<u8>(q, <u8>pat);
+  canary(p + n, t, check, true);
 }
 
 /** Verifies the guard of in-use block p: GUARD_OK, GUARD_BAD_CHECK (its header or trailer was
@@ -147,15 +156,7 @@ export function guardVerify(p: usize): u32 {
   let n = <usize>load<u32>(t);
   let check = load<u32>(t, 8);
   if (!plausibleRequest(s, n) || check != checkWord(p, s, n, load<u32>(t, 4))) return GUARD_BAD_CHECK;
-  let pat = canaryPattern(check);
-  let q = p + n;
-  for (; q + 8 <= t; q += 8) if (load<u64>(q) != (<u64>pat | (<u64>pat << 32))) return GUARD_BAD_CANARY;
-  if (q + 4 <= t) {
-    if (load<u32>(q) != pat) return GUARD_BAD_CANARY;
-    q += 4;
-  }
-  for (; q < t; ++q, pat >>= 8) if (load<u8>(q) != <u8>pat) return GUARD_BAD_CANARY;
-  return GUARD_OK;
+  return canary(p + n, t, check, false) ? GUARD_OK : GUARD_BAD_CANARY;
 }
 
 /** Retires the guard of in-use block p (size s) before it is freed: clears its check word, so
