@@ -6,16 +6,16 @@
 import {
   ralloc_alloc, ralloc_try_alloc, ralloc_inplace_realloc, ralloc_dealloc, ralloc_donate, ralloc_trim,
   ralloc_heap_over, ralloc_heap_new, ralloc_heap_alloc, ralloc_heap_free, ralloc_heap_realloc,
-  ralloc_heap_usable_size, ralloc_heap_destroy, ralloc_heap_check, ralloc_heap_stats,
-} from "./api";
-import { setOomHandlerIndex } from "./oom";
-import { ralloc_assert_no_leak, ralloc_seed } from "./inspect";
+  ralloc_heap_usable_size, ralloc_heap_destroy, ralloc_heap_check, ralloc_heap_stats, ralloc_seed,
+} from "./entry/api";
+import { setOomHandlerIndex } from "./platform/oom";
+import { ralloc_assert_no_leak } from "./inspect/walk";
 
 export {
   malloc, free, realloc, calloc, aligned_alloc, posix_memalign, memalign, malloc_usable_size,
-  sbrk, ralloc_init, ralloc_check, ralloc_stats, EINVAL, ENOMEM,
-} from "./cabi";
-export { STATS_SIZE, STATS_VERSION } from "./stats";
+  sbrk, ralloc_init, ralloc_check, ralloc_stats,
+} from "./entry/cabi";
+export { EINVAL, ENOMEM, STATS_SIZE, STATS_VERSION } from "./base/abi";
 
 /** size bytes at a multiple of align (any value from 1 up); 0 when memory runs out, after the
  *  OOM handler had its one chance. O(1), plus growth. */
@@ -107,7 +107,7 @@ export class LocalHeap {
     return ralloc_heap_check(this.handle);
   }
 
-  /** Writes this heap's stats struct (stats.ts) at out. */
+  /** Writes this heap's stats struct (its layout: base/abi.ts) at out. */
   stats(out: usize): void {
     ralloc_heap_stats(this.handle, out);
   }

@@ -1,4 +1,4 @@
-// The guarded builds' check word (assembly/guard.ts), computed here independently: SipHash-1-3
+// The guarded builds' check word (assembly/diag/guard.ts), computed here independently: SipHash-1-3
 // of (p, S, n, serial) under the key ralloc_seed sets, folded to 32 bits, and the canary bytes
 // after the request. The reference SipHash below is checked against the published SipHash-2-4
 // vectors first, so a wrong reference cannot agree with a wrong build.

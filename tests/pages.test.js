@@ -1,4 +1,4 @@
-// The release build's small-object pages (assembly/page.ts), seen from outside: objects have no
+// The release build's small-object pages (assembly/small/page.ts), seen from outside: objects have no
 // header and sit in pages, free() of anything but a live object's start changes nothing, empty
 // pages and the page table go back to the general heap, and ralloc_check names a broken page.
 import { describe, it } from 'node:test';

@@ -630,7 +630,7 @@ describe('knobs', () => {
   // write this variant's text over build/release.wat.
   const config = join(dir, 'asconfig.json');
   writeFileSync(config, '{}');
-  execFileSync(process.execPath, [asc, 'assembly/module.ts', '--config', config, '-o', out, '-O3', '--noAssert', '--runtime', 'stub',
+  execFileSync(process.execPath, [asc, 'assembly/entry/module.ts', '--config', config, '-o', out, '-O3', '--noAssert', '--runtime', 'stub',
     '--importMemory', '--noExportMemory', '--initialMemory', '0', '--use', 'abort=',
     '--use', 'RALLOC_GROW_MIN_PAGES=16', '--use', 'RALLOC_MEMTRIM_LIMIT=131072'],
     { cwd: new URL('..', import.meta.url).pathname, stdio: 'pipe' });

@@ -1,4 +1,4 @@
-// The tiny build (assembly/tiny.ts): what it has that the C-ABI suites (cabi.test.js,
+// The tiny build (assembly/entry/tiny.ts): what it has that the C-ABI suites (cabi.test.js,
 // fuzz.test.js, which run on it too) do not check (its code-size budget is in codesize.test.js):
 // it exports the C ABI and the inspection calls and nothing of the extended
 // API; its stats come from a walk of the heap; ralloc_check names a broken footer, link or bit;

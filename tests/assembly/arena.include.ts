@@ -1,8 +1,9 @@
 // A fixed arena for the specs: a heap over memory that nothing else uses and that never grows,
 // and the two calls a front end makes on it.
-import { heapCreate, heapAlloc, heapFree } from "../../assembly/heap";
-import { blockSizeFor, sizeOf, header } from "../../assembly/block";
-import { noteAlloc, noteFree } from "../../assembly/stats";
+import { heapCreate } from "../../assembly/core/heap";
+import { heapAlloc, heapFree } from "../../assembly/small/front";
+import { blockSizeFor, sizeOf, header } from "../../assembly/base/block";
+import { noteAlloc, noteFree } from "../../assembly/core/counters";
 
 /** Makes a heap root plus one span over a fresh, 16-aligned arena of `bytes` bytes. */
 export function arenaHeap(bytes: usize): usize {

@@ -1,6 +1,6 @@
-import { insertFree, removeFree, findFree, listOf } from "../../assembly/bins";
-import { FREE, setHeader } from "../../assembly/block";
-import { ROOT_SIZE, R_FLMAP, R_LO, R_HI, field, setField } from "../../assembly/root";
+import { insertFree, removeFree, findFree, listOf } from "../../assembly/core/bins";
+import { FREE, setHeader } from "../../assembly/base/block";
+import { ROOT_SIZE, R_FLMAP, R_LO, R_HI, field, setField } from "../../assembly/base/root";
 
 /** An empty root (no spans) and a scratch area to lay out free blocks by hand. Its bounds cover
  *  all of memory: the lists follow only links to blocks inside the heap's bounds. */

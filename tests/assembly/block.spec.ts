@@ -1,4 +1,4 @@
-import { blockSizeFor, payloadOf, MIN_BLOCK, ALIGN, FREE, PREV_FREE, CACHED, SIZE_MASK } from "../../assembly/block";
+import { blockSizeFor, payloadOf, MIN_BLOCK, ALIGN, FREE, PREV_FREE, CACHED, SIZE_MASK } from "../../assembly/base/block";
 
 describe("block", () => {
   it("sizes a block as request + 4-byte header, rounded up to 16", () => {

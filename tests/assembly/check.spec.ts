@@ -1,11 +1,12 @@
-import { heapAlloc, heapFree } from "../../assembly/heap";
-import { blockSizeFor, header, setHeader, sizeOf, PREV_FREE, FREE, CACHED } from "../../assembly/block";
+import { heapAlloc, heapFree } from "../../assembly/small/front";
+import { blockSizeFor, header, setHeader, sizeOf, PREV_FREE, FREE, CACHED } from "../../assembly/base/block";
+import { heapCheck } from "../../assembly/inspect/check";
 import {
-  heapCheck, CHECK_PREV_BIT, CHECK_FOOTER, CHECK_COUNTERS, CHECK_SIZE, CHECK_QUICK, CHECK_STATE,
-  CHECK_BITMAP, CHECK_LINK,
-} from "../../assembly/check";
-import { R_FREE_BYTES, R_FLMAP, field, setField } from "../../assembly/root";
-import { noteAlloc, noteFree } from "../../assembly/stats";
+  CHECK_PREV_BIT, CHECK_FOOTER, CHECK_COUNTERS, CHECK_SIZE, CHECK_QUICK, CHECK_STATE, CHECK_BITMAP,
+  CHECK_LINK,
+} from "../../assembly/base/abi";
+import { R_FREE_BYTES, R_FLMAP, field, setField } from "../../assembly/base/root";
+import { noteAlloc, noteFree } from "../../assembly/core/counters";
 import { arenaHeap, take, give } from "./arena.include";
 
 

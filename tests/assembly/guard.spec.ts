@@ -1,13 +1,13 @@
 // The guard of a block (guard.ts): trailer, canary and keyed check word. The specs build the
 // release configuration, so they call guard.ts directly on blocks of a fixed arena.
 import { arenaHeap, take } from "./arena.include";
-import { setHeader, header, sizeOf, SIZE_MASK } from "../../assembly/block";
+import { setHeader, header, sizeOf, SIZE_MASK } from "../../assembly/base/block";
 import {
   guardSet, guardVerify, guardSeed, guardRetire, guardKeepRequest, guardedBlockFor, requestOf, serialOf,
   GUARD, GUARD_OK, GUARD_BAD_CHECK, GUARD_BAD_CANARY,
-} from "../../assembly/guard";
-import { tombstone } from "../../assembly/misuse";
-import { FREE, CACHED } from "../../assembly/block";
+} from "../../assembly/diag/guard";
+import { tombstone } from "../../assembly/diag/report";
+import { FREE, CACHED } from "../../assembly/base/block";
 
 /** A fresh guarded block of heap r for n bytes, with allocation number serial. */
 function guarded(r: usize, n: usize, serial: u32): usize {

@@ -1,10 +1,9 @@
-import {
-  heapAlloc, heapFree, heapAlign, heapResize, heapOwns,
-} from "../../assembly/heap";
-import { blockSizeFor, sizeOf, header, FREE, PREV_FREE } from "../../assembly/block";
-import { heapCheck } from "../../assembly/check";
-import { ROOT_SIZE } from "../../assembly/root";
-import { noteAlloc } from "../../assembly/stats";
+import { heapAlign, heapResize, heapOwns } from "../../assembly/core/heap";
+import { heapAlloc, heapFree } from "../../assembly/small/front";
+import { blockSizeFor, sizeOf, header, FREE, PREV_FREE } from "../../assembly/base/block";
+import { heapCheck } from "../../assembly/inspect/check";
+import { ROOT_SIZE } from "../../assembly/base/root";
+import { noteAlloc } from "../../assembly/core/counters";
 import { arenaHeap, take, give } from "./arena.include";
 
 

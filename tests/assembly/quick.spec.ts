@@ -1,10 +1,10 @@
-import { heapAlloc, heapFree } from "../../assembly/heap";
-import { quickFlush, QUICK_MAX } from "../../assembly/quick";
-import { blockSizeFor, header, sizeOf, CACHED, FREE } from "../../assembly/block";
-import { R_QUICK_BYTES, R_QUICK_CAP, R_CLAIMED, field } from "../../assembly/root";
-import { QUICK_LIMIT } from "../../assembly/config";
-import { heapCheck } from "../../assembly/check";
-import { noteAlloc, noteFree } from "../../assembly/stats";
+import { heapAlloc, heapFree } from "../../assembly/small/front";
+import { quickFlush, QUICK_MAX } from "../../assembly/small/quick";
+import { blockSizeFor, header, sizeOf, CACHED, FREE } from "../../assembly/base/block";
+import { R_QUICK_BYTES, R_QUICK_CAP, R_CLAIMED, field } from "../../assembly/base/root";
+import { QUICK_LIMIT } from "../../assembly/base/config";
+import { heapCheck } from "../../assembly/inspect/check";
+import { noteAlloc, noteFree } from "../../assembly/core/counters";
 import { arenaHeap, take, give } from "./arena.include";
 
 

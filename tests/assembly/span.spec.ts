@@ -1,8 +1,8 @@
-import { addMemory, spanEnd, spanNext, spanFirst } from "../../assembly/span";
-import { heapCreate } from "../../assembly/heap";
-import { sizeOf, header, FREE } from "../../assembly/block";
-import { ROOT_SIZE, R_SPANS, R_CLAIMED, field } from "../../assembly/root";
-import { heapCheck } from "../../assembly/check";
+import { spanEnd, spanNext, spanFirst } from "../../assembly/core/span";
+import { heapCreate, heapAddMemory } from "../../assembly/core/heap";
+import { sizeOf, header, FREE } from "../../assembly/base/block";
+import { ROOT_SIZE, R_SPANS, R_CLAIMED, field } from "../../assembly/base/root";
+import { heapCheck } from "../../assembly/inspect/check";
 
 /** A 16-aligned region of n bytes that nothing else uses. */
 function region(n: usize): usize {
@@ -14,7 +14,7 @@ describe("span", () => {
     let r = region(ROOT_SIZE);
     heapCreate(r, r); // a root with no memory yet
     let base = region(4096);
-    let p = addMemory(r, base, base + 4096);
+    let p = heapAddMemory(r, base, base + 4096);
     expect<usize>(p).toBe(base + 16);
     expect<usize>(sizeOf(p)).toBe(4096 - 16);
     expect<u32>(header(p) & FREE).toBe(FREE);
@@ -27,8 +27,8 @@ describe("span", () => {
     let r = region(ROOT_SIZE);
     heapCreate(r, r);
     let base = region(8192);
-    addMemory(r, base, base + 4096);
-    let p = addMemory(r, base + 4096, base + 8192);
+    heapAddMemory(r, base, base + 4096);
+    let p = heapAddMemory(r, base + 4096, base + 8192);
     expect<usize>(p).toBe(base + 16);            // merged with the free block before it
     expect<usize>(sizeOf(p)).toBe(8192 - 16);
     expect<usize>(spanNext(base)).toBe(0);       // still one span
@@ -39,8 +39,8 @@ describe("span", () => {
     let r = region(ROOT_SIZE);
     heapCreate(r, r);
     let a = region(4096), b = region(4096);
-    addMemory(r, a, a + 4096);
-    addMemory(r, b, b + 4096);
+    heapAddMemory(r, a, a + 4096);
+    heapAddMemory(r, b, b + 4096);
     expect<u32>(field(r, R_SPANS)).toBe(<u32>b);
     expect<usize>(spanNext(b)).toBe(a);
     expect<u32>(field(r, R_CLAIMED)).toBe(<u32>(ROOT_SIZE + 8192));
@@ -51,11 +51,11 @@ describe("span", () => {
     let r = region(ROOT_SIZE);
     heapCreate(r, r);
     let base = region(4096);
-    let p = addMemory(r, base + 3, base + 4096 - 5);
+    let p = heapAddMemory(r, base + 3, base + 4096 - 5);
     expect<usize>(p).toBe(base + 32);
     expect<usize>(spanFirst(base + 16)).toBe(p);
     let tiny = region(64);
-    expect<usize>(addMemory(r, tiny, tiny + 40)).toBe(0);
+    expect<usize>(heapAddMemory(r, tiny, tiny + 40)).toBe(0);
     expect<u32>(heapCheck(r)).toBe(0);
   });
 });

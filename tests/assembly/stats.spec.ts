@@ -1,5 +1,7 @@
-import { sizeOf } from "../../assembly/block";
-import { noteRealloc, writeStats, STATS_SIZE, STATS_VERSION } from "../../assembly/stats";
+import { sizeOf } from "../../assembly/base/block";
+import { noteRealloc } from "../../assembly/core/counters";
+import { writeStats } from "../../assembly/inspect/stats";
+import { STATS_SIZE, STATS_VERSION } from "../../assembly/base/abi";
 import { arenaHeap, take, give } from "./arena.include";
 
 describe("stats", () => {

@@ -1,0 +1,63 @@
+// config.ts — every tunable of ralloc-wasm, in one place.
+//
+// Each knob is a compile-time constant. Override one with `asc ... --use RALLOC_<NAME>=<value>`
+// (or in asconfig.json's "use" list); docs/BUILDS.md lists them with their defaults.
+// Build flavours (debug, security) are knobs too, set by the asconfig targets.
+
+/** Largest request (bytes) served by the small-object quick lists; 0 turns them off. */
+// @ts-ignore: compile-time constant from --use
+export const SMALL_MAX: usize = isDefined(RALLOC_SMALL_MAX) ? RALLOC_SMALL_MAX : 1024;
+
+/** Most bytes the quick lists may cache; past it, frees go straight to the general heap. */
+// @ts-ignore: compile-time constant from --use
+export const QUICK_LIMIT: usize = isDefined(RALLOC_QUICK_LIMIT) ? RALLOC_QUICK_LIMIT : 262144;
+
+/** Growth: each memory.grow adds at least (heap size >> GROW_SHIFT); 0 doubles, 1 adds half. */
+// @ts-ignore: compile-time constant from --use
+export const GROW_SHIFT: u32 = isDefined(RALLOC_GROW_SHIFT) ? RALLOC_GROW_SHIFT : 1;
+
+/** Growth: each memory.grow adds at least this many 64 KiB pages. */
+// @ts-ignore: compile-time constant from --use
+export const GROW_MIN_PAGES: u32 = isDefined(RALLOC_GROW_MIN_PAGES) ? RALLOC_GROW_MIN_PAGES : 1;
+
+/** Automatic trimming: when a free leaves a free block of at least this many bytes at the top
+ *  of the global heap, it goes back to the break (as ralloc_trim does). 0 turns it off. */
+// @ts-ignore: compile-time constant from --use
+export const MEMTRIM_LIMIT: usize = isDefined(RALLOC_MEMTRIM_LIMIT) ? RALLOC_MEMTRIM_LIMIT : 0;
+
+/** Debug build: guarded blocks (diag/guard.ts), exact misuse checks that stop with one message
+ *  (diag/report.ts), tombstones for merged blocks, ralloc_check() stopping on the first failure. */
+// @ts-ignore: compile-time constant from --use
+export const DEBUG: bool = isDefined(RALLOC_DEBUG) ? RALLOC_DEBUG != 0 : false;
+
+/** Security build: guarded blocks whose check words are keyed by the host's seed, the same
+ *  misuse checks as debug, whatever is freed is zeroed and every allocation reads zero. */
+// @ts-ignore: compile-time constant from --use
+export const SECURITY: bool = isDefined(RALLOC_SECURITY) ? RALLOC_SECURITY != 0 : false;
+
+/** Memory-validating variant of the debug build: the heap walker runs after every operation. */
+// @ts-ignore: compile-time constant from --use
+export const VALIDATE: bool = isDefined(RALLOC_VALIDATE) ? RALLOC_VALIDATE != 0 : false;
+
+/** Whether blocks carry a canary and a trailer and misuse stops the program (debug, security). */
+export const GUARDED: bool = DEBUG || SECURITY || VALIDATE;
+
+/** Whether small requests live in headerless size-class pages (small/page.ts): the release build.
+ *  Guarded builds keep a header (and a guard) on every block and use the quick lists instead;
+ *  `small` (SMALL_MAX 0) has neither. RALLOC_PAGES=0 gives release the quick lists too (the
+ *  as-pect specs of the quick lists build so). */
+// @ts-ignore: compile-time constant from --use (RALLOC_PAGES=0: quick lists instead, as guarded)
+export const PAGES: bool = !GUARDED && SMALL_MAX > 0 && (isDefined(RALLOC_PAGES) ? RALLOC_PAGES != 0 : true);
+
+/** The small build (no small-object path, SMALL_MAX 0): where speed and code size pull apart,
+ *  it takes the shorter code (merges always re-list the merged block; one scan of a list). */
+export const COMPACT: bool = SMALL_MAX == 0;
+
+/** Canary bytes at least after each block's requested bytes, in guarded builds. */
+// @ts-ignore: compile-time constant from --use
+export const CANARY: usize = isDefined(RALLOC_CANARY) ? RALLOC_CANARY : 4;
+
+/** Highest event level compiled in (0 none, 1 errors, 2 every operation, 3 pool events). The
+ *  host picks what it receives at run time (ralloc_set_log_level); the debug build has 3. */
+// @ts-ignore: compile-time constant from --use
+export const LOG: u32 = isDefined(RALLOC_LOG) ? RALLOC_LOG : 0;

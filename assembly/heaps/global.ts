@@ -1,0 +1,54 @@
+// global.ts — the global heap: the one heap behind the C ABI, made on first use at the break and
+// grown through the shim. Its root's address lives in a module global, so each instance (each
+// thread) knows it; the heap itself is in linear memory. Local heaps grow from it (heaps/source.ts).
+
+import { ALIGN, MIN_BLOCK, MAX_REQUEST, blockSizeFor, alignUp } from "../base/block";
+import { ROOT_SIZE, R_SOURCE, ROOT_MAGIC, SOURCE_SHIM, setField } from "../base/root";
+import { shimReady, shimInit, shimMemoryEnd, shimClaim, shimBreak } from "../platform/shim";
+import { oomRetry } from "../platform/oom";
+import { SPAN_OVERHEAD } from "../core/span";
+import { heapCreate } from "../core/heap";
+
+/** The global heap's root; 0 until the first allocation. Per instance, like the shim's state. */
+let globalRoot: usize = 0;
+
+/** The global heap's root, or 0 before anything was allocated. O(1). */
+@inline export function globalHeapRoot(): usize {
+  return globalRoot;
+}
+
+/** The global heap, made on first use with room for a first block of size s; 0 when memory
+ *  cannot hold it (and then memory has not grown). O(1) once made. */
+export function globalHeap(s: usize): usize {
+  let r = globalRoot;
+  return r ? r : makeGlobalHeap(s);
+}
+
+/** Places the global heap's root at the break and hands it the rest of memory, at least
+ *  enough for a block of size s. O(root). */
+function makeGlobalHeap(s: usize): usize {
+  let need = ROOT_SIZE + SPAN_OVERHEAD + ALIGN + max<usize>(s, MIN_BLOCK);
+  if (ASC_RUNTIME != 0 && !shimReady()) {
+    // Embedded in an AssemblyScript module with a managed runtime: its TLSF takes all memory up
+    // to the end of memory when it starts, so let it start first; ralloc-wasm begins above it,
+    // and afterwards each side skips what the other grows.
+    heap.free(heap.alloc(16));
+  }
+  if (!shimReady()) shimInit(shimMemoryEnd(), need);
+  if (!shimReady()) return 0;
+  let start = shimClaim(need);
+  if (!start) return 0;
+  let r = heapCreate(alignUp(start), shimBreak());
+  setField(r, R_SOURCE, ROOT_MAGIC | SOURCE_SHIM);
+  globalRoot = r;
+  return r;
+}
+
+/** The global heap for a request of n bytes, asking the OOM policy once if it cannot be made.
+ *  O(1) once made. */
+export function globalHeapFor(n: usize): usize {
+  let s = n > MAX_REQUEST ? MIN_BLOCK : blockSizeFor(n);
+  let r = globalHeap(s);
+  if (!r && n <= MAX_REQUEST && oomRetry(n)) r = globalHeap(s);
+  return r;
+}
