@@ -16,6 +16,9 @@ import {
 import { ROOT_SIZE, R_SPANS, R_LO, R_HI, R_BLOCK_BYTES, field, setField, addClaimed } from "../base/root";
 import { insertFree, removeFree } from "./bins";
 
+/** Most spans a walk follows: a loop in a corrupted span list ends there. */
+export const MAX_SPANS: u32 = 0x10000;
+
 /** Room to ask for beyond a block when opening a span: its 12-byte head and the first
  *  block's header (16 bytes), the 4-byte tail, and slack for aligning its ends (32 in all). */
 export const SPAN_OVERHEAD: usize = 32;
@@ -28,6 +31,29 @@ export const SPAN_OVERHEAD: usize = 32;
 /** End of span s. O(1). */
 @inline export function spanEnd(s: usize): usize {
   return load<u32>(s, 4);
+}
+
+/** Whether s looks like a span of heap r: 16-aligned, its first block and its end inside the
+ *  heap's [lo, hi], its end past its first block. Read before a span's end is trusted, since a
+ *  write below a span's first block (an underflow) reaches its head. O(1). */
+export function spanSound(r: usize, s: usize): bool {
+  let lo = <usize>field(r, R_LO), hi = <usize>field(r, R_HI);
+  if ((s & 15) != 0 || s < 16 || s + 16 < lo || s + 16 >= hi) return false; // (s + 16 < hi: no wrap)
+  let end = spanEnd(s);
+  return (end & 15) == 0 && end > s + 16 && end <= hi;
+}
+
+/** The first span of heap r, or 0 when there is none or its link was overwritten. O(1). */
+export function spanHead(r: usize): usize {
+  let s = <usize>field(r, R_SPANS);
+  return s && spanSound(r, s) ? s : 0;
+}
+
+/** The span after span s of heap r, or 0 at the end of the list, or where the link does not
+ *  name a sound span (spanSound): a walk ends there instead of reading outside memory. O(1). */
+export function spanAfter(r: usize, s: usize): usize {
+  let t = spanNext(s);
+  return t && spanSound(r, t) ? t : 0;
 }
 
 /** First block of span s. O(1). */
@@ -74,7 +100,7 @@ export function spanAdd(r: usize, start: usize, end: usize): usize {
 /** Whether [start, end) overlaps heap r's root or any of its spans. O(spans). */
 export function spansOverlap(r: usize, start: usize, end: usize): bool {
   if (start < r + ROOT_SIZE && end > r) return true;
-  for (let s = <usize>field(r, R_SPANS); s; s = spanNext(s)) {
+  for (let s = spanHead(r), n: u32 = 0; s && n < MAX_SPANS; s = spanAfter(r, s), ++n) {
     if (start < spanEnd(s) && end > s) return true;
   }
   return false;
@@ -125,7 +151,7 @@ export function brokenBlock(): usize {
  *  fit its span stops the walk: 0, and brokenBlock() names it. O(blocks in p's span). */
 export function blockAround(r: usize, p: usize): usize {
   broken = 0;
-  for (let s = <usize>field(r, R_SPANS), n = 0; s && n < 0x10000; s = spanNext(s), ++n) {
+  for (let s = spanHead(r), n: u32 = 0; s && n < MAX_SPANS; s = spanAfter(r, s), ++n) {
     let end = spanEnd(s);
     if (p < s || p >= end) continue;
     for (let b = spanFirst(s); b < end; ) {

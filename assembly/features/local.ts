@@ -6,11 +6,11 @@
 //                   every chunk back to the global heap
 
 import { ALIGN, MIN_BLOCK, MAX_REQUEST, sizeOf, header } from "../base/block";
-import { ROOT_SIZE, R_SOURCE, R_SPANS, SOURCE_FIXED, SOURCE_POOL, ROOT_MAGIC, field, setField } from "../base/root";
+import { ROOT_SIZE, R_SOURCE, SOURCE_FIXED, SOURCE_POOL, ROOT_MAGIC, field, setField } from "../base/root";
 import { GUARDED } from "../base/config";
 import { memoryBytes } from "../platform/shim";
 import { guardRetire } from "../diag/guard";
-import { SPAN_OVERHEAD, spanNext } from "../core/span";
+import { SPAN_OVERHEAD, MAX_SPANS, spanHead, spanAfter } from "../core/span";
 import { noteFree } from "../core/counters";
 import { heapCreate } from "../core/heap";
 import { heapFree } from "../small/front";
@@ -49,9 +49,9 @@ export function localDestroy(r: usize, pool: usize): void {
   setField(r, R_SOURCE, 0); // no longer a heap root
   if (source != SOURCE_POOL) return;
   let first = r + ROOT_SIZE; // the span inside the root's own chunk, freed with it
-  let s = <usize>field(r, R_SPANS);
-  while (s) {
-    let next = spanNext(s);
+  let s = spanHead(r);
+  for (let n: u32 = 0; s && n < MAX_SPANS; ++n) {
+    let next = spanAfter(r, s); // (a link the program overwrote ends the walk: chunks leak, nothing breaks)
     if (s != first) giveChunk(pool, s);
     s = next;
   }

@@ -3,7 +3,7 @@
 
 import { HEADER, MIN_BLOCK, FREE, CACHED, SIZE_MASK, header } from "../base/block";
 import { GUARDED, PAGES } from "../base/config";
-import { R_PEAK_HELD, R_QUICK_BYTES, R_CLAIMED, R_MALLOCS, R_FREES, R_REALLOCS, R_SPANS, field } from "../base/root";
+import { R_PEAK_HELD, R_QUICK_BYTES, R_CLAIMED, R_MALLOCS, R_FREES, R_REALLOCS, field } from "../base/root";
 import {
   STATS_SIZE, STATS_VERSION, ST_SIZE, ST_VERSION, ST_BYTES_IN_USE, ST_PEAK_HELD, ST_BYTES_CLAIMED,
   ST_GROW_CALLS, ST_MALLOC_CALLS, ST_FREE_CALLS, ST_REALLOC_CALLS, ST_LIVE_BLOCKS, ST_SBRK_BYTES,
@@ -11,7 +11,7 @@ import {
 } from "../base/abi";
 import { shimGrowCalls, shimSbrkHeld, shimBase } from "../platform/shim";
 import { requestOf } from "../diag/guard";
-import { spanNext, spanEnd, spanFirst } from "../core/span";
+import { MAX_SPANS, spanEnd, spanFirst, spanHead, spanAfter } from "../core/span";
 import { liveBlocks, heldBytes } from "../core/counters";
 import { pageLive, pageOf, pageIntact } from "../small/page";
 
@@ -29,7 +29,7 @@ export function bytesInUse(r: usize): u32 {
  *  bytes, with the live objects of each page (release). O(blocks + page objects). */
 function walkedBytes(r: usize): u32 {
   let sum: u32 = 0;
-  for (let s = <usize>field(r, R_SPANS); s; s = spanNext(s)) {
+  for (let s = spanHead(r), n: u32 = 0; s && n < MAX_SPANS; s = spanAfter(r, s), ++n) {
     let end = spanEnd(s);
     for (let p = spanFirst(s); p < end; ) {
       let h = header(p);

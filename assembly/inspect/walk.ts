@@ -12,14 +12,14 @@ import {
 import { shimReady, shimBase, shimBreak, memoryBytes, SHIM_SIZE } from "../platform/shim";
 import { report } from "../diag/report";
 import { GUARD, requestOf, serialOf } from "../diag/guard";
-import { spanNext, spanEnd, spanFirst } from "../core/span";
+import { MAX_SPANS, spanNext, spanEnd, spanFirst, spanSound, spanHead, spanAfter } from "../core/span";
 import { pageOf, pageIntact, objectSize, objectLive, firstOf, capacityOf, isTable } from "../small/page";
 import { globalHeapRoot } from "../heaps/global";
 import { leadOf } from "../features/range";
 
 /** The span of the global heap whose blocks end at `end` (its tail), or 0. O(spans). */
 function spanEndingAt(r: usize, end: usize): usize {
-  for (let s = <usize>field(r, R_SPANS), n = 0; s && n < 0x10000; s = spanNext(s), ++n) {
+  for (let s = spanHead(r), n: u32 = 0; s && n < MAX_SPANS; s = spanAfter(r, s), ++n) {
     if (spanEnd(s) == end) return s;
   }
   return 0;
@@ -33,7 +33,7 @@ export function ralloc_walk(p: usize): usize {
   if (!r) return 0;
   let s: usize;
   if (p == 0) {
-    s = <usize>field(r, R_SPANS);
+    s = spanHead(r);
   } else {
     if (!inHeap(r, p)) return 0;
     if (PAGES) {
@@ -52,7 +52,7 @@ export function ralloc_walk(p: usize): usize {
     let q = p + size;
     if (header(q) & SIZE_MASK) return q; // the next block of the same span
     let span = spanEndingAt(r, q); // q is a span's tail
-    s = span ? spanNext(span) : 0;
+    s = span ? spanAfter(r, span) : 0;
   }
   return s ? spanFirst(s) : 0;
 }
@@ -119,16 +119,21 @@ export function ralloc_block_serial(p: usize): u32 {
   return serialOf(p);
 }
 
-/** The span after span s of the global heap (s = 0: the first), or 0. O(1). */
+/** The link to the span after span s of the global heap (s = 0: the first), as it is in
+ *  memory, so a host can see a broken one; 0 at the end, or when s is not a sound span of the
+ *  heap (core/span.ts spanSound). O(1). */
 export function ralloc_span_next(s: usize): usize {
-  if (s) return spanNext(s);
   let r = globalHeapRoot();
-  return r ? <usize>field(r, R_SPANS) : 0;
+  if (!r) return 0;
+  if (!s) return <usize>field(r, R_SPANS);
+  return spanSound(r, s) ? spanNext(s) : 0;
 }
 
-/** End of span s. O(1). */
+/** End of span s of the global heap, or 0 when s is not a sound span of it (a link the program
+ *  overwrote): the host then knows the span list is broken. O(1). */
 export function ralloc_span_end(s: usize): usize {
-  return spanEnd(s);
+  let r = globalHeapRoot();
+  return r && spanSound(r, s) ? spanEnd(s) : 0;
 }
 
 /** Writes the layout struct (base/abi.ts) at out unless out is 0; returns its size. O(1). */
