@@ -424,7 +424,7 @@ function report() {
   if (sizes) {
     L.push(''); L.push('## Code size after wasm-opt -Oz (bytes of the code section)'); L.push('');
     L.push(table(['allocator', 'whole module', 'malloc family only', 'how'], sizes.map((s) => [s.label, fmtInt(s.whole), fmtInt(s.family), s.note]), 'lrrl'));
-    L.push(''); L.push('Reference (ANCHORS.md): dlmalloc 9,739, emmalloc 2,861, AS TLSF 1,847, walloc 1,534; talc 1,663, rlsf 1,345-2,259, lol_alloc ~700.');
+    L.push(''); L.push('Reference (published figures): dlmalloc 9,739, emmalloc 2,861, AS TLSF 1,847, walloc 1,534; talc 1,663, rlsf 1,345-2,259, lol_alloc ~700.');
   }
   const ts = targets();
   if (ts.length) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // node scripts/heapmap-example.js [-o OUT.svg] [--build NAME]
 //
-// Draws docs/heapmap.svg, the heap map in the README: examples/c/wordfreq.c counting the words
+// Draws docs/heapmap.svg, the heap map in docs/DEBUGGING.md: examples/c/wordfreq.c counting the words
 // of the example programs' own sources, pictured at the moment its heap holds the most bytes.
 // (In release its small blocks are objects of size-class pages: the map draws each page as ralloc
 // metadata with its objects inside.)

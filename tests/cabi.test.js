@@ -1,5 +1,5 @@
-// C-ABI edge cases of DESIGN.md ("The wasm module (C ABI)") and ANCHORS.md ("Bugs peers shipped"),
-// each as its own named test, run on every build.
+// C-ABI edge cases: the module's C ABI contract and bugs other allocators shipped, each as its own
+// named test, run on every build.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -852,7 +852,7 @@ for (const build of C_ABI_BUILDS) {
       });
     });
 
-    // ---- ANCHORS.md: bugs peers shipped -----------------------------------------------------
+    // ---- bugs other allocators shipped -------------------------------------------------------
     describe('a heap the program corrupted', () => {
       it('the inspection calls (check, walk, block info, request, serial, stats) never trap: they stop, refuse, or report the misuse', () => {
         const r = mk();
@@ -887,7 +887,7 @@ for (const build of C_ABI_BUILDS) {
       });
     });
 
-    describe('bugs peers shipped (ANCHORS.md)', () => {
+    describe('bugs other allocators shipped', () => {
       it('peer bug 1: sizes that overflow when rounded up to blocks or pages return 0', () => {
         const r = warm(createInstance(build, { initial: 1, maximum: null }));
         for (let d = 0; d < 64; d++) {

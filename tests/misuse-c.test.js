@@ -3,7 +3,7 @@
 // malloc (instantiateProgram / runProgram).
 //
 // - debug: the program stops at the misuse: run() throws, and runProgram rejects, with the
-//   RallocError E_MISUSE whose message is exactly the README's (built here from the addresses
+//   RallocError E_MISUSE whose message is exactly docs/DEBUGGING.md's (built here from the addresses
 //   the program printed, and flushed, before the misuse); nothing the program prints after the
 //   misuse appears.
 // - release: the program runs to the end and exits 0, printing what the call returned and its

@@ -2,7 +2,7 @@
 // createHeap on three builds.
 //
 // - debug and security stop on the misuse: the Heap method throws RallocError E_MISUSE whose
-//   message is exactly the one the README lists (built here from the addresses the test saw, not
+//   message is exactly the one docs/DEBUGGING.md lists (built here from the addresses the test saw, not
 //   from the bindings' formatter, so a wrong formatter fails too).
 // - release ignores what it can detect cheaply and stays sound: no exception, free of a bad
 //   pointer changes no byte of memory, realloc/usable size of one give 0, ralloc_check() is 0,
@@ -37,7 +37,7 @@ const OBJECT_FREE = 3;
 /** Release serves requests up to this many bytes (align <= 16) as page objects. */
 const SMALL_MAX = 1024;
 
-// ralloc_check codes (README; check.ts) that the release cases below name.
+// ralloc_check codes (docs/DEBUGGING.md, "Heap check codes") that the release cases below name.
 const CHECK = { SIZE: 2, BOUNDS: 3, LINK: 8, QUICK: 12, COUNTERS: 13, PAGE: 18 };
 
 const GUARDED = ['debug', 'security'];

@@ -1,5 +1,5 @@
-// After freeing everything, the whole heap is reusable (AssemblyScript's allocator tests, ANCHORS.md;
-// peer bug 8: footprint leaks that pass functional tests).
+// After freeing everything, the whole heap is reusable (as AssemblyScript's allocator tests check;
+// peer bug 8, among the bugs other allocators shipped: footprint leaks that pass functional tests).
 //   - a workload (mixed sizes, realloc growth chains, aligned and zeroed blocks, frees in random
 //     order) repeated 100 times ends every repetition with the memory size of the first;
 //   - fill a capped memory with one size until nothing fits, free all, fill with another size: the

@@ -27,7 +27,7 @@ const SENTINEL = 0xdeadbeef;
  * Footprint bound. `need` is the peak over the run of sum(round16(size) + 16 + extra alignment) over
  * live blocks: what an allocator with a 16-byte header per block would need with no fragmentation.
  * Memory may not exceed heapStart + FOOTPRINT_FACTOR * need + FOOTPRINT_SLACK, because
- *   - geometric growth (DESIGN.md: "grow rarely and geometrically") may overshoot the need by the
+ *   - geometric growth (memory is grown rarely and geometrically) may overshoot the need by the
  *     growth step; growing by at most the heap size again (doubling) gives a factor 2 at most;
  *   - a good-fit allocator fragments random workloads by well under 50% on top of that (dlmalloc and
  *     TLSF measure 5-30% in the literature), and we round up generously to a factor 3 in total;

@@ -4,7 +4,7 @@
 // Every build imports its memory as `env.memory`. Any other function import is an optional hook;
 // we supply a no-op that only records the call (see Ralloc#hookCalls) so a test can report it,
 // except `ralloc_hooks.report`: the guarded builds (debug, security) call it on a misuse and trap
-// if it returns, so it throws a MisuseReport carrying the exact message the README lists
+// if it returns, so it throws a MisuseReport carrying the exact message docs/DEBUGGING.md lists
 // (formatted here from the contract, independently of the JS bindings).
 // All pointer and size results are unsigned 32-bit: every wrapper below returns `>>> 0`.
 import { readFileSync, existsSync } from 'node:fs';
@@ -256,8 +256,9 @@ export const CHECK_NAMES = Object.freeze(['', 'SPAN', 'SIZE', 'BOUNDS', 'PREV_BI
 const bytes = (n) => `${n} byte${n === 1 ? '' : 's'}`;
 
 /**
- * The exact message of a misuse report (the arguments of ralloc_hooks.report), as the README
- * lists them. A leak report (code 11) lists the live blocks, which it reads through `exports`.
+ * The exact message of a misuse report (the arguments of ralloc_hooks.report), as
+ * docs/DEBUGGING.md lists them. A leak report (code 11) lists the live blocks, which it reads
+ * through `exports`.
  */
 export function reportMessage(code, op, addr, size, aux, exports) {
   const OP = REPORT_OPS[op] ?? `op ${op}`;
