@@ -63,6 +63,8 @@ export const LINKED_SECTION = "ralloc-wasm.linked";
 const PROGRAM = "__ralloc_program";
 const ALLOCATOR = "ralloc";
 const STUBS = "__ralloc_stubs";
+/** Module of the WASI calls a program imports (the security build seeds its key from random_get). */
+const WASI = "wasi_snapshot_preview1";
 /** Extra export of the allocator's ralloc_init, so it can be found after merging. */
 const INIT_EXPORT = "__ralloc_init_for_start";
 /** errno ENOSYS on wasi, returned by the ralloc_init stub given to custom allocators. */
@@ -217,6 +219,8 @@ interface Stub {
   type: FuncType;
   result: number;
   record?: boolean;
+  /** Calls this import instead, answering 1 when it returns 0 (a WASI call's success). */
+  forward?: { module: string; name: string };
 }
 
 /** Names of the exported globals where a recording stub keeps its arguments. */
@@ -234,7 +238,11 @@ function makeStubs(b: Binaryen, stubs: Stub[]): Uint8Array {
       const rt = s.type.results[0];
       const results = rt === undefined ? b.none : binaryenType(b, rt);
       let body: number;
-      if (s.record) {
+      if (s.forward) {
+        const callee = `import:${s.forward.module}.${s.forward.name}`;
+        m.addFunctionImport(callee, s.forward.module, s.forward.name, params, results);
+        body = m.i32.eqz(m.call(callee, s.type.params.map((t, i) => m.local.get(i, binaryenType(b, t))), b.i32));
+      } else if (s.record) {
         if (s.type.params.some((t) => t !== "i32")) throw new RallocError("E_SIGNATURE", `linkStatic: ${s.name} must take only i32 arguments`);
         const sets = recordGlobals(s).map((g, i) => {
           m.addGlobal(g, b.i32, true, m.i32.const(0));
@@ -319,6 +327,7 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
   // hook of a guarded build records its arguments and traps: instantiateProgram turns the
   // trap into the exact E_MISUSE message. Events have no one to go to: they are dropped.
   const stubs: Stub[] = [];
+  const isWasi = pinfo.imports.some((i) => i.module === WASI);
   let alloc = renameImports(allocBytes, (imp) => {
     if (imp.kind === "memory") return { module: PROGRAM, name: memExport! };
     if (imp.kind === "function" && imp.module === "ralloc_hooks") return { module: STUBS, name: `hook:${imp.name}` };
@@ -328,7 +337,10 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
     if (imp.kind === "function" && imp.module === "ralloc_hooks") {
       const type = imp.type;
       if (!type) throw new RallocError("E_SIGNATURE", what(`cannot read the signature of ${allocLabel}'s import ralloc_hooks.${imp.name}`));
-      stubs.push({ name: `hook:${imp.name}`, type, result: 0, record: imp.name === "report" });
+      // The security build seeds its key from the host's entropy hook: a WASI program's host
+      // gives it random_get; anything else answers 0, and the program must call ralloc_seed.
+      const forward = imp.name === "entropy" && isWasi ? { module: WASI, name: "random_get" } : undefined;
+      stubs.push({ name: `hook:${imp.name}`, type, result: 0, record: imp.name === "report", forward });
     }
   });
   if (plan.initStub) stubs.push({ name: "ralloc_init", type: { params: ["i32"], results: ["i32"] }, result: ENOSYS });

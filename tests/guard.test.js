@@ -112,3 +112,44 @@ for (const build of [...GUARDED_BUILDS, 'validate']) {
     });
   });
 }
+
+// The security build never guards a block with a key anyone could know: it is seeded by
+// ralloc_seed, or else at its first guarded block by the host's entropy hook; a host that gives
+// no entropy gets report 13 (UNSEEDED) and no block.
+describe('security: the key is seeded before the first guarded block', () => {
+  const M_UNSEEDED = 13;
+
+  test('a host whose entropy hook refuses gets UNSEEDED at the first malloc, and nothing is handed out', () => {
+    const r = createInstance('security', { initial: 2, hooks: { 'ralloc_hooks.entropy': () => 0 } });
+    assert.throws(() => r.malloc(24), (e) => e instanceof MisuseReport && e.report.code === M_UNSEEDED);
+    assert.throws(() => r.malloc(24), (e) => e instanceof MisuseReport && e.report.code === M_UNSEEDED);
+  });
+
+  test('ralloc_seed first: the entropy hook is never asked, and the check words follow the seed', () => {
+    const seen = [];
+    const a = createInstance('security', { initial: 2, hooks: { 'ralloc_hooks.entropy': (...args) => { seen.push(args); return 0; } } });
+    const b = createInstance('security', { initial: 2 });
+    assert.equal(a.exports.ralloc_seed(1, 2), 0);
+    assert.equal(b.exports.ralloc_seed(1, 2), 0);
+    const pa = a.malloc(40), pb = b.malloc(40);
+    assert.equal(pa, pb);
+    const word = (r, p) => new DataView(r.memory.buffer).getUint32(p + (new DataView(r.memory.buffer).getUint32(p - 4, true) & ~15) - 8, true);
+    assert.equal(word(a, pa), word(b, pb), 'the same seed gives the same check word');
+    assert.deepEqual(seen, []);
+  });
+
+  test('without ralloc_seed, the key comes from the host\'s bytes: two instances with different bytes guard differently', () => {
+    const fill = (v) => (ptr, len) => { new Uint8Array(r0.memory.buffer, ptr, len).fill(v); return 1; };
+    let r0;
+    const a = (r0 = createInstance('security', { initial: 2, hooks: { 'ralloc_hooks.entropy': (p, l) => fill(1)(p, l) } }));
+    const pa = a.malloc(40);
+    const b = (r0 = createInstance('security', { initial: 2, hooks: { 'ralloc_hooks.entropy': (p, l) => fill(2)(p, l) } }));
+    const pb = b.malloc(40);
+    assert.equal(pa, pb);
+    const word = (r, p) => new DataView(r.memory.buffer).getUint32(p + (new DataView(r.memory.buffer).getUint32(p - 4, true) & ~15) - 8, true);
+    assert.notEqual(word(a, pa), word(b, pb));
+    // and the entropy's bytes do not stay in the block the program gets: it reads zero
+    assert.deepEqual([...new Uint8Array(a.memory.buffer, pa, 40)], new Array(40).fill(0));
+    assert.equal(a.exports.ralloc_seed(3, 4), 28, 'too late to seed: EINVAL');
+  });
+});

@@ -6,10 +6,13 @@
 //   │ header │ n bytes asked    │ canary, at least │ n    u32  │ serial u32│ check u32  │
 //   │ p - 4  │ for: p .. p + n  │ CANARY bytes     │ p + S - 16│ p + S - 12│ p + S - 8  │
 //   └────────┴──────────────────┴──────────────────┴───────────┴───────────┴────────────┘
-//   check = SipHash-1-3 of (p, S, n, serial) under a 128-bit key made from the host's 64-bit
-//   seed (ralloc_seed). The key lives in wasm globals, never in linear memory, so a program that
-//   can write any byte of memory still cannot forge a header the allocator will accept. Each
-//   canary byte is a byte of the check word with its top bit set (never 0).
+//   check = SipHash-1-3 of (p, S, n, serial) under a 128-bit key made from a 64-bit seed. The
+//   key lives in wasm globals, never in linear memory, so a program that can write any byte of
+//   memory still cannot forge a header the allocator will accept. Each canary byte is a byte of
+//   the check word with its top bit set (never 0). The debug builds start from a fixed key; the
+//   security build has none until it is seeded, by ralloc_seed or else, at its first guarded
+//   block, by the host's entropy hook (platform/hooks.ts), and it stops (M_UNSEEDED) rather than
+//   guard a block with a key anyone could know.
 //
 // malloc_usable_size is n exactly, so any write past it lands on the canary or the trailer. A
 // freed block keeps n (so a double free can say its size); its check word is cleared, so an old
@@ -18,6 +21,9 @@
 
 import { HEADER, MIN_BLOCK, SIZE_MASK, header } from "../base/block";
 import { CANARY, SECURITY } from "../base/config";
+import { M_UNSEEDED } from "../base/abi";
+import { hookEntropy } from "../platform/hooks";
+import { report, currentOp } from "./report";
 
 /** Trailer bytes: n, serial, check. */
 export const TRAILER: usize = 12;
@@ -34,6 +40,8 @@ export const GUARD_BAD_CANARY: u32 = 2;
 // The key: k0, k1 of SipHash. Debug builds start from a fixed key; the host may set its own.
 let k0: u64 = 0x0706050403020100;
 let k1: u64 = 0x0F0E0D0C0B0A0908;
+/** Whether the key was seeded (the security build guards nothing before). */
+let seeded = false;
 /** Allocation numbers handed out so far (per instance). */
 let serials: u32 = 0;
 
@@ -42,6 +50,15 @@ export function guardSeed(lo: u32, hi: u32): void {
   let seed = (<u64>hi << 32) | <u64>lo;
   k0 = seed;
   k1 = mix64(seed ^ 0x9E3779B97F4A7C15);
+  seeded = true;
+}
+
+/** The security build's first guarded block, unseeded: asks the host's entropy hook for 8 bytes
+ *  (written at p, a block about to be guarded and overwritten) and seeds the key from them, or
+ *  stops with M_UNSEEDED when the host gives none. O(host). */
+function seedFromHost(p: usize): void {
+  if (hookEntropy(p, 8) == 0) report(M_UNSEEDED, currentOp(), 0, 0, 0);
+  guardSeed(load<u32>(p), load<u32>(p, 4));
 }
 
 /** The next allocation number. O(1). */
@@ -137,6 +154,7 @@ function sip(m1: u64, m2: u64): u32 {
  *  and the canary. For a fresh allocation the security build also zeroes the n bytes, so they
  *  read zero. O(n) then, else O(1). */
 export function guardSet(p: usize, n: usize, serial: u32, fresh: bool): void {
+  if (SECURITY && !seeded) seedFromHost(p);
   let s = blockSize(p);
   let t = p + s - 16;
   let check = checkWord(p, s, n, serial);

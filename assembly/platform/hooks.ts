@@ -7,6 +7,10 @@
 //                                         module traps if it returns
 //   event(kind, a, b, c, d)               a log or debugger event (base/abi.ts lists the kinds),
 //                                         sent only at the level the host asked for
+//   entropy(ptr, len) -> i32              the security build, once, unless ralloc_seed came
+//                                         first: fill len random bytes at ptr and return nonzero
+//                                         (a WASI host's random_get does it); 0 refuses, and the
+//                                         build then stops rather than use a public key
 
 /** Host hook: memory ran out for a request of `size` bytes; nonzero asks for one retry. */
 // @ts-ignore: decorator
@@ -22,3 +26,8 @@ export declare function hookReport(code: u32, op: u32, addr: u32, size: u32, aux
 // @ts-ignore: decorator
 @external("ralloc_hooks", "event")
 export declare function hookEvent(kind: u32, a: u32, b: u32, c: u32, d: u32): void;
+
+/** Host hook: fill len random bytes at ptr; nonzero when it did. */
+// @ts-ignore: decorator
+@external("ralloc_hooks", "entropy")
+export declare function hookEntropy(ptr: usize, len: usize): i32;

@@ -60,7 +60,8 @@ export function compileBuild(name) {
  * opts.scratch: an address the host may use for ralloc_stats / posix_memalign out-pointers; by
  *   default 64 when the memory below the heap is known to be free (heapBase >= 256, or no
  *   ralloc_init and at least one initial page, since the heap then starts at the end of memory).
- * opts.hooks: { "module.name": fn } to override the recording no-op of a function import.
+ * opts.hooks: { "module.name": fn } to override the recording no-op of a function import (the
+ *   entropy hook's default fills the bytes asked for with random ones, as a host would).
  */
 export function createInstance(name, opts = {}) {
   return new Ralloc(name, opts);
@@ -93,7 +94,13 @@ export class Ralloc {
               record(...args);
               throw new MisuseReport(args.map((a) => a >>> 0), this.exports);
             }
-            : record);
+            : key === 'ralloc_hooks.entropy'
+              ? (ptr, len) => { // as a real host does: random bytes (the security build's key)
+                record(ptr, len);
+                crypto.getRandomValues(new Uint8Array(this.memory.buffer, ptr >>> 0, len >>> 0));
+                return 1;
+              }
+              : record);
       } else {
         throw new Error(`${name}.wasm has an import the contract does not allow: ${imp.module}.${imp.name} (${imp.kind})`);
       }
