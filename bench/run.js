@@ -6,8 +6,9 @@
 //   node bench/run.js            full run, writes bench/RESULTS.md (minutes)
 //   node bench/run.js --quick    smaller n, 5 repetitions (under a minute once built)
 //   node bench/run.js --smoke    checksums and heap checks only, no timing
-// Options: --reps N, --only w1,w2 (workloads), --alloc a,b (allocators), --keep-going
-// (do not stop at the first wrong checksum), --no-write, --write (also in --quick mode).
+// Options: --reps N, --only w1,w2 (workloads), --alloc a,b (allocators), --extra NAME=FILE.wasm
+// (another ralloc-wasm build beside them, for an A/B; repeatable), --keep-going (do not stop at
+// the first wrong checksum), --no-write, --write (also in --quick mode).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -43,14 +44,19 @@ const timing = mode !== 'smoke';
 const keepGoing = flag('--keep-going');
 const onlyW = opt('--only')?.split(',');
 const onlyA = opt('--alloc')?.split(',');
-const write = flag('--write') || (mode === 'full' && !flag('--no-write') && !onlyW && !onlyA);
+const extras = argv.flatMap((a, i) => (a === '--extra' ? [argv[i + 1]] : [])).map((spec) => {
+  const m = /^([a-z][\w-]*)=(.+\.wasm)$/.exec(spec ?? '');
+  if (!m) { console.error(`--extra wants NAME=FILE.wasm (a ralloc-wasm build to run beside the others), got ${spec}`); process.exit(2); }
+  return { id: m[1], label: `${m[1]} (${m[2]})`, kind: 'import', build: path.resolve(m[2]), init: 'ralloc_init' };
+});
+const write = flag('--write') || (mode === 'full' && !flag('--no-write') && !onlyW && !onlyA && !extras.length);
 for (const a of argv) {
-  if (a.startsWith('--') && !['--smoke', '--quick', '--reps', '--only', '--alloc', '--keep-going', '--no-write', '--write'].includes(a)) {
+  if (a.startsWith('--') && !['--smoke', '--quick', '--reps', '--only', '--alloc', '--extra', '--keep-going', '--no-write', '--write'].includes(a)) {
     console.error(`unknown option ${a}`); process.exit(2);
   }
 }
 const workloads = WORKLOADS.filter((w) => !onlyW || onlyW.includes(w.id));
-const allocators = ALLOCATORS.filter((a) => a.id === 'dlmalloc' || (onlyA ? onlyA.includes(a.id) : !a.optional));
+const allocators = [...ALLOCATORS.filter((a) => a.id === 'dlmalloc' || (onlyA ? onlyA.includes(a.id) : !a.optional)), ...extras];
 if (onlyW && workloads.length !== onlyW.length) { console.error(`unknown workload in ${onlyW}`); process.exit(2); }
 
 const t0 = Date.now();
@@ -94,7 +100,7 @@ const git = (...a) => { const r = spawnSync('git', a, { cwd: path.dirname(BENCH_
 const builds = `commit ${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'assembly') ? ' (assembly/ modified)' : ''}; ` +
   allocators.filter((a) => a.build && available(a)).map((a) => {
     const b = buildBytes(a.build);
-    return `build/${a.build}.wasm ${b.length} B sha256 ${createHash('sha256').update(b).digest('hex').slice(0, 12)}`;
+    return `${a.build.endsWith(".wasm") ? a.build : `build/${a.build}.wasm`} ${b.length} B sha256 ${createHash('sha256').update(b).digest('hex').slice(0, 12)}`;
   }).join(', ');
 log(`ralloc-wasm bench, ${mode} mode, ${timing ? `${reps} repetitions` : 'checks only'}: ${env.node}, ${env.cpu}, ${env.cores} cores`);
 for (const n of notes) log(`note: ${n}`);

@@ -50,8 +50,9 @@ export async function linkStaticFn() {
   return linkMod ? linkMod.linkStatic : null;
 }
 
+/** The file of a ralloc-wasm build: build/<build>.wasm, or `build` itself when it is a path. */
 export function ralloBuildPath(build) {
-  return path.join(ROOT_DIR, 'build', `${build}.wasm`);
+  return build.endsWith('.wasm') ? build : path.join(ROOT_DIR, 'build', `${build}.wasm`);
 }
 
 const buildSnapshots = new Map();
