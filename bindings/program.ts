@@ -11,9 +11,12 @@ import { join } from "node:path";
 import type { WASI } from "node:wasi";
 import { allocatorBytes, toBytes, type AllocatorChoice, type WasmBytes } from "./builds.js";
 import { RallocError } from "./errors.js";
-import {
-  applySeed, checkLogOptions, compileAllocator, Heap, heapFromModule, MemoryViews, MIN_HEAP_BASE, MAX_PAGES, splitSeed, type HeapStats,
-} from "./heap.js";
+import { MAX_PAGES } from "./checks.js";
+import { applySeed, checkLogOptions, splitSeed } from "./debug.js";
+import { Heap } from "./heap.js";
+import { MIN_HEAP_BASE, type HeapStats } from "./stats.js";
+import { MemoryViews } from "./views.js";
+import { compileAllocator, heapFromModule } from "./wiring.js";
 import { LINKED_SECTION, planAllocatorImports, programMemoryImport, readLinkedNote } from "./link.js";
 import type { LogLevel } from "./log.js";
 import type { Tracker, TrackerOptions } from "./tracker.js";
