@@ -1,6 +1,8 @@
 /**
  * Argument checks shared by the bindings: integers in range (u32, i32, memory
- * pages) and `describe`, which names a wrong value in an error message.
+ * pages) and `describe`, which names a wrong value in an error message. Every
+ * file that checks an argument uses these, so a value is named the same way in
+ * every message.
  *
  * @module
  */
@@ -18,9 +20,14 @@ export function describe(value: unknown): string {
   return String(value);
 }
 
+/** Whether value is an integer number from min to max. O(1). */
+export function isIntIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
+}
+
 /** Returns value when it is an integer from 0 to 2^32 - 1, else throws a RangeError naming `what`. O(1). */
 export function checkU32(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+  if (!isIntIn(value, 0, 0xffffffff)) {
     throw new RangeError(`${what} must be an integer from 0 to 4294967295, got ${describe(value)}`);
   }
   return value;
@@ -28,7 +35,7 @@ export function checkU32(value: unknown, what: string): number {
 
 /** Returns value when it is an integer from -2^31 to 2^31 - 1, else throws a RangeError naming `what`. O(1). */
 export function checkI32(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) {
+  if (!isIntIn(value, -0x80000000, 0x7fffffff)) {
     throw new RangeError(`${what} must be an integer from -2147483648 to 2147483647, got ${describe(value)}`);
   }
   return value;
@@ -36,7 +43,7 @@ export function checkI32(value: unknown, what: string): number {
 
 /** Returns value when it is a page count from 0 to {@link MAX_PAGES}, else throws E_BAD_OPTION naming `what`. O(1). */
 export function checkPages(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_PAGES) {
+  if (!isIntIn(value, 0, MAX_PAGES)) {
     throw new RallocError("E_BAD_OPTION", `${what} must be an integer number of 64 KiB pages from 0 to ${MAX_PAGES}, got ${describe(value)}`);
   }
   return value;

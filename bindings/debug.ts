@@ -164,15 +164,8 @@ const MAX_SEED = (1n << 64n) - 1n;
  * 2^64 - 1) and splits it into the low and high 32 bits `ralloc_seed` takes.
  */
 export function splitSeed(value: unknown, what: string): [number, number] {
-  let big: bigint;
-  if (typeof value === "bigint") {
-    big = value;
-  } else if (typeof value === "number" && Number.isSafeInteger(value)) {
-    big = BigInt(value);
-  } else {
-    throw new RallocError("E_BAD_OPTION", `${what} must be an integer number from 0 to 9007199254740991 or a bigint from 0n to 18446744073709551615n, got ${describe(value)}`);
-  }
-  if (big < 0n || big > MAX_SEED) {
+  const big = typeof value === "bigint" ? value : typeof value === "number" && Number.isSafeInteger(value) ? BigInt(value) : undefined;
+  if (big === undefined || big < 0n || big > MAX_SEED) {
     throw new RallocError("E_BAD_OPTION", `${what} must be an integer number from 0 to 9007199254740991 or a bigint from 0n to 18446744073709551615n, got ${describe(value)}`);
   }
   return [Number(big & 0xffffffffn), Number(big >> 32n)];

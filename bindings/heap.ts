@@ -9,7 +9,7 @@
 
 import { checkI32, checkU32 } from "./checks.js";
 import { checkNoLeaks, heapMapOf, HeapEvents, liveBlocks, misuseError, readLayout } from "./debug.js";
-import { RallocError } from "./errors.js";
+import { notExported, type RallocError } from "./errors.js";
 import type { HeapMapOptions } from "./heapmap.js";
 import { LocalHeap } from "./local-heap.js";
 import type { LogLevel, RallocEvent } from "./log.js";
@@ -99,7 +99,7 @@ export class Heap extends MemoryViews {
   /** The allocator function `name`, or E_UNSUPPORTED. */
   private fn(name: string): (...args: number[]) => number {
     const f = this.#calls[name];
-    if (typeof f !== "function") throw unsupported(name);
+    if (typeof f !== "function") throw notExported(name);
     return f as (...args: number[]) => number;
   }
 
@@ -224,9 +224,7 @@ export class Heap extends MemoryViews {
    */
   init(heapBase: number): number {
     checkU32(heapBase, "init: heapBase");
-    const init = this.#calls.ralloc_init;
-    if (typeof init !== "function") throw unsupported("ralloc_init");
-    const r = init(heapBase) >>> 0;
+    const r = this.fn("ralloc_init")(heapBase) >>> 0;
     if (r === 0) this.heapBase = heapBase;
     return r;
   }
@@ -236,9 +234,7 @@ export class Heap extends MemoryViews {
    * code of the first broken one. Cost: proportional to the heap.
    */
   check(): number {
-    const check = this.#calls.ralloc_check;
-    if (typeof check !== "function") throw unsupported("ralloc_check");
-    return check() >>> 0;
+    return this.fn("ralloc_check")() >>> 0;
   }
 
   // Local heaps (local-heap.ts).
@@ -399,9 +395,4 @@ export class Heap extends MemoryViews {
   layout(): HeapLayout {
     return readLayout(this, this.fn("ralloc_layout"));
   }
-}
-
-/** The error for a call the allocator does not export. */
-function unsupported(name: string): RallocError {
-  return new RallocError("E_UNSUPPORTED", `this allocator does not export ${name}`);
 }

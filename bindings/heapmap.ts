@@ -18,8 +18,10 @@
  * @module
  */
 
+import { describe, isIntIn } from "./checks.js";
 import { RallocError } from "./errors.js";
-import { decodeLayout, hex, SPAN_HEAD, SPAN_TAIL, type BlockKind, type BlockRecord, type BlockState, type HeapLayout, type SpanRecord } from "./walk.js";
+import { hex, hex8, plural } from "./messages.js";
+import { decodeLayout, SPAN_HEAD, SPAN_TAIL, type BlockKind, type BlockRecord, type BlockState, type HeapLayout, type SpanRecord } from "./walk.js";
 
 /**
  * What a stretch of memory is, on the map. `page` and `table` are ralloc
@@ -176,15 +178,6 @@ const KIND_NOUN: Record<MapKind, string> = {
   unknown: "not walked",
 };
 
-/** Describes a value for an error message. O(1). */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
-  if (typeof value === "object") return value.constructor?.name ?? "object";
-  if (typeof value === "string") return JSON.stringify(value);
-  return String(value);
-}
-
 /** The E_BAD_OPTION error for a message about drawHeapMap's input. O(1). */
 function bad(message: string): RallocError {
   return new RallocError("E_BAD_OPTION", `drawHeapMap: ${message}`);
@@ -195,11 +188,6 @@ export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!)
     // Characters XML 1.0 forbids (C0 controls other than tab, newline, return; lone surrogates).
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
-}
-
-/** "1 block", "2 blocks". O(1). */
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 /** Bytes for people: "900 bytes", "12.5 KiB", "3.0 MiB". O(1). */
@@ -216,7 +204,7 @@ export function formatBytes(n: number): string {
 function intOption(options: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
   const v = options[name];
   if (v === undefined) return def;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+  if (!isIntIn(v, min, max)) {
     throw bad(`option ${name} must be an integer from ${min} to ${max}, got ${describe(v)}`);
   }
   return v;
@@ -226,7 +214,7 @@ function intOption(options: Record<string, unknown>, name: string, def: number, 
 function u32Field(record: Record<string, unknown>, name: string, where: string, optional = false): number {
   const v = record[name];
   if (v === undefined && optional) return 0;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+  if (!isIntIn(v, 0, 0xffffffff)) {
     throw bad(`${where}.${name} must be an integer from 0 to 4294967295, got ${describe(v)}`);
   }
   return v;
@@ -241,7 +229,7 @@ function checkBlocks(value: unknown): BlockRecord[] {
     const r = b as Record<string, unknown>;
     const address = u32Field(r, "address", where);
     const size = u32Field(r, "size", where);
-    if (address % 16 !== 0 || address === 0) throw bad(`${where}.address must be a nonzero multiple of 16, got ${hex(address)}`);
+    if (address % 16 !== 0 || address === 0) throw bad(`${where}.address must be a nonzero multiple of 16, got ${hex8(address)}`);
     if (size % 16 !== 0 || size < 16) throw bad(`${where}.size must be a multiple of 16 from 16, got ${size}`);
     const kind = r["kind"] ?? "block";
     if (!RECORD_KINDS.includes(kind as BlockKind)) {
@@ -270,7 +258,7 @@ function checkSpans(value: unknown): SpanRecord[] {
     if (typeof s !== "object" || s === null) throw bad(`${where} must be a span record, got ${describe(s)}`);
     const start = u32Field(s as Record<string, unknown>, "start", where);
     const end = u32Field(s as Record<string, unknown>, "end", where);
-    if (end < start + SPAN_HEAD + 16 + SPAN_TAIL) throw bad(`${where} [${hex(start)}, ${hex(end)}) is too short for a span`);
+    if (end < start + SPAN_HEAD + 16 + SPAN_TAIL) throw bad(`${where} [${hex8(start)}, ${hex8(end)}) is too short for a span`);
     return { start, end };
   });
   return out.sort((a, b) => a.start - b.start);
@@ -283,22 +271,22 @@ function startOf(b: BlockRecord): number {
 
 /** The hover text of a block. O(1). */
 function blockTitle(b: BlockRecord, guard: number | undefined, page: number | undefined): string {
-  const range = `[${hex(startOf(b))}, ${hex(startOf(b) + b.size)})`;
+  const range = `[${hex8(startOf(b))}, ${hex8(startOf(b) + b.size)})`;
   let text: string;
   if (b.kind === "object") {
-    const where = `${b.size}-byte object ${range} of page ${hex(page ?? 0)}`;
-    text = b.state === "used" ? `${hex(b.address)}: in use, ${where}, ${b.request} bytes requested` : `${hex(b.address)}: free, ${where}`;
+    const where = `${b.size}-byte object ${range} of page ${hex8(page ?? 0)}`;
+    text = b.state === "used" ? `${hex8(b.address)}: in use, ${where}, ${b.request} bytes requested` : `${hex8(b.address)}: free, ${where}`;
   } else if (b.kind === "table") {
-    text = `${hex(b.address)}: the page table (ralloc metadata), ${b.size}-byte block ${range}`;
+    text = `${hex8(b.address)}: the page table (ralloc metadata), ${b.size}-byte block ${range}`;
   } else if (b.state === "used") {
-    text = `${hex(b.address)}: in use, ${b.size}-byte block ${range}, ${b.request} bytes requested`;
+    text = `${hex8(b.address)}: in use, ${b.size}-byte block ${range}, ${b.request} bytes requested`;
     if (b.serial !== 0) text += `, allocation #${b.serial}`;
     if (b.leadDead) text += ", first bytes freed by a partial free";
-    if (guard !== undefined) text += `; guard bytes [${hex(guard)}, ${hex(b.address - 4 + b.size)})`;
+    if (guard !== undefined) text += `; guard bytes [${hex8(guard)}, ${hex8(b.address - 4 + b.size)})`;
   } else if (b.state === "free") {
-    text = `${hex(b.address)}: free, ${b.size}-byte block ${range}`;
+    text = `${hex8(b.address)}: free, ${b.size}-byte block ${range}`;
   } else {
-    text = `${hex(b.address)}: cached in a quick list, ${b.size}-byte block ${range}`;
+    text = `${hex8(b.address)}: cached in a quick list, ${b.size}-byte block ${range}`;
   }
   return text;
 }
@@ -312,14 +300,14 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
   const memEnd = layout.memoryEnd;
   const structures: Piece[] = [];
   if (layout.shimBase !== 0 && layout.shimEnd > layout.shimBase) {
-    structures.push({ kind: "metadata", start: layout.shimBase, end: layout.shimEnd, title: `shim state [${hex(layout.shimBase)}, ${hex(layout.shimEnd)})` });
+    structures.push({ kind: "metadata", start: layout.shimBase, end: layout.shimEnd, title: `shim state [${hex8(layout.shimBase)}, ${hex8(layout.shimEnd)})` });
   }
   if (layout.root !== 0 && layout.rootSize > 0) {
-    structures.push({ kind: "metadata", start: layout.root, end: layout.root + layout.rootSize, title: `heap root [${hex(layout.root)}, ${hex(layout.root + layout.rootSize)}), ${layout.rootSize} bytes` });
+    structures.push({ kind: "metadata", start: layout.root, end: layout.root + layout.rootSize, title: `heap root [${hex8(layout.root)}, ${hex8(layout.root + layout.rootSize)}), ${layout.rootSize} bytes` });
   }
   let bi = 0;
   for (const s of spanList) {
-    const spanName = `span [${hex(s.start)}, ${hex(s.end)})`;
+    const spanName = `span [${hex8(s.start)}, ${hex8(s.end)})`;
     structures.push({ kind: "metadata", start: s.start, end: s.start + SPAN_HEAD, title: `head of ${spanName}` });
     let at = s.start + SPAN_HEAD;
     const stop = s.end - SPAN_TAIL;
@@ -330,12 +318,12 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
       if (page === undefined) return;
       const { header, block, end, used, free, size } = page;
       const pg = block.address;
-      const range = `[${hex(pg - 4)}, ${hex(end)})`;
+      const range = `[${hex8(pg - 4)}, ${hex8(end)})`;
       header.title = used + free === 0
-        ? `${hex(pg)}: page of small objects (ralloc metadata), ${block.size}-byte block ${range}; no objects walked`
-        : `${hex(pg)}: page of ${size}-byte objects (ralloc metadata), ${block.size}-byte block ${range}; header [${hex(pg - 4)}, ${hex(header.end)}); ${used} of ${used + free} objects in use`;
+        ? `${hex8(pg)}: page of small objects (ralloc metadata), ${block.size}-byte block ${range}; no objects walked`
+        : `${hex8(pg)}: page of ${size}-byte objects (ralloc metadata), ${block.size}-byte block ${range}; header [${hex8(pg - 4)}, ${hex8(header.end)}); ${used} of ${used + free} objects in use`;
       if (used + free > 0 && page.at < end) {
-        structures.push({ kind: "page", start: page.at, end, title: `end of page ${hex(pg)} [${hex(page.at)}, ${hex(end)}), ${end - page.at} bytes after its last object` });
+        structures.push({ kind: "page", start: page.at, end, title: `end of page ${hex8(pg)} [${hex8(page.at)}, ${hex8(end)}), ${end - page.at} bytes after its last object` });
       }
       page = undefined;
     };
@@ -344,12 +332,12 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
       const start = startOf(b);
       const end = start + b.size;
       if (b.kind === "object") {
-        const name = `object ${hex(b.address)} (${b.size} bytes)`;
+        const name = `object ${hex8(b.address)} (${b.size} bytes)`;
         if (page === undefined || b.address < page.block.address + 16) throw bad(`${name} lies outside every page`);
-        if (end > page.end) throw bad(`${name} runs past the end of page ${hex(page.block.address)}`);
+        if (end > page.end) throw bad(`${name} runs past the end of page ${hex8(page.block.address)}`);
         if (start < page.at) throw bad(`${name} overlaps the object before it`);
         if (page.used + page.free === 0) page.header.end = start;
-        else if (start > page.at) structures.push({ kind: "unknown", start: page.at, end: start, title: `[${hex(page.at)}, ${hex(start)}) in page ${hex(page.block.address)}: no object was walked here` });
+        else if (start > page.at) structures.push({ kind: "unknown", start: page.at, end: start, title: `[${hex8(page.at)}, ${hex8(start)}) in page ${hex8(page.block.address)}: no object was walked here` });
         if (b.state === "used") page.used++;
         else page.free++;
         page.size = b.size;
@@ -360,11 +348,11 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
       closePage();
       if (start < at) {
         throw bad(start < s.start + SPAN_HEAD
-          ? `block ${hex(b.address)} (${b.size} bytes) lies outside every span`
-          : `block ${hex(b.address)} (${b.size} bytes) overlaps the block before it`);
+          ? `block ${hex8(b.address)} (${b.size} bytes) lies outside every span`
+          : `block ${hex8(b.address)} (${b.size} bytes) overlaps the block before it`);
       }
-      if (end > stop) throw bad(`block ${hex(b.address)} (${b.size} bytes) runs past the end of ${spanName}`);
-      if (start > at) structures.push({ kind: "unknown", start: at, end: start, title: `[${hex(at)}, ${hex(start)}) in ${spanName}: no block was walked here` });
+      if (end > stop) throw bad(`block ${hex8(b.address)} (${b.size} bytes) runs past the end of ${spanName}`);
+      if (start > at) structures.push({ kind: "unknown", start: at, end: start, title: `[${hex8(at)}, ${hex8(start)}) in ${spanName}: no block was walked here` });
       if (b.kind === "page") {
         // The header piece stands for the page (its address and size); its objects follow.
         const header: Piece = { kind: "page", start, end, block: b };
@@ -382,17 +370,17 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
       at = end;
     }
     closePage();
-    if (at < stop) structures.push({ kind: "unknown", start: at, end: stop, title: `[${hex(at)}, ${hex(stop)}) in ${spanName}: no block was walked here` });
+    if (at < stop) structures.push({ kind: "unknown", start: at, end: stop, title: `[${hex8(at)}, ${hex8(stop)}) in ${spanName}: no block was walked here` });
     structures.push({ kind: "metadata", start: stop, end: s.end, title: `tail of ${spanName}` });
   }
   if (bi < blocks.length) {
     const b = blocks[bi]!;
-    throw bad(`${b.kind === "object" ? "object" : "block"} ${hex(b.address)} (${b.size} bytes) lies outside every span`);
+    throw bad(`${b.kind === "object" ? "object" : "block"} ${hex8(b.address)} (${b.size} bytes) lies outside every span`);
   }
   structures.sort((a, b) => a.start - b.start || a.end - b.end);
 
   const pieces: Piece[] = [];
-  const what = (p: Piece) => (p.block ? `${p.block.kind === "object" ? "object" : "block"} ${hex(p.block.address)} (${p.block.size} bytes)` : p.title!.split(":")[0]!.replace(/\), .*/, ")"));
+  const what = (p: Piece) => (p.block ? `${p.block.kind === "object" ? "object" : "block"} ${hex8(p.block.address)} (${p.block.size} bytes)` : p.title!.split(":")[0]!.replace(/\), .*/, ")"));
   const background = (from: number, to: number) => {
     // Split at the shim base and the break: program data below, sbrk between, unclaimed above.
     const cuts = [from, to];
@@ -405,7 +393,7 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
       if (b <= a) continue;
       const kind: MapKind = layout.shimBase !== 0 && a < layout.shimBase ? "program" : a < layout.brk ? "sbrk" : "unclaimed";
       const noun = kind === "program" ? "program data and stack" : kind === "sbrk" ? "sbrk region (or memory grown by others)" : "unclaimed memory";
-      pieces.push({ kind, start: a, end: b, title: `${noun} [${hex(a)}, ${hex(b)}), ${formatBytes(b - a)}` });
+      pieces.push({ kind, start: a, end: b, title: `${noun} [${hex8(a)}, ${hex8(b)}), ${formatBytes(b - a)}` });
     }
   };
   let at = 0;
@@ -414,7 +402,7 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
       const prev = pieces[pieces.length - 1]!;
       throw bad(`${what(p)} overlaps ${what(prev)}`);
     }
-    if (p.end > memEnd) throw bad(`${what(p)} ends beyond the end of memory (${hex(memEnd)})`);
+    if (p.end > memEnd) throw bad(`${what(p)} ends beyond the end of memory (${hex8(memEnd)})`);
     if (p.start > at) background(at, p.start);
     pieces.push(p);
     at = p.end;
@@ -517,7 +505,7 @@ function mergedTitle(p: Piece): string {
     const noun = BLOCK_KINDS.includes(k as BlockState) ? plural(n, "block") : plural(n, "piece");
     return `${noun} ${KIND_NOUN[k]} (${p.kindBytes![k]} bytes)`;
   });
-  return `[${hex(p.start)}, ${hex(p.end)}), ${formatBytes(p.end - p.start)}, merged: ${parts.join(", ")}`;
+  return `[${hex8(p.start)}, ${hex8(p.end)}), ${formatBytes(p.end - p.start)}, merged: ${parts.join(", ")}`;
 }
 
 /** Closes a merged piece: its kind is the one with the most bytes. O(kinds). */
@@ -752,7 +740,7 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
   // A long title shrinks to fit the width (bold sans-serif runs about 0.6 em per character).
   const titleSize = Math.max(8, Math.min(15, Math.floor((width - 20) / (0.6 * Math.max(1, title.length)))));
   out.push(`<text x="10" y="20" font-size="${titleSize}" font-weight="bold">${escapeXml(title)}</text>`);
-  const notes = [`memory ${formatBytes(memEnd)}`, `shim base ${hex(layout.shimBase)}`, `break ${hex(layout.brk)}`];
+  const notes = [`memory ${formatBytes(memEnd)}`, `shim base ${hex8(layout.shimBase)}`, `break ${hex8(layout.brk)}`];
   if (layout.guardBytes > 0) notes.push(`guarded blocks (${layout.guardBytes} guard bytes each)`);
   const scaleNotes = [`1 row = ${rowBytes} bytes`];
   if (rows.some((r) => r.folded)) scaleNotes.push("rows marked ≈ are folded (not to scale)");
@@ -762,14 +750,14 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
   // The ruler: offsets within a row.
   for (let q = 0; q <= 4; q++) {
     const x = axisW + (plotW * q) / 4;
-    out.push(`<text class="ax" x="${n2(x)}" y="${top - 6}" text-anchor="${q === 0 ? "start" : q === 4 ? "end" : "middle"}">+0x${((rowBytes * q) / 4).toString(16)}</text>`);
+    out.push(`<text class="ax" x="${n2(x)}" y="${top - 6}" text-anchor="${q === 0 ? "start" : q === 4 ? "end" : "middle"}">+${hex((rowBytes * q) / 4)}</text>`);
   }
 
   // Rows: the address axis, and folded rows drawn whole.
   out.push(`<g id="rows">`);
   rows.forEach((r, i) => {
     const y = rowY(i);
-    out.push(`<text class="ax" x="${axisW - 6}" y="${y + rowH - 3}" text-anchor="end">${hex(r.start)}</text>`);
+    out.push(`<text class="ax" x="${axisW - 6}" y="${y + rowH - 3}" text-anchor="end">${hex8(r.start)}</text>`);
     if (r.folded) {
       // A folded row has a scale of its own: a long stretch of one piece (or of program data or
       // unclaimed memory), drawn whole in one row.
@@ -777,10 +765,10 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
       const kinds = [...new Set(inside.map((p) => p.kind))];
       const only = inside.length === 1 ? inside[0]! : undefined;
       const noun = only?.block?.kind === "object" ? "object" : "block";
-      const what = only?.block ? `inside ${only.kind === "page" ? "page" : only.kind === "table" ? "page table" : only.kind === "used" ? `${noun} in use` : `${only.kind} ${noun}`} ${hex(only.block.address)} `
+      const what = only?.block ? `inside ${only.kind === "page" ? "page" : only.kind === "table" ? "page table" : only.kind === "used" ? `${noun} in use` : `${only.kind} ${noun}`} ${hex8(only.block.address)} `
         : only?.kind === "metadata" && only.title ? `inside ${only.title.split(" [")[0]} `
         : kinds.length === 1 ? `${FOLD_NOUN[kinds[0]!]} ` : "";
-      const text = `${what}[${hex(r.start)}, ${hex(r.end)}), ${formatBytes(r.end - r.start)} (not to scale)`;
+      const text = `${what}[${hex8(r.start)}, ${hex8(r.end)}), ${formatBytes(r.end - r.start)} (not to scale)`;
       const scale = plotW / (r.end - r.start);
       let rects = "";
       for (const p of inside) {
@@ -815,7 +803,7 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
     const start = Math.max(p.start, loD);
     const end = Math.min(p.end, hiD);
     let attrs = ` data-kind="${p.kind}"`;
-    if (p.block) attrs += ` data-address="${hex(p.block.address)}" data-size="${p.block.size}"`;
+    if (p.block) attrs += ` data-address="${hex8(p.block.address)}" data-size="${p.block.size}"`;
     if (p.counts) {
       for (const k of MAP_KINDS) if (p.counts[k]) attrs += ` data-count-${k}="${p.counts[k]}"`;
     }

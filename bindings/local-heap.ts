@@ -6,7 +6,7 @@
  */
 
 import { checkU32 } from "./checks.js";
-import { RallocError } from "./errors.js";
+import { notExported, RallocError } from "./errors.js";
 import type { Heap } from "./heap.js";
 import type { HeapStats } from "./stats.js";
 
@@ -22,11 +22,16 @@ export class LocalHeap {
   /** Use {@link Heap.newLocalHeap} or {@link Heap.localHeapOver}. */
   constructor(readonly heap: Heap, readonly handle: number) {}
 
+  /** Throws unless this local heap is still alive (not destroyed); `what` names the call. */
+  #checkAlive(what: string): void {
+    if (!this.#alive) throw new RallocError("E_BAD_OPTION", `LocalHeap ${this.handle}: ${what} after destroy()`);
+  }
+
   private call(name: string, ...args: number[]): number {
-    if (!this.#alive) throw new RallocError("E_BAD_OPTION", `LocalHeap ${this.handle}: ${name} after destroy()`);
+    this.#checkAlive(name);
     const f = this.heap.allocatorFunction(name);
-    if (typeof f !== "function") throw new RallocError("E_UNSUPPORTED", `this allocator does not export ${name}`);
-    return (f as (...a: number[]) => number)(this.handle, ...args) >>> 0;
+    if (typeof f !== "function") throw notExported(name);
+    return f(this.handle, ...args) >>> 0;
   }
 
   /** Allocates `size` bytes at a multiple of `align` (default 16); 0 on failure. */
@@ -62,7 +67,7 @@ export class LocalHeap {
 
   /** This local heap's statistics (see {@link Heap.stats}). */
   stats(): HeapStats {
-    if (!this.#alive) throw new RallocError("E_BAD_OPTION", `LocalHeap ${this.handle}: stats after destroy()`);
+    this.#checkAlive("stats");
     return this.heap.readStats((ptr) => this.call("ralloc_heap_stats", ptr), "ralloc_heap_stats");
   }
 

@@ -171,6 +171,14 @@ class Reader {
     return s;
   }
 
+  /** Reads an import's or export's kind byte; `of` names which in the error for an unknown kind. O(1). */
+  externKind(of: "import" | "export"): ExternKind {
+    const code = this.byte();
+    const kind = KIND_BY_CODE[code];
+    if (kind === undefined) throw new RallocError("E_WASM_MALFORMED", `${this.what}: malformed WebAssembly (${of} kind ${code})`);
+    return kind;
+  }
+
   limits(): Limits {
     const flags = this.byte();
     if (flags > 7) this.fail(`unknown limits flags 0x${flags.toString(16)}`);
@@ -323,9 +331,7 @@ export function readModuleInfo(bytes: Uint8Array, what = "module"): ModuleInfo {
         for (let i = 0; i < n; i++) {
           const module = r.name();
           const name = r.name();
-          const code = r.byte();
-          const kind = KIND_BY_CODE[code];
-          if (kind === undefined) throw new RallocError("E_WASM_MALFORMED", `${what}: malformed WebAssembly (import kind ${code})`);
+          const kind = r.externKind("import");
           const entry: ImportEntry = { module, name, kind };
           if (kind === "function") {
             const t = types[r.u32()];
@@ -373,9 +379,7 @@ export function readModuleInfo(bytes: Uint8Array, what = "module"): ModuleInfo {
         const n = r.u32();
         for (let i = 0; i < n; i++) {
           const name = r.name();
-          const code = r.byte();
-          const kind = KIND_BY_CODE[code];
-          if (kind === undefined) throw new RallocError("E_WASM_MALFORMED", `${what}: malformed WebAssembly (export kind ${code})`);
+          const kind = r.externKind("export");
           info.exports.push({ name, kind, index: r.u32() });
         }
         break;
@@ -521,21 +525,19 @@ function rewriteImports(bytes: Uint8Array, how: ImportRewrite, what: string): Ui
       const module = r.name();
       const name = r.name();
       const descStart = r.pos;
-      const code = r.byte();
-      const kind = KIND_BY_CODE[code];
+      const kind = r.externKind("import");
       let limits: Limits | undefined;
       if (kind === "function") r.u32();
       else if (kind === "table") { r.valueType(); r.limits(); }
       else if (kind === "memory") limits = r.limits();
       else if (kind === "global") { r.valueType(); r.byte(); }
-      else if (kind === "tag") { r.byte(); r.u32(); }
-      else throw new RallocError("E_WASM_MALFORMED", `${what}: malformed WebAssembly (import kind ${code})`);
+      else { r.byte(); r.u32(); } // tag
       const renamed = how.rename?.({ module, name, kind }) ?? { module, name };
       encodeName(renamed.module, out);
       encodeName(renamed.name, out);
       if (limits && how.memoryMin !== undefined && limits.min < how.memoryMin) {
         if (limits.memory64) throw new RallocError("E_BAD_OPTION", `${what}: cannot resize a 64-bit memory import`);
-        out.push(code, bytes[descStart + 1]!); // kind, then the limits' flags
+        out.push(bytes[descStart]!, bytes[descStart + 1]!); // kind, then the limits' flags
         encodeU32(how.memoryMin, out);
         if (limits.max !== undefined) encodeU32(Math.max(limits.max, how.memoryMin), out);
         continue;

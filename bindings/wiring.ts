@@ -7,7 +7,7 @@
  */
 
 import { allocatorBytes, type AllocatorChoice, type BuildName } from "./builds.js";
-import { checkPages, describe } from "./checks.js";
+import { checkPages, describe, isIntIn } from "./checks.js";
 import { applySeed, checkLogOptions, splitSeed } from "./debug.js";
 import { RallocError } from "./errors.js";
 import { Heap } from "./heap.js";
@@ -279,7 +279,7 @@ function heapMemory(options: HeapOptions): WebAssembly.Memory {
 function heapBaseFor(options: HeapOptions, memory: WebAssembly.Memory): number {
   const heapBase = options.heapBase;
   if (heapBase !== undefined) {
-    if (typeof heapBase !== "number" || !Number.isInteger(heapBase) || heapBase < MIN_HEAP_BASE || heapBase > 0xfffffff0) {
+    if (!isIntIn(heapBase, MIN_HEAP_BASE, 0xfffffff0)) {
       throw new RallocError("E_BAD_OPTION", `option heapBase must be an integer from ${MIN_HEAP_BASE} to 4294967280, got ${describe(heapBase)}`);
     }
     return heapBase;
