@@ -17,7 +17,7 @@ import { decodeLayout, isLive, spans, type BlockRecord, type HeapLayout } from "
 import type { AllocatorExports } from "./wiring.js";
 
 /** Checks a log level (an integer from 0 to 3). */
-export function checkLogLevel(value: unknown, what: string): LogLevel {
+function checkLogLevel(value: unknown, what: string): LogLevel {
   if (value !== 0 && value !== 1 && value !== 2 && value !== 3) {
     throw new RallocError("E_BAD_OPTION", `${what} must be 0, 1, 2 or 3, got ${describe(value)}`);
   }
@@ -172,7 +172,7 @@ export function splitSeed(value: unknown, what: string): [number, number] {
 }
 
 /** 8 random bytes from `globalThis.crypto`, as the low and high halves of a seed. */
-export function randomSeed(what: string): [number, number] {
+function randomSeed(what: string): [number, number] {
   const crypto = (globalThis as { crypto?: { getRandomValues?: (a: Uint32Array) => Uint32Array } }).crypto;
   if (typeof crypto?.getRandomValues !== "function") {
     throw new RallocError("E_UNSUPPORTED", `${what}: the security build needs a random seed, but globalThis.crypto.getRandomValues is missing; pass options.seed`);

@@ -184,14 +184,14 @@ function bad(message: string): RallocError {
 }
 
 /** Escapes text for XML content and attribute values. O(length). */
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!)
     // Characters XML 1.0 forbids (C0 controls other than tab, newline, return; lone surrogates).
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
 }
 
 /** Bytes for people: "900 bytes", "12.5 KiB", "3.0 MiB". O(1). */
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   if (n < 1024) return plural(n, "byte");
   const units = ["KiB", "MiB", "GiB"];
   let v = n / 1024;

@@ -283,7 +283,7 @@ export class EmscriptenModule extends MemoryViews {
 }
 
 /** The constant value of the program's exported `__heap_base`, if it has one. */
-export function exportedHeapBase(info: ModuleInfo): number | undefined {
+function exportedHeapBase(info: ModuleInfo): number | undefined {
   const e = findExport(info, "__heap_base", "global");
   if (e === undefined) return undefined;
   const v = info.globalInitI32[e.index];

@@ -240,7 +240,7 @@ class Reader {
 }
 
 /** Returns true when the bytes start with the WebAssembly magic and version 1. */
-export function isWasm(bytes: Uint8Array): boolean {
+function isWasm(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && bytes[0] === 0x00 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d &&
     bytes[4] === 0x01 && bytes[5] === 0x00 && bytes[6] === 0x00 && bytes[7] === 0x00;
 }
@@ -265,7 +265,7 @@ function describeNonWasm(bytes: Uint8Array): string {
  *
  * @param what names the input in the message, e.g. "instantiateProgram: program".
  */
-export function assertWasm(bytes: Uint8Array, what: string): void {
+function assertWasm(bytes: Uint8Array, what: string): void {
   if (!isWasm(bytes)) {
     throw new RallocError("E_NOT_WASM", `${what} is not a WebAssembly module: ${describeNonWasm(bytes)}. ` +
       `Compile the C program with clang --target=wasm32-wasip1 (for example through @yowasp/clang).`);
@@ -592,16 +592,6 @@ export function addExports(bytes: Uint8Array, extra: ExportEntry[], what = "modu
   return concat(parts);
 }
 
-/** Returns a copy of the module without the custom sections whose names are listed. */
-export function removeCustomSections(bytes: Uint8Array, names: readonly string[], what = "module"): Uint8Array {
-  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
-  for (const s of readSections(bytes, what)) {
-    if (s.id === 0 && names.includes(s.name!)) continue;
-    parts.push(bytes.subarray(s.start, s.end));
-  }
-  return concat(parts);
-}
-
 /** Formats a signature the way the text format writes it, for messages. */
 export function formatFuncType(t: FuncType | undefined): string {
   if (!t) return "(unknown signature)";
@@ -619,9 +609,4 @@ export function sameFuncType(a: FuncType | undefined, b: FuncType | undefined): 
 /** Returns the export of the given name and kind, if any. */
 export function findExport(info: ModuleInfo, name: string, kind: ExternKind): ExportEntry | undefined {
   return info.exports.find((e) => e.name === name && e.kind === kind);
-}
-
-/** Number of imports of the given kind (the first index of that kind's defined entries). */
-export function importCount(info: ModuleInfo, kind: ExternKind): number {
-  return info.imports.filter((i) => i.kind === kind).length;
 }

@@ -143,13 +143,13 @@ export function compileAllocator(bytes: Uint8Array, label: string): WebAssembly.
 }
 
 /** What the allocator's `ralloc_hooks` imports call: filled in once the Heap exists. */
-export interface HookContext {
+interface HookContext {
   memory: WebAssembly.Memory;
   heap?: Heap;
 }
 
 /** The hook functions of module `ralloc_hooks` the bindings implement, calling into `ctx.heap`. */
-export function hookFunctions(ctx: HookContext): Record<"oom" | "report" | "event", (...args: number[]) => number | void> {
+function hookFunctions(ctx: HookContext): Record<"oom" | "report" | "event", (...args: number[]) => number | void> {
   return {
     oom: (size: number) => (ctx.heap?.onOom?.(size >>> 0) === true ? 1 : 0),
     report: (code: number, op: number, addr: number, size: number, aux: number): never => {
