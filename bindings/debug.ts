@@ -110,11 +110,7 @@ function canWalk(exports: AllocatorExports): boolean {
     .every((name) => typeof exports[name] === "function");
 }
 
-/**
- * Turns a misuse report (`ralloc_hooks.report`'s arguments) into the `E_MISUSE`
- * RallocError with its exact message, after logging it at level 1; a leak
- * report lists the live blocks (a walk). See {@link Heap.reportError}.
- */
+/** The `E_MISUSE` error of a misuse report (`ralloc_hooks.report`'s arguments), logged at level 1; a leak report walks the heap to list its blocks. */
 export function misuseError(heap: Heap, code: number, op: number, addr: number, size: number, aux: number, cause?: unknown): RallocError {
   let message = reportMessage(code, op, addr, size, aux);
   let leaks: LeakedBlock[] | undefined;

@@ -74,10 +74,7 @@ function scratchTooLow(who: string, size: number, base: number): RallocError {
   return new RallocError("E_UNSUPPORTED", `${who} borrows [${STATS_SCRATCH}, ${STATS_SCRATCH + size}) below the heap, but the heap starts at ${base}`);
 }
 
-/**
- * Runs `use(STATS_SCRATCH)` with [STATS_SCRATCH, +size) of the heap's memory lent
- * to it, and puts the bytes back afterwards (what {@link Heap.borrowScratch} does). O(size).
- */
+/** Runs `use(STATS_SCRATCH)` with [STATS_SCRATCH, +size) of the heap's memory lent to it, then puts the bytes back. O(size). */
 export function lendScratch<T>(heap: Heap, size: number, who: string, use: (ptr: number) => T): T {
   const end = STATS_SCRATCH + size;
   if (heap.heapBase !== undefined && heap.heapBase < end) throw scratchTooLow(who, size, heap.heapBase);
@@ -90,10 +87,7 @@ export function lendScratch<T>(heap: Heap, size: number, who: string, use: (ptr:
   }
 }
 
-/**
- * Reads a stats struct that `write(ptr)` writes (`write(0)` gives its size)
- * through the heap's scratch area (what {@link Heap.readStats} does). O(1).
- */
+/** Reads the stats struct `write(ptr)` writes (`write(0)` gives its size) through the heap's scratch area. O(1). */
 export function readStatsStruct(heap: Heap, write: (ptr: number) => number, name: string): HeapStats {
   const size = write(0);
   if (size < 64) throw new RallocError("E_UNSUPPORTED", `${name} reports a ${size}-byte struct; these bindings read version 1 (64 bytes)`);
