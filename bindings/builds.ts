@@ -43,7 +43,7 @@ export type WasmBytes = Uint8Array | ArrayBuffer | ArrayBufferView;
 const PACKAGE_ROOT = new URL("../../", import.meta.url);
 
 /** Throws unless name is one of {@link ALL_BUILD_NAMES}. */
-export function checkBuildName(name: unknown, what: string): asserts name is BuildName {
+function checkBuildName(name: unknown, what: string): asserts name is BuildName {
   if (typeof name !== "string" || !(ALL_BUILD_NAMES as readonly string[]).includes(name)) {
     throw new RallocError("E_BAD_OPTION",
       `${what}: unknown build ${JSON.stringify(name)}; use one of ${ALL_BUILD_NAMES.join(", ")}`);

@@ -1,5 +1,6 @@
 /**
- * Errors raised by the ralloc-wasm bindings.
+ * Errors raised by the ralloc-wasm bindings, and the error values they give
+ * to wasm code.
  *
  * @module
  */
@@ -75,3 +76,11 @@ export class RallocError extends Error {
     this.leaks = details.leaks;
   }
 }
+
+/** The error for a call the allocator does not export (`E_UNSUPPORTED`). */
+export function notExported(name: string): RallocError {
+  return new RallocError("E_UNSUPPORTED", `this allocator does not export ${name}`);
+}
+
+/** errno ENOSYS on wasi: what the ralloc_init stand-in given to a custom allocator without one returns. */
+export const ENOSYS = 52;

@@ -18,8 +18,10 @@
  * @module
  */
 
+import { describe, isIntIn } from "./checks.js";
 import { RallocError } from "./errors.js";
-import { decodeLayout, hex, SPAN_HEAD, SPAN_TAIL, type BlockKind, type BlockRecord, type BlockState, type HeapLayout, type SpanRecord } from "./walk.js";
+import { hex, hex8, plural } from "./messages.js";
+import { decodeLayout, SPAN_HEAD, SPAN_TAIL, type BlockKind, type BlockRecord, type BlockState, type HeapLayout, type SpanRecord } from "./walk.js";
 
 /**
  * What a stretch of memory is, on the map. `page` and `table` are ralloc
@@ -176,34 +178,20 @@ const KIND_NOUN: Record<MapKind, string> = {
   unknown: "not walked",
 };
 
-/** Describes a value for an error message. O(1). */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
-  if (typeof value === "object") return value.constructor?.name ?? "object";
-  if (typeof value === "string") return JSON.stringify(value);
-  return String(value);
-}
-
 /** The E_BAD_OPTION error for a message about drawHeapMap's input. O(1). */
 function bad(message: string): RallocError {
   return new RallocError("E_BAD_OPTION", `drawHeapMap: ${message}`);
 }
 
 /** Escapes text for XML content and attribute values. O(length). */
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!)
     // Characters XML 1.0 forbids (C0 controls other than tab, newline, return; lone surrogates).
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
 }
 
-/** "1 block", "2 blocks". O(1). */
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-
 /** Bytes for people: "900 bytes", "12.5 KiB", "3.0 MiB". O(1). */
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   if (n < 1024) return plural(n, "byte");
   const units = ["KiB", "MiB", "GiB"];
   let v = n / 1024;
@@ -216,7 +204,7 @@ export function formatBytes(n: number): string {
 function intOption(options: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
   const v = options[name];
   if (v === undefined) return def;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+  if (!isIntIn(v, min, max)) {
     throw bad(`option ${name} must be an integer from ${min} to ${max}, got ${describe(v)}`);
   }
   return v;
@@ -226,7 +214,7 @@ function intOption(options: Record<string, unknown>, name: string, def: number, 
 function u32Field(record: Record<string, unknown>, name: string, where: string, optional = false): number {
   const v = record[name];
   if (v === undefined && optional) return 0;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+  if (!isIntIn(v, 0, 0xffffffff)) {
     throw bad(`${where}.${name} must be an integer from 0 to 4294967295, got ${describe(v)}`);
   }
   return v;
@@ -241,7 +229,7 @@ function checkBlocks(value: unknown): BlockRecord[] {
     const r = b as Record<string, unknown>;
     const address = u32Field(r, "address", where);
     const size = u32Field(r, "size", where);
-    if (address % 16 !== 0 || address === 0) throw bad(`${where}.address must be a nonzero multiple of 16, got ${hex(address)}`);
+    if (address % 16 !== 0 || address === 0) throw bad(`${where}.address must be a nonzero multiple of 16, got ${hex8(address)}`);
     if (size % 16 !== 0 || size < 16) throw bad(`${where}.size must be a multiple of 16 from 16, got ${size}`);
     const kind = r["kind"] ?? "block";
     if (!RECORD_KINDS.includes(kind as BlockKind)) {
@@ -270,7 +258,7 @@ function checkSpans(value: unknown): SpanRecord[] {
     if (typeof s !== "object" || s === null) throw bad(`${where} must be a span record, got ${describe(s)}`);
     const start = u32Field(s as Record<string, unknown>, "start", where);
     const end = u32Field(s as Record<string, unknown>, "end", where);
-    if (end < start + SPAN_HEAD + 16 + SPAN_TAIL) throw bad(`${where} [${hex(start)}, ${hex(end)}) is too short for a span`);
+    if (end < start + SPAN_HEAD + 16 + SPAN_TAIL) throw bad(`${where} [${hex8(start)}, ${hex8(end)}) is too short for a span`);
     return { start, end };
   });
   return out.sort((a, b) => a.start - b.start);
@@ -283,22 +271,22 @@ function startOf(b: BlockRecord): number {
 
 /** The hover text of a block. O(1). */
 function blockTitle(b: BlockRecord, guard: number | undefined, page: number | undefined): string {
-  const range = `[${hex(startOf(b))}, ${hex(startOf(b) + b.size)})`;
+  const range = `[${hex8(startOf(b))}, ${hex8(startOf(b) + b.size)})`;
   let text: string;
   if (b.kind === "object") {
-    const where = `${b.size}-byte object ${range} of page ${hex(page ?? 0)}`;
-    text = b.state === "used" ? `${hex(b.address)}: in use, ${where}, ${b.request} bytes requested` : `${hex(b.address)}: free, ${where}`;
+    const where = `${b.size}-byte object ${range} of page ${hex8(page ?? 0)}`;
+    text = b.state === "used" ? `${hex8(b.address)}: in use, ${where}, ${b.request} bytes requested` : `${hex8(b.address)}: free, ${where}`;
   } else if (b.kind === "table") {
-    text = `${hex(b.address)}: the page table (ralloc metadata), ${b.size}-byte block ${range}`;
+    text = `${hex8(b.address)}: the page table (ralloc metadata), ${b.size}-byte block ${range}`;
   } else if (b.state === "used") {
-    text = `${hex(b.address)}: in use, ${b.size}-byte block ${range}, ${b.request} bytes requested`;
+    text = `${hex8(b.address)}: in use, ${b.size}-byte block ${range}, ${b.request} bytes requested`;
     if (b.serial !== 0) text += `, allocation #${b.serial}`;
     if (b.leadDead) text += ", first bytes freed by a partial free";
-    if (guard !== undefined) text += `; guard bytes [${hex(guard)}, ${hex(b.address - 4 + b.size)})`;
+    if (guard !== undefined) text += `; guard bytes [${hex8(guard)}, ${hex8(b.address - 4 + b.size)})`;
   } else if (b.state === "free") {
-    text = `${hex(b.address)}: free, ${b.size}-byte block ${range}`;
+    text = `${hex8(b.address)}: free, ${b.size}-byte block ${range}`;
   } else {
-    text = `${hex(b.address)}: cached in a quick list, ${b.size}-byte block ${range}`;
+    text = `${hex8(b.address)}: cached in a quick list, ${b.size}-byte block ${range}`;
   }
   return text;
 }
@@ -312,14 +300,14 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
   const memEnd = layout.memoryEnd;
   const structures: Piece[] = [];
   if (layout.shimBase !== 0 && layout.shimEnd > layout.shimBase) {
-    structures.push({ kind: "metadata", start: layout.shimBase, end: layout.shimEnd, title: `shim state [${hex(layout.shimBase)}, ${hex(layout.shimEnd)})` });
+    structures.push({ kind: "metadata", start: layout.shimBase, end: layout.shimEnd, title: `shim state [${hex8(layout.shimBase)}, ${hex8(layout.shimEnd)})` });
   }
   if (layout.root !== 0 && layout.rootSize > 0) {
-    structures.push({ kind: "metadata", start: layout.root, end: layout.root + layout.rootSize, title: `heap root [${hex(layout.root)}, ${hex(layout.root + layout.rootSize)}), ${layout.rootSize} bytes` });
+    structures.push({ kind: "metadata", start: layout.root, end: layout.root + layout.rootSize, title: `heap root [${hex8(layout.root)}, ${hex8(layout.root + layout.rootSize)}), ${layout.rootSize} bytes` });
   }
   let bi = 0;
   for (const s of spanList) {
-    const spanName = `span [${hex(s.start)}, ${hex(s.end)})`;
+    const spanName = `span [${hex8(s.start)}, ${hex8(s.end)})`;
     structures.push({ kind: "metadata", start: s.start, end: s.start + SPAN_HEAD, title: `head of ${spanName}` });
     let at = s.start + SPAN_HEAD;
     const stop = s.end - SPAN_TAIL;
@@ -330,12 +318,12 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
       if (page === undefined) return;
       const { header, block, end, used, free, size } = page;
       const pg = block.address;
-      const range = `[${hex(pg - 4)}, ${hex(end)})`;
+      const range = `[${hex8(pg - 4)}, ${hex8(end)})`;
       header.title = used + free === 0
-        ? `${hex(pg)}: page of small objects (ralloc metadata), ${block.size}-byte block ${range}; no objects walked`
-        : `${hex(pg)}: page of ${size}-byte objects (ralloc metadata), ${block.size}-byte block ${range}; header [${hex(pg - 4)}, ${hex(header.end)}); ${used} of ${used + free} objects in use`;
+        ? `${hex8(pg)}: page of small objects (ralloc metadata), ${block.size}-byte block ${range}; no objects walked`
+        : `${hex8(pg)}: page of ${size}-byte objects (ralloc metadata), ${block.size}-byte block ${range}; header [${hex8(pg - 4)}, ${hex8(header.end)}); ${used} of ${used + free} objects in use`;
       if (used + free > 0 && page.at < end) {
-        structures.push({ kind: "page", start: page.at, end, title: `end of page ${hex(pg)} [${hex(page.at)}, ${hex(end)}), ${end - page.at} bytes after its last object` });
+        structures.push({ kind: "page", start: page.at, end, title: `end of page ${hex8(pg)} [${hex8(page.at)}, ${hex8(end)}), ${end - page.at} bytes after its last object` });
       }
       page = undefined;
     };
@@ -344,12 +332,12 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
       const start = startOf(b);
       const end = start + b.size;
       if (b.kind === "object") {
-        const name = `object ${hex(b.address)} (${b.size} bytes)`;
+        const name = `object ${hex8(b.address)} (${b.size} bytes)`;
         if (page === undefined || b.address < page.block.address + 16) throw bad(`${name} lies outside every page`);
-        if (end > page.end) throw bad(`${name} runs past the end of page ${hex(page.block.address)}`);
+        if (end > page.end) throw bad(`${name} runs past the end of page ${hex8(page.block.address)}`);
         if (start < page.at) throw bad(`${name} overlaps the object before it`);
         if (page.used + page.free === 0) page.header.end = start;
-        else if (start > page.at) structures.push({ kind: "unknown", start: page.at, end: start, title: `[${hex(page.at)}, ${hex(start)}) in page ${hex(page.block.address)}: no object was walked here` });
+        else if (start > page.at) structures.push({ kind: "unknown", start: page.at, end: start, title: `[${hex8(page.at)}, ${hex8(start)}) in page ${hex8(page.block.address)}: no object was walked here` });
         if (b.state === "used") page.used++;
         else page.free++;
         page.size = b.size;
@@ -360,11 +348,11 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
       closePage();
       if (start < at) {
         throw bad(start < s.start + SPAN_HEAD
-          ? `block ${hex(b.address)} (${b.size} bytes) lies outside every span`
-          : `block ${hex(b.address)} (${b.size} bytes) overlaps the block before it`);
+          ? `block ${hex8(b.address)} (${b.size} bytes) lies outside every span`
+          : `block ${hex8(b.address)} (${b.size} bytes) overlaps the block before it`);
       }
-      if (end > stop) throw bad(`block ${hex(b.address)} (${b.size} bytes) runs past the end of ${spanName}`);
-      if (start > at) structures.push({ kind: "unknown", start: at, end: start, title: `[${hex(at)}, ${hex(start)}) in ${spanName}: no block was walked here` });
+      if (end > stop) throw bad(`block ${hex8(b.address)} (${b.size} bytes) runs past the end of ${spanName}`);
+      if (start > at) structures.push({ kind: "unknown", start: at, end: start, title: `[${hex8(at)}, ${hex8(start)}) in ${spanName}: no block was walked here` });
       if (b.kind === "page") {
         // The header piece stands for the page (its address and size); its objects follow.
         const header: Piece = { kind: "page", start, end, block: b };
@@ -382,17 +370,17 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
       at = end;
     }
     closePage();
-    if (at < stop) structures.push({ kind: "unknown", start: at, end: stop, title: `[${hex(at)}, ${hex(stop)}) in ${spanName}: no block was walked here` });
+    if (at < stop) structures.push({ kind: "unknown", start: at, end: stop, title: `[${hex8(at)}, ${hex8(stop)}) in ${spanName}: no block was walked here` });
     structures.push({ kind: "metadata", start: stop, end: s.end, title: `tail of ${spanName}` });
   }
   if (bi < blocks.length) {
     const b = blocks[bi]!;
-    throw bad(`${b.kind === "object" ? "object" : "block"} ${hex(b.address)} (${b.size} bytes) lies outside every span`);
+    throw bad(`${b.kind === "object" ? "object" : "block"} ${hex8(b.address)} (${b.size} bytes) lies outside every span`);
   }
   structures.sort((a, b) => a.start - b.start || a.end - b.end);
 
   const pieces: Piece[] = [];
-  const what = (p: Piece) => (p.block ? `${p.block.kind === "object" ? "object" : "block"} ${hex(p.block.address)} (${p.block.size} bytes)` : p.title!.split(":")[0]!.replace(/\), .*/, ")"));
+  const what = (p: Piece) => (p.block ? `${p.block.kind === "object" ? "object" : "block"} ${hex8(p.block.address)} (${p.block.size} bytes)` : p.title!.split(":")[0]!.replace(/\), .*/, ")"));
   const background = (from: number, to: number) => {
     // Split at the shim base and the break: program data below, sbrk between, unclaimed above.
     const cuts = [from, to];
@@ -405,7 +393,7 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
       if (b <= a) continue;
       const kind: MapKind = layout.shimBase !== 0 && a < layout.shimBase ? "program" : a < layout.brk ? "sbrk" : "unclaimed";
       const noun = kind === "program" ? "program data and stack" : kind === "sbrk" ? "sbrk region (or memory grown by others)" : "unclaimed memory";
-      pieces.push({ kind, start: a, end: b, title: `${noun} [${hex(a)}, ${hex(b)}), ${formatBytes(b - a)}` });
+      pieces.push({ kind, start: a, end: b, title: `${noun} [${hex8(a)}, ${hex8(b)}), ${formatBytes(b - a)}` });
     }
   };
   let at = 0;
@@ -414,7 +402,7 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
       const prev = pieces[pieces.length - 1]!;
       throw bad(`${what(p)} overlaps ${what(prev)}`);
     }
-    if (p.end > memEnd) throw bad(`${what(p)} ends beyond the end of memory (${hex(memEnd)})`);
+    if (p.end > memEnd) throw bad(`${what(p)} ends beyond the end of memory (${hex8(memEnd)})`);
     if (p.start > at) background(at, p.start);
     pieces.push(p);
     at = p.end;
@@ -517,7 +505,7 @@ function mergedTitle(p: Piece): string {
     const noun = BLOCK_KINDS.includes(k as BlockState) ? plural(n, "block") : plural(n, "piece");
     return `${noun} ${KIND_NOUN[k]} (${p.kindBytes![k]} bytes)`;
   });
-  return `[${hex(p.start)}, ${hex(p.end)}), ${formatBytes(p.end - p.start)}, merged: ${parts.join(", ")}`;
+  return `[${hex8(p.start)}, ${hex8(p.end)}), ${formatBytes(p.end - p.start)}, merged: ${parts.join(", ")}`;
 }
 
 /** Closes a merged piece: its kind is the one with the most bytes. O(kinds). */
@@ -639,10 +627,17 @@ function planRows(pieces: readonly Piece[], lo: number, hi: number, memEnd: numb
   return { loD, hiD, linearRows, heapRows, folds, memEnd };
 }
 
+/** A row of the picture: [start, end), drawn to scale or folded (a stretch of any length in one row). */
+interface MapRow {
+  start: number;
+  end: number;
+  folded: boolean;
+}
+
 /** The rows to draw for a plan, and for each linear row its display row (-1 when folded). O(rows). */
-function layRows(plan: RowPlan, rb: number): { rows: { start: number; end: number; folded: boolean }[]; display: Int32Array } {
+function layRows(plan: RowPlan, rb: number): { rows: MapRow[]; display: Int32Array } {
   const { loD, hiD, memEnd } = plan;
-  const rows: { start: number; end: number; folded: boolean }[] = [];
+  const rows: MapRow[] = [];
   const display = new Int32Array(plan.linearRows);
   if (loD > 0) rows.push({ start: 0, end: loD, folded: true });
   let f = 0;
@@ -668,45 +663,49 @@ function n2(v: number): string {
   return String(Math.round(v * 100) / 100);
 }
 
-/**
- * Draws a heap map: an SVG document (a string) showing the heap's address space
- * as rows, with a legend of the kinds present, the figures of
- * {@link heapFigures}, row addresses on the axis, and a hover `<title>` on every
- * block. Shapes carry `data-kind` (and `data-address` for a single block,
- * `data-count-<kind>` for merged pieces) so tools can read the picture back.
- * O(blocks log blocks + spans + rows), output at most about maxShapes + rows shapes.
- *
- * @example
- * const svg = drawHeapMap({ layout: heap.layout(), blocks: walkHeap(heap.exports), spans: spans(heap.exports) });
- *
- * @throws RallocError `E_BAD_OPTION` for malformed input or options (a block
- * outside every span, overlapping blocks, a field that is not a u32, ...).
- */
-export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): string {
+/** drawHeapMap's options, checked (rowBytes 0: chosen to fit maxRows). */
+interface MapOptions {
+  plotW: number;
+  maxRows: number;
+  maxShapes: number;
+  rowBytes: number;
+  title: string | undefined;
+}
+
+/** Checks drawHeapMap's options and fills in the defaults. O(1). */
+function checkOptions(options: unknown): MapOptions {
   if (typeof options !== "object" || options === null) throw bad(`options must be an object, got ${describe(options)}`);
   const o = options as Record<string, unknown>;
   const plotW = intOption(o, "width", 800, 200, 10000);
   const maxRows = intOption(o, "maxRows", 48, 1, 10000);
   const maxShapes = intOption(o, "maxShapes", 4000, 100, 1000000);
-  let rowBytes = intOption(o, "rowBytes", 0, 16, 2 ** 31);
+  const rowBytes = intOption(o, "rowBytes", 0, 16, 2 ** 31);
   if (o["rowBytes"] !== undefined && (rowBytes & (rowBytes - 1)) !== 0) throw bad(`option rowBytes must be a power of two, got ${rowBytes}`);
   if (o["title"] !== undefined && typeof o["title"] !== "string") throw bad(`option title must be a string, got ${describe(o["title"])}`);
-  const { layout, blocks, spans: spanList, title: inputTitle } = checkInput(input);
-  const title = (o["title"] as string | undefined) ?? inputTitle ?? "ralloc-wasm heap";
-  const memEnd = layout.memoryEnd;
+  return { plotW, maxRows, maxShapes, rowBytes, title: o["title"] as string | undefined };
+}
 
-  const pieces = buildPieces(layout, blocks, spanList);
-  const figures = figuresOf(pieces, spanList.length, memEnd);
-
-  // The heap proper: from the lowest structure (the shim base, or a donated span below it) to
-  // the break or the highest span end. Program data below and unclaimed memory above are folded.
+/**
+ * The heap proper [lo, hi): from the lowest structure (the shim base, or a donated
+ * span below it) to the break or the highest span end. Program data below and
+ * unclaimed memory above it are folded. O(pieces).
+ */
+function heapExtent(pieces: readonly Piece[], layout: HeapLayout): { lo: number; hi: number } {
   const structural = pieces.filter((p) => p.kind !== "program" && p.kind !== "unclaimed");
   let lo = structural.length ? structural[0]!.start : 0;
   let hi = structural.length ? structural[structural.length - 1]!.end : 0;
   if (layout.shimBase !== 0) lo = Math.min(lo, layout.shimBase);
-  hi = Math.min(memEnd, Math.max(hi, layout.brk));
-  // Rows of `rowBytes` (at least 256) for the heap proper; when it takes more than maxRows rows,
-  // long stretches of one piece are folded, and the rows widened until it fits.
+  hi = Math.min(layout.memoryEnd, Math.max(hi, layout.brk));
+  return { lo, hi };
+}
+
+/**
+ * Chooses the row size (`rowBytes`, or from 256 up when it is 0) and plans the rows
+ * of the heap proper [lo, hi): when it takes more than maxRows rows, long stretches
+ * of one piece are folded, and an automatic row size doubles until the heap fits.
+ * O(pieces · log rowBytes).
+ */
+function chooseRows(pieces: readonly Piece[], lo: number, hi: number, memEnd: number, rowBytes: number, maxRows: number): { rowBytes: number; plan: RowPlan } {
   const plan = (rb: number, fold: boolean): RowPlan => planRows(pieces, lo, hi, memEnd, rb, fold);
   let rowPlan: RowPlan;
   if (rowBytes === 0) {
@@ -723,127 +722,189 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
   if (rowPlan.linearRows > MAX_LINEAR_ROWS) {
     throw bad(`option rowBytes ${rowBytes} cuts the heap into ${rowPlan.linearRows} rows; use a larger rowBytes (at most ${MAX_LINEAR_ROWS} rows)`);
   }
-  const { loD, hiD } = rowPlan;
-  const { rows, display } = layRows(rowPlan, rowBytes);
+  return { rowBytes, plan: rowPlan };
+}
 
-  const pxPerByte = plotW / rowBytes;
-  const inView = pieces.filter((p) => p.end > loD && p.start < hiD);
-  const { pieces: shapes, merged } = mergePieces(inView, Math.ceil(2 / pxPerByte), maxShapes, hiD - loD);
+/** Where the picture puts things: the axis, the plot, the rows, the legend and the figures (pixels). */
+interface Frame {
+  /** Width of the address axis left of the plot. */
+  axisW: number;
+  /** Width of the plot (a row). */
+  plotW: number;
+  width: number;
+  height: number;
+  /** Height of a row. */
+  rowH: number;
+  /** Gap between rows. */
+  rowGap: number;
+  /** Top of the first row. */
+  top: number;
+  /** Top of the legend and of the figures. */
+  legendTop: number;
+  figuresTop: number;
+}
 
+/** Lays out a picture of `rowCount` rows, `kindCount` legend lines and `figureCount` figure lines. O(1). */
+function frameOf(plotW: number, rowCount: number, kindCount: number, figureCount: number): Frame {
   const axisW = 100;
   const width = axisW + plotW + 20;
-  const rowH = 14;
-  const rowGap = 4;
-  const top = 80;
-  const rowY = (i: number) => top + i * (rowH + rowGap);
-  const out: string[] = [];
-  const rowsEnd = rowY(rows.length);
-  const presentKinds = MAP_KINDS.filter((k) => figures.bytes[k] > 0);
-  const legendTop = rowsEnd + 16;
-  const figuresTop = legendTop + presentKinds.length * 18 + 14;
-  const figureLines = figures.pages > 0 || figures.tableBytes > 0 ? 5 : 4;
-  const height = figuresTop + figureLines * 16 + 10;
+  const f = { axisW, plotW, width, height: 0, rowH: 14, rowGap: 4, top: 80, legendTop: 0, figuresTop: 0 };
+  f.legendTop = rowY(f, rowCount) + 16;
+  f.figuresTop = f.legendTop + kindCount * 18 + 14;
+  f.height = f.figuresTop + figureCount * 16 + 10;
+  return f;
+}
 
-  out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12">`);
-  out.push(`<title>${escapeXml(title)}</title>`);
-  out.push(`<style>.ax{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:10px;fill:#444}.fold{stroke:#888;stroke-dasharray:4 3}g[data-kind]:hover rect{stroke:#000;stroke-width:1}</style>`);
-  out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#fff"/>`);
-  // A long title shrinks to fit the width (bold sans-serif runs about 0.6 em per character).
-  const titleSize = Math.max(8, Math.min(15, Math.floor((width - 20) / (0.6 * Math.max(1, title.length)))));
-  out.push(`<text x="10" y="20" font-size="${titleSize}" font-weight="bold">${escapeXml(title)}</text>`);
-  const notes = [`memory ${formatBytes(memEnd)}`, `shim base ${hex(layout.shimBase)}`, `break ${hex(layout.brk)}`];
+/** The y of display row i. O(1). */
+function rowY(f: Pick<Frame, "top" | "rowH" | "rowGap">, i: number): number {
+  return f.top + i * (f.rowH + f.rowGap);
+}
+
+/** The two lines under the heading: memory, shim base, break and guard bytes; then the scale, folds and merging. O(rows). */
+function noteLines(layout: HeapLayout, rowBytes: number, rows: readonly MapRow[], merged: { pieces: number; shapes: number } | undefined): [string, string] {
+  const notes = [`memory ${formatBytes(layout.memoryEnd)}`, `shim base ${hex8(layout.shimBase)}`, `break ${hex8(layout.brk)}`];
   if (layout.guardBytes > 0) notes.push(`guarded blocks (${layout.guardBytes} guard bytes each)`);
   const scaleNotes = [`1 row = ${rowBytes} bytes`];
   if (rows.some((r) => r.folded)) scaleNotes.push("rows marked ≈ are folded (not to scale)");
-  if (merged) scaleNotes.push(`${inView.length} pieces drawn as ${shapes.length} shapes (tiny neighbours merged)`);
-  out.push(`<text x="10" y="38" fill="#444">${escapeXml(notes.join(" · "))}</text>`);
-  out.push(`<text x="10" y="54" fill="#444">${escapeXml(scaleNotes.join(" · "))}</text>`);
+  if (merged) scaleNotes.push(`${merged.pieces} pieces drawn as ${merged.shapes} shapes (tiny neighbours merged)`);
+  return [notes.join(" · "), scaleNotes.join(" · ")];
+}
+
+/** The document's opening: the svg element, its title and style, the heading, the two note lines and the ruler. O(1). */
+function drawHeading(f: Frame, title: string, notes: [string, string], rowBytes: number): string[] {
+  const out: string[] = [];
+  out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(`<title>${escapeXml(title)}</title>`);
+  out.push(`<style>.ax{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:10px;fill:#444}.fold{stroke:#888;stroke-dasharray:4 3}g[data-kind]:hover rect{stroke:#000;stroke-width:1}</style>`);
+  out.push(`<rect x="0" y="0" width="${f.width}" height="${f.height}" fill="#fff"/>`);
+  // A long title shrinks to fit the width (bold sans-serif runs about 0.6 em per character).
+  const titleSize = Math.max(8, Math.min(15, Math.floor((f.width - 20) / (0.6 * Math.max(1, title.length)))));
+  out.push(`<text x="10" y="20" font-size="${titleSize}" font-weight="bold">${escapeXml(title)}</text>`);
+  out.push(`<text x="10" y="38" fill="#444">${escapeXml(notes[0])}</text>`);
+  out.push(`<text x="10" y="54" fill="#444">${escapeXml(notes[1])}</text>`);
   // The ruler: offsets within a row.
   for (let q = 0; q <= 4; q++) {
-    const x = axisW + (plotW * q) / 4;
-    out.push(`<text class="ax" x="${n2(x)}" y="${top - 6}" text-anchor="${q === 0 ? "start" : q === 4 ? "end" : "middle"}">+0x${((rowBytes * q) / 4).toString(16)}</text>`);
+    const x = f.axisW + (f.plotW * q) / 4;
+    out.push(`<text class="ax" x="${n2(x)}" y="${f.top - 6}" text-anchor="${q === 0 ? "start" : q === 4 ? "end" : "middle"}">+${hex((rowBytes * q) / 4)}</text>`);
   }
+  return out;
+}
 
-  // Rows: the address axis, and folded rows drawn whole.
-  out.push(`<g id="rows">`);
+/** What a folded row's title says it holds: one block or piece by name, or the kind of all its pieces. O(1). */
+function foldedRowText(inside: readonly Piece[], kinds: readonly MapKind[], r: MapRow): string {
+  const only = inside.length === 1 ? inside[0]! : undefined;
+  const noun = only?.block?.kind === "object" ? "object" : "block";
+  const what = only?.block ? `inside ${only.kind === "page" ? "page" : only.kind === "table" ? "page table" : only.kind === "used" ? `${noun} in use` : `${only.kind} ${noun}`} ${hex8(only.block.address)} `
+    : only?.kind === "metadata" && only.title ? `inside ${only.title.split(" [")[0]} `
+    : kinds.length === 1 ? `${FOLD_NOUN[kinds[0]!]} ` : "";
+  return `${what}[${hex8(r.start)}, ${hex8(r.end)}), ${formatBytes(r.end - r.start)} (not to scale)`;
+}
+
+/**
+ * A folded row drawn whole at a scale of its own: a long stretch of one piece (or
+ * of program data or unclaimed memory), its pieces as dashed rects, and its title
+ * written across it. O(pieces).
+ */
+function drawFoldedRow(f: Frame, r: MapRow, y: number, pieces: readonly Piece[]): string {
+  const inside = pieces.filter((p) => p.end > r.start && p.start < r.end);
+  const kinds = [...new Set(inside.map((p) => p.kind))];
+  const text = foldedRowText(inside, kinds, r);
+  const scale = f.plotW / (r.end - r.start);
+  let rects = "";
+  for (const p of inside) {
+    const a = Math.max(p.start, r.start);
+    const b = Math.min(p.end, r.end);
+    rects += `<rect class="fold" x="${n2(f.axisW + (a - r.start) * scale)}" y="${y}" width="${n2((b - a) * scale)}" height="${f.rowH}" fill="${KIND_COLORS[p.kind]}"/>`;
+  }
+  return `<g data-kind="${kinds.length === 1 ? kinds[0] : "mixed"}" data-folded="true"><title>${escapeXml(text)}</title>${rects}` +
+    `<text x="${n2(f.axisW + f.plotW / 2)}" y="${y + f.rowH - 3}" text-anchor="middle" font-size="10" fill="${kinds.length === 1 && DARK_KINDS.has(kinds[0]!) ? "#fff" : "#222"}">≈ ${escapeXml(text)} ≈</text></g>`;
+}
+
+/** The rows group: each row's address on the axis, and the folded rows drawn whole. O(rows + folded rows · pieces). */
+function drawRows(f: Frame, rows: readonly MapRow[], pieces: readonly Piece[]): string[] {
+  const out: string[] = [`<g id="rows">`];
   rows.forEach((r, i) => {
-    const y = rowY(i);
-    out.push(`<text class="ax" x="${axisW - 6}" y="${y + rowH - 3}" text-anchor="end">${hex(r.start)}</text>`);
-    if (r.folded) {
-      // A folded row has a scale of its own: a long stretch of one piece (or of program data or
-      // unclaimed memory), drawn whole in one row.
-      const inside = pieces.filter((p) => p.end > r.start && p.start < r.end);
-      const kinds = [...new Set(inside.map((p) => p.kind))];
-      const only = inside.length === 1 ? inside[0]! : undefined;
-      const noun = only?.block?.kind === "object" ? "object" : "block";
-      const what = only?.block ? `inside ${only.kind === "page" ? "page" : only.kind === "table" ? "page table" : only.kind === "used" ? `${noun} in use` : `${only.kind} ${noun}`} ${hex(only.block.address)} `
-        : only?.kind === "metadata" && only.title ? `inside ${only.title.split(" [")[0]} `
-        : kinds.length === 1 ? `${FOLD_NOUN[kinds[0]!]} ` : "";
-      const text = `${what}[${hex(r.start)}, ${hex(r.end)}), ${formatBytes(r.end - r.start)} (not to scale)`;
-      const scale = plotW / (r.end - r.start);
-      let rects = "";
-      for (const p of inside) {
-        const a = Math.max(p.start, r.start);
-        const b = Math.min(p.end, r.end);
-        rects += `<rect class="fold" x="${n2(axisW + (a - r.start) * scale)}" y="${y}" width="${n2((b - a) * scale)}" height="${rowH}" fill="${KIND_COLORS[p.kind]}"/>`;
-      }
-      out.push(`<g data-kind="${kinds.length === 1 ? kinds[0] : "mixed"}" data-folded="true"><title>${escapeXml(text)}</title>${rects}` +
-        `<text x="${n2(axisW + plotW / 2)}" y="${y + rowH - 3}" text-anchor="middle" font-size="10" fill="${kinds.length === 1 && DARK_KINDS.has(kinds[0]!) ? "#fff" : "#222"}">≈ ${escapeXml(text)} ≈</text></g>`);
-    }
+    const y = rowY(f, i);
+    out.push(`<text class="ax" x="${f.axisW - 6}" y="${y + f.rowH - 3}" text-anchor="end">${hex8(r.start)}</text>`);
+    if (r.folded) out.push(drawFoldedRow(f, r, y, pieces));
   });
   out.push(`</g>`);
+  return out;
+}
 
-  // Shapes: one group per piece, one rect per row it crosses.
-  out.push(`<g id="map" shape-rendering="crispEdges">`);
-  const rectsOf = (start: number, end: number, fill: string, extra = ""): string => {
-    let s = "";
-    const first = Math.floor((start - loD) / rowBytes);
-    const last = Math.floor((end - 1 - loD) / rowBytes);
-    for (let r = first; r <= last; r++) {
-      if (display[r]! < 0) continue; // a folded row draws this stretch itself
-      const rs = loD + r * rowBytes;
-      const a = Math.max(start, rs);
-      const b = Math.min(end, rs + rowBytes);
-      const w = (b - a) * pxPerByte;
-      const stroke = w >= 4 && extra === "" ? ` stroke="#fff" stroke-width="0.5"` : "";
-      s += `<rect x="${n2(axisW + (a - rs) * pxPerByte)}" y="${rowY(display[r]!)}" width="${n2(w)}" height="${rowH}" fill="${fill}"${stroke}${extra}/>`;
-    }
-    return s;
-  };
-  for (const p of shapes) {
-    const start = Math.max(p.start, loD);
-    const end = Math.min(p.end, hiD);
-    let attrs = ` data-kind="${p.kind}"`;
-    if (p.block) attrs += ` data-address="${hex(p.block.address)}" data-size="${p.block.size}"`;
-    if (p.counts) {
-      for (const k of MAP_KINDS) if (p.counts[k]) attrs += ` data-count-${k}="${p.counts[k]}"`;
-    }
-    let body = "";
-    const mixed = p.kindBytes ? MAP_KINDS.filter((k) => p.kindBytes![k]) : [];
-    if (mixed.length > 1) {
-      // A merged piece of several kinds: each kind's share of its bytes, side by side.
-      let a = p.start;
-      for (const k of mixed) {
-        const b = a + p.kindBytes![k]!;
-        const ca = Math.max(a, start);
-        const cb = Math.min(b, end);
-        if (cb > ca) body += rectsOf(ca, cb, KIND_COLORS[k], ` data-share="${k}"`);
-        a = b;
-      }
-    } else if (p.guard !== undefined && p.guard > start && p.guard < end) {
-      body = rectsOf(start, p.guard, KIND_COLORS[p.kind]) + rectsOf(p.guard, end, KIND_COLORS.metadata, ` data-guard="true"`);
-    } else {
-      body = rectsOf(start, end, KIND_COLORS[p.kind], p.kind === "unclaimed" ? ` class="fold"` : "");
-    }
-    out.push(`<g${attrs}><title>${escapeXml(p.title ?? blockTitle(p.block!, p.guard, p.page))}</title>${body}</g>`);
+/** How addresses map to rows: [loD, hiD) in rows of rowBytes, each at its display row (-1: in a folded row). */
+interface RowGrid {
+  loD: number;
+  hiD: number;
+  rowBytes: number;
+  pxPerByte: number;
+  display: Int32Array;
+}
+
+/**
+ * The rects drawing [start, end), one per row it crosses; rows inside a folded row
+ * are skipped (the folded row draws them). A rect 4 pixels wide or more gets a
+ * white edge unless `extra` marks it. O(rows crossed).
+ */
+function rowRects(f: Frame, g: RowGrid, start: number, end: number, fill: string, extra = ""): string {
+  let s = "";
+  const first = Math.floor((start - g.loD) / g.rowBytes);
+  const last = Math.floor((end - 1 - g.loD) / g.rowBytes);
+  for (let r = first; r <= last; r++) {
+    if (g.display[r]! < 0) continue; // a folded row draws this stretch itself
+    const rs = g.loD + r * g.rowBytes;
+    const a = Math.max(start, rs);
+    const b = Math.min(end, rs + g.rowBytes);
+    const w = (b - a) * g.pxPerByte;
+    const stroke = w >= 4 && extra === "" ? ` stroke="#fff" stroke-width="0.5"` : "";
+    s += `<rect x="${n2(f.axisW + (a - rs) * g.pxPerByte)}" y="${rowY(f, g.display[r]!)}" width="${n2(w)}" height="${f.rowH}" fill="${fill}"${stroke}${extra}/>`;
   }
-  out.push(`</g>`);
+  return s;
+}
 
-  // The legend: each kind present, with its bytes.
-  out.push(`<g id="legend">`);
-  presentKinds.forEach((k, i) => {
-    const y = legendTop + i * 18;
+/**
+ * One piece's group: its data attributes, hover title and rects (for a merged piece
+ * of several kinds, each kind's share side by side; for a guarded block in use,
+ * its guard bytes as metadata). O(rows it crosses).
+ */
+function drawPiece(f: Frame, g: RowGrid, p: Piece): string {
+  const start = Math.max(p.start, g.loD);
+  const end = Math.min(p.end, g.hiD);
+  let attrs = ` data-kind="${p.kind}"`;
+  if (p.block) attrs += ` data-address="${hex8(p.block.address)}" data-size="${p.block.size}"`;
+  if (p.counts) {
+    for (const k of MAP_KINDS) if (p.counts[k]) attrs += ` data-count-${k}="${p.counts[k]}"`;
+  }
+  let body = "";
+  const mixed = p.kindBytes ? MAP_KINDS.filter((k) => p.kindBytes![k]) : [];
+  if (mixed.length > 1) {
+    let a = p.start;
+    for (const k of mixed) {
+      const b = a + p.kindBytes![k]!;
+      const ca = Math.max(a, start);
+      const cb = Math.min(b, end);
+      if (cb > ca) body += rowRects(f, g, ca, cb, KIND_COLORS[k], ` data-share="${k}"`);
+      a = b;
+    }
+  } else if (p.guard !== undefined && p.guard > start && p.guard < end) {
+    body = rowRects(f, g, start, p.guard, KIND_COLORS[p.kind]) + rowRects(f, g, p.guard, end, KIND_COLORS.metadata, ` data-guard="true"`);
+  } else {
+    body = rowRects(f, g, start, end, KIND_COLORS[p.kind], p.kind === "unclaimed" ? ` class="fold"` : "");
+  }
+  return `<g${attrs}><title>${escapeXml(p.title ?? blockTitle(p.block!, p.guard, p.page))}</title>${body}</g>`;
+}
+
+/** The map group: one group per piece, one rect per row it crosses. O(shapes + rows they cross). */
+function drawShapes(f: Frame, g: RowGrid, shapes: readonly Piece[]): string[] {
+  return [`<g id="map" shape-rendering="crispEdges">`, ...shapes.map((p) => drawPiece(f, g, p)), `</g>`];
+}
+
+/** The legend group: a swatch and a line for each kind present, with its bytes (and blocks, objects or pages). O(kinds). */
+function drawLegend(f: Frame, kinds: readonly MapKind[], figures: HeapFigures): string[] {
+  const out: string[] = [`<g id="legend">`];
+  kinds.forEach((k, i) => {
+    const y = f.legendTop + i * 18;
     let text = `${KIND_LABELS[k]}: ${formatBytes(figures.bytes[k])}`;
     if (k === "used") text += `, ${plural(figures.usedBlocks, "block")}${figures.usedObjects > 0 ? ` (${plural(figures.usedObjects, "small object")})` : ""}`;
     if (k === "free") text += `, ${plural(figures.freeBlocks, "block")}${figures.freeObjects > 0 ? ` (${plural(figures.freeObjects, "small object")})` : ""}`;
@@ -853,8 +914,11 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
       `<text x="30" y="${y + 10}">${escapeXml(text)}</text></g>`);
   });
   out.push(`</g>`);
+  return out;
+}
 
-  // The figures, as text and as data attributes.
+/** The figures as lines of text: in use, free, cached, spans and background; a fifth line for pages and the page table. O(1). */
+function figureLines(figures: HeapFigures, layout: HeapLayout): string[] {
   const pct = (figures.fragmentation * 100).toFixed(1);
   const objects = (n: number, bytes: number) => ` (${plural(n, "small object")} of pages, ${bytes} bytes)`;
   const lines = [
@@ -868,12 +932,61 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
   if (figures.pages > 0 || figures.tableBytes > 0) {
     lines.push(`${plural(figures.pages, "page")} of small objects, ${figures.pageBytes} bytes (${figures.bytes.page} bytes of headers and ends); page table ${figures.tableBytes} bytes`);
   }
+  return lines;
+}
+
+/** The figures group: the figures as data attributes, and their lines of text. O(1). */
+function drawFigures(f: Frame, figures: HeapFigures, lines: readonly string[]): string[] {
+  const out: string[] = [];
   out.push(`<g id="figures" data-used-blocks="${figures.usedBlocks}" data-used-bytes="${figures.usedBytes}" data-requested-bytes="${figures.requestedBytes}"` +
     ` data-free-blocks="${figures.freeBlocks}" data-free-bytes="${figures.freeBytes}" data-largest-free="${figures.largestFree}"` +
     ` data-fragmentation="${figures.fragmentation}" data-cached-blocks="${figures.cachedBlocks}" data-cached-bytes="${figures.cachedBytes}" data-spans="${figures.spans}"` +
     ` data-used-objects="${figures.usedObjects}" data-free-objects="${figures.freeObjects}" data-pages="${figures.pages}" data-page-bytes="${figures.pageBytes}" data-table-bytes="${figures.tableBytes}">`);
-  lines.forEach((line, i) => out.push(`<text x="10" y="${figuresTop + i * 16}">${escapeXml(line)}</text>`));
+  lines.forEach((line, i) => out.push(`<text x="10" y="${f.figuresTop + i * 16}">${escapeXml(line)}</text>`));
   out.push(`</g>`);
-  out.push(`</svg>`);
+  return out;
+}
+
+/**
+ * Draws a heap map: an SVG document (a string) showing the heap's address space
+ * as rows, with a legend of the kinds present, the figures of
+ * {@link heapFigures}, row addresses on the axis, and a hover `<title>` on every
+ * block. Shapes carry `data-kind` (and `data-address` for a single block,
+ * `data-count-<kind>` for merged pieces) so tools can read the picture back.
+ * O(blocks log blocks + spans + rows), output at most about maxShapes + rows shapes.
+ *
+ * @example
+ * const svg = drawHeapMap({ layout: heap.layout(), blocks: walkHeap(heap.exports), spans: spans(heap.exports) });
+ *
+ * @throws RallocError `E_BAD_OPTION` for malformed input or options (a block
+ * outside every span, overlapping blocks, a field that is not a u32, ...).
+ */
+export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): string {
+  const o = checkOptions(options);
+  const { layout, blocks, spans: spanList, title: inputTitle } = checkInput(input);
+  const title = o.title ?? inputTitle ?? "ralloc-wasm heap";
+  const pieces = buildPieces(layout, blocks, spanList);
+  const figures = figuresOf(pieces, spanList.length, layout.memoryEnd);
+
+  // Rows for the heap proper, and the pieces in them, merged when there are too many to draw.
+  const { lo, hi } = heapExtent(pieces, layout);
+  const { rowBytes, plan } = chooseRows(pieces, lo, hi, layout.memoryEnd, o.rowBytes, o.maxRows);
+  const { rows, display } = layRows(plan, rowBytes);
+  const grid: RowGrid = { loD: plan.loD, hiD: plan.hiD, rowBytes, pxPerByte: o.plotW / rowBytes, display };
+  const inView = pieces.filter((p) => p.end > grid.loD && p.start < grid.hiD);
+  const { pieces: shapes, merged } = mergePieces(inView, Math.ceil(2 / grid.pxPerByte), o.maxShapes, grid.hiD - grid.loD);
+
+  const kinds = MAP_KINDS.filter((k) => figures.bytes[k] > 0);
+  const lines = figureLines(figures, layout);
+  const f = frameOf(o.plotW, rows.length, kinds.length, lines.length);
+  const notes = noteLines(layout, rowBytes, rows, merged ? { pieces: inView.length, shapes: shapes.length } : undefined);
+  const out = [
+    ...drawHeading(f, title, notes, rowBytes),
+    ...drawRows(f, rows, pieces),
+    ...drawShapes(f, grid, shapes),
+    ...drawLegend(f, kinds, figures),
+    ...drawFigures(f, figures, lines),
+    `</svg>`,
+  ];
   return out.join("\n") + "\n";
 }

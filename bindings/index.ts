@@ -12,8 +12,14 @@
  * @module
  */
 
-export { createHeap, Heap, LocalHeap, MemoryViews, decodeStats, DEFAULT_HEAP_BASE, MIN_HEAP_BASE, STATS_SCRATCH, MAX_PAGES } from "./heap.js";
-export type { HeapOptions, HeapStats, HeapWiring, HookUse, AllocatorExports } from "./heap.js";
+export { createHeap, DEFAULT_HEAP_BASE } from "./wiring.js";
+export type { HeapOptions, HeapWiring, HookUse, AllocatorExports } from "./wiring.js";
+export { Heap } from "./heap.js";
+export { LocalHeap } from "./local-heap.js";
+export { MemoryViews } from "./views.js";
+export { decodeStats, MIN_HEAP_BASE, STATS_SCRATCH } from "./stats.js";
+export type { HeapStats } from "./stats.js";
+export { MAX_PAGES } from "./checks.js";
 export { reportMessage, leakMessage, leakLine, opName, checkName, hex8, REPORT, OP_NAMES, CHECK_NAMES } from "./messages.js";
 export type { LeakedBlock } from "./messages.js";
 export { decodeEvent, eventText, eventFocus, eventLine, errorLine, poolPicture, readPool, EVENT, POOL_SIDE } from "./log.js";

@@ -26,7 +26,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { allocatorBytes, toBytes, type AllocatorChoice, type BuildName, type WasmBytes } from "./builds.js";
-import { RallocError } from "./errors.js";
+import { ENOSYS, RallocError } from "./errors.js";
 import {
   addExports, findExport, formatFuncType, raiseMemoryImportMin, readModuleInfo, renameImports, sameFuncType,
   type FuncType, type ImportEntry, type Limits, type ModuleInfo, type ValueType,
@@ -67,8 +67,6 @@ const STUBS = "__ralloc_stubs";
 const WASI = "wasi_snapshot_preview1";
 /** Extra export of the allocator's ralloc_init, so it can be found after merging. */
 const INIT_EXPORT = "__ralloc_init_for_start";
-/** errno ENOSYS on wasi, returned by the ralloc_init stub given to custom allocators. */
-const ENOSYS = 52;
 
 /** Features the merged module may use besides those its inputs declare (all in Node 20). */
 const BASE_FEATURE_FLAGS = [

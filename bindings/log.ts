@@ -164,7 +164,7 @@ export function readPool(exports: unknown): PoolBlock[] | undefined {
 }
 
 /** A log line: `<pool> : <text>`. */
-export function logLine(pool: string, text: string): string {
+function logLine(pool: string, text: string): string {
   return `${pool} : ${text}`;
 }
 

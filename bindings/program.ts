@@ -10,17 +10,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { WASI } from "node:wasi";
 import { allocatorBytes, toBytes, type AllocatorChoice, type WasmBytes } from "./builds.js";
-import { RallocError } from "./errors.js";
-import {
-  applySeed, checkLogOptions, compileAllocator, Heap, heapFromModule, MemoryViews, MIN_HEAP_BASE, MAX_PAGES, splitSeed, type HeapStats,
-} from "./heap.js";
+import { checkPages } from "./checks.js";
+import { applySeed, checkLogOptions, splitSeed } from "./debug.js";
+import { ENOSYS, RallocError } from "./errors.js";
+import { Heap } from "./heap.js";
 import { LINKED_SECTION, planAllocatorImports, programMemoryImport, readLinkedNote } from "./link.js";
 import type { LogLevel } from "./log.js";
+import { MIN_HEAP_BASE, type HeapStats } from "./stats.js";
 import type { Tracker, TrackerOptions } from "./tracker.js";
+import { MemoryViews } from "./views.js";
 import { addExports, findExport, readModuleInfo, type ModuleInfo } from "./wasm-binary.js";
-
-/** errno ENOSYS on wasi: what the ralloc_init stand-in returns for custom allocators. */
-const ENOSYS = 52;
+import { compileAllocator, heapFromModule } from "./wiring.js";
 
 /** Values a program's imports may be given. */
 export type ImportObject = Record<string, Record<string, WebAssembly.ImportValue>>;
@@ -283,18 +283,11 @@ export class EmscriptenModule extends MemoryViews {
 }
 
 /** The constant value of the program's exported `__heap_base`, if it has one. */
-export function exportedHeapBase(info: ModuleInfo): number | undefined {
+function exportedHeapBase(info: ModuleInfo): number | undefined {
   const e = findExport(info, "__heap_base", "global");
   if (e === undefined) return undefined;
   const v = info.globalInitI32[e.index];
   return v === undefined ? undefined : v >>> 0;
-}
-
-function checkPages(v: unknown, what: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_PAGES) {
-    throw new RallocError("E_BAD_OPTION", `instantiateProgram: option ${what} must be an integer number of 64 KiB pages from 0 to ${MAX_PAGES}, got ${String(v)}`);
-  }
-  return v;
 }
 
 /**
@@ -343,9 +336,9 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
     }
   } else {
     const declaredMin = memImport.limits?.min ?? 0;
-    const initial = Math.max(declaredMin, checkPages(options.initialPages ?? 0, "initialPages"));
+    const initial = Math.max(declaredMin, checkPages(options.initialPages ?? 0, "instantiateProgram: option initialPages"));
     const descriptor: WebAssembly.MemoryDescriptor = { initial };
-    const maximum = options.maximumPages !== undefined ? checkPages(options.maximumPages, "maximumPages") : memImport.limits?.max;
+    const maximum = options.maximumPages !== undefined ? checkPages(options.maximumPages, "instantiateProgram: option maximumPages") : memImport.limits?.max;
     if (maximum !== undefined) {
       if (maximum < initial) {
         throw new RallocError("E_BAD_OPTION", `instantiateProgram: the maximum of ${maximum} pages is below the program's initial memory of ${initial} pages`);

@@ -8,6 +8,7 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { isIntIn } from "./checks.js";
 import { RallocError } from "./errors.js";
 import { blocksIn, isLive, walkHeap } from "./walk.js";
 import { leakHeading, leakLine } from "./messages.js";
@@ -130,7 +131,7 @@ export class Tracker {
     }
     if (typeof options !== "object" || options === null) throw new RallocError("E_BAD_OPTION", `Tracker: options must be an object, got ${String(options)}`);
     const depth = options.stackDepth ?? 12;
-    if (typeof depth !== "number" || !Number.isInteger(depth) || depth < 1 || depth > 200) {
+    if (!isIntIn(depth, 1, 200)) {
       throw new RallocError("E_BAD_OPTION", `Tracker: option stackDepth must be an integer from 1 to 200, got ${String(depth)}`);
     }
     this.#source = source;

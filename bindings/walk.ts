@@ -15,6 +15,7 @@
  * @module
  */
 
+import { describe, isIntIn } from "./checks.js";
 import { RallocError } from "./errors.js";
 import { hex8 } from "./messages.js";
 
@@ -114,17 +115,6 @@ export function isLive(b: Pick<BlockRecord, "state"> & { kind?: BlockKind | unde
   return b.state === "used" && (b.kind === undefined || b.kind === "block" || b.kind === "object");
 }
 
-/** Describes a value for an error message. O(1). */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") return value.constructor?.name ?? "object";
-  if (typeof value === "string") return JSON.stringify(value);
-  return String(value);
-}
-
-/** An address as `0x` and 8 lowercase hex digits (messages.ts's hex8). */
-export const hex = hex8;
-
 /** The named export functions of an allocator, or a RallocError naming the first missing one. O(names). */
 function functions(exports: unknown, who: string, names: readonly string[]): Fn[] {
   if (typeof exports !== "object" || exports === null) {
@@ -156,18 +146,18 @@ export function spans(exports: unknown): SpanRecord[] {
   const out: SpanRecord[] = [];
   const seen = new Set<number>();
   for (let s = next(0) >>> 0; s !== 0; s = next(s) >>> 0) {
-    if (seen.has(s)) throw corrupted("spans", `the span list loops at ${hex(s)}`);
+    if (seen.has(s)) throw corrupted("spans", `the span list loops at ${hex8(s)}`);
     seen.add(s);
     const e = end(s) >>> 0;
     if (s % 16 !== 0 || e % 16 !== 0 || e < s + SPAN_HEAD + 16 + SPAN_TAIL) {
-      throw corrupted("spans", `span ${hex(s)} ends at ${hex(e)}`);
+      throw corrupted("spans", `span ${hex8(s)} ends at ${hex8(e)}`);
     }
     out.push({ start: s, end: e });
   }
   out.sort((a, b) => a.start - b.start);
   for (let i = 1; i < out.length; i++) {
     if (out[i]!.start < out[i - 1]!.end) {
-      throw corrupted("spans", `span ${hex(out[i]!.start)} overlaps span ${hex(out[i - 1]!.start)}`);
+      throw corrupted("spans", `span ${hex8(out[i]!.start)} overlaps span ${hex8(out[i - 1]!.start)}`);
     }
   }
   return out;
@@ -203,7 +193,7 @@ function readBlock(p: number, who: string, info: Fn, request: Fn, serial: Fn): B
       kind = low === BLOCK_PAGE ? "page" : "table";
       state = "used"; // by ralloc itself
     } else {
-      throw corrupted(who, `block ${hex(p)} has kind bits ${low} that no build uses`);
+      throw corrupted(who, `block ${hex8(p)} has kind bits ${low} that no build uses`);
     }
   } else {
     state = word & BLOCK_FREE ? "free" : word & BLOCK_CACHED ? "cached" : "used";
@@ -244,27 +234,27 @@ class SpanCursor {
   accept(b: BlockRecord): void {
     const { span, who } = this;
     const p = b.address;
-    if (b.size < 16) throw corrupted(who, `block ${hex(p)} claims ${b.size} bytes in span ${hex(span.start)}-${hex(span.end)}`);
+    if (b.size < 16) throw corrupted(who, `block ${hex8(p)} claims ${b.size} bytes in span ${hex8(span.start)}-${hex8(span.end)}`);
     const page = this.#page;
     if (b.kind === "object") {
-      if (page === undefined) throw corrupted(who, `object ${hex(p)} follows the block ending at ${hex(this.#next - 4)}, not a page`);
+      if (page === undefined) throw corrupted(who, `object ${hex8(p)} follows the block ending at ${hex8(this.#next - 4)}, not a page`);
       const pageEnd = page.address - 4 + page.size;
       if (this.#objectNext === 0 ? p <= page.address || p % 16 !== 0 : p !== this.#objectNext) {
         throw corrupted(who, this.#objectNext === 0
-          ? `the first object of page ${hex(page.address)} is at ${hex(p)}`
-          : `the walk goes from the object ending at ${hex(this.#objectNext)} to ${hex(p)} in page ${hex(page.address)}`);
+          ? `the first object of page ${hex8(page.address)} is at ${hex8(p)}`
+          : `the walk goes from the object ending at ${hex8(this.#objectNext)} to ${hex8(p)} in page ${hex8(page.address)}`);
       }
       if ((this.#objectSize !== 0 && b.size !== this.#objectSize) || p + b.size > pageEnd) {
-        throw corrupted(who, `object ${hex(p)} claims ${b.size} bytes in page ${hex(page.address)}-${hex(pageEnd)}`);
+        throw corrupted(who, `object ${hex8(p)} claims ${b.size} bytes in page ${hex8(page.address)}-${hex8(pageEnd)}`);
       }
       this.#objectNext = p + b.size;
       this.#objectSize = b.size;
       return;
     }
     this.leave();
-    if (p !== this.#next) throw corrupted(who, `the walk goes from the block ending at ${hex(this.#next - 4)} to ${hex(p)}`);
+    if (p !== this.#next) throw corrupted(who, `the walk goes from the block ending at ${hex8(this.#next - 4)} to ${hex8(p)}`);
     if (p - 4 + b.size > span.end - SPAN_TAIL) {
-      throw corrupted(who, `block ${hex(p)} claims ${b.size} bytes in span ${hex(span.start)}-${hex(span.end)}`);
+      throw corrupted(who, `block ${hex8(p)} claims ${b.size} bytes in span ${hex8(span.start)}-${hex8(span.end)}`);
     }
     this.#next = p + b.size;
     if (b.kind === "page") this.#page = b;
@@ -274,7 +264,7 @@ class SpanCursor {
   leave(): void {
     const page = this.#page;
     if (page !== undefined && this.#objectNext === 0) {
-      throw corrupted(this.who, `the walk leaves page ${hex(page.address)} before its first object`);
+      throw corrupted(this.who, `the walk leaves page ${hex8(page.address)} before its first object`);
     }
     this.#page = undefined;
     this.#objectNext = 0;
@@ -309,10 +299,10 @@ export function walkHeap(exports: unknown): BlockRecord[] {
     if (cursor === undefined || p < cursor.span.start || p >= cursor.span.end) {
       cursor?.leave();
       const i = spanIndex(spanList, p);
-      if (i < 0 || p % 16 !== 0) throw corrupted("walkHeap", `block ${hex(p)} lies outside every span`);
+      if (i < 0 || p % 16 !== 0) throw corrupted("walkHeap", `block ${hex8(p)} lies outside every span`);
       const span = spanList[i]!;
       if (entered.has(i) || p !== span.start + SPAN_HEAD + 4) {
-        throw corrupted("walkHeap", `the walk enters span ${hex(span.start)} at ${hex(p)}, not at its first block`);
+        throw corrupted("walkHeap", `the walk enters span ${hex8(span.start)} at ${hex8(p)}, not at its first block`);
       }
       entered.add(i);
       cursor = new SpanCursor(span, "walkHeap");
@@ -374,7 +364,7 @@ export function decodeLayout(words: unknown, who = "decodeLayout"): HeapLayout {
   }
   values.forEach((v, i) => {
     const max = i === 6 ? 2 ** 32 : 0xffffffff;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) {
+    if (!isIntIn(v, 0, max)) {
       throw new RallocError("E_BAD_OPTION", `${who}: layout word ${i} (${names[i]}) must be a u32, got ${describe(v)}`);
     }
   });

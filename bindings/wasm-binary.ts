@@ -171,6 +171,14 @@ class Reader {
     return s;
   }
 
+  /** Reads an import's or export's kind byte; `of` names which in the error for an unknown kind. O(1). */
+  externKind(of: "import" | "export"): ExternKind {
+    const code = this.byte();
+    const kind = KIND_BY_CODE[code];
+    if (kind === undefined) throw new RallocError("E_WASM_MALFORMED", `${this.what}: malformed WebAssembly (${of} kind ${code})`);
+    return kind;
+  }
+
   limits(): Limits {
     const flags = this.byte();
     if (flags > 7) this.fail(`unknown limits flags 0x${flags.toString(16)}`);
@@ -232,7 +240,7 @@ class Reader {
 }
 
 /** Returns true when the bytes start with the WebAssembly magic and version 1. */
-export function isWasm(bytes: Uint8Array): boolean {
+function isWasm(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && bytes[0] === 0x00 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d &&
     bytes[4] === 0x01 && bytes[5] === 0x00 && bytes[6] === 0x00 && bytes[7] === 0x00;
 }
@@ -257,7 +265,7 @@ function describeNonWasm(bytes: Uint8Array): string {
  *
  * @param what names the input in the message, e.g. "instantiateProgram: program".
  */
-export function assertWasm(bytes: Uint8Array, what: string): void {
+function assertWasm(bytes: Uint8Array, what: string): void {
   if (!isWasm(bytes)) {
     throw new RallocError("E_NOT_WASM", `${what} is not a WebAssembly module: ${describeNonWasm(bytes)}. ` +
       `Compile the C program with clang --target=wasm32-wasip1 (for example through @yowasp/clang).`);
@@ -323,9 +331,7 @@ export function readModuleInfo(bytes: Uint8Array, what = "module"): ModuleInfo {
         for (let i = 0; i < n; i++) {
           const module = r.name();
           const name = r.name();
-          const code = r.byte();
-          const kind = KIND_BY_CODE[code];
-          if (kind === undefined) throw new RallocError("E_WASM_MALFORMED", `${what}: malformed WebAssembly (import kind ${code})`);
+          const kind = r.externKind("import");
           const entry: ImportEntry = { module, name, kind };
           if (kind === "function") {
             const t = types[r.u32()];
@@ -373,9 +379,7 @@ export function readModuleInfo(bytes: Uint8Array, what = "module"): ModuleInfo {
         const n = r.u32();
         for (let i = 0; i < n; i++) {
           const name = r.name();
-          const code = r.byte();
-          const kind = KIND_BY_CODE[code];
-          if (kind === undefined) throw new RallocError("E_WASM_MALFORMED", `${what}: malformed WebAssembly (export kind ${code})`);
+          const kind = r.externKind("export");
           info.exports.push({ name, kind, index: r.u32() });
         }
         break;
@@ -521,21 +525,19 @@ function rewriteImports(bytes: Uint8Array, how: ImportRewrite, what: string): Ui
       const module = r.name();
       const name = r.name();
       const descStart = r.pos;
-      const code = r.byte();
-      const kind = KIND_BY_CODE[code];
+      const kind = r.externKind("import");
       let limits: Limits | undefined;
       if (kind === "function") r.u32();
       else if (kind === "table") { r.valueType(); r.limits(); }
       else if (kind === "memory") limits = r.limits();
       else if (kind === "global") { r.valueType(); r.byte(); }
-      else if (kind === "tag") { r.byte(); r.u32(); }
-      else throw new RallocError("E_WASM_MALFORMED", `${what}: malformed WebAssembly (import kind ${code})`);
+      else { r.byte(); r.u32(); } // tag
       const renamed = how.rename?.({ module, name, kind }) ?? { module, name };
       encodeName(renamed.module, out);
       encodeName(renamed.name, out);
       if (limits && how.memoryMin !== undefined && limits.min < how.memoryMin) {
         if (limits.memory64) throw new RallocError("E_BAD_OPTION", `${what}: cannot resize a 64-bit memory import`);
-        out.push(code, bytes[descStart + 1]!); // kind, then the limits' flags
+        out.push(bytes[descStart]!, bytes[descStart + 1]!); // kind, then the limits' flags
         encodeU32(how.memoryMin, out);
         if (limits.max !== undefined) encodeU32(Math.max(limits.max, how.memoryMin), out);
         continue;
@@ -590,16 +592,6 @@ export function addExports(bytes: Uint8Array, extra: ExportEntry[], what = "modu
   return concat(parts);
 }
 
-/** Returns a copy of the module without the custom sections whose names are listed. */
-export function removeCustomSections(bytes: Uint8Array, names: readonly string[], what = "module"): Uint8Array {
-  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
-  for (const s of readSections(bytes, what)) {
-    if (s.id === 0 && names.includes(s.name!)) continue;
-    parts.push(bytes.subarray(s.start, s.end));
-  }
-  return concat(parts);
-}
-
 /** Formats a signature the way the text format writes it, for messages. */
 export function formatFuncType(t: FuncType | undefined): string {
   if (!t) return "(unknown signature)";
@@ -617,9 +609,4 @@ export function sameFuncType(a: FuncType | undefined, b: FuncType | undefined): 
 /** Returns the export of the given name and kind, if any. */
 export function findExport(info: ModuleInfo, name: string, kind: ExternKind): ExportEntry | undefined {
   return info.exports.find((e) => e.name === name && e.kind === kind);
-}
-
-/** Number of imports of the given kind (the first index of that kind's defined entries). */
-export function importCount(info: ModuleInfo, kind: ExternKind): number {
-  return info.imports.filter((i) => i.kind === kind).length;
 }
