@@ -11,14 +11,14 @@ import { RallocError } from "./errors.js";
 
 /**
  * The allocator builds: `release` (speed), `small` (code size, the whole API),
- * `tiny` (the least code: the C malloc family only, see the README), `debug`
+ * `tiny` (the least code: the C malloc family only, docs/BUILDS.md), `debug`
  * (checks every call), `security` (hardened), `validate` (debug plus a
  * whole-heap check after every operation: slow, for hunting heap corruption).
  */
 export type BuildName = "release" | "small" | "tiny" | "debug" | "security" | "validate";
 
 /**
- * The builds for everyday use, in the order the README lists them. `validate`,
+ * The builds for everyday use, in the order docs/BUILDS.md lists them. `validate`,
  * whose cost grows with the heap on every call, is left out (see {@link ALL_BUILD_NAMES}).
  */
 export const BUILD_NAMES: readonly BuildName[] = ["release", "small", "debug", "security"];

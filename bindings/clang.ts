@@ -1,7 +1,7 @@
 /**
  * Compiling C for ralloc-wasm with `@yowasp/clang` (clang, wasm-ld and
  * wasi-libc running in Node; no system toolchain needed). These are the
- * README's recipes as a function; the package `@yowasp/clang` must be installed.
+ * recipes of docs/C-PROGRAMS.md as a function; the package `@yowasp/clang` must be installed.
  *
  * @module
  */

@@ -40,7 +40,7 @@ export type RallocErrorCode =
 
 /** The numbers of a misuse report (`ralloc_hooks.report`'s arguments, unsigned), on an `E_MISUSE` error. */
 export interface MisuseReport {
-  /** Report code (1 USE_FREED ... 11 LEAK; see the README). */
+  /** Report code (REPORT in abi.ts: 1 USE_FREED ... 13 UNSEEDED; docs/DEBUGGING.md). */
   code: number;
   /** The call that found the misuse (`free`, `realloc`, ...). */
   op: string;

@@ -4,7 +4,7 @@
  * - {@link createHeap}: a {@link Heap} over a `WebAssembly.Memory`, driven from JavaScript.
  * - {@link instantiateProgram}: a C program compiled to wasm, with ralloc-wasm as its malloc.
  * - {@link linkStatic}: a C program and ralloc-wasm merged into one optimized module.
- * - {@link compileC}: the README's @yowasp/clang recipes as a function.
+ * - {@link compileC}: docs/C-PROGRAMS.md's @yowasp/clang recipes as a function.
  * - Debug tools: exact misuse messages (`E_MISUSE`), log lines and events
  *   ({@link Heap.onEvent}), leak checks ({@link Heap.assertNoLeak}), the heap
  *   walk ({@link walkHeap}) and heap map ({@link drawHeapMap}).
@@ -20,6 +20,7 @@ export { MemoryViews } from "./views.js";
 export { decodeStats, MIN_HEAP_BASE, STATS_SCRATCH } from "./stats.js";
 export type { HeapStats } from "./stats.js";
 export { MAX_PAGES } from "./checks.js";
+export { ERRNO, CHECK, OP, INFO, STATS, LAYOUT } from "./abi.js";
 export { reportMessage, leakMessage, leakLine, opName, checkName, hex8, REPORT, OP_NAMES, CHECK_NAMES } from "./messages.js";
 export type { LeakedBlock } from "./messages.js";
 export { decodeEvent, eventText, eventFocus, eventLine, errorLine, poolPicture, readPool, EVENT, POOL_SIDE } from "./log.js";

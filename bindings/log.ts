@@ -7,20 +7,11 @@
  * @module
  */
 
+import { EVENT } from "./abi.js";
 import { hex, hex8, plural } from "./messages.js";
 import { walkHeap } from "./walk.js";
 
-/** Event kind numbers (the `kind` argument of `ralloc_hooks.event`). */
-export const EVENT = {
-  ALLOC: 1,
-  FREE: 2,
-  REALLOC: 3,
-  DEALLOC: 4,
-  GROW: 5,
-  FLUSH: 6,
-  OOM: 7,
-  TRIM: 8,
-} as const;
+export { EVENT };
 
 /** Log levels: 0 nothing, 1 errors (misuse reports), 2 every operation, 3 also pool events. */
 export type LogLevel = 0 | 1 | 2 | 3;

@@ -2,73 +2,50 @@
  * The texts of ralloc-wasm's misuse reports. The wasm builds carry no strings:
  * on a misuse the debug, validate and security builds call
  * `ralloc_hooks.report(code, op, addr, size, aux)` with numbers only, and these
- * functions turn them into the exact messages the README documents.
+ * functions turn them into the exact messages docs/DEBUGGING.md lists.
  *
  * @module
  */
 
-/** Report codes (the `code` argument of `ralloc_hooks.report`). */
-export const REPORT = {
-  USE_FREED: 1,
-  OUTSIDE: 2,
-  MISALIGNED: 3,
-  STATIC: 4,
-  NEVER: 5,
-  INTERIOR: 6,
-  OVERFLOW: 7,
-  BAD_HEADER: 8,
-  BAD_LIST: 9,
-  CHECK: 10,
-  LEAK: 11,
-  RANGE: 12,
-} as const;
+import { CHECK, OP, REPORT } from "./abi.js";
+
+export { REPORT };
+
+/** The C name of each operation a report can come from, by op number (index 0 is unused). */
+const OP_C_NAMES: Record<keyof typeof OP, string> = {
+  FREE: "free",
+  REALLOC: "realloc",
+  USABLE: "malloc_usable_size",
+  DEALLOC: "ralloc_dealloc",
+  INPLACE: "ralloc_inplace_realloc",
+  CHECK: "ralloc_check",
+  MALLOC: "malloc",
+  LEAK: "ralloc_assert_no_leak",
+  HEAP_FREE: "ralloc_heap_free",
+  HEAP_REALLOC: "ralloc_heap_realloc",
+  HEAP_USABLE: "ralloc_heap_usable_size",
+  CALLOC: "calloc",
+  ALIGNED: "aligned_alloc",
+  ALLOC: "ralloc_alloc",
+  HEAP_ALLOC: "ralloc_heap_alloc",
+  HEAP_CHECK: "ralloc_heap_check",
+};
 
 /** Names of the calls a report can come from, by op number (index 0 is unused). */
-export const OP_NAMES: readonly string[] = [
-  "",
-  "free",
-  "realloc",
-  "malloc_usable_size",
-  "ralloc_dealloc",
-  "ralloc_inplace_realloc",
-  "ralloc_check",
-  "malloc",
-  "ralloc_assert_no_leak",
-  "ralloc_heap_free",
-  "ralloc_heap_realloc",
-  "ralloc_heap_usable_size",
-  "calloc",
-  "aligned_alloc",
-  "ralloc_alloc",
-  "ralloc_heap_alloc",
-  "ralloc_heap_check",
-];
+export const OP_NAMES: readonly string[] = byNumber(OP, (key) => OP_C_NAMES[key]);
 
 /**
- * Names of the heap check codes (`ralloc_check`'s results, check.ts's CHECK_*
- * without the prefix), by code (index 0 is unused: 0 means the heap is sound).
+ * Names of the heap check codes (`ralloc_check`'s results, the keys of
+ * {@link CHECK}), by code (index 0 is unused: 0 means the heap is sound).
  */
-export const CHECK_NAMES: readonly string[] = [
-  "",
-  "SPAN",
-  "SIZE",
-  "BOUNDS",
-  "PREV_BIT",
-  "UNMERGED",
-  "FOOTER",
-  "STATE",
-  "LINK",
-  "CLASS",
-  "BITMAP",
-  "LIST_COUNT",
-  "QUICK",
-  "COUNTERS",
-  "TAIL",
-  "DEAD",
-  "OVERLAP",
-  "GUARD",
-  "PAGE",
-];
+export const CHECK_NAMES: readonly string[] = byNumber(CHECK, (key) => key);
+
+/** A table's names in the order of their numbers (1, 2, ...); index 0 is "". O(table). */
+function byNumber<K extends string>(table: Record<K, number>, name: (key: K) => string): string[] {
+  const out = [""];
+  for (const key of Object.keys(table) as K[]) out[table[key]] = name(key);
+  return out;
+}
 
 /** The name of an op number; `op <n>` for a number no build uses. */
 export function opName(op: number): string {
@@ -132,37 +109,39 @@ export function leakHeading(count: number, bytes: number): string {
  * the block lines with {@link leakMessage}.
  */
 export function reportMessage(code: number, op: number, addr: number, size: number, aux: number): string {
-  const OP = opName(op);
+  const call = opName(op);
   const a = hex8(addr);
   size >>>= 0;
   switch (code >>> 0) {
     case REPORT.USE_FREED:
-      return op === 1 || op === 9
+      return op === OP.FREE || op === OP.HEAP_FREE
         ? `ralloc: double free of ${a} (${plural(size, "byte")})`
-        : `ralloc: ${OP} of freed ${a} (${plural(size, "byte")})`;
+        : `ralloc: ${call} of freed ${a} (${plural(size, "byte")})`;
     case REPORT.OUTSIDE:
-      return `ralloc: invalid ${OP} of ${a} (outside the heap)`;
+      return `ralloc: invalid ${call} of ${a} (outside the heap)`;
     case REPORT.MISALIGNED:
-      return `ralloc: invalid ${OP} of ${a} (misaligned)`;
+      return `ralloc: invalid ${call} of ${a} (misaligned)`;
     case REPORT.STATIC:
-      return `ralloc: invalid ${OP} of ${a} (static data, below the heap)`;
+      return `ralloc: invalid ${call} of ${a} (static data, below the heap)`;
     case REPORT.NEVER:
-      return `ralloc: invalid ${OP} of ${a} (never allocated)`;
+      return `ralloc: invalid ${call} of ${a} (never allocated)`;
     case REPORT.INTERIOR:
-      return `ralloc: invalid ${OP} of ${a} (inside the ${size}-byte block at ${hex8(aux)})`;
+      return `ralloc: invalid ${call} of ${a} (inside the ${size}-byte block at ${hex8(aux)})`;
     case REPORT.OVERFLOW:
-      return `ralloc: write past the end of ${a} (${plural(size, "byte")}), found by ${OP}`;
+      return `ralloc: write past the end of ${a} (${plural(size, "byte")}), found by ${call}`;
     case REPORT.BAD_HEADER:
-      return `ralloc: corrupted header of ${a} (${plural(size, "byte")}), found by ${OP}`;
+      return `ralloc: corrupted header of ${a} (${plural(size, "byte")}), found by ${call}`;
     case REPORT.BAD_LIST:
-      return `ralloc: corrupted free list at ${a} (${plural(size, "byte")}), found by ${OP}`;
+      return `ralloc: corrupted free list at ${a} (${plural(size, "byte")}), found by ${call}`;
     case REPORT.CHECK:
-      return `ralloc: heap check failed: ${checkName(size)} (code ${size}) at ${a}, after ${OP}`;
+      return `ralloc: heap check failed: ${checkName(size)} (code ${size}) at ${a}, after ${call}`;
     case REPORT.LEAK:
       return leakHeading(addr >>> 0, size);
     case REPORT.RANGE:
-      return `ralloc: invalid ${OP} of ${a} (${plural(size, "byte")}: not inside one live block)`;
+      return `ralloc: invalid ${call} of ${a} (${plural(size, "byte")}: not inside one live block)`;
+    case REPORT.UNSEEDED:
+      return `ralloc: ${call} before the security build's key was seeded (call ralloc_seed first, or give it the ralloc_hooks.entropy hook)`;
     default:
-      return `ralloc: misuse report ${code >>> 0} from ${OP} (address ${a}, size ${size}, aux ${hex8(aux)})`;
+      return `ralloc: misuse report ${code >>> 0} from ${call} (address ${a}, size ${size}, aux ${hex8(aux)})`;
   }
 }

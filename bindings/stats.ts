@@ -6,6 +6,7 @@
  * @module
  */
 
+import { STATS } from "./abi.js";
 import { RallocError } from "./errors.js";
 import type { Heap } from "./heap.js";
 
@@ -49,23 +50,24 @@ export interface HeapStats {
   heapBase: number;
 }
 
-/** Decodes the version-1 stats struct. */
+/** Decodes the version-1 stats struct (its offsets: {@link STATS}). O(1). */
 export function decodeStats(view: DataView): HeapStats {
-  const u32 = (o: number) => view.getUint32(o, true);
-  const u64 = (o: number) => Number(view.getBigUint64(o, true));
+  const o = STATS.OFFSET;
+  const u32 = (at: number) => view.getUint32(at, true);
+  const u64 = (at: number) => Number(view.getBigUint64(at, true));
   return {
-    size: u32(0),
-    version: u32(4),
-    bytesInUse: u32(8),
-    peakBytesHeld: u32(12),
-    bytesFromMemory: u32(16),
-    growCalls: u32(20),
-    mallocCalls: u64(24),
-    freeCalls: u64(32),
-    reallocCalls: u64(40),
-    liveBlocks: u32(48),
-    sbrkBytes: u32(52),
-    heapBase: u32(56),
+    size: u32(o.size),
+    version: u32(o.version),
+    bytesInUse: u32(o.bytesInUse),
+    peakBytesHeld: u32(o.peakBytesHeld),
+    bytesFromMemory: u32(o.bytesFromMemory),
+    growCalls: u32(o.growCalls),
+    mallocCalls: u64(o.mallocCalls),
+    freeCalls: u64(o.freeCalls),
+    reallocCalls: u64(o.reallocCalls),
+    liveBlocks: u32(o.liveBlocks),
+    sbrkBytes: u32(o.sbrkBytes),
+    heapBase: u32(o.heapBase),
   };
 }
 
@@ -90,7 +92,7 @@ export function lendScratch<T>(heap: Heap, size: number, who: string, use: (ptr:
 /** Reads the stats struct `write(ptr)` writes (`write(0)` gives its size) through the heap's scratch area. O(1). */
 export function readStatsStruct(heap: Heap, write: (ptr: number) => number, name: string): HeapStats {
   const size = write(0);
-  if (size < 64) throw new RallocError("E_UNSUPPORTED", `${name} reports a ${size}-byte struct; these bindings read version 1 (64 bytes)`);
+  if (size < STATS.SIZE) throw new RallocError("E_UNSUPPORTED", `${name} reports a ${size}-byte struct; these bindings read version ${STATS.VERSION} (${STATS.SIZE} bytes)`);
   const stats = heap.borrowScratch(size, "stats()", (ptr) => {
     write(ptr);
     return decodeStats(new DataView(heap.memory.buffer as ArrayBuffer, ptr, size));

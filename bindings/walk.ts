@@ -15,6 +15,7 @@
  * @module
  */
 
+import { INFO, LAYOUT } from "./abi.js";
 import { describe, isIntIn } from "./checks.js";
 import { RallocError } from "./errors.js";
 import { hex8 } from "./messages.js";
@@ -86,18 +87,18 @@ export interface HeapLayout {
   guardBytes: number;
 }
 
-/** Block flags of `ralloc_block_info`. */
-export const BLOCK_FREE = 1;
-export const BLOCK_CACHED = 4;
-export const BLOCK_LEAD_DEAD = 8;
+/** Block flags of `ralloc_block_info` ({@link INFO}). */
+export const BLOCK_FREE = INFO.FREE;
+export const BLOCK_CACHED = INFO.CACHED;
+export const BLOCK_LEAD_DEAD = INFO.LEAD_DEAD;
 /**
  * `ralloc_block_info`'s low 4 bits for the release build's page kinds (bit 1
  * marks them): an object in use (2; with BLOCK_FREE, 3: a free object slot), a
  * page (6) and the page table (10).
  */
-export const BLOCK_OBJECT = 2;
-export const BLOCK_PAGE = 6;
-export const BLOCK_TABLE = 10;
+export const BLOCK_OBJECT = INFO.OBJECT;
+export const BLOCK_PAGE = INFO.PAGE;
+export const BLOCK_TABLE = INFO.TABLE;
 
 /** Bytes of a span's head before its first block's header. */
 export const SPAN_HEAD = 12;
@@ -351,7 +352,7 @@ export function blocksIn(exports: unknown, from: number, to: number): BlockRecor
  * @throws RallocError `E_BAD_OPTION` for anything else, or words that are not u32.
  */
 export function decodeLayout(words: unknown, who = "decodeLayout"): HeapLayout {
-  const names = ["version", "shimBase", "shimEnd", "root", "rootSize", "brk", "memoryEnd", "guardBytes"] as const;
+  const names = Object.keys(LAYOUT.OFFSET) as (keyof typeof LAYOUT.OFFSET)[]; // in offset order
   let values: number[];
   if (typeof words === "object" && words !== null && typeof (words as ArrayLike<number>).length === "number") {
     const a = words as ArrayLike<unknown>;
@@ -363,7 +364,7 @@ export function decodeLayout(words: unknown, who = "decodeLayout"): HeapLayout {
     throw new RallocError("E_BAD_OPTION", `${who}: layout must be ralloc_layout's 8 words (heap.layout()), got ${describe(words)}`);
   }
   values.forEach((v, i) => {
-    const max = i === 6 ? 2 ** 32 : 0xffffffff;
+    const max = names[i] === "memoryEnd" ? 2 ** 32 : 0xffffffff;
     if (!isIntIn(v, 0, max)) {
       throw new RallocError("E_BAD_OPTION", `${who}: layout word ${i} (${names[i]}) must be a u32, got ${describe(v)}`);
     }

@@ -7,6 +7,7 @@
  */
 
 import { allocatorBytes, type AllocatorChoice, type BuildName } from "./builds.js";
+import { ERRNO } from "./abi.js";
 import { checkPages, describe, isIntIn } from "./checks.js";
 import { applySeed, checkLogOptions, splitSeed } from "./debug.js";
 import { RallocError } from "./errors.js";
@@ -110,7 +111,7 @@ export interface HeapOptions extends AllocatorChoice {
    */
   logLevel?: LogLevel;
   /**
-   * Receives the log lines (`<pool> : <text>`, see the README) whose level is
+   * Receives the log lines (`<pool> : <text>`, docs/DEBUGGING.md) whose level is
    * at most `logLevel`, with that level. Each operation line walks the heap for
    * its pool picture: a cost proportional to the blocks, per line.
    */
@@ -149,8 +150,13 @@ interface HookContext {
 }
 
 /** The hook functions of module `ralloc_hooks` the bindings implement, calling into `ctx.heap`. */
-function hookFunctions(ctx: HookContext): Record<"oom" | "report" | "event", (...args: number[]) => number | void> {
+function hookFunctions(ctx: HookContext): Record<"oom" | "report" | "event" | "entropy", (...args: number[]) => number | void> {
   return {
+    // the security build's key, when nothing seeded it first: random bytes, as a WASI host gives
+    entropy: (ptr: number, len: number) => {
+      crypto.getRandomValues(new Uint8Array(ctx.memory.buffer, ptr >>> 0, len >>> 0));
+      return 1;
+    },
     oom: (size: number) => (ctx.heap?.onOom?.(size >>> 0) === true ? 1 : 0),
     report: (code: number, op: number, addr: number, size: number, aux: number): never => {
       if (ctx.heap === undefined) throw new RallocError("E_MISUSE", reportMessage(code, op, addr, size, aux));
@@ -185,7 +191,7 @@ export interface HeapWiring extends Partial<HookUse> {
 
 /**
  * Builds the allocator's import object from what it actually imports: the
- * memory, the known hooks (`ralloc_hooks.oom`, `report`, `event`), no-ops for
+ * memory, the known hooks (`ralloc_hooks.oom`, `report`, `event`, `entropy`), no-ops for
  * unknown `ralloc_hooks` functions, and AssemblyScript's `env.abort` for custom
  * AssemblyScript allocators. Returns which known hooks the allocator imports.
  */
@@ -201,6 +207,8 @@ function allocatorImports(mod: WebAssembly.Module, ctx: HookContext, label: stri
       if (imp.name === "oom" || imp.name === "report" || imp.name === "event") {
         hooks[imp.name] = true;
         put(imp.module, imp.name, known[imp.name]);
+      } else if (imp.name === "entropy") {
+        put(imp.module, imp.name, known.entropy);
       } else {
         put(imp.module, imp.name, () => 0);
       }
@@ -309,7 +317,7 @@ export function heapFromModule(mod: WebAssembly.Module, label: string, options: 
     const r = heap.init(heapBase);
     if (r !== 0) {
       throw new RallocError("E_BAD_OPTION",
-        r === 48
+        r === ERRNO.ENOMEM
           ? `heapBase ${heapBase} lies beyond what the memory can grow to`
           : `${label} refused heap base ${heapBase} (ralloc_init returned ${r})`);
     }

@@ -5,7 +5,8 @@
 // the same numbers; tests/abi.test.js reads this file and fails when either differs.
 //
 // Write each value as `export const NAME: u32 = <number>;` (a literal, one per line): the test
-// parses exactly that form.
+// parses exactly that form, and maps the prefixes CHECK_, M_, OP_, EV_, INFO_, ST_ and LY_ to
+// the bindings' CHECK, REPORT, OP, EVENT, INFO, STATS and LAYOUT tables.
 
 // ---- errno (wasi-libc's numbering) ---------------------------------------------------------------
 export const EINVAL: i32 = 28;
@@ -109,31 +110,32 @@ export const INFO_LEAD_DEAD: u32 = 8;
 export const INFO_TABLE: u32 = 10;
 
 // ---- the stats struct that ralloc_stats(out) fills, version 1 (64 bytes, little-endian) --------
-//   ┌──────┬────────────────────┬──────────────────────────────────────────────────────┐
-//   │    0 │ size          u32  │ bytes of this struct (64)                            │
-//   │    4 │ version       u32  │ 1                                                    │
-//   │    8 │ bytesInUse    u32  │ usable bytes of the live blocks (guarded builds: what│
-//   │      │                    │ they asked for, which is what they may use)          │
-//   │   12 │ peakHeld      u32  │ most bytes held at once by live and cached blocks,   │
-//   │      │                    │ headers included (so at least bytesInUse)            │
-//   │   16 │ bytesClaimed  u32  │ memory given to the heap, its own metadata included  │
-//   │   20 │ growCalls     u32  │ memory.grow calls made by the shim                   │
-//   │   24 │ mallocCalls   u64  │ successful malloc, calloc, aligned_alloc, … calls    │
-//   │   32 │ freeCalls     u64  │ free calls that freed a block                        │
-//   │   40 │ reallocCalls  u64  │ realloc calls                                        │
-//   │   48 │ liveBlocks    u32  │ blocks handed out and not freed (malloc - free calls)│
-//   │   52 │ sbrkBytes     u32  │ bytes held by sbrk callers                           │
-//   │   56 │ heapBase      u32  │ start of the heap                                    │
-//   │   60 │ (reserved, 0)      │                                                      │
-//   └──────┴────────────────────┴──────────────────────────────────────────────────────┘
-//   A later version only appends fields: read `size` before reading past it.
+//   ┌──────┬──────────────────────┬────────────────────────────────────────────────────┐
+//   │    0 │ size            u32  │ bytes of this struct (64)                          │
+//   │    4 │ version         u32  │ 1                                                  │
+//   │    8 │ bytesInUse      u32  │ usable bytes of the live blocks (guarded builds:   │
+//   │      │                      │ what they asked for, which is what they may use)   │
+//   │   12 │ peakBytesHeld   u32  │ most bytes held at once by live and cached blocks, │
+//   │      │                      │ headers included (so at least bytesInUse)          │
+//   │   16 │ bytesFromMemory u32  │ memory given to the heap, its own metadata included│
+//   │   20 │ growCalls       u32  │ memory.grow calls made by the shim                 │
+//   │   24 │ mallocCalls     u64  │ successful malloc, calloc, aligned_alloc, … calls  │
+//   │   32 │ freeCalls       u64  │ free calls that freed a block                      │
+//   │   40 │ reallocCalls    u64  │ realloc calls                                      │
+//   │   48 │ liveBlocks      u32  │ blocks handed out and not freed                    │
+//   │   52 │ sbrkBytes       u32  │ bytes held by sbrk callers                         │
+//   │   56 │ heapBase        u32  │ start of the heap                                  │
+//   │   60 │ reserved        u32  │ 0                                                  │
+//   └──────┴──────────────────────┴────────────────────────────────────────────────────┘
+//   A later version only appends fields: read `size` before reading past it. The names are the
+//   JS ones (HeapStats); C's are the same in snake_case (ralloc_stats_t), here in upper case.
 export const STATS_SIZE: u32 = 64;
 export const STATS_VERSION: u32 = 1;
 export const ST_SIZE: u32 = 0;
 export const ST_VERSION: u32 = 4;
 export const ST_BYTES_IN_USE: u32 = 8;
-export const ST_PEAK_HELD: u32 = 12;
-export const ST_BYTES_CLAIMED: u32 = 16;
+export const ST_PEAK_BYTES_HELD: u32 = 12;
+export const ST_BYTES_FROM_MEMORY: u32 = 16;
 export const ST_GROW_CALLS: u32 = 20;
 export const ST_MALLOC_CALLS: u32 = 24;
 export const ST_FREE_CALLS: u32 = 32;
@@ -141,20 +143,21 @@ export const ST_REALLOC_CALLS: u32 = 40;
 export const ST_LIVE_BLOCKS: u32 = 48;
 export const ST_SBRK_BYTES: u32 = 52;
 export const ST_HEAP_BASE: u32 = 56;
+export const ST_RESERVED: u32 = 60;
 
 // ---- the layout struct that ralloc_layout(out) fills, version 1 (8 × u32) ----------------------
-//   ┌────┬──────────────────────────────────────────────────────────────────────────────┐
-//   │  0 │ version (1)                                                                  │
-//   │  4 │ shim base: where ralloc's state starts; the program's data and stack are below│
-//   │  8 │ end of the shim state                                                        │
-//   │ 12 │ the global heap's root (0 before the first allocation)                       │
-//   │ 16 │ root size in bytes                                                           │
-//   │ 20 │ the break (sbrk(0))                                                          │
-//   │ 24 │ end of memory in bytes (0xFFFFFFFF at 4 GiB)                                 │
-//   │ 28 │ guard bytes a block carries beyond its request (0 unless guarded)            │
-//   └────┴──────────────────────────────────────────────────────────────────────────────┘
-//   Memory in [shim end, break) that is neither the root nor a span was handed out by sbrk
-//   (or grown by someone else).
+//   ┌────┬─────────────┬──────────────────────────────────────────────────────────────────┐
+//   │  0 │ version     │ 1                                                                │
+//   │  4 │ shimBase    │ where ralloc's state starts (the program's data and stack below) │
+//   │  8 │ shimEnd     │ end of the shim state                                            │
+//   │ 12 │ root        │ the global heap's root (0 before the first allocation)           │
+//   │ 16 │ rootSize    │ root size in bytes                                               │
+//   │ 20 │ brk         │ the break (sbrk(0))                                              │
+//   │ 24 │ memoryEnd   │ end of memory in bytes (0xFFFFFFFF at 4 GiB)                     │
+//   │ 28 │ guardBytes  │ bytes a block carries beyond its request (0 unless guarded)      │
+//   └────┴─────────────┴──────────────────────────────────────────────────────────────────┘
+//   All u32. Memory in [shimEnd, brk) that is neither the root nor a span was handed out by
+//   sbrk (or grown by someone else). Names as for the stats struct (HeapLayout, ralloc_layout_t).
 export const LAYOUT_SIZE: u32 = 32;
 export const LAYOUT_VERSION: u32 = 1;
 export const LY_VERSION: u32 = 0;
@@ -162,6 +165,6 @@ export const LY_SHIM_BASE: u32 = 4;
 export const LY_SHIM_END: u32 = 8;
 export const LY_ROOT: u32 = 12;
 export const LY_ROOT_SIZE: u32 = 16;
-export const LY_BREAK: u32 = 20;
+export const LY_BRK: u32 = 20;
 export const LY_MEMORY_END: u32 = 24;
-export const LY_GUARD: u32 = 28;
+export const LY_GUARD_BYTES: u32 = 28;

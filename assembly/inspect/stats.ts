@@ -5,9 +5,9 @@ import { HEADER, MIN_BLOCK, FREE, CACHED, SIZE_MASK, header } from "../base/bloc
 import { GUARDED, PAGES } from "../base/config";
 import { R_PEAK_HELD, R_QUICK_BYTES, R_CLAIMED, R_MALLOCS, R_FREES, R_REALLOCS, field } from "../base/root";
 import {
-  STATS_SIZE, STATS_VERSION, ST_SIZE, ST_VERSION, ST_BYTES_IN_USE, ST_PEAK_HELD, ST_BYTES_CLAIMED,
+  STATS_SIZE, STATS_VERSION, ST_SIZE, ST_VERSION, ST_BYTES_IN_USE, ST_PEAK_BYTES_HELD, ST_BYTES_FROM_MEMORY,
   ST_GROW_CALLS, ST_MALLOC_CALLS, ST_FREE_CALLS, ST_REALLOC_CALLS, ST_LIVE_BLOCKS, ST_SBRK_BYTES,
-  ST_HEAP_BASE,
+  ST_HEAP_BASE, ST_RESERVED,
 } from "../base/abi";
 import { shimGrowCalls, shimSbrkHeld, shimBase } from "../platform/shim";
 import { requestOf } from "../diag/guard";
@@ -59,8 +59,8 @@ export function writeStatsStruct(
   store<u32>(out + ST_SIZE, STATS_SIZE);
   store<u32>(out + ST_VERSION, STATS_VERSION);
   store<u32>(out + ST_BYTES_IN_USE, inUse);
-  store<u32>(out + ST_PEAK_HELD, peakHeld);
-  store<u32>(out + ST_BYTES_CLAIMED, claimed);
+  store<u32>(out + ST_PEAK_BYTES_HELD, peakHeld);
+  store<u32>(out + ST_BYTES_FROM_MEMORY, claimed);
   store<u32>(out + ST_GROW_CALLS, growCalls);
   store<u64>(out + ST_MALLOC_CALLS, mallocs);
   store<u64>(out + ST_FREE_CALLS, frees);
@@ -68,5 +68,5 @@ export function writeStatsStruct(
   store<u32>(out + ST_LIVE_BLOCKS, live);
   store<u32>(out + ST_SBRK_BYTES, sbrkHeld);
   store<u32>(out + ST_HEAP_BASE, heapBase);
-  store<u32>(out + STATS_SIZE - 4, 0);
+  store<u32>(out + ST_RESERVED, 0);
 }

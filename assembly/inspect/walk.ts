@@ -7,7 +7,7 @@ import { ROOT_SIZE, R_SPANS, R_LO, R_HI, field } from "../base/root";
 import { GUARDED, DEBUG, PAGES } from "../base/config";
 import {
   INFO_OBJECT, INFO_PAGE, INFO_TABLE, M_LEAK, OP_LEAK, LAYOUT_SIZE, LAYOUT_VERSION, LY_VERSION,
-  LY_SHIM_BASE, LY_SHIM_END, LY_ROOT, LY_ROOT_SIZE, LY_BREAK, LY_MEMORY_END, LY_GUARD,
+  LY_SHIM_BASE, LY_SHIM_END, LY_ROOT, LY_ROOT_SIZE, LY_BRK, LY_MEMORY_END, LY_GUARD_BYTES,
 } from "../base/abi";
 import { shimReady, shimBase, shimBreak, memoryBytes, SHIM_SIZE } from "../platform/shim";
 import { report } from "../diag/report";
@@ -146,9 +146,9 @@ export function ralloc_layout(out: usize): usize {
     store<u32>(out + LY_SHIM_END, base ? <u32>(base + SHIM_SIZE) : 0);
     store<u32>(out + LY_ROOT, <u32>globalHeapRoot());
     store<u32>(out + LY_ROOT_SIZE, <u32>ROOT_SIZE);
-    store<u32>(out + LY_BREAK, base ? <u32>shimBreak() : 0);
+    store<u32>(out + LY_BRK, base ? <u32>shimBreak() : 0);
     store<u32>(out + LY_MEMORY_END, memEnd > 0xFFFF_FFFF ? 0xFFFF_FFFF : <u32>memEnd);
-    store<u32>(out + LY_GUARD, GUARDED ? <u32>GUARD : 0);
+    store<u32>(out + LY_GUARD_BYTES, GUARDED ? <u32>GUARD : 0);
   }
   return LAYOUT_SIZE;
 }

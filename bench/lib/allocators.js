@@ -36,8 +36,10 @@ export const ALLOCATORS = [
   { id: 'debug', label: 'ralloc debug', kind: 'import', build: 'debug', init: 'ralloc_init', optional: true },
 ];
 
-/** Allocator exports the runner calls besides the program's own: init, heap check, stats. */
-const RUNNER_EXPORTS = ['floor_init', 'ralloc_check', 'ralloc_stats'];
+/** Allocator exports the runner calls besides the program's own: init, heap check, stats, seed. */
+const RUNNER_EXPORTS = ['floor_init', 'ralloc_check', 'ralloc_stats', 'ralloc_seed'];
+/** The guarded builds' key for every run: fixed, so runs compare (the security build needs one). */
+const SEED = [0x5eed1234, 0x0badcafe];
 
 export const TLSF_OPTIONS = ['--runtime', 'incremental', '--importMemory', '--noExportMemory', '-O3', '--noAssert'];
 export const FLOOR_OPTIONS = ['--runtime', 'stub', '--importMemory', '--noExportMemory', '-O3', '--noAssert'];
@@ -218,6 +220,8 @@ export function instantiate(p) {
       prog = new WebAssembly.Instance(p.program, importsFor(p.program, ctx)).exports;
       alloc = prog;
     }
+    // before anything is allocated (a static link's start function only places the heap)
+    if (typeof alloc.ralloc_seed === 'function' && alloc.ralloc_seed(...SEED) !== 0) throw new Error('ralloc_seed refused the key');
     if (p.init) {
       if (typeof alloc[p.init] !== 'function') throw new Error(`the allocator does not export ${p.init}`);
       const rc = alloc[p.init](p.heapBase);

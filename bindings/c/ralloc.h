@@ -39,7 +39,7 @@ typedef struct ralloc_stats {
     uint32_t size;              /* size of this struct in bytes (64) */
     uint32_t version;           /* layout version (1) */
     uint32_t bytes_in_use;      /* sum of the usable sizes of live blocks */
-    uint32_t peak_bytes_in_use; /* highest bytes_in_use so far */
+    uint32_t peak_bytes_held;   /* most bytes held at once by live (and cached) blocks, headers included */
     uint32_t bytes_from_memory; /* bytes the heap has claimed from memory, metadata included */
     uint32_t grow_calls;        /* memory.grow calls made by the allocator */
     uint64_t malloc_calls;      /* malloc, calloc, aligned_alloc, posix_memalign, memalign calls */
@@ -51,11 +51,56 @@ typedef struct ralloc_stats {
     uint32_t reserved;          /* 0 */
 } ralloc_stats_t;
 
+/* The layout of ralloc's memory, written by ralloc_layout (little-endian, version 1, 32 bytes). */
+typedef struct ralloc_layout {
+    uint32_t version;           /* layout version (1) */
+    uint32_t shim_base;         /* where ralloc's state starts; the program's data and stack are below */
+    uint32_t shim_end;          /* end of the shim state */
+    uint32_t root;              /* the global heap's root (0 before the first allocation) */
+    uint32_t root_size;         /* root size in bytes */
+    uint32_t brk;               /* the break (sbrk(0)) */
+    uint32_t memory_end;        /* end of memory in bytes (0xFFFFFFFF at 4 GiB) */
+    uint32_t guard_bytes;       /* bytes a block carries beyond its request (0 unless guarded) */
+} ralloc_layout_t;
+
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(sizeof(ralloc_stats_t) == 64, "ralloc_stats_t must be 64 bytes");
 _Static_assert(offsetof(ralloc_stats_t, malloc_calls) == 24, "ralloc_stats_t layout");
 _Static_assert(offsetof(ralloc_stats_t, heap_base) == 56, "ralloc_stats_t layout");
+_Static_assert(sizeof(ralloc_layout_t) == 32, "ralloc_layout_t must be 32 bytes");
 #endif
+
+/* ralloc_check's codes: 0 is a sound heap; docs/DEBUGGING.md says what each one means. */
+enum ralloc_check_code {
+    RALLOC_CHECK_SPAN = 1,
+    RALLOC_CHECK_SIZE = 2,
+    RALLOC_CHECK_BOUNDS = 3,
+    RALLOC_CHECK_PREV_BIT = 4,
+    RALLOC_CHECK_UNMERGED = 5,
+    RALLOC_CHECK_FOOTER = 6,
+    RALLOC_CHECK_STATE = 7,
+    RALLOC_CHECK_LINK = 8,
+    RALLOC_CHECK_CLASS = 9,
+    RALLOC_CHECK_BITMAP = 10,
+    RALLOC_CHECK_LIST_COUNT = 11,
+    RALLOC_CHECK_QUICK = 12,
+    RALLOC_CHECK_COUNTERS = 13,
+    RALLOC_CHECK_TAIL = 14,
+    RALLOC_CHECK_DEAD = 15,
+    RALLOC_CHECK_OVERLAP = 16,
+    RALLOC_CHECK_GUARD = 17,
+    RALLOC_CHECK_PAGE = 18
+};
+
+/* ralloc_block_info's low 4 bits: 0 in use, or one of these (the release build's kinds have bit 1 set). */
+enum ralloc_block_kind {
+    RALLOC_INFO_FREE = 1,       /* a free block */
+    RALLOC_INFO_OBJECT = 2,     /* an object of a page, in use (with RALLOC_INFO_FREE: a free object slot) */
+    RALLOC_INFO_CACHED = 4,     /* a block in a guarded build's quick list */
+    RALLOC_INFO_PAGE = 6,       /* a page of small objects; its objects follow it in the walk */
+    RALLOC_INFO_LEAD_DEAD = 8,  /* in use, its first bytes freed by ralloc_dealloc */
+    RALLOC_INFO_TABLE = 10      /* the page table */
+};
 
 /* The OOM handler: gets the size that could not be allocated; returns nonzero to have the request retried once. */
 typedef int (*ralloc_oom_handler_t)(size_t size);
@@ -120,7 +165,7 @@ RALLOC_IMPORT(ralloc_heap_check) int ralloc_heap_check(ralloc_heap_t h);
 /* [import] Writes local heap h's statistics to *out when out is not NULL; returns the struct's size, or 0 for a bad handle. O(1). */
 RALLOC_IMPORT(ralloc_heap_stats) size_t ralloc_heap_stats(ralloc_heap_t h, ralloc_stats_t *out);
 
-/* --- Debug tools (every build exports them; the debug builds stop on misuse, see the README) --- */
+/* --- Debug tools (every build but tiny exports them; the debug builds stop on misuse: docs/DEBUGGING.md) --- */
 
 /* [import] Number of live blocks in the global heap; the debug builds report them as a leak (message and list) and stop when it is not 0. O(blocks). */
 RALLOC_IMPORT(ralloc_assert_no_leak) unsigned ralloc_assert_no_leak(void);
@@ -134,7 +179,7 @@ RALLOC_IMPORT(ralloc_seed) int ralloc_seed(uint32_t lo, uint32_t hi);
 /* [import] The next block of the global heap after block p (NULL: the first), or NULL at the end. O(1) per step. */
 RALLOC_IMPORT(ralloc_walk) void *ralloc_walk(void *p);
 
-/* [import] Size (header included) | state bits of block p from ralloc_walk: 1 free, 4 cached, 8 lead bytes freed. O(1). */
+/* [import] Size (header included; an object's size) | its kind in the low 4 bits (enum ralloc_block_kind) of block p from ralloc_walk. O(1). */
 RALLOC_IMPORT(ralloc_block_info) uint32_t ralloc_block_info(void *p);
 
 /* [import] Bytes asked for in in-use block p (guarded builds), or its usable bytes; 0 for a free block. O(1). */
@@ -142,6 +187,15 @@ RALLOC_IMPORT(ralloc_block_request) size_t ralloc_block_request(void *p);
 
 /* [import] Allocation number of in-use block p (guarded builds; 0 otherwise). O(1). */
 RALLOC_IMPORT(ralloc_block_serial) uint32_t ralloc_block_serial(void *p);
+
+/* [import] Writes the layout of ralloc's memory to *out when out is not NULL; returns sizeof(ralloc_layout_t) as the module defines it. O(1). */
+RALLOC_IMPORT(ralloc_layout) size_t ralloc_layout(ralloc_layout_t *out);
+
+/* [import] The span after span s of the global heap (NULL: the first), as its link reads, or NULL at the end or when s is not a sound span. O(1). */
+RALLOC_IMPORT(ralloc_span_next) void *ralloc_span_next(void *s);
+
+/* [import] End of span s of the global heap, or NULL when s is not a sound span (its link was overwritten). O(1). */
+RALLOC_IMPORT(ralloc_span_end) void *ralloc_span_end(void *s);
 
 #ifdef __cplusplus
 }
