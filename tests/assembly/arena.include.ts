@@ -1,27 +1,37 @@
 // A fixed arena for the specs: a heap over memory that nothing else uses and that never grows,
-// and the two calls a front end makes on it.
+// and the two calls a front end makes on it. Under the guarded configuration
+// (tests/as-pect.guarded.config.js) a block is guarded as the debug build guards it (its request,
+// an allocation number, the canary), so inspect/check.ts's walk finds every live block intact.
 import { heapCreate } from "../../assembly/core/heap";
 import { heapAlloc, heapFree } from "../../assembly/small/front";
 import { blockSizeFor, sizeOf, header } from "../../assembly/base/block";
+import { GUARDED } from "../../assembly/base/config";
+import { guardedBlockFor, guardSet, guardRetire, nextSerial } from "../../assembly/diag/guard";
 import { noteAlloc, noteFree } from "../../assembly/core/counters";
 
-/** Makes a heap root plus one span over a fresh, 16-aligned arena of `bytes` bytes. */
+/** Makes a heap root plus one span over a fresh, 16-aligned arena of `bytes` bytes. Its source
+ *  is FIXED (heaps/source.ts): it never grows. */
 export function arenaHeap(bytes: usize): usize {
   let raw = heap.alloc(bytes + 16);
   let r = (raw + 15) & ~15;
   return heapCreate(r, r + bytes);
 }
 
-/** Allocates n bytes from heap r as a front end does (counters included); 0 when it is full. */
+/** Allocates n bytes from heap r's general path as a front end does (counters included; guarded
+ *  builds: the guard too); 0 when it is full. */
 export function take(r: usize, n: usize): usize {
-  let p = heapAlloc(r, blockSizeFor(n));
-  if (p) noteAlloc(r, sizeOf(p));
+  let p = heapAlloc(r, GUARDED ? guardedBlockFor(n) : blockSizeFor(n));
+  if (p) {
+    noteAlloc(r, sizeOf(p));
+    if (GUARDED) guardSet(p, n, nextSerial(), true);
+  }
   return p;
 }
 
-/** Frees block p of heap r as a front end does. */
+/** Frees block p of heap r as a front end does (guarded builds: its guard retired first). */
 export function give(r: usize, p: usize): void {
   let h = header(p);
+  if (GUARDED) guardRetire(p, sizeOf(p));
   noteFree(r, sizeOf(p));
   heapFree(r, p, h);
 }

@@ -1,23 +1,30 @@
-import { heapAlloc, heapFree } from "../../assembly/small/front";
-import { blockSizeFor, header, setHeader, sizeOf, PREV_FREE, FREE, CACHED } from "../../assembly/base/block";
+// inspect/check.ts as release ships it: the general blocks' invariants, and the pages of small
+// objects (small/page.ts). The quick lists' and guards' checks are in guarded/check.spec.ts.
+import { header, setHeader, sizeOf, PREV_FREE, FREE, CACHED, META } from "../../assembly/base/block";
 import { heapCheck } from "../../assembly/inspect/check";
 import {
-  CHECK_PREV_BIT, CHECK_FOOTER, CHECK_COUNTERS, CHECK_SIZE, CHECK_QUICK, CHECK_STATE, CHECK_BITMAP,
-  CHECK_LINK,
+  CHECK_PREV_BIT, CHECK_FOOTER, CHECK_COUNTERS, CHECK_SIZE, CHECK_STATE, CHECK_BITMAP, CHECK_LINK,
+  CHECK_PAGE, CHECK_DEAD,
 } from "../../assembly/base/abi";
 import { R_FREE_BYTES, R_FLMAP, field, setField } from "../../assembly/base/root";
-import { noteAlloc, noteFree } from "../../assembly/core/counters";
+import { noteAlloc } from "../../assembly/core/counters";
+import { pageAlloc, pageOf, classOf, bitmapOf, tableEntry } from "../../assembly/small/page";
+import { recordDead } from "../../assembly/core/dead";
 import { arenaHeap, take, give } from "./arena.include";
 
 
-/** A heap with a used, a free (general) and a cached block, in that order, plus a guard. */
+/** A heap with a used and a free (general) block, a guard, a live object of a page of small
+ *  objects, and a last block, in that order. */
 function sample(): StaticArray<usize> {
   let r = arenaHeap(1 << 16);
-  let used = take(r, 2000), free = take(r, 2000), guard = take(r, 100), cached = take(r, 32), end = take(r, 100);
+  let used = take(r, 2000), free = take(r, 2000), guard = take(r, 100);
+  let object = pageAlloc(r, classOf(32));
+  noteAlloc(r, 0);
+  let end = take(r, 100);
   give(r, free);
-  give(r, cached);
   let out = new StaticArray<usize>(5);
-  out[0] = r; out[1] = used; out[2] = free; out[3] = guard; out[4] = cached;
+  out[0] = r; out[1] = used; out[2] = free; out[3] = guard; out[4] = object;
+  expect<usize>(pageOf(r, object)).not.toBe(0);
   expect<u32>(heapCheck(r)).toBe(0);
   expect<bool>(end != 0).toBe(true);
   return out;
@@ -53,11 +60,34 @@ describe("heap walker", () => {
     expect<u32>(heapCheck(s[0])).toBe(CHECK_STATE);
   });
 
-  it("names a cached block that lost its CACHED bit (a use-after-free write)", () => {
+  it("names a page that lost its META bit (it would pass for a program's block)", () => {
     let s = sample();
-    setHeader(s[4], header(s[4]) & ~CACHED);
-    let code = heapCheck(s[0]);
-    expect<bool>(code == CHECK_QUICK || code == CHECK_COUNTERS).toBe(true);
+    let pg = pageOf(s[0], s[4]);
+    setHeader(pg, header(pg) & ~META);
+    expect<u32>(heapCheck(s[0])).toBe(CHECK_PAGE);
+  });
+
+  it("names a page whose live bitmap disagrees with its count (an object freed behind its back)", () => {
+    let s = sample();
+    let pg = pageOf(s[0], s[4]);
+    let bits = bitmapOf(pg);
+    let stray = bits + 3; // a bit of a granule past the page's first live object
+    store<u8>(stray, load<u8>(stray) ^ 0x10);
+    expect<u32>(heapCheck(s[0])).toBe(CHECK_PAGE);
+  });
+
+  it("names a page table entry that does not lead to its page", () => {
+    let s = sample();
+    let pg = pageOf(s[0], s[4]);
+    let t = tableEntry(s[0], pg);
+    store<u8>(t, 2); // "a page starts one region below": not where this page starts
+    expect<u32>(heapCheck(s[0])).toBe(CHECK_PAGE);
+  });
+
+  it("names a dead piece recorded outside every live block", () => {
+    let s = sample();
+    recordDead(s[0], s[2] + 32, s[2] + 48); // inside the free block
+    expect<u32>(heapCheck(s[0])).toBe(CHECK_DEAD);
   });
 
   it("names a free-list link that leaves the heap", () => {

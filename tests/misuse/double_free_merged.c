@@ -12,5 +12,6 @@ int main(void) {
     show("b", b);
     free(b); /* the misuse */
     printf("free returned\n");
+    printf("malloc_usable_size(b) -> %u\n", (unsigned)malloc_usable_size(b));
     return after_misuse();
 }

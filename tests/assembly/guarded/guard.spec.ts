@@ -1,17 +1,17 @@
-// The guard of a block (guard.ts): trailer, canary and keyed check word. The specs build the
-// release configuration, so they call guard.ts directly on blocks of a fixed arena.
-import { arenaHeap, take } from "./arena.include";
-import { setHeader, header, sizeOf, SIZE_MASK } from "../../assembly/base/block";
+// The guard of a block (diag/guard.ts): trailer, canary and keyed check word, compiled with the
+// debug build's knobs (tests/as-pect.guarded.config.js), on blocks of a fixed arena.
+import { arenaHeap, take } from "../arena.include";
+import { setHeader, header, sizeOf, SIZE_MASK } from "../../../assembly/base/block";
 import {
   guardSet, guardVerify, guardSeed, guardRetire, guardKeepRequest, guardedBlockFor, requestOf, serialOf,
   GUARD, GUARD_OK, GUARD_BAD_CHECK, GUARD_BAD_CANARY,
-} from "../../assembly/diag/guard";
-import { tombstone } from "../../assembly/diag/report";
-import { FREE, CACHED } from "../../assembly/base/block";
+} from "../../../assembly/diag/guard";
+import { tombstone } from "../../../assembly/diag/report";
+import { FREE, CACHED } from "../../../assembly/base/block";
 
 /** A fresh guarded block of heap r for n bytes, with allocation number serial. */
 function guarded(r: usize, n: usize, serial: u32): usize {
-  let p = take(r, guardedBlockFor(n) - 4);
+  let p = take(r, n); // guarded for n bytes already (arena.include.ts); now with this serial
   guardSet(p, n, serial, true);
   return p;
 }
