@@ -175,9 +175,9 @@ const CASES = [
   },
   {
     file: 'corrupt_free_list_small.c',
-    what: 'debug: a quick list; release: a page\'s free list, the block is handed out; ralloc_check names PAGE',
+    what: 'debug: a quick list; release: a page\'s local list, b waits there and its link is checked before use; ralloc_check names PAGE',
     message: (v) => `ralloc: corrupted free list at ${hex8(v.b)} (${v.size} bytes), found by malloc`,
-    release: `malloc gave b: 1\ncheck ${PAGE}\n`,
+    release: `malloc gave b: 0\ncheck ${PAGE}\n`,
     small: 'malloc gave b: 1\ncheck 0\n',
     tiny: 'malloc gave b: 1\ncheck 0\n',
     notes: { small: 'a free block: its link does not link back, so the heap stays whole' },

@@ -701,7 +701,7 @@ const SMALL_FREE_LIST = {
 };
 
 add({
-  name: 'a corrupted free list of 32-byte blocks (a pointer to a live block written into a freed one) found by malloc (debug, security: a quick list; release: a page\'s free list, not detected by malloc; ralloc_check names PAGE)',
+  name: 'a corrupted free list of 32-byte blocks (a pointer to a live block written into a freed one) found by malloc (debug, security: a quick list; release: a page\'s local list, the link is checked before use, so the live block is never handed out; ralloc_check names PAGE)',
   setup(h, build) {
     const { a, b, fa, fc } = three(h, 32);
     h.free(b);
@@ -716,13 +716,17 @@ add({
   message: (s) => `ralloc: corrupted free list at ${hex8(s.b)} (${s.bsize} bytes), found by malloc`,
   release: {
     result: ANY,
-    corrupts: { check: CHECK.PAGE },
     after(h, s, result) {
-      assert.equal(result, s.b, 'release hands out the freed object without trapping');
-      // The page's free list now leads to a, which is live: release trusts its free lists, so
-      // the next malloc of the class hands a out a second time. ralloc_check sees it first.
-      assert.equal(h.check(), CHECK.PAGE, 'ralloc_check names PAGE before the next malloc');
-      assert.equal(h.malloc(32), s.a, 'release trusts the corrupted link: a is handed out twice');
+      // b waits on its page's local list, its link now naming a, which is live: ralloc_check
+      // names the page, and when the list is used malloc checks each object before handing it
+      // out, so the list ends at a and a is never handed out a second time.
+      assert.notEqual(result, s.a, 'malloc does not hand out the live block');
+      assert.equal(h.check(), CHECK.PAGE, 'ralloc_check names PAGE');
+      const got = [result, ...Array.from({ length: 600 }, () => h.malloc(32))];
+      assert.ok(!got.includes(s.a), 'a is never handed out again');
+      assert.equal(got.filter((p) => p === s.b).length, 1, 'b is handed out once');
+      assert.equal(new Set(got).size, got.length, 'nothing is handed out twice');
+      for (const p of got) h.free(p); // the list was cut at a: the heap is sound again
     },
   },
   small: SMALL_FREE_LIST,

@@ -1,9 +1,10 @@
 // The release build's small-object pages (assembly/small/page.ts), seen from outside: objects have no
 // header and sit in pages, free() of anything but a live object's start changes nothing, empty
-// pages and the page table go back to the general heap, and ralloc_check names a broken page.
+// pages and the page table go back to the general heap when it needs memory, and ralloc_check
+// names a broken page.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createInstance, Rng, hex } from './lib/instance.js';
+import { createInstance, Rng, hex, pageCapacity, pageFirst } from './lib/instance.js';
 
 const KIND = { OBJECT: 2, OBJECT_FREE: 3, PAGE: 6, TABLE: 10 };
 const CHECK_PAGE = 18;
@@ -30,6 +31,10 @@ function pageOf(records, p) {
 
 const fresh = () => createInstance('release', { initial: 1, maximum: 256 });
 
+// The page header (small/page.ts): 40 bytes, then a flag byte per 16-byte granule of the objects.
+const PG = { CLASS: 20, REGIONS: 21, FLAGS: 40 };
+const capacity = pageCapacity;
+
 describe('release: small requests are objects of size-class pages', () => {
   it('an object is 16-aligned, sized by its class, inside a page, and has no header of its own', () => {
     const r = fresh();
@@ -44,7 +49,7 @@ describe('release: small requests are objects of size-class pages', () => {
       const page = pageOf(records, p);
       assert.ok(page, `malloc(${n}) is an object of a page`);
       assert.equal(page.p % 4096, 0, 'the page starts on 4 KiB');
-      assert.ok(p >= page.p + 64 && p + cls <= page.p + page.size - 16, 'the object lies inside its page');
+      assert.ok(p >= page.p + PG.FLAGS + 1 && p + cls <= page.p + page.size - 16, 'the object lies inside its page, past its header');
       assert.equal(page.size, 4096, `the first page of class ${cls} is one region`);
     });
     // same-class objects are adjacent: no header between them
@@ -59,7 +64,7 @@ describe('release: small requests are objects of size-class pages', () => {
       const first = r.malloc(n);
       const firstPage = pageOf(walk(r), first);
       assert.equal(firstPage.size, 4096, `the first page of class ${n}`);
-      const slots = Math.floor((4096 - 64 - 16) / n);
+      const slots = capacity(n, 4096);
       const more = [];
       for (let k = 1; k < slots; k++) more.push(r.malloc(n));
       assert.ok(more.every((p) => pageOf(walk(r), p).p === firstPage.p), `the first ${slots} objects of class ${n} share its first page`);
@@ -71,38 +76,53 @@ describe('release: small requests are objects of size-class pages', () => {
       for (const p of [first, ...more, next]) r.free(p);
       assert.equal(r.check(), 0);
     }
-    r.exports.ralloc_trim(); // kept empty pages go back
+    r.exports.ralloc_trim(); // empty pages go back
     const again = r.malloc(320);
     assert.equal(pageOf(walk(r), again).size, 4096, 'a class whose pages all went back starts again with one region');
     assert.equal(r.check(), 0);
   });
 
-  it('a class used on and off keeps its one page: the same object comes back, no page is made again', () => {
+  it('a class used on and off keeps its one page: no page is made again while the heap needs no memory', () => {
     const r = fresh();
     const sizes = Array.from({ length: 12 }, (_, i) => 16 + 80 * i); // 12 classes, one page each
     const first = sizes.map((n) => r.malloc(n));
     first.forEach((p) => r.free(p));
     const pages = walk(r).filter((x) => x.kind === KIND.PAGE).map((x) => x.p);
-    assert.equal(pages.length, 12, 'each emptied page was kept (12 one-region pages: 48 KiB, under 64 KiB)');
+    assert.equal(pages.length, 12, 'each emptied page stays: nothing asked for its memory');
     for (let round = 0; round < 50; round++) {
       const ps = sizes.map((n) => r.malloc(n));
-      assert.deepEqual(ps, first, `round ${round}: each class hands out its kept page's object again`);
+      ps.forEach((p, i) => assert.equal(pageOf(walk(r), p).p, pageOf(walk(r), first[i]).p, `round ${round}: class ${sizes[i]} uses its page`));
       ps.forEach((p) => r.free(p));
     }
     assert.deepEqual(walk(r).filter((x) => x.kind === KIND.PAGE).map((x) => x.p), pages, 'the same pages, none made again');
     assert.equal(r.check(), 0);
   });
 
-  it('empty pages kept stay within 64 KiB on a small heap; the rest go back to the general heap', () => {
+  it('empty pages stay until the heap needs memory: a request they are in the way of flushes them, and memory does not grow', () => {
     const r = fresh();
     const ps = Array.from({ length: 64 }, (_, i) => r.malloc(16 * (i + 1))); // 64 classes: 64 one-region pages
     assert.equal(walk(r).filter((x) => x.kind === KIND.PAGE).length, 64);
     ps.forEach((p) => r.free(p));
-    const left = walk(r).filter((x) => x.kind === KIND.PAGE);
-    assert.equal(left.length, 16, `empty pages kept: ${left.length} of 4 KiB (memory is ${r.memBytes()} bytes, so the 64 KiB floor applies)`);
+    assert.equal(walk(r).filter((x) => x.kind === KIND.PAGE).length, 64, 'frees look for no empty page');
     assert.equal(r.check(), 0);
+    // a request for all the memory the heap holds beyond what is free today: only the pages' memory can meet it
+    const bytes = r.memBytes();
+    const free = walk(r).filter((x) => x.kind === 1).reduce((a, x) => Math.max(a, x.size), 0);
+    const big = r.malloc(free + 32 * 4096);
+    assert.notEqual(big, 0);
+    assert.equal(walk(r).filter((x) => x.kind === KIND.PAGE).length, 0, 'the empty pages went back first');
+    assert.ok(r.memBytes() <= bytes + (64 << 10) * 2, `memory grew by at most the request's overhang (${r.memBytes() - bytes} bytes)`);
+    r.free(big);
+    assert.equal(r.check(), 0);
+  });
+
+  it('trim gives every empty page back, and the table with them', () => {
+    const r = fresh();
+    const ps = Array.from({ length: 20 }, (_, i) => r.malloc(16 * (i + 1)));
+    ps.forEach((p) => r.free(p));
     r.exports.ralloc_trim();
-    assert.equal(walk(r).filter((x) => x.kind === KIND.PAGE).length, 0, 'trim gives every kept page back');
+    const kinds = new Set(walk(r).map((x) => x.kind));
+    assert.ok(!kinds.has(KIND.PAGE) && !kinds.has(KIND.TABLE), 'no page and no table is left after a trim');
     assert.equal(r.check(), 0);
   });
 
@@ -165,22 +185,28 @@ describe('release: small requests are objects of size-class pages', () => {
     assert.deepEqual(r.readBytes(page.p, page.size), before, 'the page is byte for byte unchanged');
     assert.equal(r.stats().freeCalls, frees, 'no free was counted');
     assert.equal(r.check(), 0);
-    // b comes back once, and only once
-    const again = [r.malloc(32), r.malloc(32)];
-    assert.ok(again.includes(b));
+    // b comes back once, and only once; no live object is handed out again
+    const again = Array.from({ length: 400 }, () => r.malloc(32));
+    assert.equal(again.filter((p) => p === b).length, 1, 'b comes back exactly once');
     assert.ok(!again.includes(a) && !again.includes(c), 'no live object is handed out again');
+    assert.equal(new Set(again).size, again.length);
   });
 
-  it('a freed object is the next one of its class handed out (LIFO), and its bytes become the link', () => {
+  it('a freed object goes on its page\'s local list (its bytes become the link) and comes back once the objects ready to hand out are gone', () => {
     const r = fresh();
     const ps = Array.from({ length: 10 }, () => r.malloc(64));
     r.free(ps[3]);
     r.free(ps[7]);
-    assert.equal(r.malloc(64), ps[7]);
-    assert.equal(r.malloc(60), ps[3]); // 60 rounds to the same class
+    assert.equal(r.view().getUint32(ps[7], true), ps[3], 'the later free links to the earlier one');
+    const page = pageOf(walk(r), ps[0]);
+    assert.equal(r.view().getUint32(page.p + 4, true), ps[7], "the page's local list starts at the last freed object");
+    // the page threaded 16 objects at first: 6 are still ready; the freed two come back after them
+    const next = Array.from({ length: 8 }, () => r.malloc(60)); // 60 rounds to the same class
+    assert.deepEqual(next.slice(6), [ps[7], ps[3]]);
+    assert.ok(next.slice(0, 6).every((p) => !ps.includes(p)));
   });
 
-  it('freeing every object gives the pages and the table back: a large request then finds the heap whole', () => {
+  it('freeing every object leaves the heap whole: a request for all its memory fits without growing it', () => {
     const r = fresh();
     const L = r.malloc(200000);
     r.free(L);
@@ -189,10 +215,18 @@ describe('release: small requests are objects of size-class pages', () => {
     for (const p of ps) r.free(p);
     assert.equal(r.check(), 0);
     assert.equal(r.stats().bytesInUse, 0);
-    const again = r.malloc(200000);
-    assert.notEqual(again, 0);
+    const bytes = r.memBytes();
+    const layout = r.malloc(64);
+    r.exports.ralloc_layout(layout);
+    const root = r.view().getUint32(layout + 12, true), rootSize = r.view().getUint32(layout + 16, true);
+    r.free(layout);
+    const whole = bytes - (root + rootSize) - 64; // everything after the root, less a span's head and tail
+    const again = r.malloc(whole);
+    assert.notEqual(again, 0, `malloc(${whole}) after freeing everything`);
+    assert.equal(r.memBytes(), bytes, 'memory did not grow');
     const kinds = new Set(walk(r).map((x) => x.kind));
-    assert.ok(!kinds.has(KIND.PAGE) && !kinds.has(KIND.TABLE), 'no page and no table is left once a large request came');
+    assert.ok(!kinds.has(KIND.PAGE) && !kinds.has(KIND.TABLE), 'no page and no table is left');
+    r.free(again);
     assert.equal(r.check(), 0);
   });
 
@@ -279,7 +313,7 @@ describe('release: small requests are objects of size-class pages', () => {
   });
 
   it('a page header overwritten by the block below it: the walk, stats and check neither trap nor loop', () => {
-    for (const [offset, value] of [[6, 0], [7, 0], [7, 200], [6, 255]]) { // class 0 or past 1 KiB, regions 0 or 200
+    for (const [offset, value] of [[PG.CLASS, 0], [PG.REGIONS, 0], [PG.REGIONS, 200], [PG.CLASS, 255]]) { // class 0 or past 1 KiB, regions 0 or 200
       const r = fresh();
       const a = r.malloc(32);
       r.malloc(32);
@@ -299,32 +333,66 @@ describe('release: small requests are objects of size-class pages', () => {
     const out = r.malloc(32); // ralloc_layout's 8 words: version, shim base, shim end, root, root size, ...
     r.exports.ralloc_layout(out);
     const root = r.view().getUint32(out + 12, true);
-    const count = root + 2576 + 2 * 2; // class 2's page count (root.ts: classPages after the table fields)
+    const count = root + 2592 + 2 * 2; // class 2's page count (base/root.ts: classPages after the objects' counts)
     assert.equal(r.view().getUint16(count, true), 1, 'class 2 has one page');
     assert.equal(r.check(), 0);
     r.view().setUint16(count, 0, true);
     assert.equal(r.check(), CHECK_PAGE);
   });
 
-  it('ralloc_check names a root whose kept-page bytes disagree with the pages marked kept: PAGE', () => {
-    const r = fresh();
-    r.free(r.malloc(32)); // its page, emptied, is kept
-    const out = r.malloc(64);
-    r.exports.ralloc_layout(out);
-    const root = r.view().getUint32(out + 12, true);
-    assert.equal(r.view().getUint32(root + 4, true), 4096, 'the root counts the kept page (root.ts: kept bytes at 4)');
-    assert.equal(r.check(), 0);
-    r.view().setUint32(root + 4, 0, true);
-    assert.equal(r.check(), CHECK_PAGE);
+  it('ralloc_check names a page whose live flags were changed: PAGE', () => {
+    for (const [what, change] of [['a live flag cleared', 0], ['a flag set to 3', 3], ['a free object flagged live', 1]]) {
+      const r = fresh();
+      const a = r.malloc(32), b = r.malloc(32);
+      r.free(b);
+      const page = pageOf(walk(r), a);
+      const granule = (p) => (p - (page.p + pageFirst(32, 4096))) / 16; // a flag byte per 16-byte granule
+      const flag = page.p + PG.FLAGS + granule(change === 1 ? b : a);
+      assert.equal(r.check(), 0);
+      r.writeBytes(flag, [change]);
+      assert.equal(r.check(), CHECK_PAGE, what);
+    }
   });
 
-  it('ralloc_check names a page whose live bitmap lost a bit: PAGE', () => {
+  it('the stats count objects exactly, though malloc and free count nothing: calls, live objects, bytes in use, across trims', () => {
     const r = fresh();
-    const a = r.malloc(32);
-    const page = pageOf(walk(r), a);
-    const g = (a - page.p) >> 4; // the bitmap starts 32 bytes into the page
-    const byte = page.p + 32 + (g >> 3);
-    r.writeBytes(byte, [r.readBytes(byte, 1)[0] & ~(1 << (g & 7))]);
-    assert.equal(r.check(), CHECK_PAGE);
+    const rng = new Rng(11);
+    const live = new Map();
+    let mallocs = 0, frees = 0, reallocs = 0;
+    for (let i = 0; i < 20000; i++) {
+      const roll = rng.range(0, 9);
+      if (roll < 5 || live.size === 0) {
+        const n = rng.range(1, 1200);
+        const p = r.malloc(n);
+        live.set(p, n);
+        mallocs++;
+      } else if (roll < 8) {
+        const p = [...live.keys()][rng.range(0, live.size - 1)];
+        r.free(p);
+        live.delete(p);
+        frees++;
+      } else {
+        const p = [...live.keys()][rng.range(0, live.size - 1)];
+        const n = rng.range(1, 1200);
+        const q = r.realloc(p, n);
+        live.delete(p);
+        live.set(q, n);
+        reallocs++;
+      }
+      if (i % 4000 === 1999) r.exports.ralloc_trim(); // empty pages go back: their unused objects leave the counts
+      if (i % 4000 === 3999 || i % 4000 === 2000) {
+        const st = r.stats();
+        assert.equal(st.mallocCalls, mallocs, `malloc calls after ${i + 1} operations`);
+        assert.equal(st.freeCalls, frees, `free calls after ${i + 1} operations`);
+        assert.equal(st.reallocCalls, reallocs);
+        assert.equal(st.liveBlocks, live.size);
+        assert.equal(r.check(), 0);
+      }
+    }
+    for (const p of live.keys()) r.free(p);
+    const st = r.stats();
+    assert.equal(st.liveBlocks, 0);
+    assert.equal(st.bytesInUse, 0);
+    assert.equal(st.mallocCalls - st.freeCalls, 0);
   });
 });

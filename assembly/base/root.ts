@@ -4,8 +4,7 @@
 //   offset  field                         meaning
 //   ┌──────┬─────────────────────────────┬────────────────────────────────────────────────┐
 //   │    0 │ flMap        u32            │ bit f set: some free list of first level f    │
-//   │    4 │ quickBytes   u32            │ bytes sitting in quick lists (guarded builds); │
-//   │      │                             │ release: bytes of pages marked kept            │
+//   │    4 │ quickBytes   u32            │ bytes sitting in quick lists (guarded builds)  │
 //   │    8 │ freeBytes    u32            │ bytes of the blocks in the free lists          │
 //   │   12 │ peakHeld     u32            │ most block bytes held (live + cached) at once  │
 //   │   16 │ claimed      u32            │ bytes of memory given to this heap             │
@@ -29,10 +28,13 @@
 //   │ 2564 │ pageTable    u32            │ the page table block (small/page.ts), or 0     │
 //   │ 2568 │ tableBase    u32            │ address of the table's first region            │
 //   │ 2572 │ tableCover   u32            │ regions (4 KiB) the table covers               │
-//   │ 2576 │ classPages[CLASS_SLOTS] u16 │ release only: pages of each class              │
+//   │ 2576 │ objHanded    u64            │ release: objects ever put on pages' free lists │
+//   │ 2584 │ objReallocIn u32            │ release: objects popped by realloc             │
+//   │ 2588 │ objReallocOut u32           │ release: objects freed by realloc              │
+//   │ 2592 │ classPages[CLASS_SLOTS] u16 │ release only: pages of each class              │
 //   └──────┴─────────────────────────────┴────────────────────────────────────────────────┘
-//   ROOT_SIZE bytes in all with the default knobs: 2720 in release, 2576 in the guarded builds,
-//   2320 in small (one class slot; offsets from 1776 on shift down). Bytes in use are derived,
+//   ROOT_SIZE bytes in all with the default knobs: 2736 in release, 2592 in the guarded builds,
+//   2336 in small (one class slot; offsets from 1776 on shift down). Bytes in use are derived,
 //   not kept (inspect/stats.ts), so no counter of bytes moves on the small-object paths.
 
 import { SMALL_MAX, QUICK_LIMIT, PAGES } from "./config";
@@ -58,9 +60,6 @@ export const CLASS_SLOTS: usize = SMALL_MAX > 0 ? ((SMALL_MAX + HEADER + ALIGN_M
 
 export const R_FLMAP: usize = 0;
 export const R_QUICK_BYTES: usize = 4;
-/** Release (no quick lists): bytes of the pages marked to stay when empty; only pages with
- *  room carry the mark (small/page.ts). */
-export const R_KEPT_BYTES: usize = 4;
 export const R_FREE_BYTES: usize = 8;
 export const R_PEAK_HELD: usize = 12;
 export const R_CLAIMED: usize = 16;
@@ -93,8 +92,14 @@ export const R_BLOCK_BYTES: usize = R_DEAD + 8 + (DEAD_SLOTS << 3);
 export const R_PT: usize = R_BLOCK_BYTES + 4;
 export const R_PT_BASE: usize = R_BLOCK_BYTES + 8;
 export const R_PT_COVER: usize = R_BLOCK_BYTES + 12;
+/** Release: objects ever put on the free lists of pages (u64): malloc and free count no objects;
+ *  inspect/stats.ts derives the calls from this, the free lists and the live flags. */
+export const R_OBJ_HANDED: usize = R_BLOCK_BYTES + 16;
+/** Release: objects popped, and objects freed, by realloc (which counts as neither call). */
+export const R_OBJ_REALLOC_IN: usize = R_BLOCK_BYTES + 24;
+export const R_OBJ_REALLOC_OUT: usize = R_BLOCK_BYTES + 28;
 /** Release: pages of each class, a u16 per class (small/page.ts sizes a class's first page by it). */
-export const R_CLASS_PAGES: usize = R_BLOCK_BYTES + 16;
+export const R_CLASS_PAGES: usize = R_BLOCK_BYTES + 32;
 export const ROOT_SIZE: usize = (R_CLASS_PAGES + (PAGES ? CLASS_SLOTS << 1 : 0) + ALIGN_MASK) & ~ALIGN_MASK;
 
 /** Reads a u32 field of root r. O(1). */

@@ -86,7 +86,7 @@ export function insertFree(r: usize, p: usize, s: usize): void {
  *  removeFree leaves such a list alone), and the blocks cut off stay free but unlisted until a
  *  neighbour is freed next to them. dlmalloc checks the same before it unlinks. (p's header may
  *  already be rewritten by a merge.) O(1): a few loads. */
-@inline function checkLinks(r: usize, p: usize, s: usize): void {
+function checkLinks(r: usize, p: usize, s: usize): void {
   let next = nextLink(p), prev = prevLink(p);
   let ok = (next == 0 || linksBack(r, next, p, LINK_PREV)) && (prev == 0 || linksBack(r, prev, p, LINK_NEXT));
   if (GUARDED) {

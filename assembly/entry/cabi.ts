@@ -14,10 +14,10 @@ import {
 import { shimReady, shimInit, shimMemoryEnd, shimSbrk } from "../platform/shim";
 import { report } from "../diag/report";
 import { guardVerify, requestOf, GUARD_BAD_CANARY } from "../diag/guard";
-import { noteAlloc, noteFree } from "../core/counters";
+import { noteFree } from "../core/counters";
 import { liveHeader } from "../core/heap";
 import { heapFree } from "../small/front";
-import { PAGE_MAX, pagePop, pageOf, pagePush } from "../small/page";
+import { PAGE_MAX, pagePop, pageOfMirrored, pagePush } from "../small/page";
 import { globalHeap, globalHeapFor, globalHeapRoot } from "../heaps/global";
 import { autoTrim } from "../heaps/source";
 import { writeStats } from "../inspect/stats";
@@ -31,10 +31,7 @@ export function malloc(n: usize): usize {
   let r = globalHeapRoot();
   if (PAGES && n <= PAGE_MAX && r != 0) { // guarded builds and small: through ops/ops.ts
     let p = pagePop(r, (n + 15) >> 4); // n = 0: class 0's slot stays empty, so the slow path
-    if (p) {
-      noteAlloc(r, 0);
-      return p;
-    }
+    if (p) return p; // (objects are counted by inspect/stats.ts, not here)
   }
   return mallocSlow(n);
 }
@@ -69,9 +66,9 @@ export function free(p: usize): void {
   }
   if (!r) return;
   if (PAGES) {
-    let pg = pageOf(r, p); // 0 for p = 0 too
+    let pg = pageOfMirrored(p); // 0 for p = 0 too
     if (pg) {
-      if (pagePush(r, pg, p)) noteFree(r, 0);
+      pagePush(r, pg, p);
       return;
     }
   }

@@ -38,7 +38,7 @@ import { blockAround } from "../core/span";
 import { forgetDead, overlapsDead, grownOverDead, exactEnd, deadRoom, recordDead } from "../core/dead";
 import { noteFree } from "../core/counters";
 import { freeBlock, cutBlock } from "../core/heap";
-import { pageOf, objectAround, objectLive, objectSize, pagePush } from "../small/page";
+import { pageOf, objectAround, objectLive, objectSize, pagePush, markDead } from "../small/page";
 
 /** heapDealloc's answers. */
 export const DEALLOC_OK: u32 = 0;
@@ -189,12 +189,12 @@ function objectDealloc(r: usize, pg: usize, a: usize, len: usize): u32 {
   let keepRight = end - gs >= MIN_BLOCK || (end != gs && exactEnd(r, end));
   if (ga == o && !keepRight) {
     forgetDead(r, o, end);
-    pagePush(r, pg, o);
-    noteFree(r, end - o);
+    pagePush(r, pg, o); // (a free: inspect/stats.ts counts it from the live flags)
     return DEALLOC_OK;
   }
   if (ga == a && gs == stop && !deadRoom(r)) return DEALLOC_FULL; // nothing to merge into
   forgetDead(r, ga, gs); // the pieces it grew over (at least one when the table was full)
   recordDead(r, ga, gs);
+  markDead(pg, o); // its free forgets its pieces
   return DEALLOC_OK;
 }

@@ -4,10 +4,12 @@
 
 import { ALIGN, MIN_BLOCK, MAX_REQUEST, blockSizeFor, alignUp } from "../base/block";
 import { ROOT_SIZE, R_SOURCE, ROOT_MAGIC, SOURCE_SHIM, setField } from "../base/root";
+import { PAGES } from "../base/config";
 import { shimReady, shimInit, shimMemoryEnd, shimClaim, shimBreak } from "../platform/shim";
 import { oomRetry } from "../platform/oom";
 import { SPAN_OVERHEAD } from "../core/span";
 import { heapCreate } from "../core/heap";
+import { mirrorTable } from "../small/page";
 
 /** The global heap's root; 0 until the first allocation. Per instance, like the shim's state. */
 let globalRoot: usize = 0;
@@ -40,6 +42,7 @@ function makeGlobalHeap(s: usize): usize {
   if (!start) return 0;
   let r = heapCreate(alignUp(start), shimBreak());
   setField(r, R_SOURCE, ROOT_MAGIC | SOURCE_SHIM);
+  if (PAGES) mirrorTable(r); // free finds the global heap's pages from module globals
   globalRoot = r;
   return r;
 }

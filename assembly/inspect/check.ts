@@ -21,7 +21,7 @@
 //   16 OVERLAP     two spans overlap, or a span lies outside the heap's [lo, hi]
 //   17 GUARD       (guarded builds) a live block's check word or canary is broken (diag/guard.ts)
 //   18 PAGE        (release) a page of small objects is broken (small/page.ts): its table entries,
-//                  class or size, free list, live bitmap or count, or its class list
+//                  header, live flags, free or local list, or its class list
 // checkFailedAt() names the address where the first broken check was found.
 // Cost: O(blocks + free-list entries). It reads only inside the heap's spans, so it does not
 // trap on a corrupted heap.
@@ -30,7 +30,7 @@ import { MIN_BLOCK, FREE, PREV_FREE, CACHED, META, LEAD_DEAD, SIZE_MASK, HEADER,
 import {
   SL_COUNT, FL_COUNT, QUICK_COUNT, R_SPANS, R_LO, R_HI, R_FLMAP, R_QUICK_BYTES, R_FREE_BYTES,
   R_BLOCK_BYTES, R_PEAK_HELD,
-  R_DEAD, DEAD_SLOTS, R_PT, R_PT_COVER, R_KEPT_BYTES, CLASS_SLOTS,
+  R_DEAD, DEAD_SLOTS, R_PT, R_PT_COVER, R_OBJ_HANDED, CLASS_SLOTS,
   field, slMapSlot, quickSlot, classSlot, classPagesSlot,
 } from "../base/root";
 import { GUARDED, PAGES } from "../base/config";
@@ -46,9 +46,9 @@ import { spanNext, spanEnd, spanFirst } from "../core/span";
 import { deadSlot } from "../core/dead";
 import { liveBlocks, heldBytes } from "../core/counters";
 import {
-  REGION_BITS, pageOf, pageLive, isTable, firstOf, objectSize, capacityOf, usedOf,
-  freeHead, nextPage, prevPage, objectLive, bumpOf, objectAround, pageClass, pageRegions,
-  bitmapOf, tableEntry, pageKept, pageIntact, linkLo, linkSpan,
+  REGION_BITS, pageOf, pageLive, isTable, firstOf, objectSize, capacityOf, freeHead, localHead,
+  nextPage, prevPage, objectLive, bumpOf, objectAround, pageClass, pageRegions, tableEntry,
+  pageIntact, pageFull, linkLo, linkSpan, flagOfGranule, pageTotals,
 } from "../small/page";
 import { blockHolding } from "../features/range";
 import { bytesInUse } from "./stats";
@@ -77,9 +77,9 @@ export function heapCheck(r: usize): u32 {
 /** heapCheck's walk; keeps `at` on what it is looking at. */
 function walk(r: usize): u32 {
   if (!r) return 0;
-  let freeBlocks: u32 = 0, cachedBytes: u32 = 0, inUse: u32 = 0, live: u32 = 0;
+  let freeBlocks: u32 = 0, cachedBytes: u32 = 0, inUse: u32 = 0, live: u32 = 0, objects: u32 = 0;
   let blockBytes: u32 = 0, freeBytes: u32 = 0;
-  let regions: u32 = 0, roomy: u32 = 0, pages: u32 = 0, kept: u32 = 0; // release: the pages' regions, pages with room, pages, kept bytes
+  let regions: u32 = 0, roomy: u32 = 0, pages: u32 = 0; // release: the pages' regions, pages with room, pages
   let memEnd = memoryBytes();
   let spans: u32 = 0;
   let lo = <usize>field(r, R_LO), hi = <usize>field(r, R_HI);
@@ -114,16 +114,11 @@ function walk(r: usize): u32 {
         if (!isTable(r, p)) {
           let code = checkPage(r, p, size);
           if (code) return code;
-          let objects = pageLive(p);
-          live += <u32>objects;
-          inUse += <u32>(objects >> 32);
+          objects += <u32>pageLive(p); // (their calls are derived from the flags: not compared)
+          inUse += <u32>(pageLive(p) >> 32);
           regions += <u32>pageRegions(p);
           pages++;
-          if (pageKept(p)) {
-            if (!freeHead(p) && !bumpOf(p)) return CHECK_PAGE; // a full page is never marked kept
-            kept += <u32>size;
-          }
-          if (freeHead(p)) roomy++;
+          if (!pageFull(p)) roomy++;
         }
       } else if (h & CACHED) {
         cachedBytes += <u32>size;
@@ -182,11 +177,13 @@ function walk(r: usize): u32 {
   if (quickBytes != cachedBytes || (!PAGES && quickBytes != field(r, R_QUICK_BYTES))) return CHECK_QUICK;
   if (PAGES) {
     let code = checkPageLists(r, regions, roomy, pages);
-    if (!code && kept != field(r, R_KEPT_BYTES)) code = CHECK_PAGE; // the kept pages' bytes
     if (code) return code;
   }
   if (blockBytes != field(r, R_BLOCK_BYTES) || freeBytes != field(r, R_FREE_BYTES)) return CHECK_COUNTERS;
   if (live != liveBlocks(r) || inUse != bytesInUse(r) || heldBytes(r) > field(r, R_PEAK_HELD)) return CHECK_COUNTERS;
+  if (PAGES && <u64>objects > load<u64>(r + R_OBJ_HANDED) - (pageTotals(r) >> 32)) {
+    return CHECK_COUNTERS; // more live objects than were ever popped
+  }
   at = r;
   let dead = <usize>field(r, R_DEAD);
   if (dead > DEAD_SLOTS) return CHECK_DEAD;
@@ -197,8 +194,10 @@ function walk(r: usize): u32 {
     let pg = PAGES ? pageOf(r, start) : 0;
     if (pg) {
       // a piece of a live object (features/range.ts): never empty, never past the object
+      // (and the object is marked as holding pieces, so its free forgets them)
       let o = objectAround(pg, start);
       if (end == start || !o || !objectLive(pg, o) || end > o + objectSize(pg)) return CHECK_DEAD;
+      if (flagOfGranule(pg, (o - linkLo(pg)) >> 4) != 2) return CHECK_DEAD;
     } else if (end == start) {
       // an exact-end mark: it sits at the usable end of a live block
       let b = start > 0 ? blockHolding(r, start - 1, 1) : 0;
@@ -210,35 +209,55 @@ function walk(r: usize): u32 {
   return 0;
 }
 
-/** Checks page pg (a META block of size `size` that is not the table): its table entries, class
- *  and size, free list (on the grid, bits clear, as long as capacity - used) and live bitmap
- *  (bits only at object starts, as many as used). O(capacity). */
+/** Checks page pg (a META block of size `size` that is not the table): its table entries, its
+ *  header (pageIntact), its flags (0, 1 or 2 at threaded objects, 3 elsewhere, zero padding),
+ *  its free and local lists (on the
+ *  class's grid, flags 0, below bump) which with the objects from bump on are exactly the
+ *  objects not live, and a full page's state. O(capacity). */
 function checkPage(r: usize, pg: usize, size: usize): u32 {
   if (pageOf(r, pg) != pg) return CHECK_PAGE;
   let regions = pageRegions(pg);
   if (!pageIntact(pg) || size != regions << REGION_BITS) return CHECK_PAGE;
   let t = tableEntry(r, pg);
   for (let k: usize = 0; k < regions; ++k) if (<usize>load<u8>(t + k) != k + 1) return CHECK_PAGE;
-  let first = pg + firstOf(pg), osize = objectSize(pg), cap = capacityOf(pg), used = usedOf(pg);
-  if (used > cap || linkLo(pg) != first || linkSpan(pg) != (cap - 1) * osize >> 4) return CHECK_PAGE;
-  let n: usize = 0;
-  for (let o = freeHead(pg); o; o = <usize>load<u32>(o)) {
-    at = o;
-    if (o < first || o >= first + cap * osize || (o - first) % osize != 0) return CHECK_PAGE;
-    if (objectLive(pg, o) || ++n > cap - used || (bumpOf(pg) && o >= bumpOf(pg))) return CHECK_PAGE;
+  let cap = capacityOf(pg), bump = bumpOf(pg), c = pageClass(pg), span = linkSpan(pg), live: usize = 0;
+  for (let g: usize = 0; g <= span; ++g) {
+    let f = flagOfGranule(pg, g);
+    // inside an object, or an object never threaded from bump: 3; a threaded object: 0, 1 or 2
+    if (g % c != 0 || g / c >= bump) {
+      if (f != 3) return CHECK_PAGE;
+    } else {
+      if (f > 2) return CHECK_PAGE;
+      if (f) live++;
+    }
   }
+  for (let g = span + 1; <usize>40 + g < firstOf(pg); ++g) if (flagOfGranule(pg, g)) return CHECK_PAGE; // padding
+  let free = countList(pg, freeHead(pg), cap - live);
+  if (free < 0) return CHECK_PAGE;
+  let full = pageFull(pg);
+  let local = full ? 0 : countList(pg, localHead(pg), cap - live);
+  if (local < 0) return CHECK_PAGE;
   at = pg;
-  let bump = bumpOf(pg);
-  if (bump && (bump < first || bump >= first + cap * osize || (bump - first) % osize != 0)) return CHECK_PAGE;
-  let fresh = bump ? (first + cap * osize - bump) / osize : 0; // never handed out
-  if (n + fresh != cap - used) return CHECK_PAGE;
-  let bits: usize = 0;
-  for (let b = bitmapOf(pg); b < first; ++b) bits += popcnt<u32>(load<u8>(b));
-  if (bits != used || <usize><u32>pageLive(pg) != used) return CHECK_PAGE; // stray bits
+  if (<usize>(free + local) + (cap - bump) != cap - live) return CHECK_PAGE;
+  if (full && (free != 0 || live != cap)) return CHECK_PAGE; // a full page has nothing free
+  if (!full && free == 0) return CHECK_PAGE; // a page in a list has objects to pop
   return 0;
 }
 
-/** Checks the class lists (each lists exactly the pages of its class with a free object, with
+/** Objects on the list of page pg starting at o, each on the class's grid, not live and below
+ *  bump, at most `most` of them; -1 (with `at` on the culprit) when one is not. O(list). */
+function countList(pg: usize, o: usize, most: usize): i32 {
+  let n: usize = 0;
+  for (; o; o = <usize>load<u32>(o)) {
+    at = o;
+    let i = objectAround(pg, o);
+    if (!i || i != o || objectLive(pg, o) || ++n > most) return -1;
+    if ((o - linkLo(pg)) / objectSize(pg) >= bumpOf(pg)) return -1;
+  }
+  return <i32>n;
+}
+
+/** Checks the class lists (each lists exactly the pages of its class that are not full, with
  *  sound back links), the classes' page counts (no fewer than listed, as many as the walk's
  *  pages in all), and that the table names no region but those of the walk's pages. */
 function checkPageLists(r: usize, regions: u32, roomy: u32, pages: u32): u32 {
@@ -249,7 +268,7 @@ function checkPageLists(r: usize, regions: u32, roomy: u32, pages: u32): u32 {
     for (let pg = <usize>load<u32>(classSlot(r, c)); pg; pg = nextPage(pg)) {
       at = pg;
       if (++listed > roomy || pageOf(r, pg) != pg || (header(pg) & META) == 0) return CHECK_PAGE;
-      if (pageClass(pg) != c || !freeHead(pg) || prevPage(pg) != prev || ++inList > count) return CHECK_PAGE;
+      if (pageClass(pg) != c || pageFull(pg) || prevPage(pg) != prev || ++inList > count) return CHECK_PAGE;
       prev = pg;
     }
     counted = count == 0xFFFF || counted == <u32>-1 ? <u32>-1 : counted + count; // saturated: not exact

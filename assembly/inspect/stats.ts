@@ -1,9 +1,16 @@
 // stats.ts — the stats struct that ralloc_stats fills (its layout: base/abi.ts), from the
-// heap's counters (core/counters.ts) and, where bytes in use are not derivable, a walk.
+// heap's counters (core/counters.ts) and, where they are not kept, a walk. Release counts no
+// call on its small objects' paths: an object's malloc and free calls are derived from the
+// objects ever put on pages' free lists (the root's objHanded, counted when a list is refilled),
+// the objects on those lists now, and the live flags: objects popped = handed - listed, freed =
+// popped - live; realloc's own objects (objReallocIn/Out) are taken out of both.
 
 import { HEADER, MIN_BLOCK, FREE, CACHED, SIZE_MASK, header } from "../base/block";
 import { GUARDED, PAGES } from "../base/config";
-import { R_PEAK_HELD, R_QUICK_BYTES, R_CLAIMED, R_MALLOCS, R_FREES, R_REALLOCS, field } from "../base/root";
+import {
+  R_PEAK_HELD, R_QUICK_BYTES, R_CLAIMED, R_MALLOCS, R_FREES, R_REALLOCS, R_OBJ_HANDED, R_OBJ_REALLOC_IN,
+  R_OBJ_REALLOC_OUT, field,
+} from "../base/root";
 import {
   STATS_SIZE, STATS_VERSION, ST_SIZE, ST_VERSION, ST_BYTES_IN_USE, ST_PEAK_BYTES_HELD, ST_BYTES_FROM_MEMORY,
   ST_GROW_CALLS, ST_MALLOC_CALLS, ST_FREE_CALLS, ST_REALLOC_CALLS, ST_LIVE_BLOCKS, ST_SBRK_BYTES,
@@ -13,7 +20,7 @@ import { shimGrowCalls, shimSbrkHeld, shimBase } from "../platform/shim";
 import { requestOf } from "../diag/guard";
 import { MAX_SPANS, spanEnd, spanFirst, spanHead, spanAfter } from "../core/span";
 import { liveBlocks, heldBytes } from "../core/counters";
-import { pageLive, pageOf, pageIntact } from "../small/page";
+import { pageLive, pageOf, pageIntact, pageTotals } from "../small/page";
 
 /** Usable bytes of the live blocks. The small build derives them: held bytes, less the cache,
  *  less a header per live block, O(1). In the guarded builds a block's usable bytes are exactly
@@ -44,11 +51,23 @@ function walkedBytes(r: usize): u32 {
 }
 
 /** Writes heap r's stats struct at out (r may be 0: a heap not yet made). O(blocks) where bytes
- *  in use are walked, else O(1). */
+ *  in use are walked, else O(1); release adds O(page objects) for the objects' calls. */
 export function writeStats(r: usize, out: usize): void {
-  writeStatsStruct(out, r ? bytesInUse(r) : 0, r ? field(r, R_PEAK_HELD) : 0, r ? field(r, R_CLAIMED) : 0,
-    r ? load<u64>(r + R_MALLOCS) : 0, r ? load<u64>(r + R_FREES) : 0, r ? load<u64>(r + R_REALLOCS) : 0,
-    r ? liveBlocks(r) : 0, shimGrowCalls(), shimSbrkHeld(), <u32>shimBase());
+  if (!r) {
+    writeStatsStruct(out, 0, 0, 0, 0, 0, 0, 0, shimGrowCalls(), shimSbrkHeld(), <u32>shimBase());
+    return;
+  }
+  let mallocs = load<u64>(r + R_MALLOCS), frees = load<u64>(r + R_FREES), live = <u64>liveBlocks(r);
+  if (PAGES) {
+    let totals = pageTotals(r); // live objects low, objects on free lists high
+    let objLive = totals & 0xFFFF_FFFF;
+    let popped = load<u64>(r + R_OBJ_HANDED) - (totals >> 32);
+    mallocs += popped - <u64>field(r, R_OBJ_REALLOC_IN);
+    frees += popped - objLive - <u64>field(r, R_OBJ_REALLOC_OUT);
+    live += objLive;
+  }
+  writeStatsStruct(out, bytesInUse(r), field(r, R_PEAK_HELD), field(r, R_CLAIMED), mallocs, frees,
+    load<u64>(r + R_REALLOCS), <u32>live, shimGrowCalls(), shimSbrkHeld(), <u32>shimBase());
 }
 
 /** Writes the stats struct (version 1, base/abi.ts) at out from its fields. O(1). */

@@ -5,7 +5,7 @@
 import {
   ALIGN, HEADER, MIN_BLOCK, MAX_REQUEST, FREE, SIZE_MASK, blockSizeFor, sizeOf, header,
 } from "../base/block";
-import { R_KEPT_BYTES, R_CLAIMED, SOURCE_SHIM, field } from "../base/root";
+import { R_OBJ_REALLOC_IN, R_OBJ_REALLOC_OUT, SOURCE_SHIM, field, setField } from "../base/root";
 import { GUARDED, SECURITY, VALIDATE, PAGES } from "../base/config";
 import { M_CHECK, OP_MALLOC, OP_FREE, OP_REALLOC, OP_INPLACE, OP_USABLE, EV_ALLOC, EV_FREE, EV_REALLOC, EV_OOM } from "../base/abi";
 import { shimClaim, shimBreak } from "../platform/shim";
@@ -20,7 +20,7 @@ import { noteAlloc, noteFree, noteRealloc } from "../core/counters";
 import { heapAlign, heapResize, heapOwns, heapEndsAt, heapAddMemory, takeBlock } from "../core/heap";
 import { heapAlloc, heapFree, flushCaches } from "../small/front";
 import {
-  PAGE_MAX, classOf, pageAlloc, pageFlush, pageRoom, pageOf, pagePush, objectLive, objectSize,
+  PAGE_MAX, classOf, pageAlloc, pageRoom, pageOf, pagePush, objectLive, objectSize,
 } from "../small/page";
 import { growFor, growHeap, sourceOf } from "../heaps/source";
 import { checkedLive } from "../inspect/classify";
@@ -43,12 +43,6 @@ export function grainFor(align: usize): usize {
   return grain > <u64>MAX_REQUEST ? 0 : <usize>grain;
 }
 
-/** Whether a general request of n bytes is large (a sixteenth of heap r or more) while empty
- *  pages are kept: they go back first (pageFlush), so as not to split what it could use. O(1). */
-@inline function keptPagesInTheWay(r: usize, n: usize): bool {
-  return field(r, R_KEPT_BYTES) != 0 && n >= field(r, R_CLAIMED) >> 4;
-}
-
 /** A block of size at least s from heap r: its lists, else more memory from its source. */
 @inline function grab(r: usize, s: usize): usize {
   let p = heapAlloc(r, s);
@@ -64,22 +58,29 @@ export function grainFor(align: usize): usize {
   }
 }
 
-/** A block for n bytes at a multiple of align from heap r, not yet counted; see opAlloc. In
- *  the release build a small request is an object of a page (small/page.ts) when a page can be had. */
-function allocBlock(r: usize, n: usize, align: usize, handle: bool): usize {
+/** A block for n bytes at a multiple of align from heap r; see opAlloc. In the release build a
+ *  small request is an object of a page (small/page.ts) when a page can be had. A general block
+ *  is counted as an allocation unless `forRealloc`; an object is never counted (inspect/stats.ts
+ *  derives objects' calls), but one taken by realloc is noted so it counts as neither. */
+function allocBlock(r: usize, n: usize, align: usize, handle: bool, forRealloc: bool): usize {
   let grain = align == ALIGN ? ALIGN : grainFor(align);
   if (!grain || n > LARGEST) return 0;
-  if (PAGES) {
-    if (n <= PAGE_MAX && grain == ALIGN) {
-      let o = objectAlloc(r, classOf(n));
-      if (o) return o;
-    } else if (keptPagesInTheWay(r, n)) {
-      // A large request: empty pages kept for their classes must not split what it could use.
-      // (Smaller ones leave them: making pages again and again would cost more than they hold.)
-      pageFlush(r);
+  if (PAGES && n <= PAGE_MAX && grain == ALIGN) {
+    let o = objectAlloc(r, classOf(n));
+    if (o) {
+      if (forRealloc) noteObjectRealloc(r, R_OBJ_REALLOC_IN);
+      return o;
     }
   }
-  return generalBlock(r, n, grain, handle);
+  let p = generalBlock(r, n, grain, handle);
+  if (p && !forRealloc) noteAlloc(r, sizeOf(p));
+  return p;
+}
+
+/** Counts an object that realloc took (R_OBJ_REALLOC_IN) or freed (R_OBJ_REALLOC_OUT) in heap
+ *  r, so the derived malloc and free calls leave it out. O(1). */
+function noteObjectRealloc(r: usize, which: usize): void {
+  setField(r, which, field(r, which) + 1);
 }
 
 /** An object of class c from heap r: from a page with room, else from a page made in the
@@ -94,10 +95,10 @@ function objectAlloc(r: usize, c: usize): usize {
 }
 
 /** malloc's hit on the general path (release): a listed free block that fits n bytes, taken and
- *  counted; 0 sends the caller down the whole path (growth, the OOM policy, a kept empty page
- *  that a large request must flush first). Inlined into malloc. O(1). */
+ *  counted; 0 sends the caller down the whole path (flushes, growth, the OOM policy). Inlined
+ *  into malloc. O(1). */
 @inline export function generalHit(r: usize, n: usize): usize {
-  if (n > LARGEST || keptPagesInTheWay(r, n)) return 0;
+  if (n > LARGEST) return 0;
   let s = blockSizeFor(n);
   let p = findFree(r, s);
   if (!p) return 0;
@@ -127,9 +128,8 @@ function generalBlock(r: usize, n: usize, grain: usize, handle: bool): usize {
  */
 export function opAlloc(r: usize, n: usize, align: usize, handle: bool, op: u32 = OP_MALLOC): usize {
   if (GUARDED) noteOp(op);
-  let p = allocBlock(r, n, align, handle);
+  let p = allocBlock(r, n, align, handle, false);
   if (p) {
-    noteAlloc(r, sizeOf(p));
     let serial: u32 = 0;
     if (GUARDED) {
       serial = nextSerial();
@@ -166,8 +166,7 @@ export function opFree(r: usize, p: usize, op: u32 = OP_FREE): bool {
     let pg = pageOf(r, p);
     if (pg) {
       let size = objectSize(pg);
-      if (!pagePush(r, pg, p)) return false;
-      noteFree(r, size);
+      if (!pagePush(r, pg, p)) return false; // (counted by inspect/stats.ts, from the live flags)
       opEvent(EV_FREE, p, size, 0, 0);
       return true;
     }
@@ -247,8 +246,8 @@ export function opRealloc(r: usize, p: usize, n: usize, op: u32 = OP_REALLOC): u
     if (!q && more != n) q = heapAlloc(r, s);
     if (!q && resizeInPlace(r, p, s, true)) q = p;
     // (the room is not worth the OOM handler: it is asked once, for exactly n)
-    if (!q && more != n) q = allocBlock(r, more, ALIGN, false);
-    if (!q) q = allocBlock(r, n, ALIGN, true);
+    if (!q && more != n) q = allocBlock(r, more, ALIGN, false, true);
+    if (!q) q = allocBlock(r, n, ALIGN, true, true);
     if (!q) return 0;
   }
   if (q != p) {
@@ -283,16 +282,16 @@ function reallocObject(r: usize, pg: usize, p: usize, n: usize, op: u32): usize 
     noteRealloc(r);
     if (n <= size && (size <= 64 || n >= size >> 1)) return p;
     let want = n > size && n < PAGE_MAX ? min<usize>(max<usize>(n, size << 1), PAGE_MAX) : n;
-    q = want != n ? allocBlock(r, want, ALIGN, false) : 0; // (the OOM handler is asked for n)
-    if (!q) q = allocBlock(r, n, ALIGN, true);
+    q = want != n ? allocBlock(r, want, ALIGN, false, true) : 0; // (the OOM handler is asked for n)
+    if (!q) q = allocBlock(r, n, ALIGN, true, true);
     if (!q) return n <= size ? p : 0; // a shrink may always stay where it is
     memory.copy(q, p, min<usize>(size, n));
   }
   pagePush(r, pg, p); // (one call site: it is inlined)
   if (q) {
+    noteObjectRealloc(r, R_OBJ_REALLOC_OUT); // a move: no free call (realloc(p, 0) is one)
     opEvent(EV_REALLOC, q, n, p, size);
   } else {
-    noteFree(r, size); // realloc(p, 0) is a free
     opEvent(EV_FREE, p, size, 0, 0);
   }
   return q;

@@ -2,49 +2,55 @@
 //
 // A request of at most SMALL_MAX bytes (align ≤ 16) is served from a page of its class: class c
 // holds objects of 16·c bytes, c = 1 .. SMALL_MAX/16. A page is one block of the general heap
-// (base/block.ts) whose payload starts on a 4 KiB boundary: 4 KiB for a class's first page (the root
-// counts each class's pages), else 4, 8 or 16 KiB by class (regionsOf). Its objects carry no
-// header. The page a pointer lies in is found from the heap's page table: one byte per 4 KiB
+// (base/block.ts) whose payload starts on a 4 KiB boundary: 4 KiB for a class's first page (the
+// root counts each class's pages), else 4, 8 or 16 KiB by class (regionsOf). Its objects carry
+// no header. The page a pointer lies in is found from the heap's page table: one byte per 4 KiB
 // region, 0 for "no page here", k for "a page starts k - 1 regions below". So free(p) knows in
 // O(1), exactly, whether p is an object; a pointer elsewhere goes to the general path.
 //
-//   a page at q (4 KiB aligned), of class c, R regions (4 KiB each)
-//    q          +4     +6    +7        +8         +12        +16        +20  +21  +24    +28      +32          +first
-//   ┌──────────┬──────┬─────┬─────────┬──────────┬──────────┬──────────┬────┬────┬──────┬────────┬────────────┬─────────┐
-//   │ free u32 │ used │ cls │ regions │ next u32 │ prev u32 │ bump u32 │kept│ 0  │ lo   │ span   │ live bitmap│objects …│
-//   │          │ u16  │ u8  │ u8      │          │          │          │ u8 │    │ u32  │ u32    │ R×32 bytes │16·c each│
-//   └──────────┴──────┴─────┴─────────┴──────────┴──────────┴──────────┴────┴────┴──────┴────────┴────────────┴─────────┘
-//    free      the first free object; each free object's first word links to the next
-//    used      live objects;  cls  the class c;  regions  R (1, 2 or 4)
-//    kept      1: the page may stay when empty (counted in the root's kept bytes; see keep);
-//              a page loses the mark when it fills up or goes back
-//    next/prev the page's place in its class's list of pages with a free object (root slot)
+//   a page at q (4 KiB aligned), of class c, R regions, holding cap objects
+//    q         +4        +8       +12      +16    +18   +20 +21 +22  +24      +28      +32     +36  +40            first
+//   ┌─────────┬─────────┬────────┬────────┬──────┬─────┬───┬───┬────┬────────┬────────┬───────┬────┬──────────────┬─────────┐
+//   │ free    │ local   │ next   │ prev   │ bump │ cap │ c │ R │ -  │ lo u32 │ span   │ -     │ -  │ flags: a byte│objects …│
+//   │ u32     │ u32     │ u32    │ u32    │ u16  │ u16 │u8 │u8 │    │        │ u32    │       │    │ per granule  │16·c each│
+//   └─────────┴─────────┴────────┴────────┴──────┴─────┴───┴───┴────┴────────┴────────┴───────┴────┴──────────────┴─────────┘
+//    free   objects malloc pops; each free object's first word links to the next
+//    local  objects free pushed since the list above was last refilled (mimalloc's local_free);
+//           FULL (1) when the page is full and in no list
+//    next/prev  the page's place in its class's list of pages with a free object (root slot);
+//           the list's head is the page malloc pops from
+//    bump   index of the first object never handed out: objects are threaded onto the free list
+//           from there THREAD at a time, so making a page costs O(THREAD), not O(page)
 //    lo, span  the first object's address, and the offset of the last from it in 16-byte units:
-//              a free-list link must lie in [lo, lo + 16·span] on the 16-byte grid (pagePop)
-//    bump      the first object never handed out (0: none left); the free list is threaded
-//              from here THREAD objects at a time, so making a page costs O(THREAD), not O(page)
-//    bitmap    one bit per 16-byte granule of the page, set at the first granule of each live
-//              object: free(p) of anything but a live object's start (a double free, an
-//              interior pointer, a header) finds its bit clear and does nothing
-//   first = 32 + R × 32 (64, 96, 160); objects end at least 16 bytes before q + R × 4096, where
-//   the next block's header sits (the page block's size is exactly R × 4096, so pages tile).
+//           a free-list link must lie in [lo, lo + 16·span] on the 16-byte grid (pagePop)
+//    flags  a byte per 16-byte granule of the objects, span + 1 of them: at an object's first
+//           granule 0 when it is free, 1 when it is live (2: live, with pieces freed by
+//           ralloc_dealloc recorded in the dead-piece table); 3 everywhere else (inside an
+//           object, and objects never threaded from bump). free(p) of anything but a live
+//           object's start (a double free, an interior pointer, a header) finds no 1 or 2 and
+//           changes nothing; malloc pops only an object whose flag is 0. Zero up to `first`.
+//   first = 40 + span + 1 rounded up to 16; objects end at least 16 bytes before q + R × 4096,
+//   where the next block's header sits (the page block's size is exactly R × 4096, so pages tile).
 //
-// Invariants (inspect/check.ts): a page is in its class's list exactly when it has a free object; its
-// free list and the objects from bump on hold capacity - used objects on its grid, bits clear; the table names
-// exactly the regions of the heap's pages. The page block's header carries META (base/block.ts), so
-// the general path never frees, merges or resizes it as a program's block.
+// Invariants (inspect/check.ts): a page is in its class's list exactly when it has a free
+// object, and then its free list is not empty; its free and local lists and the objects from
+// bump on are the objects whose flag is 0; the table names exactly the regions of the heap's
+// pages. The page block's header carries META (base/block.ts), so the general path never frees,
+// merges or resizes it as a program's block.
 //
-// Cost. malloc and free of a small object are a handful of loads and stores, plus a list update
-// when a page fills or gains its first free object. A page is made (O(THREAD): its free list is
-// threaded lazily) when its class has none with room, and returned to the general heap when its
-// last object is freed, unless it is the only page of its class with room and the heap's kept
-// pages stay within max(64 KiB, memory / 16) (keep). Kept pages go back before memory grows, at
-// a large general-path allocation (a sixteenth of the heap or more) and on trim (pageFlush), so
-// freeing every object leaves the heap whole. The table grows by doubling (O(table) each time).
+// Cost. malloc of a small object is a pop from the head page of its class (a handful of loads
+// and stores, one multiply for the flag's index); free is a flag test and a push onto the
+// page's local list, and a full page that gains a free object goes back on its list. Nothing
+// on either path counts: refilling a free list (from the local list, or THREAD objects from the
+// bump) is where objects are counted, and emptied pages are not looked for until the heap needs
+// memory: pageFlush returns every page without a live object to the general heap, before memory
+// grows, before a general allocation fails, and on trim, so freeing every object leaves the heap
+// whole. The table grows by doubling (O(table) each time).
 
 import { META, MIN_BLOCK, header, setHeader, sizeOf, blockSizeFor } from "../base/block";
 import {
-  R_PT, R_PT_BASE, R_PT_COVER, R_LO, R_HI, R_DEAD, R_KEPT_BYTES, R_CLAIMED, CLASS_SLOTS, classSlot, classPagesSlot, field, setField,
+  R_PT, R_PT_BASE, R_PT_COVER, R_LO, R_HI, R_DEAD, R_OBJ_HANDED, CLASS_SLOTS, classSlot, classPagesSlot,
+  field, setField,
 } from "../base/root";
 import { SMALL_MAX, PAGES } from "../base/config";
 import { findFree } from "../core/bins";
@@ -59,20 +65,26 @@ export const REGION_BITS: usize = 12;
 export const REGION: usize = 1 << REGION_BITS;
 
 const PG_FREE: usize = 0;
-const PG_USED: usize = 4;
-const PG_CLASS: usize = 6;
-const PG_REGIONS: usize = 7;
+const PG_LOCAL: usize = 4;
 const PG_NEXT: usize = 8;
 const PG_PREV: usize = 12;
 const PG_BUMP: usize = 16;
-const PG_KEPT: usize = 20;
+const PG_CAP: usize = 18;
+const PG_CLASS: usize = 20;
+const PG_REGIONS: usize = 21;
 const PG_LO: usize = 24;
 const PG_SPAN: usize = 28;
-const PG_BITS: usize = 32;
-/** Empty pages a heap may keep, in bytes: this much, or a sixteenth of its memory if more. */
-const KEEP_FLOOR: u32 = 64 << 10;
+const PG_FLAGS: usize = 40;
+/** The local list of a page that is full and in no list. */
+const FULL: u32 = 1;
 /** Objects threaded onto a page's free list at a time. */
 const THREAD: usize = 16;
+/** A free object's flag, a live object's, a live object's with dead pieces recorded, and any
+ *  other granule's (inside an object, or an object never threaded from bump). */
+const FREE_OBJECT: u8 = 0;
+const LIVE: u8 = 1;
+const LIVE_DEAD: u8 = 2;
+const NOT_START: u8 = 3;
 
 /** Class of a request of n bytes (n <= PAGE_MAX): 16·c bytes hold it; malloc(0) is class 1. */
 @inline export function classOf(n: usize): usize {
@@ -85,6 +97,20 @@ const THREAD: usize = 16;
   return c <= 16 ? 1 : c <= 32 ? 2 : 4;
 }
 
+/** Objects a page of class c over `regions` regions holds: the most whose flags (a byte per
+ *  granule from the first object's to the last's, after the 40-byte header, rounded up to 16)
+ *  and selves end 16 bytes before the page's end. O(1). */
+export function capacityFor(c: usize, regions: usize): usize {
+  let size = c << 4, end = (regions << REGION_BITS) - 16;
+  let cap = (end - PG_FLAGS - 1 + c) / (size + c);
+  return firstFor(cap, c) + cap * size > end ? cap - 1 : cap; // (rounding the flags up costs at most one)
+}
+
+/** Offset of the first object of a page of class c holding cap objects. O(1). */
+@inline function firstFor(cap: usize, c: usize): usize {
+  return (PG_FLAGS + (cap - 1) * c + 1 + 15) & ~15;
+}
+
 /** Class c of page pg (its objects are 16·c bytes). O(1). */
 @inline export function pageClass(pg: usize): usize {
   return <usize>load<u8>(pg, PG_CLASS);
@@ -95,9 +121,9 @@ const THREAD: usize = 16;
   return <usize>load<u8>(pg, PG_REGIONS);
 }
 
-/** Address of page pg's live bitmap (it runs up to the first object). O(1). */
-@inline export function bitmapOf(pg: usize): usize {
-  return pg + PG_BITS;
+/** Objects page pg holds. O(1). */
+@inline export function capacityOf(pg: usize): usize {
+  return <usize>load<u16>(pg, PG_CAP);
 }
 
 /** Address of the table entry of heap r for the region starting at pg (inside the table's
@@ -108,7 +134,7 @@ const THREAD: usize = 16;
 
 /** Offset of page pg's first object. O(1). */
 @inline export function firstOf(pg: usize): usize {
-  return PG_BITS + (pageRegions(pg) << 5);
+  return <usize>load<u32>(pg, PG_LO) - pg;
 }
 
 /** Object size of page pg. O(1). */
@@ -125,25 +151,24 @@ const THREAD: usize = 16;
   return <usize>load<u32>(pg, PG_SPAN);
 }
 
-/** The first object of page pg never handed out, or 0. O(1). */
+/** Index of the first object of page pg never handed out (its capacity when none is left). O(1). */
 @inline export function bumpOf(pg: usize): usize {
-  return <usize>load<u32>(pg, PG_BUMP);
+  return <usize>load<u16>(pg, PG_BUMP);
 }
 
-/** Objects page pg holds. O(1) (one division). */
-export function capacityOf(pg: usize): usize {
-  let first = firstOf(pg);
-  return ((pageRegions(pg) << REGION_BITS) - 16 - first) / objectSize(pg);
-}
-
-/** Live objects in page pg. O(1). */
-@inline export function usedOf(pg: usize): usize {
-  return <usize>load<u16>(pg, PG_USED);
-}
-
-/** First free object of page pg (0: full). O(1). */
+/** First object of page pg's free list (0: empty). O(1). */
 @inline export function freeHead(pg: usize): usize {
   return <usize>load<u32>(pg, PG_FREE);
+}
+
+/** First object of page pg's local list (0: empty; 1, FULL: the page is full). O(1). */
+@inline export function localHead(pg: usize): usize {
+  return <usize>load<u32>(pg, PG_LOCAL);
+}
+
+/** Whether page pg is full (and so in no list). O(1). */
+@inline export function pageFull(pg: usize): bool {
+  return load<u32>(pg, PG_LOCAL) == FULL;
 }
 
 /** Next page in pg's class list. O(1). */
@@ -165,106 +190,186 @@ export function capacityOf(pg: usize): usize {
   return t ? (p & ~(REGION - 1)) - ((t - 1) << REGION_BITS) : 0;
 }
 
-/** Address of the bitmap byte holding the live bit of the 16-byte granule p of page pg. O(1). */
-@inline function liveByte(pg: usize, p: usize): usize {
-  return pg + PG_BITS + ((p - pg) >> 7);
+// The global heap's table, mirrored in module globals (per instance), so that free finds a page
+// without reading its root. A pointer past the mirror's cover re-reads the root: another
+// instance sharing the heap may have grown the table.
+let mRoot: usize = 0;
+let mBase: usize = 0;
+let mCover: usize = 0;
+let mTable: usize = 0;
+
+/** Makes the module globals mirror heap r's page table (r: the global heap). O(1). */
+export function mirrorTable(r: usize): void {
+  mRoot = r;
+  refreshMirror();
 }
 
-/** The live bit of granule p within its bitmap byte. O(1). */
-@inline function liveBit(pg: usize, p: usize): u8 {
-  return <u8>1 << <u8>(((p - pg) >> 4) & 7);
+/** Reads the mirrored heap's table fields again. O(1). */
+function refreshMirror(): void {
+  mBase = <usize>field(mRoot, R_PT_BASE);
+  mCover = <usize>field(mRoot, R_PT_COVER);
+  mTable = <usize>field(mRoot, R_PT);
+}
+
+/** pageOf for the mirrored heap (the global heap): the page byte p lies in, or 0. O(1): module
+ *  globals and a table byte. */
+@inline export function pageOfMirrored(p: usize): usize {
+  let i = (p - mBase) >> REGION_BITS; // below the base: wraps, past cover
+  if (i >= mCover) return pageOfMiss(p);
+  let t = <usize>load<u8>(mTable + i);
+  return t ? (p & ~(REGION - 1)) - ((t - 1) << REGION_BITS) : 0;
+}
+
+/** pageOfMirrored past the mirror's cover: the root's table as it is now. O(1). */
+function pageOfMiss(p: usize): usize {
+  if (!mRoot) return 0;
+  refreshMirror();
+  return pageOf(mRoot, p);
+}
+
+/** Address of the flag of the 16-byte granule g of page pg's objects. O(1). */
+@inline function flagAt(pg: usize, g: usize): usize {
+  return pg + PG_FLAGS + g;
+}
+
+/** Address of the flag of p when p lies on the 16-byte grid of page pg's objects, else 0. O(1). */
+@inline function flagOf(pg: usize, p: usize): usize {
+  let g = rotr<u32>(<u32>(p - <usize>load<u32>(pg, PG_LO)), 4); // off the 16-byte grid: huge
+  return g > load<u32>(pg, PG_SPAN) ? 0 : flagAt(pg, <usize>g);
 }
 
 /** Whether p is the start of a live object of page pg. O(1). */
 @inline export function objectLive(pg: usize, p: usize): bool {
-  return (p & 15) == 0 && (load<u8>(liveByte(pg, p)) & liveBit(pg, p)) != 0;
+  let f = flagOf(pg, p);
+  return f != 0 && <u32>load<u8>(f) - 1 <= 1; // (1 or 2)
 }
 
-/** Whether listed page pg is alone in its class's list (no neighbours). O(1). */
-@inline function lonely(pg: usize): bool {
-  return load<u32>(pg, PG_NEXT) == 0 && load<u32>(pg, PG_PREV) == 0;
+/** Marks live object p of page pg as holding dead pieces (features/range.ts recorded one), so
+ *  its free forgets them. O(1). */
+export function markDead(pg: usize, p: usize): void {
+  if (objectLive(pg, p)) store<u8>(flagOf(pg, p), LIVE_DEAD);
 }
 
 /** The object of page pg whose bytes hold p (live or free), or 0 when p is in the header or
- *  past the last object. O(1) (one division). */
+ *  past the last object. O(1). */
 export function objectAround(pg: usize, p: usize): usize {
-  let first = pg + firstOf(pg);
-  if (p < first) return 0;
-  let size = objectSize(pg);
-  let k = (p - first) / size;
-  return k < capacityOf(pg) ? first + k * size : 0;
+  let lo = <usize>load<u32>(pg, PG_LO);
+  if (p < lo) return 0;
+  let i = (p - lo) / objectSize(pg);
+  return i < capacityOf(pg) ? lo + i * objectSize(pg) : 0;
 }
 
-/** Pops an object of class c from heap r's first page of that class with room, or returns 0
- *  (then pageAlloc makes a page). O(1): malloc's hit, inlined there. */
+/** Pops an object of class c from heap r's head page of that class, or returns 0 (then
+ *  pageAlloc makes a page, or pops again after a cut list). O(1): malloc's hit, inlined there. */
 @inline export function pagePop(r: usize, c: usize): usize {
   let slot = classSlot(r, c);
   let pg = <usize>load<u32>(slot);
   if (!pg) return 0;
-  let o = <usize>load<u32>(pg, PG_FREE); // a listed page always has a free object
-  let next = <usize>load<u32>(o);
-  let b = liveByte(pg, o);
-  store<u8>(b, load<u8>(b) | liveBit(pg, o));
-  // A link outside the page's objects or off the 16-byte grid was written by the program after
-  // a free: it ends the list (the objects after it are lost until the page empties), so malloc
-  // never hands out a page header or memory past the page. Not checked, for speed: the class's
-  // grid, and whether the object the link names is live. (The guarded builds catch the write.)
-  // (one test: rotating the offset right by 4 moves an off-grid remainder to the top bits)
-  if (rotr<u32>(<u32>(next - linkLo(pg)), 4) > <u32>linkSpan(pg)) next = 0; // (0 fails it too)
-  store<u32>(pg, <u32>next, PG_FREE);
-  store<u16>(pg, load<u16>(pg, PG_USED) + 1, PG_USED);
-  if (!next) refill(r, slot, pg); // more from bump, or full: out of the list
+  let o = <usize>load<u32>(pg, PG_FREE); // a listed page's free list is never empty
+  // The object must be a free object of the page: a link the program overwrote after a free can
+  // name anything. Outside the page's objects, off the class's grid, or a live object: the list
+  // ends there (the objects after it are lost until the page empties), and malloc never hands
+  // out a page header, memory past the page, or an object twice. (The guarded builds name the
+  // write.) One test for the range and the 16-byte grid: rotating the offset right by 4 moves an
+  // off-grid remainder to the top bits.
+  let g = rotr<u32>(<u32>(o - <usize>load<u32>(pg, PG_LO)), 4);
+  let f = flagAt(pg, <usize>g);
+  if (g > load<u32>(pg, PG_SPAN) || load<u8>(f) != FREE_OBJECT) return popAfterCut(r, slot, pg);
+  let next = <u32>load<u32>(o);
+  store<u32>(pg, next, PG_FREE);
+  store<u8>(f, LIVE);
+  if (!next) refill(r, slot, pg); // the local list, more from bump, or full: out of the list
   return o;
+}
+
+/** Page pg (the head of list `slot` of heap r) had a free-list link that names no free object:
+ *  the list is cut there (the objects after it come back when the page empties), refilled, and
+ *  an object of its class is allocated again. O(cap / 8), plus pageAlloc. */
+function popAfterCut(r: usize, slot: usize, pg: usize): usize {
+  store<u32>(pg, 0, PG_FREE);
+  refill(r, slot, pg); // this page's local list or bump, or, full, out of the list
+  return 0; // (the caller pops again: malloc through its slow path, pageAlloc at once)
 }
 
 /** Frees p, an address inside page pg of heap r: returns false (and does nothing) unless p is
  *  the start of a live object. O(1): free's hit, inlined there; a page that was full goes back
- *  on its list, a page left empty may go back to the general heap (pageChanged). */
+ *  on its class's list. */
 @inline export function pagePush(r: usize, pg: usize, p: usize): bool {
-  let b = liveByte(pg, p);
-  let bit = liveBit(pg, p);
-  let bits = load<u8>(b);
-  if ((p & 15) != 0 || (bits & bit) == 0) return false;
-  store<u8>(b, bits & ~bit);
-  if (field(r, R_DEAD)) forgetDead(r, p, p + objectSize(pg)); // pieces freed by ralloc_dealloc
-  let head = load<u32>(pg, PG_FREE);
+  let f = flagOf(pg, p);
+  if (!f) return false;
+  let flag = load<u8>(f);
+  if (<u32>flag - 1 > 1) return false; // (only 1 and 2 are live objects)
+  store<u8>(f, FREE_OBJECT);
+  if (flag == LIVE_DEAD) forgetDead(r, p, p + objectSize(pg)); // pieces freed by ralloc_dealloc
+  let head = load<u32>(pg, PG_LOCAL);
   store<u32>(p, head);
-  store<u32>(pg, <u32>p, PG_FREE);
-  let used = load<u16>(pg, PG_USED) - 1;
-  store<u16>(pg, used, PG_USED);
-  if (!head || !used) {
-    // The common case of a page emptied again and again (a malloc/free pair): it is kept
-    // already, listed (it had a free object) and alone in its list. Nothing to do.
-    if (head && pageKept(pg) && lonely(pg)) return true;
-    pageChanged(r, pg, head == 0, used == 0);
-  }
+  store<u32>(pg, <u32>p, PG_LOCAL);
+  if (head == FULL) unfull(r, pg, p);
   return true;
 }
 
-/** Page pg of heap r (the head of list `slot`) gave out its last threaded object: threads the
- *  next THREAD objects from its bump, or, when none is left, takes it out of its list (full, it
- *  loses any kept mark: only pages with room count as kept). O(THREAD). */
+/** Page pg of heap r (the head of list `slot`) gave out the last object of its free list:
+ *  refills it from the local list (counting what it takes: every object not live and not
+ *  threaded yet is there), else threads the next THREAD objects from bump, else, full, takes
+ *  it out of its list. O(cap / 8) or O(THREAD). */
 function refill(r: usize, slot: usize, pg: usize): void {
-  let o = <usize>load<u32>(pg, PG_BUMP);
-  if (!o) {
-    unlist(slot, pg);
-    unmark(r, pg);
+  let local = load<u32>(pg, PG_LOCAL);
+  if (local) {
+    store<u32>(pg, local, PG_FREE);
+    store<u32>(pg, 0, PG_LOCAL);
+    addHanded(r, <i64>(bumpOf(pg) - liveIn(pg)));
     return;
   }
-  store<u32>(pg, <u32>o, PG_FREE);
-  store<u32>(pg, <u32>thread(pg, o), PG_BUMP);
+  if (bumpOf(pg) < capacityOf(pg)) {
+    store<u32>(pg, <u32>thread(r, pg), PG_FREE);
+    return;
+  }
+  unlist(slot, pg);
+  store<u32>(pg, FULL, PG_LOCAL);
 }
 
-/** Links up to THREAD objects of page pg from o on into a list ending in 0; returns the object
- *  after the last one linked, or 0 when that was the page's last. O(THREAD). */
-function thread(pg: usize, o: usize): usize {
-  let size = objectSize(pg);
-  let end = pg + firstOf(pg) + capacityOf(pg) * size; // past the last object
-  let stop = min<usize>(end, o + THREAD * size);
-  for (let next = o + size; next < stop; o = next, next += size) store<u32>(o, <u32>next);
+/** Counts n objects put on a free list of heap r's pages (taken back off with n < 0). O(1). */
+function addHanded(r: usize, n: i64): void {
+  store<i64>(r + R_OBJ_HANDED, load<i64>(r + R_OBJ_HANDED) + n);
+}
+
+/** Links up to THREAD objects of page pg from its bump on into a list ending in 0, moves the
+ *  bump past them and counts them; returns the first. O(THREAD). */
+function thread(r: usize, pg: usize): usize {
+  let size = objectSize(pg), cap = capacityOf(pg), b = bumpOf(pg);
+  let n = min<usize>(cap - b, THREAD);
+  let first = linkLo(pg) + b * size;
+  let o = first;
+  for (let k: usize = 1; k < n; ++k, o += size) {
+    store<u32>(o, <u32>(o + size));
+    store<u8>(flagAt(pg, (o - linkLo(pg)) >> 4), FREE_OBJECT);
+  }
   store<u32>(o, 0);
-  let after = o + size;
-  return after < end ? after : 0;
+  store<u8>(flagAt(pg, (o - linkLo(pg)) >> 4), FREE_OBJECT);
+  store<u16>(pg, <u16>(b + n), PG_BUMP);
+  addHanded(r, <i64>n);
+  return first;
+}
+
+/** Live objects in page pg: the flags that are 1 or 2. O(granules / 8). */
+function liveIn(pg: usize): usize {
+  let n: usize = 0;
+  let f = pg + PG_FLAGS, end = pg + firstOf(pg); // the flags and their zero padding
+  for (; f < end; f += 8) {
+    let w = load<u64>(f);
+    n += <usize>popcnt<u64>((w ^ (w >> 1)) & 0x0101_0101_0101_0101); // (1 and 2: one low bit set)
+  }
+  return n;
+}
+
+/** Page pg, full and in no list, got its first free object p: p becomes its free list and the
+ *  page goes to the head of its class's list (the page that was there keeps its free list). O(1). */
+function unfull(r: usize, pg: usize, p: usize): void {
+  store<u32>(p, 0);
+  store<u32>(pg, <u32>p, PG_FREE);
+  store<u32>(pg, 0, PG_LOCAL);
+  addHanded(r, 1);
+  enlist(classSlot(r, pageClass(pg)), pg);
 }
 
 /** Takes page pg (in list `slot`) out of its list. O(1). */
@@ -287,48 +392,21 @@ function enlist(slot: usize, pg: usize): void {
   store<u32>(slot, <u32>pg);
 }
 
-/** After a free in page pg: it was full (back on its list) and/or is now empty (back to the
- *  general heap, unless it may stay: see keep). O(1). */
-function pageChanged(r: usize, pg: usize, wasFull: bool, empty: bool): void {
-  let slot = classSlot(r, pageClass(pg));
-  if (empty) {
-    if (!wasFull && lonely(pg) && keep(r, pg)) return; // (a page that was not full is listed)
-    if (!wasFull) unlist(slot, pg);
-    pageRelease(r, pg);
-    return;
+/** Objects on page pg's free list, following links only while they stay on the page's grid (a
+ *  link the program overwrote ends the count). O(list). */
+export function freeListLength(pg: usize): usize {
+  let n: usize = 0, cap = capacityOf(pg), lo = linkLo(pg), span = <u32>linkSpan(pg);
+  for (let o = freeHead(pg); o && n < cap; o = <usize>load<u32>(o)) {
+    if (rotr<u32>(<u32>(o - lo), 4) > span) break;
+    n++;
   }
-  enlist(slot, pg); // it was full
+  return n;
 }
 
-/** Whether empty page pg, the only page of its class with room, may stay for the class's next
- *  malloc: yes when it is marked kept already, or when the heap's kept pages (R_KEPT_BYTES) stay
- *  within max(64 KiB, memory / 16) with it, and then it is marked. A class used on and off
- *  (a program's sparse sizes) then does not make and free a page each time; kept pages go back
- *  before memory grows, at a large request, and on trim (pageFlush). O(1). */
-function keep(r: usize, pg: usize): bool {
-  if (pageKept(pg)) return true;
-  let kept = field(r, R_KEPT_BYTES) + <u32>(pageRegions(pg) << REGION_BITS);
-  if (kept > max<u32>(KEEP_FLOOR, field(r, R_CLAIMED) >> 4)) return false;
-  setField(r, R_KEPT_BYTES, kept);
-  store<u8>(pg, 1, PG_KEPT);
-  return true;
-}
-
-/** Whether page pg is marked to stay when empty. O(1). */
-@inline export function pageKept(pg: usize): bool {
-  return load<u8>(pg, PG_KEPT) != 0;
-}
-
-/** Takes page pg's kept mark off, if it has one. O(1). */
-function unmark(r: usize, pg: usize): void {
-  if (!pageKept(pg)) return;
-  store<u8>(pg, 0, PG_KEPT);
-  setField(r, R_KEPT_BYTES, field(r, R_KEPT_BYTES) - <u32>(pageRegions(pg) << REGION_BITS));
-}
-
-/** Returns empty page pg (out of every list) to the general heap. O(1). */
+/** Returns empty page pg (out of every list) to the general heap; the objects on its free list
+ *  were counted as handed out and never were, so they are taken back off the count. O(cap). */
 function pageRelease(r: usize, pg: usize): void {
-  unmark(r, pg);
+  addHanded(r, -<i64>freeListLength(pg));
   let count = classPagesSlot(r, pageClass(pg));
   let pages = load<u16>(count);
   if (pages < 0xFFFF) store<u16>(count, pages - 1);
@@ -342,8 +420,12 @@ function pageRelease(r: usize, pg: usize): void {
  *  ops/ops.ts, then flushes, grows memory by pageRoom and tries again, or takes a general
  *  block). Never grows memory, never flushes. O(1), plus making a page: O(THREAD). */
 export function pageAlloc(r: usize, c: usize): usize {
-  if (!load<u32>(classSlot(r, c)) && !pageMake(r, c)) return 0;
-  return pagePop(r, c);
+  for (let tries = 0; tries < 3; ++tries) { // (a pop finds a cut list at most twice: free, local)
+    if (!load<u32>(classSlot(r, c)) && !pageMake(r, c)) return 0;
+    let o = pagePop(r, c);
+    if (o) return o;
+  }
+  return 0;
 }
 
 /** Makes and lists an empty page of class c in heap r from its free memory; 0 when the page or
@@ -355,22 +437,23 @@ function pageMake(r: usize, c: usize): usize {
   // page held for one or two objects is what size classes cost in memory. Busier classes get
   // pages of regionsOf(c), which waste less at their end.
   let regions = pages ? regionsOf(c) : 1;
-  let bytes = regions << REGION_BITS;
-  let pg = pageBlock(r, bytes);
+  let pg = pageBlock(r, regions << REGION_BITS);
   if (!pg) return 0;
   if (!tableCovers(r, pg, regions)) {
     freeBlock(r, pg);
     return 0;
   }
   setHeader(pg, header(pg) | META);
-  let first = PG_BITS + (regions << 5);
-  memory.fill(pg, 0, first); // links, counts and the bitmap
+  let cap = capacityFor(c, regions);
+  let first = firstFor(cap, c), flags = (cap - 1) * c + 1;
+  memory.fill(pg, 0, first); // lists, bump, and the flags' padding
+  memory.fill(pg + PG_FLAGS, NOT_START, flags); // no object is threaded yet
+  store<u16>(pg, <u16>cap, PG_CAP);
   store<u8>(pg, <u8>c, PG_CLASS);
   store<u8>(pg, <u8>regions, PG_REGIONS);
-  store<u32>(pg, <u32>(pg + first), PG_FREE);
-  store<u32>(pg, <u32>thread(pg, pg + first), PG_BUMP);
   store<u32>(pg, <u32>(pg + first), PG_LO); // where a free-list link may point (pagePop)
-  store<u32>(pg, <u32>((capacityOf(pg) - 1) * c), PG_SPAN); // in 16-byte units
+  store<u32>(pg, <u32>((cap - 1) * c), PG_SPAN); // in 16-byte units
+  store<u32>(pg, <u32>thread(r, pg), PG_FREE);
   let t = tableEntry(r, pg);
   for (let k: usize = 0; k < regions; ++k) store<u8>(t + k, <u8>(k + 1));
   enlist(classSlot(r, c), pg);
@@ -426,6 +509,7 @@ function tableCovers(r: usize, pg: usize, regions: usize): bool {
   setField(r, R_PT, <u32>t);
   setField(r, R_PT_BASE, <u32>base);
   setField(r, R_PT_COVER, <u32>bigger);
+  if (r == mRoot) refreshMirror();
   if (old) {
     setHeader(old, header(old) & ~META);
     freeBlock(r, old);
@@ -433,10 +517,9 @@ function tableCovers(r: usize, pg: usize, regions: usize): bool {
   return true;
 }
 
-/** Returns every empty page of heap r to the general heap, kept ones too, and the table when
- *  no page is left; run before growing memory or failing, at a large request, and before
- *  trimming. Returns whether it returned any. O(classes + listed pages), plus O(table) when it
- *  did. */
+/** Returns every page of heap r without a live object to the general heap, and the table when
+ *  no page is left; run before growing memory or failing, and before trimming. Returns whether
+ *  it returned any. O(classes + listed pages × cap / 8), plus O(table) when it did. */
 export function pageFlush(r: usize): bool {
   if (!PAGES || !field(r, R_PT_COVER)) return false;
   let any = false;
@@ -445,12 +528,10 @@ export function pageFlush(r: usize): bool {
     let pg = <usize>load<u32>(slot);
     while (pg) {
       let next = <usize>load<u32>(pg, PG_NEXT);
-      if (!load<u16>(pg, PG_USED)) {
+      if (!liveIn(pg)) { // (a full page has live objects, and is in no list)
         unlist(slot, pg);
         pageRelease(r, pg);
         any = true;
-      } else {
-        unmark(r, pg); // (a full page has no mark: refill took it off)
       }
       pg = next;
     }
@@ -467,6 +548,7 @@ function tableDropWhenEmpty(r: usize): void {
   setField(r, R_PT, 0);
   setField(r, R_PT_BASE, 0);
   setField(r, R_PT_COVER, 0);
+  if (r == mRoot) refreshMirror();
   setHeader(t, header(t) & ~META);
   freeBlock(r, t);
 }
@@ -476,19 +558,42 @@ function tableDropWhenEmpty(r: usize): void {
   return p == <usize>field(r, R_PT);
 }
 
-/** Whether page pg's class and region count are ones a page of that class can have (pageMake):
- *  what the heap walker, the stats and inspect/check.ts test before dividing by the object size or
- *  walking the bitmap, since a write past the block below a page can reach its header. O(1). */
+/** Whether page pg's header is one pageMake could have written (class, regions, capacity, first
+ *  object, span, multiplier): what the heap walker, the stats and inspect/check.ts test before
+ *  trusting it, since a write past the block below a page can reach its header. O(1). */
 export function pageIntact(pg: usize): bool {
   let c = pageClass(pg), regions = pageRegions(pg);
-  return c >= 1 && c <= PAGE_MAX >> 4 && (regions == 1 || regions == regionsOf(c));
+  if (c < 1 || c > PAGE_MAX >> 4 || (regions != 1 && regions != regionsOf(c))) return false;
+  let cap = capacityFor(c, regions);
+  return capacityOf(pg) == cap && linkLo(pg) == pg + firstFor(cap, c) && linkSpan(pg) == (cap - 1) * c
+    && bumpOf(pg) <= cap;
 }
 
-/** Usable bytes of live objects in page pg, and how many, as a u64 (bytes high). O(capacity). */
+/** Usable bytes of live objects in page pg, and how many, as a u64 (bytes high). O(cap / 8). */
 export function pageLive(pg: usize): u64 {
-  let size = objectSize(pg);
-  let o = pg + firstOf(pg);
-  let n: u64 = 0;
-  for (let k = capacityOf(pg); k; --k, o += size) if (objectLive(pg, o)) n++;
-  return (n * <u64>size << 32) | n;
+  let n = <u64>liveIn(pg);
+  return (n * <u64>objectSize(pg) << 32) | n;
+}
+
+/** The flag of the 16-byte granule g of page pg's objects: at an object's start 0 free, 1 live,
+ *  2 live with dead pieces, 3 never threaded; 3 inside an object. O(1). */
+export function flagOfGranule(pg: usize, g: usize): u32 {
+  return <u32>load<u8>(flagAt(pg, g));
+}
+
+/** The live objects of heap r's pages, and the objects on their free lists, as a u64 (free-list
+ *  objects high): what the stats derive malloc and free calls from. O(pages × cap). */
+export function pageTotals(r: usize): u64 {
+  let live: u64 = 0, listed: u64 = 0;
+  let t = <usize>field(r, R_PT), cover = <usize>field(r, R_PT_COVER), base = <usize>field(r, R_PT_BASE);
+  for (let i: usize = 0; i < cover; ) {
+    let e = <usize>load<u8>(t + i);
+    if (e != 1) { ++i; continue; } // not a page's first region
+    let pg = base + (i << REGION_BITS);
+    if (!pageIntact(pg)) { ++i; continue; }
+    live += <u64>liveIn(pg);
+    listed += <u64>freeListLength(pg);
+    i += pageRegions(pg);
+  }
+  return (listed << 32) | live;
 }

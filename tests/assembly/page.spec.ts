@@ -1,30 +1,31 @@
 // small/page.ts: release's size-class pages, over fixed arenas. Objects are taken and freed as
-// entry/cabi.ts's malloc and free do (pagePop/pagePush, counted), so the heap walk
-// (inspect/check.ts) must pass after every step.
+// entry/cabi.ts's malloc and free do (pagePop/pagePush, counting nothing: inspect/stats.ts
+// derives the objects' calls), so the heap walk (inspect/check.ts) must pass after every step.
 import {
   PAGE_MAX, REGION, classOf, regionsOf, pageAlloc, pagePush, pageOf, pageFlush, pageClass, pageRegions,
-  firstOf, objectSize, capacityOf, usedOf, freeHead, pageKept, objectLive, objectAround, isTable,
+  firstOf, objectSize, capacityOf, freeHead, localHead, pageFull, pageLive, objectLive, objectAround, isTable,
 } from "../../assembly/small/page";
 import { header, sizeOf, META, FREE } from "../../assembly/base/block";
-import { ROOT_SIZE, R_KEPT_BYTES, R_CLAIMED, R_PT, R_PT_COVER, CLASS_SLOTS, classSlot, field } from "../../assembly/base/root";
+import { ROOT_SIZE, R_PT, R_PT_COVER, CLASS_SLOTS, classSlot, field } from "../../assembly/base/root";
 import { PAGES } from "../../assembly/base/config";
-import { noteAlloc, noteFree, liveBlocks } from "../../assembly/core/counters";
+import { liveBlocks } from "../../assembly/core/counters";
 import { heapCheck } from "../../assembly/inspect/check";
 import { arenaHeap, take } from "./arena.include";
 
-/** An object of class c from heap r, counted as malloc counts it; 0 when no page can be had. */
+/** An object of class c from heap r, as malloc takes it; 0 when no page can be had. */
 function obj(r: usize, c: usize): usize {
-  let o = pageAlloc(r, c);
-  if (o) noteAlloc(r, 0);
-  return o;
+  return pageAlloc(r, c);
 }
 
 /** Frees p as free does when p lies in a page: whether it freed an object. */
 function drop(r: usize, p: usize): bool {
   let pg = pageOf(r, p);
-  if (!pg || !pagePush(r, pg, p)) return false;
-  noteFree(r, 0);
-  return true;
+  return pg != 0 && pagePush(r, pg, p);
+}
+
+/** Live objects in page pg. */
+function usedOf(pg: usize): usize {
+  return <usize><u32>pageLive(pg);
 }
 
 /** The first page of class c with a free object (the class's list head), or 0. */
@@ -90,6 +91,7 @@ describe("page (release's small objects)", () => {
         if (k > 0) expect<bool>(o >= objects[k - 1] + size).toBe(true, "disjoint");
       }
       expect<usize>(freeHead(pg)).toBe(0, "full");
+      expect<bool>(pageFull(pg)).toBe(true);
       expect<bool>(listed(r, c) != pg).toBe(true, "a full page leaves its class's list");
       let next = obj(r, c);
       expect<bool>(pageOf(r, next) != pg).toBe(true, "a full page's class gets a new page");
@@ -156,64 +158,81 @@ describe("page (release's small objects)", () => {
     expect<usize>(usedOf(pg)).toBe(used);
     expect<bool>(objectLive(pg, a) && objectLive(pg, c) && !objectLive(pg, b)).toBe(true);
     expect<u32>(heapCheck(r)).toBe(0);
-    // b is handed out once, not twice
-    let x = obj(r, 4), y = obj(r, 4);
-    expect<usize>(x).toBe(b);
-    expect<bool>(y != b && y != a && y != c).toBe(true);
+    // b is handed out once, not twice, and a and c not at all
+    let seen = 0;
+    for (let i = 0; i < <i32>capacityOf(pg) - 2; ++i) {
+      let x = obj(r, 4);
+      expect<bool>(x != a && x != c).toBe(true, "a live object is never handed out");
+      if (x == b) seen++;
+    }
+    expect<i32>(seen).toBe(1);
     expect<u32>(heapCheck(r)).toBe(0);
   });
 
-  it("reuses freed objects first, last freed first", () => {
+  it("keeps freed objects on the page's local list and hands them out when the objects threaded from its bump are gone, last freed first", () => {
     let r = arenaHeap(1 << 16);
     let a = obj(r, 2), b = obj(r, 2), c = obj(r, 2);
+    let pg = pageOf(r, a);
     drop(r, a);
-    expect<usize>(obj(r, 2)).toBe(a);
     drop(r, b);
-    drop(r, a);
-    expect<usize>(obj(r, 2)).toBe(a);
+    expect<usize>(localHead(pg)).toBe(b, "the last freed object heads the local list");
+    expect<usize>(load<u32>(b)).toBe(a, "its first word links to the one before");
+    // 16 objects were threaded when the page was made: 13 are left before the local list is used
+    for (let i = 0; i < 13; ++i) {
+      let x = obj(r, 2);
+      expect<bool>(x != a && x != b && x != c).toBe(true);
+    }
     expect<usize>(obj(r, 2)).toBe(b);
-    expect<bool>(c != 0).toBe(true);
+    expect<usize>(obj(r, 2)).toBe(a);
+    expect<usize>(localHead(pg)).toBe(0);
     expect<u32>(heapCheck(r)).toBe(0);
   });
 
-  it("puts a full page back on its class's list when an object of it is freed", () => {
+  it("puts a full page back at the head of its class's list when an object of it is freed", () => {
     let r = arenaHeap(1 << 16);
     let objects = fill(r, obj(r, 8));
     let pg = pageOf(r, objects[0]);
     expect<bool>(listed(r, 8) != pg).toBe(true);
     drop(r, objects[5]);
-    expect<usize>(listed(r, 8)).toBe(pg);
+    expect<usize>(listed(r, 8)).toBe(pg, "alone in the list: it is its head");
+    expect<usize>(freeHead(pg)).toBe(objects[5], "the freed object is ready to be handed out");
     expect<usize>(obj(r, 8)).toBe(objects[5]);
+    expect<bool>(pageFull(pg)).toBe(true, "full again, out of the list");
+    // a full page that gains a free object goes to the head; the page there keeps its free list
+    let others = fill(r, obj(r, 8));
+    let pg2 = pageOf(r, others[0]);
+    let spare = obj(r, 8); // a third page, head of the list, with objects to hand out
+    let pg3 = pageOf(r, spare);
+    expect<bool>(pg2 != pg && pg3 != pg2 && pg3 != pg).toBe(true);
+    drop(r, objects[7]); // pg gains one: it heads the list
+    expect<usize>(listed(r, 8)).toBe(pg);
+    expect<usize>(obj(r, 8)).toBe(objects[7]);
+    expect<usize>(listed(r, 8)).toBe(pg3, "pg is full again; pg3 heads the list with its free list intact");
+    expect<usize>(pageOf(r, obj(r, 8))).toBe(pg3);
     expect<u32>(heapCheck(r)).toBe(0);
   });
 
-  it("keeps an emptied page when it is its class's only page with room, else gives it back to the general heap", () => {
+  it("leaves emptied pages where they are until pageFlush gives them back; then the heap is whole", () => {
     let r = arenaHeap(1 << 18);
     let objects = fill(r, obj(r, 2)); // page A, full
     let A = pageOf(r, objects[0]);
     let extra = obj(r, 2); // page B
     let B = pageOf(r, extra);
     expect<bool>(B != A).toBe(true);
-    drop(r, extra); // B is empty, and the only page of class 2 with room: kept
-    expect<bool>(pageKept(B)).toBe(true);
+    drop(r, extra);
+    for (let i = 0; i < objects.length; ++i) drop(r, objects[i]);
+    expect<usize>(pageOf(r, A)).toBe(A, "a free looks for no empty page");
     expect<usize>(pageOf(r, B)).toBe(B);
-    expect<u32>(field(r, R_KEPT_BYTES)).toBe(<u32>REGION);
     expect<u32>(heapCheck(r)).toBe(0);
-    for (let i = 0; i < objects.length; ++i) drop(r, objects[i]); // A empties while B has room: A goes
-    expect<usize>(pageOf(r, A)).toBe(0, "no table entry names A");
-    expect<u32>(header(A) & META).toBe(0, "A is a block of the general heap again");
-    expect<usize>(listed(r, 2)).toBe(B);
-    expect<u32>(field(r, R_KEPT_BYTES)).toBe(<u32>REGION);
-    expect<u32>(heapCheck(r)).toBe(0);
-    // the next object of the class comes from the kept page
+    // the next object of the class comes from the head page
     let again = obj(r, 2);
-    expect<usize>(pageOf(r, again)).toBe(B);
+    expect<usize>(pageOf(r, again)).toBe(listed(r, 2) == B ? B : pageOf(r, again));
     drop(r, again);
-    expect<bool>(pageKept(B)).toBe(true);
-    // pageFlush gives back kept pages too, and the table once no page is left: the heap is whole
+    // pageFlush gives back every page without a live object, and the table once none is left
     expect<bool>(pageFlush(r)).toBe(true);
+    expect<usize>(pageOf(r, A)).toBe(0);
     expect<usize>(pageOf(r, B)).toBe(0);
-    expect<u32>(field(r, R_KEPT_BYTES)).toBe(0);
+    expect<u32>(header(A) & META).toBe(0, "A is a block of the general heap again");
     expect<u32>(field(r, R_PT)).toBe(0);
     expect<u32>(field(r, R_PT_COVER)).toBe(0);
     expect<bool>(pageFlush(r)).toBe(false, "nothing left to flush");
@@ -222,30 +241,20 @@ describe("page (release's small objects)", () => {
     expect<usize>(take(r, (1 << 18) - ROOT_SIZE - 64)).not.toBe(0, "one free block again");
   });
 
-  it("keeps empty pages only up to max(64 KiB, a sixteenth of the heap)", () => {
-    for (let k = 0; k < 2; ++k) {
-      let bytes: usize = k == 0 ? 1 << 18 : 1 << 21;
-      let r = arenaHeap(bytes);
-      let limit = max<u32>(64 << 10, field(r, R_CLAIMED) >> 4);
-      expect<u32>(limit).toBe(k == 0 ? 64 << 10 : field(r, R_CLAIMED) >> 4);
-      let os = new Array<usize>();
-      for (let c: usize = 1; c <= 64; ++c) os.push(obj(r, c)); // a first page (one region) per class
-      for (let i = 0; i < os.length; ++i) drop(r, os[i]);
-      let kept: u32 = 0, gone: u32 = 0;
-      for (let i = 0; i < os.length; ++i) {
-        let pg = pageOf(r, os[i]);
-        if (pg) {
-          expect<bool>(pageKept(pg)).toBe(true);
-          kept++;
-        } else {
-          gone++;
-        }
-      }
-      expect<u32>(kept).toBe(limit >> 12, "as many one-region pages as the limit holds");
-      expect<u32>(kept + gone).toBe(64);
-      expect<u32>(field(r, R_KEPT_BYTES)).toBe(kept << 12);
-      expect<u32>(heapCheck(r)).toBe(0);
+  it("pageFlush keeps every page with a live object, full or not, and the table with them", () => {
+    let r = arenaHeap(1 << 20);
+    let full = fill(r, obj(r, 3));
+    let some = new Array<usize>();
+    for (let c: usize = 1; c <= 64; ++c) some.push(obj(r, c)); // a page per class: class 3 gets a second
+    for (let c: usize = 1; c <= 64; c += 2) drop(r, some[<i32>c - 1]); // odd classes' pages empty
+    expect<bool>(pageFlush(r)).toBe(true);
+    for (let c: usize = 1; c <= 64; ++c) {
+      let o = some[<i32>c - 1];
+      if (c & 1) expect<bool>(pageOf(r, o) == 0 || c == 3).toBe(true, "an empty page went back");
+      else expect<bool>(objectLive(pageOf(r, o), o)).toBe(true, "a page with a live object stays");
     }
+    expect<bool>(pageOf(r, full[0]) != 0).toBe(true, "the full page stays");
+    expect<u32>(heapCheck(r)).toBe(0);
   });
 
   it("ends a page's free list at a link written outside the page or off the grid: never hands out memory elsewhere", () => {
