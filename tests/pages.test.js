@@ -31,7 +31,7 @@ function pageOf(records, p) {
 
 const fresh = () => createInstance('release', { initial: 1, maximum: 256 });
 
-// The page header (small/page.ts): 40 bytes, then a flag byte per 16-byte granule of the objects.
+// The page header (small/page.ts): 40 bytes, then a flag byte per object, rounded up to 16.
 const PG = { CLASS: 20, REGIONS: 21, FLAGS: 40 };
 const capacity = pageCapacity;
 
@@ -346,8 +346,8 @@ describe('release: small requests are objects of size-class pages', () => {
       const a = r.malloc(32), b = r.malloc(32);
       r.free(b);
       const page = pageOf(walk(r), a);
-      const granule = (p) => (p - (page.p + pageFirst(32, 4096))) / 16; // a flag byte per 16-byte granule
-      const flag = page.p + PG.FLAGS + granule(change === 1 ? b : a);
+      const index = (p) => (p - (page.p + pageFirst(32, 4096))) / 32; // a flag byte per object
+      const flag = page.p + PG.FLAGS + index(change === 1 ? b : a);
       assert.equal(r.check(), 0);
       r.writeBytes(flag, [change]);
       assert.equal(r.check(), CHECK_PAGE, what);

@@ -12,9 +12,19 @@ export const SMALL_MAX: usize = isDefined(RALLOC_SMALL_MAX) ? RALLOC_SMALL_MAX :
 // @ts-ignore: compile-time constant from --use
 export const QUICK_LIMIT: usize = isDefined(RALLOC_QUICK_LIMIT) ? RALLOC_QUICK_LIMIT : 262144;
 
-/** Growth: each memory.grow adds at least (heap size >> GROW_SHIFT); 0 doubles, 1 adds half. */
+/** Growth: each memory.grow adds at least (heap size >> GROW_SHIFT) while the heap is smaller
+ *  than GROW_LARGE_PAGES; 0 doubles, 1 adds half. */
 // @ts-ignore: compile-time constant from --use
 export const GROW_SHIFT: u32 = isDefined(RALLOC_GROW_SHIFT) ? RALLOC_GROW_SHIFT : 1;
+
+/** Growth of a large heap (GROW_LARGE_PAGES or more): at least (heap size >> GROW_SHIFT_LARGE),
+ *  so the last step overshoots the need by at most that fraction (3: an eighth). */
+// @ts-ignore: compile-time constant from --use
+export const GROW_SHIFT_LARGE: u32 = isDefined(RALLOC_GROW_SHIFT_LARGE) ? RALLOC_GROW_SHIFT_LARGE : 3;
+
+/** The heap size (64 KiB pages) from which growth steps are GROW_SHIFT_LARGE's. */
+// @ts-ignore: compile-time constant from --use
+export const GROW_LARGE_PAGES: u32 = isDefined(RALLOC_GROW_LARGE_PAGES) ? RALLOC_GROW_LARGE_PAGES : 16;
 
 /** Growth: each memory.grow adds at least this many 64 KiB pages. */
 // @ts-ignore: compile-time constant from --use

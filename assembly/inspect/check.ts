@@ -48,7 +48,7 @@ import { liveBlocks, heldBytes } from "../core/counters";
 import {
   REGION_BITS, pageOf, pageLive, isTable, firstOf, objectSize, capacityOf, freeHead, localHead,
   nextPage, prevPage, objectLive, bumpOf, objectAround, pageClass, pageRegions, tableEntry,
-  pageIntact, pageFull, linkLo, linkSpan, flagOfGranule, pageTotals,
+  pageIntact, pageFull, linkLo, flagOfIndex, pageTotals,
 } from "../small/page";
 import { blockHolding } from "../features/range";
 import { bytesInUse } from "./stats";
@@ -197,7 +197,7 @@ function walk(r: usize): u32 {
       // (and the object is marked as holding pieces, so its free forgets them)
       let o = objectAround(pg, start);
       if (end == start || !o || !objectLive(pg, o) || end > o + objectSize(pg)) return CHECK_DEAD;
-      if (flagOfGranule(pg, (o - linkLo(pg)) >> 4) != 2) return CHECK_DEAD;
+      if (flagOfIndex(pg, (o - linkLo(pg)) / objectSize(pg)) != 2) return CHECK_DEAD;
     } else if (end == start) {
       // an exact-end mark: it sits at the usable end of a live block
       let b = start > 0 ? blockHolding(r, start - 1, 1) : 0;
@@ -210,7 +210,7 @@ function walk(r: usize): u32 {
 }
 
 /** Checks page pg (a META block of size `size` that is not the table): its table entries, its
- *  header (pageIntact), its flags (0, 1 or 2 at threaded objects, 3 elsewhere, zero padding),
+ *  header (pageIntact), its flags (0, 1 or 2 for threaded objects, 3 for the rest, zero padding),
  *  its free and local lists (on the
  *  class's grid, flags 0, below bump) which with the objects from bump on are exactly the
  *  objects not live, and a full page's state. O(capacity). */
@@ -220,18 +220,14 @@ function checkPage(r: usize, pg: usize, size: usize): u32 {
   if (!pageIntact(pg) || size != regions << REGION_BITS) return CHECK_PAGE;
   let t = tableEntry(r, pg);
   for (let k: usize = 0; k < regions; ++k) if (<usize>load<u8>(t + k) != k + 1) return CHECK_PAGE;
-  let cap = capacityOf(pg), bump = bumpOf(pg), c = pageClass(pg), span = linkSpan(pg), live: usize = 0;
-  for (let g: usize = 0; g <= span; ++g) {
-    let f = flagOfGranule(pg, g);
-    // inside an object, or an object never threaded from bump: 3; a threaded object: 0, 1 or 2
-    if (g % c != 0 || g / c >= bump) {
-      if (f != 3) return CHECK_PAGE;
-    } else {
-      if (f > 2) return CHECK_PAGE;
-      if (f) live++;
-    }
+  let cap = capacityOf(pg), bump = bumpOf(pg), live: usize = 0;
+  for (let i: usize = 0; i < cap; ++i) {
+    let f = flagOfIndex(pg, i);
+    // an object never threaded from bump: 3; a threaded one: 0, 1 or 2
+    if (i >= bump ? f != 3 : f > 2) return CHECK_PAGE;
+    if (i < bump && f) live++;
   }
-  for (let g = span + 1; <usize>40 + g < firstOf(pg); ++g) if (flagOfGranule(pg, g)) return CHECK_PAGE; // padding
+  for (let i = cap; <usize>40 + i < firstOf(pg); ++i) if (flagOfIndex(pg, i)) return CHECK_PAGE; // padding
   let free = countList(pg, freeHead(pg), cap - live);
   if (free < 0) return CHECK_PAGE;
   let full = pageFull(pg);

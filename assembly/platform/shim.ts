@@ -20,7 +20,7 @@
 // The 4 GiB edge: memory.size() << 16 wraps to 0 at 65536 pages in 32 bits, so page arithmetic
 // is done in u64 and no address at or above MAX_END is ever handed out.
 
-import { GROW_SHIFT, GROW_MIN_PAGES } from "../base/config";
+import { GROW_SHIFT, GROW_SHIFT_LARGE, GROW_LARGE_PAGES, GROW_MIN_PAGES } from "../base/config";
 
 /** Nothing at or above this address is handed out, so every end fits in a u32. */
 export const MAX_END: u64 = 0xFFFF_FFF0;
@@ -116,7 +116,9 @@ function reach(want: u64, geometric: u32): bool {
 
 /**
  * Hands a heap all memory from the break to the end of memory, at least `need` bytes, growing
- * memory geometrically when needed. Returns the start (the end is shimBreak()), or 0 when
+ * memory geometrically when needed: by half the heap while it is small, by an eighth once it
+ * is large (config.ts), so peak memory stays within an eighth of the need and a heap of
+ * hundreds of MiB still grows in a few dozen calls. Returns the start (the end is shimBreak()), or 0 when
  * memory cannot reach that far. O(1), plus one memory.grow when it grows.
  */
 export function shimClaim(need: usize): usize {
@@ -125,7 +127,7 @@ export function shimClaim(need: usize): usize {
   let want = brk + <u64>need;
   if (want > MAX_END) return 0;
   let heapPages = <u32>((brk - <u64>load<u32>(state + S_BASE)) >> 16);
-  if (!reach(want, heapPages >> GROW_SHIFT)) return 0;
+  if (!reach(want, heapPages >> (heapPages < GROW_LARGE_PAGES ? GROW_SHIFT : GROW_SHIFT_LARGE))) return 0;
   let end = shimMemoryEnd();
   store<u32>(state + S_BRK, <u32>end);
   store<u32>(state + S_SBRK_START, <u32>end);

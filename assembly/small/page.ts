@@ -11,8 +11,8 @@
 //   a page at q (4 KiB aligned), of class c, R regions, holding cap objects
 //    q         +4        +8       +12      +16    +18   +20 +21 +22  +24      +28      +32     +36  +40            first
 //   ┌─────────┬─────────┬────────┬────────┬──────┬─────┬───┬───┬────┬────────┬────────┬───────┬────┬──────────────┬─────────┐
-//   │ free    │ local   │ next   │ prev   │ bump │ cap │ c │ R │ -  │ lo u32 │ span   │ -     │ -  │ flags: a byte│objects …│
-//   │ u32     │ u32     │ u32    │ u32    │ u16  │ u16 │u8 │u8 │    │        │ u32    │       │    │ per granule  │16·c each│
+//   │ free    │ local   │ next   │ prev   │ bump │ cap │ c │ R │ -  │ lo u32 │ span   │ recip │ -  │ flags: a byte│objects …│
+//   │ u32     │ u32     │ u32    │ u32    │ u16  │ u16 │u8 │u8 │    │        │ u32    │ u32   │    │ per object   │16·c each│
 //   └─────────┴─────────┴────────┴────────┴──────┴─────┴───┴───┴────┴────────┴────────┴───────┴────┴──────────────┴─────────┘
 //    free   objects malloc pops; each free object's first word links to the next
 //    local  objects free pushed since the list above was last refilled (mimalloc's local_free);
@@ -23,14 +23,14 @@
 //           from there THREAD at a time, so making a page costs O(THREAD), not O(page)
 //    lo, span  the first object's address, and the offset of the last from it in 16-byte units:
 //           a free-list link must lie in [lo, lo + 16·span] on the 16-byte grid (pagePop)
-//    flags  a byte per 16-byte granule of the objects, span + 1 of them: at an object's first
-//           granule 0 when it is free, 1 when it is live (2: live, with pieces freed by
-//           ralloc_dealloc recorded in the dead-piece table); 3 everywhere else (inside an
-//           object, and objects never threaded from bump). free(p) of anything but a live
-//           object's start (a double free, an interior pointer, a header) finds no 1 or 2 and
-//           changes nothing; malloc pops only an object whose flag is 0. Zero up to `first`.
-//   first = 40 + span + 1 rounded up to 16; objects end at least 16 bytes before q + R × 4096,
-//   where the next block's header sits (the page block's size is exactly R × 4096, so pages tile).
+//    recip  ⌈65536 / c⌉: the index of the object at granule g (16-byte units from lo) is
+//           (g · recip) >> 16, exact for every granule of a page (g < 1024)
+//    flags  a byte per object: 0 free, 1 live (2: live, with pieces freed by ralloc_dealloc
+//           recorded in the dead-piece table), 3 never threaded from bump. free(p) of anything
+//           but a live object's start (a double free, an interior pointer, a header) changes
+//           nothing; malloc pops only an object flagged 0. Zero up to `first`.
+//   first = 40 + cap rounded up to 16; objects end at least 16 bytes before q + R × 4096, where
+//   the next block's header sits (the page block's size is exactly R × 4096, so pages tile).
 //
 // Invariants (inspect/check.ts): a page is in its class's list exactly when it has a free
 // object, and then its free list is not empty; its free and local lists and the objects from
@@ -74,13 +74,14 @@ const PG_CLASS: usize = 20;
 const PG_REGIONS: usize = 21;
 const PG_LO: usize = 24;
 const PG_SPAN: usize = 28;
+const PG_RECIP: usize = 32;
 const PG_FLAGS: usize = 40;
 /** The local list of a page that is full and in no list. */
 const FULL: u32 = 1;
 /** Objects threaded onto a page's free list at a time. */
 const THREAD: usize = 16;
-/** A free object's flag, a live object's, a live object's with dead pieces recorded, and any
- *  other granule's (inside an object, or an object never threaded from bump). */
+/** A free object's flag, a live object's, a live object's with dead pieces recorded, and an
+ *  object's never threaded from bump. */
 const FREE_OBJECT: u8 = 0;
 const LIVE: u8 = 1;
 const LIVE_DEAD: u8 = 2;
@@ -97,18 +98,23 @@ const NOT_START: u8 = 3;
   return c <= 16 ? 1 : c <= 32 ? 2 : 4;
 }
 
-/** Objects a page of class c over `regions` regions holds: the most whose flags (a byte per
- *  granule from the first object's to the last's, after the 40-byte header, rounded up to 16)
- *  and selves end 16 bytes before the page's end. O(1). */
+/** Objects a page of class c over `regions` regions holds: the most whose flags (a byte each,
+ *  after the 40-byte header, rounded up to 16) and selves end 16 bytes before the page's end.
+ *  O(1). */
 export function capacityFor(c: usize, regions: usize): usize {
   let size = c << 4, end = (regions << REGION_BITS) - 16;
-  let cap = (end - PG_FLAGS - 1 + c) / (size + c);
-  return firstFor(cap, c) + cap * size > end ? cap - 1 : cap; // (rounding the flags up costs at most one)
+  let cap = (end - PG_FLAGS) / (size + 1);
+  return firstFor(cap) + cap * size > end ? cap - 1 : cap; // (rounding the flags up costs at most one)
 }
 
-/** Offset of the first object of a page of class c holding cap objects. O(1). */
-@inline function firstFor(cap: usize, c: usize): usize {
-  return (PG_FLAGS + (cap - 1) * c + 1 + 15) & ~15;
+/** Offset of the first object of a page holding cap objects. O(1). */
+@inline function firstFor(cap: usize): usize {
+  return (PG_FLAGS + cap + 15) & ~15;
+}
+
+/** ⌈65536 / c⌉, the multiplier that turns a granule offset into an object index. O(1). */
+@inline function recipFor(c: usize): usize {
+  return (65535 + c) / c;
 }
 
 /** Class c of page pg (its objects are 16·c bytes). O(1). */
@@ -227,15 +233,24 @@ function pageOfMiss(p: usize): usize {
   return pageOf(mRoot, p);
 }
 
-/** Address of the flag of the 16-byte granule g of page pg's objects. O(1). */
-@inline function flagAt(pg: usize, g: usize): usize {
-  return pg + PG_FLAGS + g;
+/** Address of the flag of object i of page pg. O(1). */
+@inline function flagAt(pg: usize, i: usize): usize {
+  return pg + PG_FLAGS + i;
 }
 
-/** Address of the flag of p when p lies on the 16-byte grid of page pg's objects, else 0. O(1). */
+/** Index of the object at granule g (16-byte units from the first object) of page pg, when g
+ *  is the first granule of one: exact for every granule of a page. O(1): a multiply. */
+@inline function indexAt(pg: usize, g: usize): usize {
+  return (g * <usize>load<u32>(pg, PG_RECIP)) >> 16;
+}
+
+/** Address of the flag of p when p is the start of an object of page pg, else 0: on the grid
+ *  of the class within the page's objects. O(1): two multiplies. */
 @inline function flagOf(pg: usize, p: usize): usize {
   let g = rotr<u32>(<u32>(p - <usize>load<u32>(pg, PG_LO)), 4); // off the 16-byte grid: huge
-  return g > load<u32>(pg, PG_SPAN) ? 0 : flagAt(pg, <usize>g);
+  if (g > load<u32>(pg, PG_SPAN)) return 0;
+  let i = indexAt(pg, <usize>g);
+  return i * <usize>load<u8>(pg, PG_CLASS) == <usize>g ? flagAt(pg, i) : 0;
 }
 
 /** Whether p is the start of a live object of page pg. O(1). */
@@ -255,7 +270,7 @@ export function markDead(pg: usize, p: usize): void {
 export function objectAround(pg: usize, p: usize): usize {
   let lo = <usize>load<u32>(pg, PG_LO);
   if (p < lo) return 0;
-  let i = (p - lo) / objectSize(pg);
+  let i = indexAt(pg, (p - lo) >> 4);
   return i < capacityOf(pg) ? lo + i * objectSize(pg) : 0;
 }
 
@@ -273,7 +288,7 @@ export function objectAround(pg: usize, p: usize): usize {
   // write.) One test for the range and the 16-byte grid: rotating the offset right by 4 moves an
   // off-grid remainder to the top bits.
   let g = rotr<u32>(<u32>(o - <usize>load<u32>(pg, PG_LO)), 4);
-  let f = flagAt(pg, <usize>g);
+  let f = flagAt(pg, indexAt(pg, <usize>g));
   if (g > load<u32>(pg, PG_SPAN) || load<u8>(f) != FREE_OBJECT) return popAfterCut(r, slot, pg);
   let next = <u32>load<u32>(o);
   store<u32>(pg, next, PG_FREE);
@@ -340,18 +355,15 @@ function thread(r: usize, pg: usize): usize {
   let n = min<usize>(cap - b, THREAD);
   let first = linkLo(pg) + b * size;
   let o = first;
-  for (let k: usize = 1; k < n; ++k, o += size) {
-    store<u32>(o, <u32>(o + size));
-    store<u8>(flagAt(pg, (o - linkLo(pg)) >> 4), FREE_OBJECT);
-  }
+  for (let k: usize = 1; k < n; ++k, o += size) store<u32>(o, <u32>(o + size));
   store<u32>(o, 0);
-  store<u8>(flagAt(pg, (o - linkLo(pg)) >> 4), FREE_OBJECT);
+  memory.fill(flagAt(pg, b), FREE_OBJECT, n);
   store<u16>(pg, <u16>(b + n), PG_BUMP);
   addHanded(r, <i64>n);
   return first;
 }
 
-/** Live objects in page pg: the flags that are 1 or 2. O(granules / 8). */
+/** Live objects in page pg: the flags that are 1 or 2. O(cap / 8). */
 function liveIn(pg: usize): usize {
   let n: usize = 0;
   let f = pg + PG_FLAGS, end = pg + firstOf(pg); // the flags and their zero padding
@@ -445,14 +457,15 @@ function pageMake(r: usize, c: usize): usize {
   }
   setHeader(pg, header(pg) | META);
   let cap = capacityFor(c, regions);
-  let first = firstFor(cap, c), flags = (cap - 1) * c + 1;
+  let first = firstFor(cap);
   memory.fill(pg, 0, first); // lists, bump, and the flags' padding
-  memory.fill(pg + PG_FLAGS, NOT_START, flags); // no object is threaded yet
+  memory.fill(pg + PG_FLAGS, NOT_START, cap); // no object is threaded yet
   store<u16>(pg, <u16>cap, PG_CAP);
   store<u8>(pg, <u8>c, PG_CLASS);
   store<u8>(pg, <u8>regions, PG_REGIONS);
   store<u32>(pg, <u32>(pg + first), PG_LO); // where a free-list link may point (pagePop)
   store<u32>(pg, <u32>((cap - 1) * c), PG_SPAN); // in 16-byte units
+  store<u32>(pg, <u32>recipFor(c), PG_RECIP);
   store<u32>(pg, <u32>thread(r, pg), PG_FREE);
   let t = tableEntry(r, pg);
   for (let k: usize = 0; k < regions; ++k) store<u8>(t + k, <u8>(k + 1));
@@ -565,8 +578,8 @@ export function pageIntact(pg: usize): bool {
   let c = pageClass(pg), regions = pageRegions(pg);
   if (c < 1 || c > PAGE_MAX >> 4 || (regions != 1 && regions != regionsOf(c))) return false;
   let cap = capacityFor(c, regions);
-  return capacityOf(pg) == cap && linkLo(pg) == pg + firstFor(cap, c) && linkSpan(pg) == (cap - 1) * c
-    && bumpOf(pg) <= cap;
+  return capacityOf(pg) == cap && linkLo(pg) == pg + firstFor(cap) && linkSpan(pg) == (cap - 1) * c
+    && <usize>load<u32>(pg, PG_RECIP) == recipFor(c) && bumpOf(pg) <= cap;
 }
 
 /** Usable bytes of live objects in page pg, and how many, as a u64 (bytes high). O(cap / 8). */
@@ -575,10 +588,10 @@ export function pageLive(pg: usize): u64 {
   return (n * <u64>objectSize(pg) << 32) | n;
 }
 
-/** The flag of the 16-byte granule g of page pg's objects: at an object's start 0 free, 1 live,
- *  2 live with dead pieces, 3 never threaded; 3 inside an object. O(1). */
-export function flagOfGranule(pg: usize, g: usize): u32 {
-  return <u32>load<u8>(flagAt(pg, g));
+/** The flag of object i of page pg: 0 free, 1 live, 2 live with dead pieces, 3 never threaded;
+ *  past the last object, the padding's 0. O(1). */
+export function flagOfIndex(pg: usize, i: usize): u32 {
+  return <u32>load<u8>(flagAt(pg, i));
 }
 
 /** The live objects of heap r's pages, and the objects on their free lists, as a u64 (free-list

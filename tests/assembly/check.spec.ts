@@ -73,7 +73,7 @@ describe("heap walker", () => {
       let flags = pg + 40; // the page's flags: a byte per object (small/page.ts)
       if (k == 0) store<u8>(flags, 0); // its first object, live, no longer flagged
       else if (k == 1) store<u8>(flags + capacityOf(pg) - 1, 1); // an object never handed out flagged live
-      else store<u8>(flags, 3); // a flag no object has
+      else store<u8>(flags, 3); // a threaded object flagged as never threaded
       expect<u32>(heapCheck(s[0])).toBe(CHECK_PAGE);
     }
   });

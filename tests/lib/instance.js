@@ -305,16 +305,16 @@ export class MisuseReport extends Error {
 }
 
 /** Objects a release page of `size`-byte objects over `bytes` bytes holds (assembly/small/page.ts
- *  capacityFor): a 40-byte header, a flag byte per 16-byte granule from the first object to the
- *  last one's start, rounded up to 16, and the objects, ending 16 bytes before the page's end. */
+ *  capacityFor): a 40-byte header, a flag byte per object rounded up to 16, and the objects,
+ *  ending 16 bytes before the page's end. */
 export function pageCapacity(size, bytes) {
-  const end = bytes - 16, c = size / 16;
-  let cap = Math.floor((end - 40 - 1 + c) / (size + c));
-  if (((40 + (cap - 1) * c + 1 + 15) & ~15) + cap * size > end) cap--;
+  const end = bytes - 16;
+  let cap = Math.floor((end - 40) / (size + 1));
+  if (((40 + cap + 15) & ~15) + cap * size > end) cap--;
   return cap;
 }
 
 /** Offset of the first object in a release page of `size`-byte objects over `bytes` bytes. */
 export function pageFirst(size, bytes) {
-  return (40 + (pageCapacity(size, bytes) - 1) * (size / 16) + 1 + 15) & ~15;
+  return (40 + pageCapacity(size, bytes) + 15) & ~15;
 }
