@@ -282,11 +282,12 @@ export function objectAround(pg: usize, p: usize): usize {
   if (!pg) return 0;
   let o = <usize>load<u32>(pg, PG_FREE); // a listed page's free list is never empty
   // The object must be a free object of the page: a link the program overwrote after a free can
-  // name anything. Outside the page's objects, off the class's grid, or a live object: the list
-  // ends there (the objects after it are lost until the page empties), and malloc never hands
-  // out a page header, memory past the page, or an object twice. (The guarded builds name the
-  // write.) One test for the range and the 16-byte grid: rotating the offset right by 4 moves an
-  // off-grid remainder to the top bits.
+  // name anything. Outside the page's objects, off the 16-byte grid, or (by its flag) a live
+  // object: the list ends there (the objects after it are lost until the page empties), and
+  // malloc never hands out a page header, memory past the page, or a live object a second
+  // time. Not checked, for speed: the class's grid (a link into the middle of a free object
+  // passes). The guarded builds name the write. One test for the range and the 16-byte grid:
+  // rotating the offset right by 4 moves an off-grid remainder to the top bits.
   let g = rotr<u32>(<u32>(o - <usize>load<u32>(pg, PG_LO)), 4);
   let f = flagAt(pg, indexAt(pg, <usize>g));
   if (g > load<u32>(pg, PG_SPAN) || load<u8>(f) != FREE_OBJECT) return popAfterCut(r, slot, pg);
