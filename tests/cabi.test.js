@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import {
   BUILDS, C_ABI_BUILDS, C_ONLY_BUILDS, PAGE, EINVAL, ENOMEM, SBRK_FAIL, STATS_SIZE, STATS_VERSION,
   buildPath, createInstance, Rng, hex, fillPattern, findPatternMismatch,
+  warmPages,
 } from './lib/instance.js';
 import { Shadow } from './lib/shadow.js';
 
@@ -1184,7 +1185,7 @@ describe('release: realloc growth moves a buffer O(log n) times', () => {
   it('a growing realloc that moves into an object of a page copies the block\'s bytes, not what lies before the object', () => {
     // A general block (aligned above 16) of 100 bytes, grown to 200 with no free block left to take
     // the room: the block moves to an object of a page (no header of its own).
-    const r = createInstance('release', { initial: 1, maximum: 16 });
+    const r = warmPages(createInstance('release', { initial: 1, maximum: 16 }), [200, 208]);
     const neighbour = r.malloc(200); // a live object of class 13: its page has room for more
     r.view().setUint32(neighbour + 204, 16, true); // its last bytes, which would read as a 16-byte header after it
     const p = r.alignedAlloc(32, 100);

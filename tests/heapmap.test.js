@@ -3,7 +3,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { bindings, rejectsWith } from './lib/dist.js';
-import { pageCapacity } from './lib/instance.js';
+import { pageCapacity, warmPages } from './lib/instance.js';
 
 const { createHeap, RallocError } = bindings;
 const { walkHeap, spans, blocksIn, decodeLayout, isLive } = await import('../dist/bindings/walk.js');
@@ -206,7 +206,7 @@ function assertFigures(map, blocks, spanCount) {
 
 /** A heap with used, free and cached blocks and an sbrk region; returns it and its walk. */
 function busyHeap(build) {
-  const heap = createHeap({ build });
+  const heap = warmPages(createHeap({ build })); // release: its small requests are page objects
   const ps = [];
   for (let i = 0; i < 120; i++) ps.push(heap.malloc(1 + ((i * 37) % 300)));
   for (let i = 0; i < 120; i += 3) heap.free(ps[i]);                 // small: cached
@@ -422,6 +422,7 @@ describe('drawHeapMap', () => {
     assert.equal(snap.layout.brk, snap.layout.memoryEnd);
     assert.deepEqual(readMap(drawHeapMap(snap)).legend, ['program', 'metadata', 'used', 'free']);
     // A small request makes a page (and the page table): both show up, its objects as blocks.
+    warmPages(plain, [100]);
     plain.malloc(100);
     assert.deepEqual(readMap(drawHeapMap(snapshot(plain))).legend, ['program', 'metadata', 'page', 'table', 'used', 'free']);
     // A freed small block is cached in the guarded builds' quick lists.
@@ -567,7 +568,7 @@ describe('drawHeapMap', () => {
 describe('release: objects of size-class pages, pages and the page table', () => {
   /** A release heap with small requests (objects of pages) and large ones (general blocks). */
   function mixedHeap() {
-    const heap = createHeap({ build: 'release' });
+    const heap = warmPages(createHeap({ build: 'release' }));
     const small = { one: heap.malloc(1), sixteen: heap.malloc(16), seventeen: heap.malloc(17), hundred: heap.malloc(100), max: heap.malloc(1024) };
     const large = { justOver: heap.malloc(1025), big: heap.malloc(5000) };
     heap.free(small.sixteen);

@@ -4,7 +4,7 @@
 // names a broken page.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createInstance, Rng, hex, pageCapacity, pageFirst } from './lib/instance.js';
+import { createInstance, Rng, hex, pageCapacity, pageFirst, warmPages, PAGE_ASKS } from './lib/instance.js';
 
 const KIND = { OBJECT: 2, OBJECT_FREE: 3, PAGE: 6, TABLE: 10 };
 const CHECK_PAGE = 18;
@@ -29,13 +29,60 @@ function pageOf(records, p) {
   return null;
 }
 
-const fresh = () => createInstance('release', { initial: 1, maximum: 256 });
+/** A release heap whose every class is busy enough for pages (a class's first 16 requests are
+ *  blocks with a header: the test of that is below). */
+const fresh = () => warmPages(createInstance('release', { initial: 1, maximum: 256 }));
 
 // The page header (small/page.ts): 40 bytes, then a flag byte per object, rounded up to 16.
 const PG = { CLASS: 20, REGIONS: 21, FLAGS: 40 };
 const capacity = pageCapacity;
 
 describe('release: small requests are objects of size-class pages', () => {
+  it('a class\'s first requests are blocks with a header; once it asked for PAGE_ASKS objects, it gets pages', () => {
+    const r = createInstance('release', { initial: 1, maximum: 256 });
+    const first = Array.from({ length: PAGE_ASKS }, () => r.malloc(48));
+    for (const p of first) assert.equal(walk(r).find((x) => x.p === p)?.kind, 0, `${hex(p)} is a block with a header`);
+    const next = r.malloc(48);
+    assert.ok(pageOf(walk(r), next), 'the next request is an object of a page');
+    assert.equal(r.usableSize(next), 48);
+    // another class is not affected
+    const other = r.malloc(100);
+    assert.equal(walk(r).find((x) => x.p === other)?.kind, 0, 'a class of its own counts its own requests');
+    assert.equal(r.check(), 0);
+  });
+
+  it('when memory runs out, a class without pages starts its count again; a class with pages keeps them', () => {
+    const r = createInstance('release', { initial: 1, maximum: 256 });
+    const kindOf = (p) => walk(r).find((x) => x.p === p)?.kind;
+    for (let i = 0; i <= PAGE_ASKS; i++) r.malloc(48); // class 3: PAGE_ASKS asks, then a page
+    for (let i = 0; i < PAGE_ASKS - 4; i++) r.malloc(100); // class 7: 4 asks short of a page
+    assert.equal(r.malloc(256 * 65536), 0, 'memory runs out');
+    const blocks = Array.from({ length: PAGE_ASKS }, () => r.malloc(100));
+    assert.ok(blocks.every((p) => kindOf(p) === 0), 'class 7 asks PAGE_ASKS times again: blocks with a header');
+    const after = r.malloc(100), small = r.malloc(48); // (allocated before the walk that finds them)
+    assert.ok(pageOf(walk(r), after), 'then it gets a page');
+    assert.ok(pageOf(walk(r), small), 'class 3 has pages: the shortage changes nothing for it');
+    assert.equal(r.check(), 0);
+  });
+
+  it('under a memory cap, a class used for a few objects holds no page: release fits about as many blocks as small, and as many again after freeing them all', () => {
+    for (const pages of [2, 4, 16, 64]) {
+      const counts = {};
+      for (const build of ['release', 'small']) {
+        const r = createInstance(build, { initial: 1, maximum: pages });
+        const fill = () => { const rng = new Rng(pages), got = []; for (let p; (p = r.malloc(rng.range(1, 4000))); ) got.push(p); return got; };
+        const a = fill();
+        a.forEach((p) => r.free(p));
+        const b = fill();
+        b.forEach((p) => r.free(p));
+        assert.ok(b.length >= a.length, `${build}, ${pages} pages: ${b.length} blocks the second time, ${a.length} the first`);
+        assert.equal(r.check(), 0);
+        counts[build] = a.length;
+      }
+      assert.ok(counts.release >= 0.95 * counts.small, `${pages} pages: release fits ${counts.release} blocks, small ${counts.small}`);
+    }
+  });
+
   it('an object is 16-aligned, sized by its class, inside a page, and has no header of its own', () => {
     const r = fresh();
     const sizes = [0, 1, 16, 17, 100, 256, 257, 512, 513, 1000, 1024];
@@ -77,6 +124,7 @@ describe('release: small requests are objects of size-class pages', () => {
       assert.equal(r.check(), 0);
     }
     r.exports.ralloc_trim(); // empty pages go back
+    // (the class keeps its asks: memory never ran out, so its next request gets a page at once)
     const again = r.malloc(320);
     assert.equal(pageOf(walk(r), again).size, 4096, 'a class whose pages all went back starts again with one region');
     assert.equal(r.check(), 0);
@@ -126,35 +174,39 @@ describe('release: small requests are objects of size-class pages', () => {
     assert.equal(r.check(), 0);
   });
 
-  it('making the page table larger may flush the kept pages and drop the table: the new table starts afresh, nothing is copied from address 0', () => {
-    const r = createInstance('release', { initial: 1, maximum: 256 });
+  it('a page whose larger table fits only once the empty pages are flushed: the flush, then the new page and table; static data untouched', () => {
+    const r = warmPages(createInstance('release', { initial: 1, maximum: 256 }));
     r.writeBytes(0, new Array(256).fill(1)); // a program's static data at the bottom of memory
-    const a = r.malloc(16); // class 1's page, and the table (it covers 1 MiB)
+    const objects = [];
+    for (let c = 1; c <= 16; c++) objects.push(r.malloc(16 * c)); // 16 one-region pages, and the table (it covers 1 MiB)
+    // class 20 gets a page too, kept full, so the class has pages (and needs no more asks)
+    const busy = Array.from({ length: pageCapacity(320, 4096) }, () => r.malloc(320)); // its first page: one region
+    const home = pageOf(walk(r), busy[0]).p;
+    assert.ok(busy.every((q) => pageOf(walk(r), q).p === home), 'class 20\'s page is full');
     const fillers = [];
     // general blocks of 1104 bytes fill memory, to 16 MiB: the table for all of it (4 KiB) fits in
     // no hole they leave
     for (let f = r.malloc(1100); f; f = r.malloc(1100)) fillers.push(f);
-    fillers.slice(0, 80).forEach((f) => r.free(f)); // an 80 KiB hole low in the heap
-    const objects = [a];
-    for (let c = 2; c <= 16; c++) objects.push(r.malloc(16 * c)); // 15 one-region pages there
-    for (let f = r.malloc(1100); f; f = r.malloc(1100)) fillers.push(f); // the rest of the hole
-    objects.forEach((o) => r.free(o)); // 16 pages kept empty, none in use
-    assert.equal(walk(r).filter((x) => x.kind === KIND.PAGE).length, 16);
+    objects.forEach((o) => r.free(o)); // 16 pages empty, none in use
+    assert.equal(walk(r).filter((x) => x.kind === KIND.PAGE).length, 17);
     // A window of four adjacent blocks past the table's cover, holding a 4 KiB-aligned page with
     // under 320 bytes on either side: the page fits, the larger table does not until the flush.
-    const sorted = fillers.slice(80).sort((x, y) => x - y);
+    const sorted = fillers.sort((x, y) => x - y);
     const gap = (p) => ((p + 4095) & ~4095) - p;
     const i = sorted.findIndex((p, k) => p > sorted[0] + (1 << 20) && k + 3 < sorted.length && sorted[k + 3] === p + 3 * 1104
       && gap(p) >= 16 && gap(p) <= 320);
     assert.ok(i >= 0, 'a window to free');
     sorted.slice(i, i + 4).forEach((f) => r.free(f));
-    const p = r.malloc(320); // class 20: a new page in the window, and a table that covers it
+    const p = r.malloc(320); // class 20, its page full: a new page in the window, and a table that covers it
     assert.notEqual(p, 0);
-    assert.equal(walk(r).filter((x) => x.kind === KIND.PAGE).length, 1, 'the kept pages were flushed to make room for the table');
+    const pages = walk(r).filter((x) => x.kind === KIND.PAGE);
+    assert.equal(pages.length, 2, 'the empty pages were flushed to make room for the table');
+    assert.ok(pages.some((x) => x.p === home), 'the full page stays');
     assert.equal(r.check(), 0, 'the page table is sound');
     assert.deepEqual(r.readBytes(0, 256), new Uint8Array(256).fill(1), 'the static data is untouched');
-    assert.ok(walk(r).some((x) => x.kind === KIND.PAGE && p > x.p && p < x.p + x.size), 'p is an object of a page');
+    assert.ok(pages.some((x) => x.p !== home && p > x.p && p < x.p + x.size), 'p is an object of the new page');
     r.free(p);
+    busy.forEach((q) => r.free(q));
     r.free(sorted[0]);
     assert.equal(r.check(), 0);
   });
@@ -231,7 +283,7 @@ describe('release: small requests are objects of size-class pages', () => {
   });
 
   it('the page table grows with the heap: 60,000 objects over many MiB, all distinct, all freed exactly', () => {
-    const r = createInstance('release', { initial: 1, maximum: 2048 });
+    const r = warmPages(createInstance('release', { initial: 1, maximum: 2048 }));
     const rng = new Rng(9);
     const live = new Map();
     for (let i = 0; i < 60000; i++) {
@@ -356,9 +408,10 @@ describe('release: small requests are objects of size-class pages', () => {
 
   it('the stats count objects exactly, though malloc and free count nothing: calls, live objects, bytes in use, across trims', () => {
     const r = fresh();
+    const base = r.stats(); // (warming the classes made calls of its own)
     const rng = new Rng(11);
     const live = new Map();
-    let mallocs = 0, frees = 0, reallocs = 0;
+    let mallocs = base.mallocCalls, frees = base.freeCalls, reallocs = base.reallocCalls;
     for (let i = 0; i < 20000; i++) {
       const roll = rng.range(0, 9);
       if (roll < 5 || live.size === 0) {

@@ -16,7 +16,7 @@
 // and forgets its pieces.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BUILDS, GUARDED_BUILDS, EINVAL, SBRK_FAIL, createInstance, hex8 } from './lib/instance.js';
+import { BUILDS, GUARDED_BUILDS, EINVAL, SBRK_FAIL, createInstance, hex8, warmPages } from './lib/instance.js';
 
 /** Slots of the root's dead-piece table. */
 const DEAD_SLOTS = 63;
@@ -42,7 +42,7 @@ function run(build, seed) {
   let s = seed >>> 0;
   const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
   const ri = (a, b) => a + Math.floor(rnd() * (b - a + 1));
-  const r = createInstance(build, { heapBase: 1024, initial: 1, maximum: 2048 });
+  const r = warmPages(createInstance(build, { heapBase: 1024, initial: 1, maximum: 2048 })); // (release: classes on pages)
   const base = r.stats().bytesInUse;
   const blocks = []; // { p, size, ranges: [[a, b)], tag, partial }
   const regions = []; // sbrk regions: [a, b, tag]

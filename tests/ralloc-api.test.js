@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import {
-  BUILDS, GUARDED_BUILDS, PAGE, EINVAL, SBRK_FAIL, createInstance, fillPattern, findPatternMismatch, hex8,
+  BUILDS, GUARDED_BUILDS, PAGE, EINVAL, SBRK_FAIL, createInstance, fillPattern, findPatternMismatch, hex8, warmPages,
 } from './lib/instance.js';
 
 const u = (x) => x >>> 0;
@@ -297,7 +297,8 @@ for (const build of BUILDS) {
       // Release serves requests of at most 1024 bytes (align <= 16) as headerless objects of
       // size-class pages (page.ts): 16·c bytes for class c = ceil(n / 16). An object cannot be cut,
       // so each piece freed inside it holds a slot of the root's 63-slot dead-piece table until the
-      // pieces cover the object, which is then freed.
+      // pieces cover the object, which is then freed. The instances are warmed (warmPages): a
+      // class's first requests would be blocks with a header.
       describe('page objects (release)', () => {
         const KIND_OBJECT = 2, KIND_OBJECT_FREE = 3;
         const kind = (r, p) => r.exports.ralloc_block_info(p) & 15;
@@ -311,7 +312,7 @@ for (const build of BUILDS) {
         };
 
         it('malloc_usable_size of an object is its class size', () => {
-          const r = mk(build);
+          const r = warmPages(mk(build));
           for (const n of [0, 1, 15, 16, 17, 100, 112, 1000, 1023, 1024]) {
             for (const [how, p] of [['malloc', r.malloc(n)], ['ralloc_alloc(n, 16)', u(r.exports.ralloc_alloc(n, 16))], ['ralloc_alloc(n, 8)', u(r.exports.ralloc_alloc(n, 8))]]) {
               assert.equal(kind(r, p), KIND_OBJECT, `${how} of ${n} bytes is a page object`);
@@ -328,7 +329,7 @@ for (const build of BUILDS) {
 
         for (const [order, halves] of [['front half first', [[0, 56], [56, 56]]], ['back half first', [[56, 56], [0, 56]]]]) {
           it(`partial dealloc of a 112-byte object in two halves (${order}) frees it`, () => {
-            const r = mk(build);
+            const r = warmPages(mk(build));
             const base = r.stats();
             const p = r.malloc(100);
             assert.equal(r.usableSize(p), 112);
@@ -350,7 +351,7 @@ for (const build of BUILDS) {
         }
 
         it('the last 15 bytes or fewer are slack: a 100-byte prefix of a 112-byte object frees it', () => {
-          const r = mk(build);
+          const r = warmPages(mk(build));
           const base = r.stats().bytesInUse;
           const p = r.malloc(100);
           assert.equal(r.exports.ralloc_dealloc(p, 100), 0);
@@ -366,7 +367,7 @@ for (const build of BUILDS) {
         });
 
         it('a repeated or overlapping piece is refused and changes nothing', () => {
-          const r = mk(build);
+          const r = warmPages(mk(build));
           const base = r.stats().bytesInUse;
           const p = r.malloc(100);
           fillPattern(r, p, 112, 3);
@@ -389,7 +390,7 @@ for (const build of BUILDS) {
         });
 
         it('free after partial pieces frees the object and forgets its pieces', () => {
-          const r = mk(build);
+          const r = warmPages(mk(build));
           const base = r.stats().bytesInUse;
           const p = r.malloc(100);
           assert.equal(r.exports.ralloc_dealloc(p + 16, 16), 0);
@@ -408,7 +409,7 @@ for (const build of BUILDS) {
         });
 
         it('a full dead-piece table refuses a new piece, still takes one that merges or frees an object, and has room again after a free', () => {
-          const r = mk(build);
+          const r = warmPages(mk(build));
           const base = r.stats().bytesInUse;
           const os = [];
           for (let i = 0; i < 66; i++) os.push(r.malloc(64));
@@ -433,7 +434,7 @@ for (const build of BUILDS) {
 
         it('pieces of adjacent objects stay apart: a piece ending where the next object starts is not merged with that object\'s piece', () => {
           for (const first of ['the next object', 'this object']) {
-            const r = mk(build);
+            const r = warmPages(mk(build));
             const base = r.stats().bytesInUse;
             const p = r.malloc(64), q = r.malloc(64);
             assert.equal(q, p + 64, 'q follows p');
@@ -454,7 +455,7 @@ for (const build of BUILDS) {
         });
 
         it('ralloc_inplace_realloc of an object: itself up to its size, else 0 and unchanged', () => {
-          const r = mk(build);
+          const r = warmPages(mk(build));
           const p = r.malloc(100);
           fillPattern(r, p, 100, 8);
           assert.equal(u(r.exports.ralloc_inplace_realloc(p, 112)), p);

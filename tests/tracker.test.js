@@ -3,6 +3,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { bindings, rejectsWith } from './lib/dist.js';
+import { warmPages } from './lib/instance.js';
 
 const { createHeap, instantiateProgram, compileC } = bindings;
 const { Tracker } = await import('../dist/bindings/tracker.js');
@@ -152,7 +153,7 @@ describe('Tracker on a debug heap', () => {
 
   test('over a release heap\'s walk, leaks() confirms live objects and blocks, never pages, the table or free slots', () => {
     // Release sends no events: a fake source forwards hand-made ones, and the walk is release's own.
-    const heap = createHeap({ build: 'release' });
+    const heap = warmPages(createHeap({ build: 'release' }), [24]); // (its class is served from a page)
     let send;
     const tracker = new Tracker({ exports: heap.exports, onEvent(listener) { send = listener; return () => {}; } });
     const alloc = (n) => { const p = heap.malloc(n); send({ kind: 'alloc', address: p, size: n, align: 16, serial: 0 }); return p; };

@@ -32,8 +32,9 @@
 //   │ 2584 │ objReallocIn u32            │ release: objects popped by realloc             │
 //   │ 2588 │ objReallocOut u32           │ release: objects freed by realloc              │
 //   │ 2592 │ classPages[CLASS_SLOTS] u16 │ release only: pages of each class              │
+//   │ 2724 │ classAsks[CLASS_SLOTS] u8   │ release only: requests of a class without pages│
 //   └──────┴─────────────────────────────┴────────────────────────────────────────────────┘
-//   ROOT_SIZE bytes in all with the default knobs: 2736 in release, 2592 in the guarded builds,
+//   ROOT_SIZE bytes in all with the default knobs: 2800 in release, 2592 in the guarded builds,
 //   2336 in small (one class slot; offsets from 1776 on shift down). Bytes in use are derived,
 //   not kept (inspect/stats.ts), so no counter of bytes moves on the small-object paths.
 
@@ -100,7 +101,10 @@ export const R_OBJ_REALLOC_IN: usize = R_BLOCK_BYTES + 24;
 export const R_OBJ_REALLOC_OUT: usize = R_BLOCK_BYTES + 28;
 /** Release: pages of each class, a u16 per class (small/page.ts sizes a class's first page by it). */
 export const R_CLASS_PAGES: usize = R_BLOCK_BYTES + 32;
-export const ROOT_SIZE: usize = (R_CLASS_PAGES + (PAGES ? CLASS_SLOTS << 1 : 0) + ALIGN_MASK) & ~ALIGN_MASK;
+/** Release: requests of each class while it has no page, a u8 per class (small/page.ts makes a
+ *  class's first page only once it asked PAGE_ASKS times). */
+export const R_CLASS_ASKS: usize = R_CLASS_PAGES + (CLASS_SLOTS << 1);
+export const ROOT_SIZE: usize = (R_CLASS_PAGES + (PAGES ? CLASS_SLOTS * 3 : 0) + ALIGN_MASK) & ~ALIGN_MASK;
 
 /** Reads a u32 field of root r. O(1). */
 @inline export function field(r: usize, offset: usize): u32 {

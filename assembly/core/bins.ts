@@ -161,28 +161,37 @@ export function replaceFree(r: usize, p: usize, q: usize, s: usize, old: usize):
   return fa == fb && slOf(a, fa) == slOf(b, fb);
 }
 
-/** A free block of size at least s, or 0 when none is found. O(1): a bitmap search, then at
- *  most SCAN_LIMIT blocks of s's own list. */
+/** A free block of size at least s, or 0 when none is found. The last block of a span (the
+ *  top, which growth extends) is taken only when no block of s's own list fits, as if memory had
+ *  grown for s: a heap emptied and used again places its blocks as it did the first time.
+ *  O(1): a bitmap search, then at most SCAN_LIMIT blocks of s's own list. */
 export function findFree(r: usize, s: usize): usize {
   let fl = flOf(s), sl = slOf(s, fl);
-  let ownFl = fl, ownSl = sl;
+  let own = <usize>load<u32>(headSlot(r, fl, sl));
+  let p: usize = 0;
   // Round up to the next list unless s is its smallest size: every block there then fits.
   if (fl != 0 && (s & ((<usize>1 << (fl + SB_BITS - 1 - SL_BITS)) - 1)) != 0) {
     if (++sl == SL_COUNT) { sl = 0; ++fl; }
   }
   if (fl < FL_COUNT) {
     let slm = load<u32>(slMapSlot(r, fl)) & (<u32>-1 << sl); // sl < 16: no oversized shift
-    if (slm) return load<u32>(headSlot(r, fl, ctz<u32>(slm)));
-    let flm = field(r, R_FLMAP) & (<u32>-1 << (fl + 1)); // fl + 1 <= 25
-    if (flm) {
-      fl = ctz<u32>(flm);
-      return load<u32>(headSlot(r, fl, ctz<u32>(load<u32>(slMapSlot(r, fl)))));
+    if (slm) {
+      p = load<u32>(headSlot(r, fl, ctz<u32>(slm)));
+    } else {
+      let flm = field(r, R_FLMAP) & (<u32>-1 << (fl + 1)); // fl + 1 <= 25
+      if (flm) {
+        fl = ctz<u32>(flm);
+        p = load<u32>(headSlot(r, fl, ctz<u32>(load<u32>(slMapSlot(r, fl)))));
+      }
     }
   }
-  // Nothing larger: a block of s's own list may still fit (the rounding skipped it). Without
-  // this, a request just below a list boundary would grow memory while a fitting block waits.
-  if (COMPACT) return 0; // (nothing is flushed in small, so heapAllocSlow's scanOwnList follows at once)
-  return scanList(r, <usize>load<u32>(headSlot(r, ownFl, ownSl)), s, SCAN_LIMIT);
+  if (p && sizeOf(p + sizeOf(p)) != 0) return p; // (a span's tail has size 0)
+  // Nothing larger, or only a top: a block of s's own list may still fit (the rounding skipped
+  // it). Without this, a request just below a list boundary would grow memory while a fitting
+  // block waits. (Small scans the whole list in heapAllocSlow instead, when p is 0.)
+  if (COMPACT && !p) return 0;
+  let q = scanList(r, own, s, SCAN_LIMIT);
+  return q ? q : p;
 }
 
 /** A block of at least s from all of s's own list, or 0: what findFree's bounded scan may

@@ -39,7 +39,7 @@ export function heapCreate(r: usize, end: usize): usize {
 export function freeBlock(r: usize, p: usize): usize {
   let h = header(p);
   let s = <usize>(h & SIZE_MASK);
-  let own = s;
+  let own = s, first = p;
   if (SECURITY) memory.fill(p, 0, s - HEADER); // whatever frees it: free, a cut, a partial free
   let next = p + s;
   let nh = header(next);
@@ -65,6 +65,10 @@ export function freeBlock(r: usize, p: usize): usize {
     p = prev;
     s += ps;
   }
+  // Guarded builds: a block that starts the merged free block keeps its own size at p + 8 (a
+  // free block's bytes after its links), so a second free of it can still name what it asked
+  // for (inspect/classify.ts). A block absorbed into its predecessor has its tombstone instead.
+  if (GUARDED && p == first && own >= 32) store<u32>(p, <u32>own, 8);
   setHeader(p, <u32>s | FREE); // a free block's predecessor is never free
   setFooter(p, s);
   next = p + s;

@@ -30,9 +30,14 @@ export function checkedLive(r: usize, p: usize, op: u32): u32 {
 }
 
 /** Size to name for freed block p (tombstone or free header h): the request kept by diag/guard.ts
- *  when it is plausible, else the payload. O(1). */
+ *  when it is plausible, else the payload. A free block that grew by merging keeps its own size
+ *  at p + 8 (core/heap.ts freeBlock). O(1). */
 function freedSize(p: usize, h: u32): usize {
   let s = <usize>(h & SIZE_MASK);
+  if ((h & CACHED) == 0 && s >= GUARD_MIN_BLOCK) {
+    let own = <usize>load<u32>(p, 8); // (a merged free block's first block)
+    if (own >= GUARD_MIN_BLOCK && own < s && (own & 15) == 0) s = own;
+  }
   if (s < GUARD_MIN_BLOCK) return s >= HEADER ? s - HEADER : 0;
   let n = <usize>load<u32>(p + s - 16);
   return plausibleRequest(s, n) ? n : s - HEADER - GUARD;

@@ -16,11 +16,11 @@ import {
 } from "../diag/guard";
 import { opEvent, poolEvent } from "../diag/event";
 import { findFree } from "../core/bins";
-import { noteAlloc, noteFree, noteRealloc } from "../core/counters";
+import { noteAlloc, noteFree, noteRealloc, liveBlocks } from "../core/counters";
 import { heapAlign, heapResize, heapOwns, heapEndsAt, heapAddMemory, takeBlock } from "../core/heap";
 import { heapAlloc, heapFree, flushCaches } from "../small/front";
 import {
-  PAGE_MAX, classOf, pageAlloc, pageRoom, pageOf, pagePush, objectLive, objectSize,
+  PAGE_MAX, classOf, pageAlloc, pageWanted, pageAsksAgain, pageRoom, pageOf, pagePush, objectLive, objectSize,
 } from "../small/page";
 import { growFor, growHeap, sourceOf } from "../heaps/source";
 import { checkedLive } from "../inspect/classify";
@@ -43,8 +43,9 @@ export function grainFor(align: usize): usize {
   return grain > <u64>MAX_REQUEST ? 0 : <usize>grain;
 }
 
-/** A block of size at least s from heap r: its lists, else more memory from its source. */
-@inline function grab(r: usize, s: usize): usize {
+/** A block of size at least s from heap r: its lists, else more memory from its source. Called,
+ *  not inlined: its two call sites are the cold path. */
+function grab(r: usize, s: usize): usize {
   let p = heapAlloc(r, s);
   return p ? p : growFor(r, s);
 }
@@ -85,9 +86,11 @@ function noteObjectRealloc(r: usize, which: usize): void {
 
 /** An object of class c from heap r: from a page with room, else from a page made in the
  *  heap's free memory, else after the empty pages and caches went back to the general lists,
- *  else after growing memory by a page's room; 0 when none of that gives a page (the caller then
- *  takes a general block). O(1), plus making a page and growth. */
+ *  else after growing memory by a page's room; 0 when none of that gives a page, or when the
+ *  class has not asked for enough objects yet to be worth a page (the caller then takes a
+ *  general block). O(1), plus making a page and growth. */
 function objectAlloc(r: usize, c: usize): usize {
+  if (!pageWanted(r, c)) return 0; // a class used for a handful of objects: general blocks
   let o = pageAlloc(r, c);
   if (!o && flushCaches(r)) o = pageAlloc(r, c);
   if (!o && growHeap(r, pageRoom(r, c))) o = pageAlloc(r, c);
@@ -115,7 +118,10 @@ function generalBlock(r: usize, n: usize, grain: usize, handle: bool): usize {
   let want = grain == ALIGN ? <u64>s : <u64>s + <u64>grain + MIN_BLOCK;
   if (want > <u64>MAX_REQUEST) return 0;
   let p = grab(r, <usize>want);
-  if (!p) poolEvent(EV_OOM, n, 0, 0);
+  if (!p) {
+    pageAsksAgain(r); // memory is short: a class without pages must ask anew for one
+    poolEvent(EV_OOM, n, 0, 0);
+  }
   if (!p && handle && oomRetry(n)) p = grab(r, <usize>want);
   if (!p) return 0;
   return grain != ALIGN ? heapAlign(r, p, s, grain) : p;
@@ -151,6 +157,9 @@ function freeGuarded(r: usize, p: usize, h: u32): void {
   noteFree(r, s);
   heapFree(r, p, h);
   guardKeepRequest(p, s, n);
+  // The last live block gone: the quick lists go back too, so a heap whose blocks were all
+  // freed is whole again (not a patchwork of cached blocks), whatever comes next.
+  if (!liveBlocks(r)) flushCaches(r);
   opEvent(EV_FREE, p, n, serial, 0);
 }
 

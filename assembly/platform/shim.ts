@@ -57,8 +57,7 @@ export function shimInit(base: usize, reserve: usize): void {
   store<u32>(at + S_GROW_CALLS, pendingGrows);
   store<u32>(at + S_KNOWN_PAGES, <u32>memory.size());
   store<u32>(at + S_BASE, <u32>at);
-  store<u32>(at, 0, 24);
-  store<u32>(at, 0, 28);
+  store<u64>(at, 0, 24); // (the state's last 8 bytes: unused, kept zero)
   pendingGrows = 0;
 }
 

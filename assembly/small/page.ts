@@ -49,7 +49,8 @@
 
 import { META, MIN_BLOCK, header, setHeader, sizeOf, blockSizeFor } from "../base/block";
 import {
-  R_PT, R_PT_BASE, R_PT_COVER, R_LO, R_HI, R_DEAD, R_OBJ_HANDED, CLASS_SLOTS, classSlot, classPagesSlot,
+  R_PT, R_PT_BASE, R_PT_COVER, R_LO, R_HI, R_DEAD, R_OBJ_HANDED, R_CLASS_PAGES, R_CLASS_ASKS, CLASS_SLOTS,
+  classSlot, classPagesSlot,
   field, setField,
 } from "../base/root";
 import { SMALL_MAX, PAGES } from "../base/config";
@@ -217,20 +218,18 @@ function refreshMirror(): void {
   mTable = <usize>field(mRoot, R_PT);
 }
 
-/** pageOf for the mirrored heap (the global heap): the page byte p lies in, or 0. O(1): module
- *  globals and a table byte. */
+/** pageOf for the mirrored heap (the global heap, which the caller knows exists: it mirrors
+ *  from the start): the page byte p lies in, or 0. O(1): module globals and a table byte; past
+ *  the mirror's cover, the root's table as it is now. */
 @inline export function pageOfMirrored(p: usize): usize {
   let i = (p - mBase) >> REGION_BITS; // below the base: wraps, past cover
-  if (i >= mCover) return pageOfMiss(p);
+  if (i >= mCover) {
+    refreshMirror();
+    i = (p - mBase) >> REGION_BITS;
+    if (i >= mCover) return 0;
+  }
   let t = <usize>load<u8>(mTable + i);
   return t ? (p & ~(REGION - 1)) - ((t - 1) << REGION_BITS) : 0;
-}
-
-/** pageOfMirrored past the mirror's cover: the root's table as it is now. O(1). */
-function pageOfMiss(p: usize): usize {
-  if (!mRoot) return 0;
-  refreshMirror();
-  return pageOf(mRoot, p);
 }
 
 /** Address of the flag of object i of page pg. O(1). */
@@ -420,12 +419,42 @@ export function freeListLength(pg: usize): usize {
  *  were counted as handed out and never were, so they are taken back off the count. O(cap). */
 function pageRelease(r: usize, pg: usize): void {
   addHanded(r, -<i64>freeListLength(pg));
-  let count = classPagesSlot(r, pageClass(pg));
+  let c = pageClass(pg);
+  let count = classPagesSlot(r, c);
   let pages = load<u16>(count);
   if (pages < 0xFFFF) store<u16>(count, pages - 1);
   memory.fill(tableEntry(r, pg), 0, pageRegions(pg));
-  setHeader(pg, header(pg) & ~META); // a block of the general heap again
-  freeBlock(r, pg);
+  freeMeta(r, pg);
+}
+
+/** Returns block p of heap r (a page or a page table) to the general heap: its META bit goes,
+ *  then it is freed like any block. O(1). */
+function freeMeta(r: usize, p: usize): void {
+  setHeader(p, header(p) & ~META);
+  freeBlock(r, p);
+}
+
+/** Requests a class without pages makes before it gets its first page: until then a general
+ *  block serves each (a class used for a handful of objects would hold a whole page for them,
+ *  which under a memory cap is memory other requests need). The counts start again whenever
+ *  memory runs out (pageAsksAgain), so a class that asked for a few objects over the heap's
+ *  life gets no page then. */
+export const PAGE_ASKS: u32 = 16;
+
+/** Memory for a request of heap r could not be had (ops/ops.ts): classes without pages ask
+ *  afresh. O(classes). */
+export function pageAsksAgain(r: usize): void {
+  if (PAGES) memory.fill(r + R_CLASS_ASKS, 0, CLASS_SLOTS);
+}
+
+/** Whether class c of heap r should be served from pages: it has pages, or it has asked for
+ *  PAGE_ASKS objects (this ask counted) since memory last ran out. O(1); the slow path's. */
+export function pageWanted(r: usize, c: usize): bool {
+  if (load<u16>(r + (c << 1), R_CLASS_PAGES)) return true; // (classPagesSlot)
+  let asks = <u32>load<u8>(r + c, R_CLASS_ASKS); // (an offset: a few bytes less code)
+  if (asks >= PAGE_ASKS) return true;
+  store<u8>(r + c, <u8>(asks + 1), R_CLASS_ASKS);
+  return false;
 }
 
 /** Allocates an object of class c in heap r, making a page for it from the heap's free memory
@@ -453,7 +482,7 @@ function pageMake(r: usize, c: usize): usize {
   let pg = pageBlock(r, regions << REGION_BITS);
   if (!pg) return 0;
   if (!tableCovers(r, pg, regions)) {
-    freeBlock(r, pg);
+    freeMeta(r, pg); // (no META yet)
     return 0;
   }
   setHeader(pg, header(pg) | META);
@@ -489,15 +518,13 @@ export function pageRoom(r: usize, c: usize): usize {
  *  needs; else from a block with room to align. O(1). */
 function pageBlock(r: usize, bytes: usize): usize {
   let f = findFree(r, bytes);
+  let p: usize = 0;
   if (f) {
     let q = (f + REGION - 1) & ~(REGION - 1);
-    let gap = q - f;
-    if ((gap == 0 || gap >= MIN_BLOCK) && f + sizeOf(f) >= q + bytes) {
-      takeBlock(r, f, gap + bytes);
-      return gap ? heapAlign(r, f, bytes, REGION) : f;
-    }
+    let gap = q - f; // none, or room for a free block: heapAlign frees it
+    if ((gap == 0 || gap >= MIN_BLOCK) && f + sizeOf(f) >= q + bytes) p = takeBlock(r, f, gap + bytes);
   }
-  let p = heapTake(r, bytes + REGION + MIN_BLOCK);
+  if (!p) p = heapTake(r, bytes + REGION + MIN_BLOCK);
   return p ? heapAlign(r, p, bytes, REGION) : 0;
 }
 
@@ -524,10 +551,7 @@ function tableCovers(r: usize, pg: usize, regions: usize): bool {
   setField(r, R_PT_BASE, <u32>base);
   setField(r, R_PT_COVER, <u32>bigger);
   if (r == mRoot) refreshMirror();
-  if (old) {
-    setHeader(old, header(old) & ~META);
-    freeBlock(r, old);
-  }
+  if (old) freeMeta(r, old);
   return true;
 }
 
@@ -563,8 +587,7 @@ function tableDropWhenEmpty(r: usize): void {
   setField(r, R_PT_BASE, 0);
   setField(r, R_PT_COVER, 0);
   if (r == mRoot) refreshMirror();
-  setHeader(t, header(t) & ~META);
-  freeBlock(r, t);
+  freeMeta(r, t);
 }
 
 /** Whether block p of heap r is its page table. O(1). */

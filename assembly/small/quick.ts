@@ -12,6 +12,7 @@ import { QUICK_MAX, QUICK_COUNT, R_QUICK_BYTES, R_QUICK_CAP, R_LO, R_HI, field, 
 import { GUARDED } from "../base/config";
 import { M_BAD_LIST, EV_FLUSH } from "../base/abi";
 import { report, currentOp } from "../diag/report";
+import { requestOf, guardKeepRequest } from "../diag/guard";
 import { poolEvent } from "../diag/event";
 import { freeBlock } from "../core/heap";
 import { noteAlloc } from "../core/counters";
@@ -64,7 +65,7 @@ function checkCached(r: usize, p: usize, s: usize): void {
 /** Returns every cached block to the general lists, merging neighbours. Returns whether there
  *  was anything to flush. O(cached blocks). */
 export function quickFlush(r: usize): bool {
-  if (QUICK_MAX == 0) return false; // no quick lists (release keeps its kept pages' bytes in that field)
+  if (QUICK_MAX == 0) return false; // no quick lists
   let bytes = field(r, R_QUICK_BYTES);
   if (!bytes) return false;
   for (let k: usize = 1; k < QUICK_COUNT; ++k) {
@@ -74,8 +75,10 @@ export function quickFlush(r: usize): bool {
     while (p) {
       if (GUARDED) checkCached(r, p, k << ALIGN_BITS); // a write after free ends in a report, not a wild merge
       let next = nextLink(p);
+      let n = GUARDED ? requestOf(p) : 0; // what it asked for, for a second free's message
       setHeader(p, header(p) & ~CACHED);
       freeBlock(r, p);
+      if (GUARDED) guardKeepRequest(p, k << ALIGN_BITS, n); // (the security build zeroed it)
       p = next;
     }
   }

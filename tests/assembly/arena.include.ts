@@ -5,9 +5,11 @@
 import { heapCreate } from "../../assembly/core/heap";
 import { heapAlloc, heapFree } from "../../assembly/small/front";
 import { blockSizeFor, sizeOf, header } from "../../assembly/base/block";
-import { GUARDED } from "../../assembly/base/config";
+import { GUARDED, PAGES } from "../../assembly/base/config";
 import { guardedBlockFor, guardSet, guardRetire, nextSerial } from "../../assembly/diag/guard";
 import { noteAlloc, noteFree } from "../../assembly/core/counters";
+import { R_CLASS_ASKS, CLASS_SLOTS } from "../../assembly/base/root";
+import { PAGE_ASKS } from "../../assembly/small/page";
 
 /** Makes a heap root plus one span over a fresh, 16-aligned arena of `bytes` bytes. Its source
  *  is FIXED (heaps/source.ts): it never grows. */
@@ -15,6 +17,14 @@ export function arenaHeap(bytes: usize): usize {
   let raw = heap.alloc(bytes + 16);
   let r = (raw + 15) & ~15;
   return heapCreate(r, r + bytes);
+}
+
+/** arenaHeap, with every class past its PAGE_ASKS (small/page.ts; builds with pages): its first small request of a
+ *  class is an object of a page, as in a program that has run a while. */
+export function warmHeap(bytes: usize): usize {
+  let r = arenaHeap(bytes);
+  if (PAGES) memory.fill(r + R_CLASS_ASKS, <u8>PAGE_ASKS, CLASS_SLOTS);
+  return r;
 }
 
 /** Allocates n bytes from heap r's general path as a front end does (counters included; guarded

@@ -61,6 +61,17 @@ describe("bins (TLSF free lists)", () => {
     expect<usize>(findFree(r, 1088)).toBe(0);
   });
 
+  it("takes a span's last block (the top) only when no block of the request's own list fits", () => {
+    let r = emptyRoot();
+    let a = scratchBlock(1072), c = scratchBlock(8192);
+    insertFree(r, a, 1072); insertFree(r, c, 8192);
+    setHeader(c + 8192, 64); // c is followed by a block: not the top; the good fit rounds up to it
+    expect<usize>(findFree(r, 1040)).toBe(c);
+    setHeader(c + 8192, 0); // a span's tail (size 0): c is the top, which growth would extend
+    expect<usize>(findFree(r, 1040)).toBe(a);
+    expect<usize>(findFree(r, 1080)).toBe(c, "nothing of its own list fits: the top");
+  });
+
   it("unlinks from the middle of a list", () => {
     let r = emptyRoot();
     let a = scratchBlock(32), b = scratchBlock(32), c = scratchBlock(32);

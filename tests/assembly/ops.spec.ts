@@ -12,7 +12,7 @@ import { setOomHandlerIndex } from "../../assembly/platform/oom";
 import { pageOf } from "../../assembly/small/page";
 import { liveBlocks } from "../../assembly/core/counters";
 import { heapCheck } from "../../assembly/inspect/check";
-import { arenaHeap } from "./arena.include";
+import { arenaHeap, warmHeap } from "./arena.include";
 
 /** Fills [p, p + n) with a pattern seeded by `seed`. */
 function paint(p: usize, n: usize, seed: u32): void {
@@ -107,7 +107,7 @@ describe("ops", () => {
   });
 
   it("serves a small request with align <= 16 from a page, anything else as a general block", () => {
-    let r = arenaHeap(1 << 18);
+    let r = warmHeap(1 << 18);
     expect<bool>(pageOf(r, opAlloc(r, 32, 16, false)) != 0).toBe(true);
     expect<bool>(pageOf(r, opAlloc(r, 32, 8, false)) != 0).toBe(true);
     expect<bool>(pageOf(r, opAlloc(r, 1024, 16, false)) != 0).toBe(true);
@@ -183,7 +183,7 @@ describe("ops", () => {
   });
 
   it("a realloc that shrinks an object stays where it is when no smaller one can be had", () => {
-    let r = arenaHeap(1 << 16);
+    let r = warmHeap(1 << 16);
     let big = opAlloc(r, 1024, 16, false);
     expect<usize>(pageOf(r, big)).not.toBe(0);
     paint(big, 1024, 4);
@@ -198,7 +198,7 @@ describe("ops", () => {
   });
 
   it("in place: shrinking always works; growing takes a free successor, never a live one; an object never grows", () => {
-    let r = arenaHeap(1 << 16);
+    let r = warmHeap(1 << 16);
     let a = opAlloc(r, 4000, 16, false), b = opAlloc(r, 4000, 16, false), c = opAlloc(r, 100, 16, false);
     paint(a, 4000, 3);
     let usable = opUsable(r, a);
@@ -244,7 +244,7 @@ describe("ops", () => {
   });
 
   it("counts a malloc per allocation, a free per free, and a realloc (not a malloc and a free) when it moves", () => {
-    let r = arenaHeap(1 << 18);
+    let r = warmHeap(1 << 18);
     let p = opAlloc(r, 100, 16, false), q = opAlloc(r, 5000, 16, false);
     opFree(r, q);
     let moved = opRealloc(r, p, 20000);
