@@ -267,6 +267,19 @@ if (mode !== 'smoke') {
   try { sizes = await codeSizes(allocators); } catch (e) { notes.push(`code size failed: ${e.message}`); }
 }
 
+// ---- hot path (full mode): instructions per pair, counted (bench/hotpath.js) --------------
+
+let hotpath = null;
+if (mode === 'full') {
+  try {
+    const { countHotpath, hotpathConfigs, hotpathMarkdown, HOTPATH_WORKLOADS } = await import('./lib/hotpath.js');
+    const ws = workloads.filter((w) => HOTPATH_WORKLOADS.includes(w.id));
+    const ids = ['floor', 'dlmalloc/O3', 'release'].filter((id) => id === 'dlmalloc/O3' || allocators.some((a) => a.id === id && available(a)));
+    const hc = hotpathConfigs(ids, extras.filter(available));
+    if (ws.length && linkStatic) hotpath = hotpathMarkdown(ws, hc, await countHotpath(ws, hc, compileWorkload));
+  } catch (e) { notes.push(`hot path count failed: ${e.message}`); }
+}
+
 // ---- report --------------------------------------------------------------------------------
 
 function fmtNs(x) { return x === undefined ? '-' : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0); }
@@ -444,6 +457,10 @@ function report() {
     L.push(''); L.push('## Code size after wasm-opt -Oz (bytes of the code section)'); L.push('');
     L.push(table(['allocator', 'whole module', 'malloc family only', 'how'], sizes.map((s) => [s.label, fmtInt(s.whole), fmtInt(s.family), s.note]), 'lrrl'));
     L.push(''); L.push('Reference (published figures): dlmalloc 9,739, emmalloc 2,861, AS TLSF 1,847, walloc 1,534; talc 1,663, rlsf 1,345-2,259, lol_alloc ~700.');
+  }
+  if (hotpath) {
+    L.push(''); L.push('## Hot path: instructions executed per operation (counted, not timed: bench/hotpath.js)'); L.push('');
+    L.push(hotpath);
   }
   const ts = targets();
   if (ts.length) {
