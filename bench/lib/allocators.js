@@ -36,8 +36,11 @@ export const ALLOCATORS = [
   { id: 'debug', label: 'ralloc debug', kind: 'import', build: 'debug', init: 'ralloc_init', optional: true },
 ];
 
-/** Allocator exports the runner calls besides the program's own: init, heap check, stats, seed. */
-const RUNNER_EXPORTS = ['floor_init', 'ralloc_check', 'ralloc_stats', 'ralloc_seed'];
+/**
+ * Allocator exports the runner calls besides the program's own: init, heap check, stats, seed
+ * (null_init: bench/hotpath.js's null allocator).
+ */
+const RUNNER_EXPORTS = ['floor_init', 'null_init', 'ralloc_check', 'ralloc_stats', 'ralloc_seed'];
 /** The guarded builds' key for every run: fixed, so runs compare (the security build needs one). */
 const SEED = [0x5eed1234, 0x0badcafe];
 
@@ -88,6 +91,9 @@ export async function allocatorBytes(a, heapBase) {
     bytes = await asc(`tlsf-${base}`, path.join(BENCH_DIR, 'tlsf', 'tlsf.ts'), [...TLSF_OPTIONS, '--memoryBase', String(base)]);
   } else if (a.id === 'floor') {
     bytes = await asc('floor', path.join(BENCH_DIR, 'floor', 'floor.ts'), FLOOR_OPTIONS);
+  } else if (a.entry) {
+    // another AssemblyScript allocator built like the floor (bench/hotpath.js's null allocator)
+    bytes = await asc(a.id, a.entry, FLOOR_OPTIONS);
   } else throw new Error(`no module for ${a.id}`);
   for (const s of dataSegments(bytes)) {
     if (s.offset < heapBase) {
@@ -113,7 +119,8 @@ async function counted(label, bytes) {
 
 /**
  * Everything needed to run one (workload, allocator, linking): compiled WebAssembly.Modules
- * and the numbers the runner needs. `prog` is the output of compileWorkload.
+ * and the numbers the runner needs. `prog` is the output of compileWorkload. For the libc and
+ * static linkings, `bytes` is the one module's binary (bench/hotpath.js counts in it).
  */
 export async function prepare(w, prog, a, linking, moduleCache) {
   const compile = (bytes) => {
@@ -125,7 +132,7 @@ export async function prepare(w, prog, a, linking, moduleCache) {
     let bytes = prog.libc.bytes;
     if (linking === 'opt') bytes = await cached(`${w.id}.libc.O3`, hash('O3', bytes), () => wasmOpt(bytes, '-O3'));
     bytes = await counted(`${w.id}.libc${linking === 'opt' ? '.O3' : ''}`, bytes);
-    return { kind: 'libc', program: compile(bytes), heapBase: prog.libc.heapBase, init: null, programBytes: prog.libc.minPages * 65536 };
+    return { kind: 'libc', program: compile(bytes), bytes, heapBase: prog.libc.heapBase, init: null, programBytes: prog.libc.minPages * 65536 };
   }
   const heapBase = prog.import.heapBase;
   const alloc = await allocatorBytes(a, heapBase);
@@ -165,7 +172,7 @@ export async function prepare(w, prog, a, linking, moduleCache) {
     // linkStatic adds a start function calling ralloc_init(__heap_base) when the allocator
     // exports ralloc_init; other allocators' init (floor_init) is called by the runner
     const init = a.init === 'ralloc_init' ? null : a.init;
-    return { kind: 'static', program: compile(bytes), heapBase, init, minPages: memoryMinPages(bytes), programBytes: prog.import.minPages * 65536 };
+    return { kind: 'static', program: compile(bytes), bytes, heapBase, init, minPages: memoryMinPages(bytes), programBytes: prog.import.minPages * 65536 };
   }
   throw new Error(`unknown linking ${linking}`);
 }
