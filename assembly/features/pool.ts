@@ -1,0 +1,259 @@
+// pool.ts — cell pools: memory set aside once, from which cells come and go without ever
+// asking for more (alloc-no-stdlib's preallocated pools, its "jail"). CellPool is the engine;
+// GlobalPool is a pool over a static buffer; entry/cells.ts makes HeapPrealloc (memory from
+// malloc) and CallocPool (from calloc) of it.
+//
+//   a pool's memory [mem, mem + bytes), as the constructor lays it out (each part 16-aligned)
+//   ┌─────────┬────────────────┬──────────────────────┬────────────────────────────────────────┐
+//   │ state   │ record table's │ records: cells × 16 B│ a local heap over the rest             │
+//   │ 288 B   │ header (40 B)  │ (features/records.ts)│ (features/local.ts): its root, then    │
+//   │         │                │                      │ one block per cell, free ones merged   │
+//   └─────────┴────────────────┴──────────────────────┴────────────────────────────────────────┘
+//
+//   the state (16 B where the heap has quick lists, which cache instead: no cache here)
+//    0 heap      the local heap's handle
+//    4 onFree    OnFree
+//    8 cached    bytes of the blocks waiting in the cache
+//   12 (unused)
+//   16 cache     a u32 per block size 16·k, k = 0 .. 64: the newest freed block of that size
+//                waiting for a cell of the same size (each links to the one freed before it
+//                through its first word), or 0; then padding to a multiple of 16
+//
+// A local heap over a buffer never grows, merges free neighbours and finds a block in O(1)
+// (core/bins.ts): a pool never makes memory grow. In front of it, a freed block of at most
+// CACHE_LIMIT bytes waits in the cache, and the next cell of its size takes it: a push and a
+// pop, where the heap's own path (a list search, a split, a merge) costs about twice as much
+// (docs/CELLS.md). When the heap has no block for a cell, the cache goes back to it, merged,
+// and the heap is asked again: once every cell is freed, all of the pool is free again. The
+// builds that have the heap's quick lists (the guarded ones, RALLOC_PAGES=0) cache there
+// instead. A cell costs its block's header and rounding (4 to 19 bytes).
+
+import { ALIGN_BITS, blockSizeFor, sizeOf, header } from "../base/block";
+import { QUICK_MAX } from "../base/root";
+import { memoryBytes } from "../platform/shim";
+import { noteAlloc, noteFree } from "../core/counters";
+import { heapAlloc, heapFree } from "../small/front";
+import { LOCAL_MIN, localOver } from "./local";
+import {
+  Allocator, Cell, OnFree, RECORD, REC_PTR, REC_LENGTH, elementSize, recordOpen, unusualLength,
+  lengthCell, cellsExhausted,
+} from "./cell";
+import {
+  tableHeaderSize, tableInit, tableTake, tableGive, tableLive, tableFull, freeStatus, freeFailed,
+  tableFullMessage, FREE_OK, FREE_EMPTY,
+} from "./records";
+
+const P_HEAP: usize = 0;
+const P_ON_FREE: usize = 4;
+const P_CACHED: usize = 8;
+const P_CACHE: usize = 16;
+/** Largest block the cache keeps; 0 where the heap has quick lists (they do the same). */
+const CACHE_LIMIT: usize = QUICK_MAX > 0 ? 0 : 1024;
+const P_TABLE: usize = (P_CACHE + ((CACHE_LIMIT >> ALIGN_BITS) + 1) * 4 + 15) & ~15;
+/** Where the records start, from the state. */
+const P_RECORDS: usize = (P_TABLE + tableHeaderSize(1) + 15) & ~15;
+
+/** Address of the cache's head for blocks of size size (a multiple of 16, <= CACHE_LIMIT). */
+// @ts-ignore: decorator
+@inline function cacheHead(s: usize, size: usize): usize {
+  return s + P_CACHE + (size >> (ALIGN_BITS - 2));
+}
+
+/** A block of size `size` for a cell, from the pool at s: the cache's, else the heap's, else
+ *  the heap's after the cache went back to it; 0 when there is none. O(1), plus the flush. */
+function poolBlock(s: usize, size: usize): usize {
+  if (size <= CACHE_LIMIT) {
+    let head = cacheHead(s, size);
+    let p = <usize>load<u32>(head);
+    if (p) {
+      store<u32>(head, load<u32>(p));
+      store<u32>(s, load<u32>(s, P_CACHED) - <u32>size, P_CACHED);
+      return p;
+    }
+  }
+  let h = <usize>load<u32>(s, P_HEAP);
+  let p = heapAlloc(h, size);
+  if (!p && load<u32>(s, P_CACHED) != 0) {
+    flushCache(s);
+    p = heapAlloc(h, size);
+  }
+  if (p) noteAlloc(h, sizeOf(p));
+  return p;
+}
+
+/** Gives every block in the cache of the pool at s back to its heap, merged. O(cached blocks). */
+function flushCache(s: usize): void {
+  let h = <usize>load<u32>(s, P_HEAP);
+  for (let size: usize = 16; size <= CACHE_LIMIT; size += 16) {
+    let head = cacheHead(s, size);
+    let p = <usize>load<u32>(head);
+    store<u32>(head, 0);
+    while (p) {
+      let next = <usize>load<u32>(p);
+      noteFree(h, sizeOf(p));
+      heapFree(h, p, header(p));
+      p = next;
+    }
+  }
+  store<u32>(s, 0, P_CACHED);
+}
+
+/** The record of a new cell of len elements (1 .. maxElements) from the pool at s, or 0 when
+ *  the pool has no block for it or every record is live. O(1), plus zeroing (OnFree.ZERO). */
+function poolAlloc<T>(s: usize, len: i32): usize {
+  let t = s + P_TABLE;
+  if (tableFull(t)) return 0;
+  let bytes = <usize>len * elementSize<T>();
+  let p = poolBlock(s, blockSizeFor(bytes));
+  if (!p) return 0;
+  // zeroed when freed, but a block may hold the heap's words since (links, a footer, a header)
+  if (load<u32>(s, P_ON_FREE) == OnFree.ZERO) memory.fill(p, 0, bytes);
+  let r = tableTake(t);
+  recordOpen(r, p, len, 0);
+  return r;
+}
+
+/** Frees the cell of record r into the pool at s (OnFree.ZERO: zeroed first), retires r:
+ *  its block goes to the cache, or back to the heap. Returns FREE_OK, or why it would not
+ *  (records.ts). O(1), plus zeroing. */
+function poolFree<T>(s: usize, r: usize): u32 {
+  let t = s + P_TABLE;
+  let why = freeStatus(t, r);
+  if (why != FREE_OK) return why;
+  let p = load<usize>(r, REC_PTR);
+  if (load<u32>(s, P_ON_FREE) == OnFree.ZERO) memory.fill(p, 0, <usize>load<i32>(r, REC_LENGTH) * elementSize<T>());
+  tableGive(t, r);
+  let size = sizeOf(p);
+  if (size <= CACHE_LIMIT) {
+    let head = cacheHead(s, size);
+    store<u32>(p, load<u32>(head));
+    store<u32>(head, <u32>p);
+    store<u32>(s, load<u32>(s, P_CACHED) + <u32>size, P_CACHED);
+  } else {
+    let h = <usize>load<u32>(s, P_HEAP);
+    noteFree(h, size);
+    heapFree(h, p, header(p));
+  }
+  return FREE_OK;
+}
+
+/** A pool of cells of T over memory nothing else uses: at most `cells` live cells, and as many
+ *  elements as fit in the rest. Made through HeapPrealloc, CallocPool or GlobalPool. */
+export class CellPool<T> implements Allocator<T> {
+  /** Address of the state, at the memory's start (rounded up to 16). */
+  private readonly state: usize;
+
+  /** A pool over [mem, mem + bytes) for cells of T, made by a subclass whose name `kind` the
+   *  messages use: records for `cells` cells, a local heap over the rest. Fails when that is
+   *  too small for them and a local heap, or lies outside memory. O(1): nothing is zeroed. */
+  constructor(mem: usize, bytes: usize, cells: i32, onFree: OnFree, private readonly kind: string) {
+    let s = (<u64>mem + 15) & ~15;
+    let heapStart = s + P_RECORDS + <u64>max<i32>(cells, 0) * RECORD;
+    let end = <u64>mem + <u64>bytes;
+    if (cells < 1 || mem == 0 || end > memoryBytes() || heapStart + LOCAL_MIN > end) {
+      throw new Error(kind + "<" + nameof<T>() + ">: " + bytes.toString() + " bytes at " + mem.toString() +
+        " cannot hold " + cells.toString() + " cell records and a heap of " + LOCAL_MIN.toString() +
+        " bytes inside memory (cells must be 1 or more)");
+    }
+    let state = <usize>s;
+    memory.fill(state, 0, P_TABLE);
+    store<u32>(state, <u32>localOver(<usize>heapStart, <usize>(end - heapStart)), P_HEAP);
+    store<u32>(state, onFree, P_ON_FREE);
+    tableInit(state + P_TABLE, 1, state + P_RECORDS, cells);
+    this.state = state;
+  }
+
+  /** A cell of len elements from the pool (OnFree.ZERO: zeroed). Fails when the pool has no
+   *  room for it or every record is live, and on a negative len. O(1), plus zeroing. */
+  allocCell(len: i32): Cell<T> {
+    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, this.kind));
+    let r = poolAlloc<T>(this.state, len);
+    if (!r) this.exhausted(len);
+    return changetype<Cell<T>>(r);
+  }
+
+  /** As allocCell, but null when the pool has no room or every record is live. */
+  tryAllocCell(len: i32): Cell<T> | null {
+    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, this.kind));
+    return changetype<Cell<T> | null>(poolAlloc<T>(this.state, len));
+  }
+
+  /** Gives cell back to the pool (OnFree.ZERO: zeroed first); the cell is dead. Fails on a cell
+   *  that is not a live cell of this pool. O(1), plus zeroing. */
+  freeCell(cell: Cell<T>): void {
+    let r = changetype<usize>(cell);
+    let why = poolFree<T>(this.state, r);
+    if (why > FREE_EMPTY) freeFailed<T>(this.kind, r, why); // the empty cell: nothing to free
+  }
+
+  /** Stops the program: no room for a cell of len elements, and why. */
+  private exhausted(len: i32): void {
+    let t = this.state + P_TABLE;
+    cellsExhausted<T>(this.kind, len, tableFull(t)
+      ? tableFullMessage(t)
+      : "the pool has no free block of " + blockSizeFor(<usize>len * elementSize<T>()).toString() + " bytes");
+  }
+
+  /** Live cells. O(1). */
+  get liveCells(): i32 {
+    return tableLive(this.state + P_TABLE);
+  }
+
+  /** What the pool does with freed cells. O(1). */
+  get onFree(): OnFree {
+    return load<u32>(this.state, P_ON_FREE);
+  }
+
+  /** The local heap behind the pool, for ralloc_heap_check and ralloc_heap_stats; its blocks
+   *  in the cache count as live there. O(1). */
+  get heapHandle(): usize {
+    return <usize>load<u32>(this.state, P_HEAP);
+  }
+
+  /** Bytes of freed blocks waiting in the cache. O(1). */
+  get cachedBytes(): u32 {
+    return load<u32>(this.state, P_CACHED);
+  }
+
+  /** Gives the blocks waiting in the cache back to the heap, merged with their neighbours
+   *  (an allocation the heap cannot serve does this itself). O(cached blocks). */
+  flush(): void {
+    flushCache(this.state);
+  }
+}
+
+/** Start and end of every buffer a GlobalPool was made over, in pairs. */
+const bound = new Array<usize>();
+
+/** What messages call a GlobalPool. */
+const GLOBAL = "GlobalPool";
+
+/** A pool over a static buffer (memory.data), which serves this one pool for the module's life
+ *  (alloc-no-stdlib's global buffers bound to an allocator). */
+export class GlobalPool<T> extends CellPool<T> {
+  /** A pool of T over the static buffer [mem, mem + bytes): `cells` records, a local heap over
+   *  the rest. Fails when the buffer is not static data (it must end at or below __heap_base),
+   *  when any of it was bound to a GlobalPool before, or when it is too small. O(pools bound). */
+  constructor(mem: usize, bytes: usize, cells: i32, onFree: OnFree = OnFree.ZERO) {
+    super(bindStatic<T>(mem, bytes), bytes, cells, onFree, GLOBAL);
+  }
+}
+
+/** Records [mem, mem + bytes) as bound to a GlobalPool of T and returns mem; stops the program
+ *  when that memory is not static data or overlaps a buffer bound before. O(pools bound). */
+function bindStatic<T>(mem: usize, bytes: usize): usize {
+  let end = <u64>mem + <u64>bytes;
+  let who = GLOBAL + "<" + nameof<T>() + ">: the buffer [" + mem.toString() + ", " + end.toString() + ")";
+  if (end > <u64>__heap_base) {
+    throw new Error(who + " is not static data: it must end at or below __heap_base (" + __heap_base.toString() + ")");
+  }
+  for (let i = 0; i < bound.length; i += 2) {
+    if (<u64>mem < <u64>bound[i + 1] && end > <u64>bound[i]) {
+      throw new Error(who + " overlaps [" + bound[i].toString() + ", " + bound[i + 1].toString() +
+        "), bound to a GlobalPool already");
+    }
+  }
+  bound.push(mem);
+  bound.push(<usize>end);
+  return mem;
+}
