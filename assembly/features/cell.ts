@@ -37,7 +37,8 @@ export const FREED: u32 = 0x8000_0000;
 
 /** What an allocator does with a cell's elements (the seed's `bzero` and `uninitialized`). */
 export enum OnFree {
-  /** A freed cell's elements are zeroed, and every cell reads zero when it is handed out. */
+  /** A freed cell's elements are zeroed; and every new cell reads zero, but from
+   *  HeapAllocUninitialized, which leaves new cells as malloc gives them. */
   ZERO = 0,
   /** Nothing is zeroed: a new cell holds whatever its memory held (an older cell's elements,
    *  the allocator's own words, or zero where the memory was never used and started zero). */

@@ -26,11 +26,15 @@
 // (docs/CELLS.md). When the heap has no block for a cell, the cache goes back to it, merged,
 // and the heap is asked again: once every cell is freed, all of the pool is free again. The
 // builds that have the heap's quick lists (the guarded ones, RALLOC_PAGES=0) cache there
-// instead. A cell costs its block's header and rounding (4 to 19 bytes).
+// instead. A cell costs its block's header and rounding (4 to 19 bytes); in the guarded builds
+// its block is guarded like any other (diag/guard.ts), so ralloc_heap_check walks a pool's heap
+// there too, and freeing a cell whose guard a C function broke fails.
 
 import { ALIGN_BITS, blockSizeFor, sizeOf, header } from "../base/block";
 import { QUICK_MAX } from "../base/root";
+import { GUARDED } from "../base/config";
 import { memoryBytes } from "../platform/shim";
+import { GUARD_OK, guardedBlockFor, guardSet, guardVerify, guardRetire, nextSerial } from "../diag/guard";
 import { noteAlloc, noteFree } from "../core/counters";
 import { heapAlloc, heapFree } from "../small/front";
 import { LOCAL_MIN, localOver } from "./local";
@@ -40,7 +44,7 @@ import {
 } from "./cell";
 import {
   tableHeaderSize, tableInit, tableTake, tableGive, tableLive, tableFull, freeStatus, freeFailed,
-  tableFullMessage, FREE_OK, FREE_EMPTY,
+  tableFullMessage, FREE_OK, FREE_EMPTY, FREE_OVERRUN,
 } from "./records";
 
 const P_HEAP: usize = 0;
@@ -52,6 +56,12 @@ const CACHE_LIMIT: usize = QUICK_MAX > 0 ? 0 : 1024;
 const P_TABLE: usize = (P_CACHE + ((CACHE_LIMIT >> ALIGN_BITS) + 1) * 4 + 15) & ~15;
 /** Where the records start, from the state. */
 const P_RECORDS: usize = (P_TABLE + tableHeaderSize(1) + 15) & ~15;
+
+/** The size of the block that holds a cell of n bytes (in the guarded builds, with its guard). */
+// @ts-ignore: decorator
+@inline function blockFor(n: usize): usize {
+  return GUARDED ? guardedBlockFor(n) : blockSizeFor(n);
+}
 
 /** Address of the cache's head for blocks of size size (a multiple of 16, <= CACHE_LIMIT). */
 // @ts-ignore: decorator
@@ -104,10 +114,11 @@ function poolAlloc<T>(s: usize, len: i32): usize {
   let t = s + P_TABLE;
   if (tableFull(t)) return 0;
   let bytes = <usize>len * elementSize<T>();
-  let p = poolBlock(s, blockSizeFor(bytes));
+  let p = poolBlock(s, blockFor(bytes));
   if (!p) return 0;
   // zeroed when freed, but a block may hold the heap's words since (links, a footer, a header)
   if (load<u32>(s, P_ON_FREE) == OnFree.ZERO) memory.fill(p, 0, bytes);
+  if (GUARDED) guardSet(p, bytes, nextSerial(), false); // as any block of the guarded builds
   let r = tableTake(t);
   recordOpen(r, p, len, 0);
   return r;
@@ -115,15 +126,20 @@ function poolAlloc<T>(s: usize, len: i32): usize {
 
 /** Frees the cell of record r into the pool at s (OnFree.ZERO: zeroed first), retires r:
  *  its block goes to the cache, or back to the heap. Returns FREE_OK, or why it would not
- *  (records.ts). O(1), plus zeroing. */
+ *  (records.ts; the guarded builds also check the block's guard). O(1), plus zeroing. */
 function poolFree<T>(s: usize, r: usize): u32 {
   let t = s + P_TABLE;
   let why = freeStatus(t, r);
   if (why != FREE_OK) return why;
   let p = load<usize>(r, REC_PTR);
+  let size = sizeOf(p);
+  if (GUARDED) {
+    // a C function given the cell's ptr wrote outside its elements
+    if (guardVerify(p) != GUARD_OK) return FREE_OVERRUN;
+    guardRetire(p, size);
+  }
   if (load<u32>(s, P_ON_FREE) == OnFree.ZERO) memory.fill(p, 0, <usize>load<i32>(r, REC_LENGTH) * elementSize<T>());
   tableGive(t, r);
-  let size = sizeOf(p);
   if (size <= CACHE_LIMIT) {
     let head = cacheHead(s, size);
     store<u32>(p, load<u32>(head));
@@ -191,7 +207,7 @@ export class CellPool<T> implements Allocator<T> {
     let t = this.state + P_TABLE;
     cellsExhausted<T>(this.kind, len, tableFull(t)
       ? tableFullMessage(t)
-      : "the pool has no free block of " + blockSizeFor(<usize>len * elementSize<T>()).toString() + " bytes");
+      : "the pool has no free block of " + blockFor(<usize>len * elementSize<T>()).toString() + " bytes");
   }
 
   /** Live cells. O(1). */

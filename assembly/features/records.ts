@@ -54,6 +54,8 @@ export const FREE_OK: u32 = 0;
 export const FREE_EMPTY: u32 = 1;
 export const FREE_FOREIGN: u32 = 2;
 export const FREE_TWICE: u32 = 3;
+/** The guarded builds' pools: the cell's block was written outside the cell (features/pool.ts). */
+export const FREE_OVERRUN: u32 = 4;
 
 /** Lays out a table at t with room for `most` chunks, and its first chunk of n records at mem
  *  (16-aligned), memory kept for it. O(1). */
@@ -159,11 +161,12 @@ export function tableOwns(t: usize, r: usize): bool {
   return load<u32>(r, REC_SERIAL) & FREED ? FREE_TWICE : FREE_OK;
 }
 
-/** Stops the program: allocator `kind` of T was given record r to free, and freeStatus said
- *  `why` (FREE_FOREIGN or FREE_TWICE). */
+/** Stops the program: allocator `kind` of T was given record r to free, and would not, for
+ *  `why` (FREE_FOREIGN, FREE_TWICE, FREE_OVERRUN). */
 export function freeFailed<T>(kind: string, r: usize, why: u32): void {
   let who = kind + "<" + nameof<T>() + ">.freeCell: ";
   if (why == FREE_TWICE) throw new Error(who + cellName(r) + " was freed already (a double free)");
+  if (why == FREE_OVERRUN) throw new Error(who + cellName(r) + " was written outside its elements (its block's guard is broken)");
   // a cell of another allocator is named; any other address is not read
   let what = r != 0 && <u64>r + RECORD <= memoryBytes() ? cellName(r) : "that address";
   throw new Error(who + what + " is not a cell of this allocator");
