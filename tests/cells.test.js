@@ -111,3 +111,17 @@ for (const [config, options] of Object.entries(CONFIGS)) {
     });
   });
 }
+
+describe('examples/as: the jail example', () => {
+  it('builds, runs its task, and shows that memory never grew', async () => {
+    const { runJail } = await import('../examples/as/run.js');
+    const lines = await runJail();
+    assert.equal(lines.length, 5, lines.join('\n'));
+    const pages = /^pool ready: memory is (\d+) pages of 64 KiB$/.exec(lines[0])?.[1];
+    assert.ok(pages, lines[0]);
+    assert.equal(lines[1], '4000 cells made, 3900 freed; 100 polygons live');
+    assert.equal(lines[2], 'checksum 185530.81820445459');
+    assert.equal(lines[3], 'memory grew by 0 pages');
+    assert.equal(lines[4], `a cell of 2^20 points: refused (null), memory still ${pages} pages`);
+  });
+});
