@@ -8,12 +8,13 @@
 //
 //   a HeapAlloc's state, from malloc; its record chunks are malloc'd too, each twice the last
 //    0 zeroed   1: cells come from calloc      8 chunk    records in the newest chunk
-//    4 onFree   OnFree                        12 (unused)
+//    4 onFree   OnFree                        12 kind     KIND_HEAP_ALLOC or KIND_HEAP_UNINITIALIZED
 //   16 the record table's header (features/records.ts), room for MOST_CHUNKS chunks
 
 import {
   Allocator, Cell, OnFree, RECORD, REC_PTR, REC_LENGTH, elementSize, recordOpen, unusualLength,
-  lengthCell, cellsExhausted,
+  lengthCell, cellsExhausted, kindName, KIND_HEAP_ALLOC, KIND_HEAP_UNINITIALIZED, KIND_HEAP_PREALLOC,
+  KIND_CALLOC_POOL,
 } from "../features/cell";
 import {
   tableHeaderSize, tableInit, tableAddChunk, tableTake, tableGive, tableLive, tableFull,
@@ -25,6 +26,7 @@ import { malloc, calloc, free } from "./cabi";
 const H_ZEROED: usize = 0;
 const H_ON_FREE: usize = 4;
 const H_CHUNK: usize = 8;
+const H_KIND: usize = 12;
 const H_TABLE: usize = 16;
 /** Records of a HeapAlloc's first chunk; each later chunk doubles the one before. */
 const FIRST_CHUNK: i32 = 64;
@@ -70,18 +72,25 @@ function addRecords(s: usize): void {
   else free(mem);
 }
 
+/** Stops the program: malloc could not give the HeapAlloc at s a cell of len elements. (Apart
+ *  from allocCell, whose fast path then needs no room for strings.) */
+function mallocFailed<T>(s: usize, len: i32): void {
+  cellsExhausted<T>(load<u32>(s, H_KIND), len, "malloc could not give " + (<usize>len * elementSize<T>()).toString() + " bytes");
+}
+
 /** Cells from the global heap, one malloc or calloc each: HeapAlloc and HeapAllocUninitialized. */
 class HeapCells<T> implements Allocator<T> {
   /** Address of the state (above), from malloc. */
   private readonly state: usize;
 
-  /** `zeroed`: cells come from calloc. `kind` names the allocator in messages. */
-  constructor(zeroed: bool, onFree: OnFree, private readonly kind: string) {
+  /** `zeroed`: cells come from calloc. `kind` (KIND_…) names the allocator in messages. */
+  constructor(zeroed: bool, onFree: OnFree, kind: u32) {
     let s = malloc(H_TABLE + tableHeaderSize(MOST_CHUNKS));
     let records = malloc(<usize>FIRST_CHUNK * RECORD);
     if (!s || !records) cellsExhausted<T>(kind, 0, "malloc could not give its first " + FIRST_CHUNK.toString() + " cell records");
     store<u32>(s, zeroed, H_ZEROED);
     store<u32>(s, onFree, H_ON_FREE);
+    store<u32>(s, kind, H_KIND);
     store<i32>(s, FIRST_CHUNK, H_CHUNK);
     tableInit(s + H_TABLE, MOST_CHUNKS, records, FIRST_CHUNK);
     this.state = s;
@@ -90,15 +99,15 @@ class HeapCells<T> implements Allocator<T> {
   /** A cell of len elements from malloc (HeapAlloc: calloc, zeroed). Fails when malloc does
    *  (after the OOM handler's chance), and on a negative len. O(1) + malloc (+ zeroing). */
   allocCell(len: i32): Cell<T> {
-    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, this.kind));
+    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, load<u32>(this.state, H_KIND)));
     let r = heapCellAlloc<T>(this.state, len);
-    if (!r) cellsExhausted<T>(this.kind, len, "malloc could not give " + (<usize>len * elementSize<T>()).toString() + " bytes");
+    if (!r) mallocFailed<T>(this.state, len);
     return changetype<Cell<T>>(r);
   }
 
   /** As allocCell, but null when malloc fails. */
   tryAllocCell(len: i32): Cell<T> | null {
-    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, this.kind));
+    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, load<u32>(this.state, H_KIND)));
     return changetype<Cell<T> | null>(heapCellAlloc<T>(this.state, len));
   }
 
@@ -107,7 +116,7 @@ class HeapCells<T> implements Allocator<T> {
   freeCell(cell: Cell<T>): void {
     let r = changetype<usize>(cell);
     let why = heapCellFree<T>(this.state, r);
-    if (why > FREE_EMPTY) freeFailed<T>(this.kind, r, why); // the empty cell: nothing to free
+    if (why > FREE_EMPTY) freeFailed<T>(load<u32>(this.state, H_KIND), r, why); // the empty cell: nothing to free
   }
 
   /** Live cells. O(1). */
@@ -125,7 +134,7 @@ class HeapCells<T> implements Allocator<T> {
 export class HeapAlloc<T> extends HeapCells<T> {
   /** onFree: OnFree.ZERO also zeroes each freed cell; OnFree.LEAVE does not. */
   constructor(onFree: OnFree = OnFree.ZERO) {
-    super(true, onFree, "HeapAlloc");
+    super(true, onFree, KIND_HEAP_ALLOC);
   }
 }
 
@@ -134,13 +143,13 @@ export class HeapAllocUninitialized<T> extends HeapCells<T> {
   /** onFree: OnFree.LEAVE (the default) leaves freed cells as they are; OnFree.ZERO zeroes
    *  each freed cell (new cells are still not initialised). */
   constructor(onFree: OnFree = OnFree.LEAVE) {
-    super(false, onFree, "HeapAllocUninitialized");
+    super(false, onFree, KIND_HEAP_UNINITIALIZED);
   }
 }
 
 /** Stops the program unless `mem`, the memory asked of `from` for a pool of `bytes`, was given. */
-function poolMemory<T>(mem: usize, bytes: usize, kind: string, from: string): usize {
-  if (!mem) throw new Error(kind + "<" + nameof<T>() + ">: " + from + " could not give a pool of " + bytes.toString() + " bytes");
+function poolMemory<T>(mem: usize, bytes: usize, kind: u32, from: string): usize {
+  if (!mem) throw new Error(kindName<T>(kind) + ": " + from + " could not give a pool of " + bytes.toString() + " bytes");
   return mem;
 }
 
@@ -151,7 +160,7 @@ export class HeapPrealloc<T> extends CellPool<T> {
    *  with records for `cells` live cells. Fails when malloc cannot give it. O(1), no zeroing:
    *  OnFree.ZERO zeroes each cell as it is handed out and as it is freed. */
   constructor(bytes: usize, cells: i32, onFree: OnFree = OnFree.ZERO) {
-    super(poolMemory<T>(malloc(bytes), bytes, "HeapPrealloc", "malloc"), bytes, cells, onFree, "HeapPrealloc");
+    super(poolMemory<T>(malloc(bytes), bytes, KIND_HEAP_PREALLOC, "malloc"), bytes, cells, onFree, KIND_HEAP_PREALLOC);
   }
 }
 
@@ -160,6 +169,6 @@ export class CallocPool<T> extends CellPool<T> {
   /** As HeapPrealloc, over memory calloc zeroed (O(bytes)): with OnFree.LEAVE, a cell of memory
    *  no cell had before reads zero except where the pool's heap kept its own words. */
   constructor(bytes: usize, cells: i32, onFree: OnFree = OnFree.ZERO) {
-    super(poolMemory<T>(calloc(1, bytes), bytes, "CallocPool", "calloc"), bytes, cells, onFree, "CallocPool");
+    super(poolMemory<T>(calloc(1, bytes), bytes, KIND_CALLOC_POOL, "calloc"), bytes, cells, onFree, KIND_CALLOC_POOL);
   }
 }

@@ -55,6 +55,23 @@ export interface Allocator<T> {
   freeCell(cell: Cell<T>): void;
 }
 
+/** The cell allocators, numbered: an allocator keeps its number, not its name, so that no
+ *  string (an object of the runtime) is touched on its fast paths. */
+export const KIND_STACK: u32 = 0;
+export const KIND_HEAP_ALLOC: u32 = 1;
+export const KIND_HEAP_UNINITIALIZED: u32 = 2;
+export const KIND_HEAP_PREALLOC: u32 = 3;
+export const KIND_CALLOC_POOL: u32 = 4;
+export const KIND_GLOBAL_POOL: u32 = 5;
+
+/** How messages name allocator number k holding elements of T: "HeapPrealloc<u8>". */
+export function kindName<T>(k: u32): string {
+  let name = k == KIND_STACK ? "StackAllocator" : k == KIND_HEAP_ALLOC ? "HeapAlloc"
+    : k == KIND_HEAP_UNINITIALIZED ? "HeapAllocUninitialized" : k == KIND_HEAP_PREALLOC ? "HeapPrealloc"
+    : k == KIND_CALLOC_POOL ? "CallocPool" : "GlobalPool";
+  return name + "<" + nameof<T>() + ">";
+}
+
 /** Bytes of one element of T; a managed T does not compile. O(1), folded by the compiler. */
 // @ts-ignore: decorator
 @inline export function elementSize<T>(): usize {
@@ -78,19 +95,19 @@ export const EMPTY_CELL: usize = memory.data(<i32>RECORD, 16);
   return <u32>(len - 1) >= <u32>maxElements<T>();
 }
 
-/** The cell for an unusual len: the empty cell for 0. Stops the program, naming the allocator
- *  (`kind` of T), for a negative len or one longer than a cell may hold. */
-export function lengthCell<T>(len: i32, kind: string): usize {
+/** The cell for an unusual len: the empty cell for 0. Stops the program, naming allocator
+ *  number `kind` of T, for a negative len or one longer than a cell may hold. */
+export function lengthCell<T>(len: i32, kind: u32): usize {
   if (len == 0) return EMPTY_CELL;
-  let who = kind + "<" + nameof<T>() + ">.allocCell: ";
+  let who = kindName<T>(kind) + ".allocCell: ";
   if (len < 0) throw new Error(who + "length " + len.toString() + " is negative");
   throw new Error(who + len.toString() + " elements are more than a cell holds (" + maxElements<T>().toString() + ")");
 }
 
-/** Stops the program: allocator `kind` of T has no room for a cell of len elements; `why`
- *  says what ran out. */
-export function cellsExhausted<T>(kind: string, len: i32, why: string): void {
-  throw new Error(kind + "<" + nameof<T>() + ">.allocCell(" + len.toString() + "): out of memory: " + why);
+/** Stops the program: allocator number `kind` of T has no room for a cell of len elements;
+ *  `why` says what ran out. */
+export function cellsExhausted<T>(kind: u32, len: i32, why: string): void {
+  throw new Error(kindName<T>(kind) + ".allocCell(" + len.toString() + "): out of memory: " + why);
 }
 
 /** The next cell number (1 .. 2^31 - 1, then 1 again). O(1). */

@@ -14,7 +14,7 @@
 //    0 heap      the local heap's handle
 //    4 onFree    OnFree
 //    8 cached    bytes of the blocks waiting in the cache
-//   12 (unused)
+//   12 kind      which pool this is (KIND_… of features/cell.ts), for messages
 //   16 cache     a u32 per block size 16·k, k = 0 .. 64: the newest freed block of that size
 //                waiting for a cell of the same size (each links to the one freed before it
 //                through its first word), or 0; then padding to a multiple of 16
@@ -30,7 +30,7 @@
 // its block is guarded like any other (diag/guard.ts), so ralloc_heap_check walks a pool's heap
 // there too, and freeing a cell whose guard a C function broke fails.
 
-import { ALIGN_BITS, blockSizeFor, sizeOf, header } from "../base/block";
+import { ALIGN_BITS, HEADER, blockSizeFor, sizeOf, header } from "../base/block";
 import { QUICK_MAX } from "../base/root";
 import { GUARDED } from "../base/config";
 import { memoryBytes } from "../platform/shim";
@@ -40,7 +40,7 @@ import { heapAlloc, heapFree } from "../small/front";
 import { LOCAL_MIN, localOver } from "./local";
 import {
   Allocator, Cell, OnFree, RECORD, REC_PTR, REC_LENGTH, elementSize, recordOpen, unusualLength,
-  lengthCell, cellsExhausted,
+  lengthCell, cellsExhausted, kindName, KIND_GLOBAL_POOL,
 } from "./cell";
 import {
   tableHeaderSize, tableInit, tableTake, tableGive, tableLive, tableFull, freeStatus, freeFailed,
@@ -50,6 +50,7 @@ import {
 const P_HEAP: usize = 0;
 const P_ON_FREE: usize = 4;
 const P_CACHED: usize = 8;
+const P_KIND: usize = 12;
 const P_CACHE: usize = 16;
 /** Largest block the cache keeps; 0 where the heap has quick lists (they do the same). */
 const CACHE_LIMIT: usize = QUICK_MAX > 0 ? 0 : 1024;
@@ -69,18 +70,23 @@ const P_RECORDS: usize = (P_TABLE + tableHeaderSize(1) + 15) & ~15;
   return s + P_CACHE + (size >> (ALIGN_BITS - 2));
 }
 
-/** A block of size `size` for a cell, from the pool at s: the cache's, else the heap's, else
- *  the heap's after the cache went back to it; 0 when there is none. O(1), plus the flush. */
-function poolBlock(s: usize, size: usize): usize {
-  if (size <= CACHE_LIMIT) {
-    let head = cacheHead(s, size);
-    let p = <usize>load<u32>(head);
-    if (p) {
-      store<u32>(head, load<u32>(p));
-      store<u32>(s, load<u32>(s, P_CACHED) - <u32>size, P_CACHED);
-      return p;
-    }
+/** A block of size `size` from the cache of the pool at s, or 0. Its first word holds the
+ *  cache's link; the rest is as its last cell's free left it. O(1). */
+// @ts-ignore: decorator
+@inline function cachePop(s: usize, size: usize): usize {
+  if (size > CACHE_LIMIT) return 0;
+  let head = cacheHead(s, size);
+  let p = <usize>load<u32>(head);
+  if (p) {
+    store<u32>(head, load<u32>(p));
+    store<u32>(s, load<u32>(s, P_CACHED) - <u32>size, P_CACHED);
   }
+  return p;
+}
+
+/** A block of size `size` from the heap of the pool at s, after the cache went back to it if
+ *  need be; 0 when there is none. O(1), plus the flush. */
+function heapBlock(s: usize, size: usize): usize {
   let h = <usize>load<u32>(s, P_HEAP);
   let p = heapAlloc(h, size);
   if (!p && load<u32>(s, P_CACHED) != 0) {
@@ -109,15 +115,22 @@ function flushCache(s: usize): void {
 }
 
 /** The record of a new cell of len elements (1 .. maxElements) from the pool at s, or 0 when
- *  the pool has no block for it or every record is live. O(1), plus zeroing (OnFree.ZERO). */
+ *  the pool has no block for it or every record is live. O(1); OnFree.ZERO zeroes a block the
+ *  heap gives (O(bytes)), and a cached one needs only its link cleared. */
 function poolAlloc<T>(s: usize, len: i32): usize {
   let t = s + P_TABLE;
   if (tableFull(t)) return 0;
   let bytes = <usize>len * elementSize<T>();
-  let p = poolBlock(s, blockFor(bytes));
-  if (!p) return 0;
-  // zeroed when freed, but a block may hold the heap's words since (links, a footer, a header)
-  if (load<u32>(s, P_ON_FREE) == OnFree.ZERO) memory.fill(p, 0, bytes);
+  let size = blockFor(bytes);
+  let zero = load<u32>(s, P_ON_FREE) == OnFree.ZERO;
+  let p = cachePop(s, size);
+  if (p) {
+    if (zero) store<u32>(p, 0); // the cache's link; the free zeroed the rest of the block
+  } else {
+    p = heapBlock(s, size);
+    if (!p) return 0;
+    if (zero) memory.fill(p, 0, bytes); // the heap's own words may be anywhere in it
+  }
   if (GUARDED) guardSet(p, bytes, nextSerial(), false); // as any block of the guarded builds
   let r = tableTake(t);
   recordOpen(r, p, len, 0);
@@ -138,14 +151,17 @@ function poolFree<T>(s: usize, r: usize): u32 {
     if (guardVerify(p) != GUARD_OK) return FREE_OVERRUN;
     guardRetire(p, size);
   }
-  if (load<u32>(s, P_ON_FREE) == OnFree.ZERO) memory.fill(p, 0, <usize>load<i32>(r, REC_LENGTH) * elementSize<T>());
+  let zero = load<u32>(s, P_ON_FREE) == OnFree.ZERO;
+  let bytes = <usize>load<i32>(r, REC_LENGTH) * elementSize<T>();
   tableGive(t, r);
   if (size <= CACHE_LIMIT) {
+    if (zero) memory.fill(p, 0, size - HEADER); // the whole block: a cell of its size may take it
     let head = cacheHead(s, size);
     store<u32>(p, load<u32>(head));
     store<u32>(head, <u32>p);
     store<u32>(s, load<u32>(s, P_CACHED) + <u32>size, P_CACHED);
   } else {
+    if (zero) memory.fill(p, 0, bytes);
     let h = <usize>load<u32>(s, P_HEAP);
     noteFree(h, size);
     heapFree(h, p, header(p));
@@ -159,15 +175,16 @@ export class CellPool<T> implements Allocator<T> {
   /** Address of the state, at the memory's start (rounded up to 16). */
   private readonly state: usize;
 
-  /** A pool over [mem, mem + bytes) for cells of T, made by a subclass whose name `kind` the
-   *  messages use: records for `cells` cells, a local heap over the rest. Fails when that is
-   *  too small for them and a local heap, or lies outside memory. O(1): nothing is zeroed. */
-  constructor(mem: usize, bytes: usize, cells: i32, onFree: OnFree, private readonly kind: string) {
+  /** A pool over [mem, mem + bytes) for cells of T, made by a subclass whose number `kind`
+   *  (KIND_…) names it in messages: records for `cells` cells, a local heap over the rest.
+   *  Fails when that is too small for them and a local heap, or lies outside memory. O(1):
+   *  nothing is zeroed. */
+  constructor(mem: usize, bytes: usize, cells: i32, onFree: OnFree, kind: u32) {
     let s = (<u64>mem + 15) & ~15;
     let heapStart = s + P_RECORDS + <u64>max<i32>(cells, 0) * RECORD;
     let end = <u64>mem + <u64>bytes;
     if (cells < 1 || mem == 0 || end > memoryBytes() || heapStart + LOCAL_MIN > end) {
-      throw new Error(kind + "<" + nameof<T>() + ">: " + bytes.toString() + " bytes at " + mem.toString() +
+      throw new Error(kindName<T>(kind) + ": " + bytes.toString() + " bytes at " + mem.toString() +
         " cannot hold " + cells.toString() + " cell records and a heap of " + LOCAL_MIN.toString() +
         " bytes inside memory (cells must be 1 or more)");
     }
@@ -175,6 +192,7 @@ export class CellPool<T> implements Allocator<T> {
     memory.fill(state, 0, P_TABLE);
     store<u32>(state, <u32>localOver(<usize>heapStart, <usize>(end - heapStart)), P_HEAP);
     store<u32>(state, onFree, P_ON_FREE);
+    store<u32>(state, kind, P_KIND);
     tableInit(state + P_TABLE, 1, state + P_RECORDS, cells);
     this.state = state;
   }
@@ -182,7 +200,7 @@ export class CellPool<T> implements Allocator<T> {
   /** A cell of len elements from the pool (OnFree.ZERO: zeroed). Fails when the pool has no
    *  room for it or every record is live, and on a negative len. O(1), plus zeroing. */
   allocCell(len: i32): Cell<T> {
-    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, this.kind));
+    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, load<u32>(this.state, P_KIND)));
     let r = poolAlloc<T>(this.state, len);
     if (!r) this.exhausted(len);
     return changetype<Cell<T>>(r);
@@ -190,7 +208,7 @@ export class CellPool<T> implements Allocator<T> {
 
   /** As allocCell, but null when the pool has no room or every record is live. */
   tryAllocCell(len: i32): Cell<T> | null {
-    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, this.kind));
+    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, load<u32>(this.state, P_KIND)));
     return changetype<Cell<T> | null>(poolAlloc<T>(this.state, len));
   }
 
@@ -199,13 +217,13 @@ export class CellPool<T> implements Allocator<T> {
   freeCell(cell: Cell<T>): void {
     let r = changetype<usize>(cell);
     let why = poolFree<T>(this.state, r);
-    if (why > FREE_EMPTY) freeFailed<T>(this.kind, r, why); // the empty cell: nothing to free
+    if (why > FREE_EMPTY) freeFailed<T>(load<u32>(this.state, P_KIND), r, why); // the empty cell: nothing to free
   }
 
   /** Stops the program: no room for a cell of len elements, and why. */
   private exhausted(len: i32): void {
     let t = this.state + P_TABLE;
-    cellsExhausted<T>(this.kind, len, tableFull(t)
+    cellsExhausted<T>(load<u32>(this.state, P_KIND), len, tableFull(t)
       ? tableFullMessage(t)
       : "the pool has no free block of " + blockFor(<usize>len * elementSize<T>()).toString() + " bytes");
   }
@@ -241,9 +259,6 @@ export class CellPool<T> implements Allocator<T> {
 /** Start and end of every buffer a GlobalPool was made over, in pairs. */
 const bound = new Array<usize>();
 
-/** What messages call a GlobalPool. */
-const GLOBAL = "GlobalPool";
-
 /** A pool over a static buffer (memory.data), which serves this one pool for the module's life
  *  (alloc-no-stdlib's global buffers bound to an allocator). */
 export class GlobalPool<T> extends CellPool<T> {
@@ -251,7 +266,7 @@ export class GlobalPool<T> extends CellPool<T> {
    *  the rest. Fails when the buffer is not static data (it must end at or below __heap_base),
    *  when any of it was bound to a GlobalPool before, or when it is too small. O(pools bound). */
   constructor(mem: usize, bytes: usize, cells: i32, onFree: OnFree = OnFree.ZERO) {
-    super(bindStatic<T>(mem, bytes), bytes, cells, onFree, GLOBAL);
+    super(bindStatic<T>(mem, bytes), bytes, cells, onFree, KIND_GLOBAL_POOL);
   }
 }
 
@@ -259,7 +274,7 @@ export class GlobalPool<T> extends CellPool<T> {
  *  when that memory is not static data or overlaps a buffer bound before. O(pools bound). */
 function bindStatic<T>(mem: usize, bytes: usize): usize {
   let end = <u64>mem + <u64>bytes;
-  let who = GLOBAL + "<" + nameof<T>() + ">: the buffer [" + mem.toString() + ", " + end.toString() + ")";
+  let who = kindName<T>(KIND_GLOBAL_POOL) + ": the buffer [" + mem.toString() + ", " + end.toString() + ")";
   if (end > <u64>__heap_base) {
     throw new Error(who + " is not static data: it must end at or below __heap_base (" + __heap_base.toString() + ")");
   }

@@ -31,7 +31,7 @@
 // Rust rules that out at compile time, and a handle one word wide cannot carry more.
 
 import { memoryBytes } from "../platform/shim";
-import { RECORD, REC_LENGTH, REC_EXTENT, REC_SERIAL, FREED, EMPTY_CELL, cellName } from "./cell";
+import { RECORD, REC_LENGTH, REC_EXTENT, REC_SERIAL, FREED, EMPTY_CELL, cellName, kindName } from "./cell";
 
 const T_FRESH: usize = 0;
 const T_FRESH_END: usize = 4;
@@ -161,10 +161,10 @@ export function tableOwns(t: usize, r: usize): bool {
   return load<u32>(r, REC_SERIAL) & FREED ? FREE_TWICE : FREE_OK;
 }
 
-/** Stops the program: allocator `kind` of T was given record r to free, and would not, for
- *  `why` (FREE_FOREIGN, FREE_TWICE, FREE_OVERRUN). */
-export function freeFailed<T>(kind: string, r: usize, why: u32): void {
-  let who = kind + "<" + nameof<T>() + ">.freeCell: ";
+/** Stops the program: allocator number `kind` of T was given record r to free, and would
+ *  not, for `why` (FREE_FOREIGN, FREE_TWICE, FREE_OVERRUN). */
+export function freeFailed<T>(kind: u32, r: usize, why: u32): void {
+  let who = kindName<T>(kind) + ".freeCell: ";
   if (why == FREE_TWICE) throw new Error(who + cellName(r) + " was freed already (a double free)");
   if (why == FREE_OVERRUN) throw new Error(who + cellName(r) + " was written outside its elements (its block's guard is broken)");
   // a cell of another allocator is named; any other address is not read

@@ -29,7 +29,7 @@
 import { memoryBytes } from "../platform/shim";
 import {
   Allocator, Cell, OnFree, RECORD, REC_PTR, REC_EXTENT, elementSize, recordOpen, unusualLength,
-  lengthCell, cellsExhausted,
+  lengthCell, cellsExhausted, kindName, KIND_STACK,
 } from "./cell";
 import {
   tableHeaderSize, tableInit, tableTake, tableGive, tableLive, tableFull, freeStatus, freeFailed,
@@ -52,8 +52,6 @@ const S_SLOT_BASE: usize = (S_TABLE + tableHeaderSize(1) + 15) & ~15;
 /** Bytes of one slot: a piece's first element's address and its length in elements. */
 const SLOT: usize = 8;
 
-/** What messages call this allocator. */
-const KIND = "StackAllocator";
 
 /** Rounds x up to a multiple of 16. O(1). */
 // @ts-ignore: decorator
@@ -172,7 +170,7 @@ export class StackAllocator<T> implements Allocator<T> {
     let data = up16(records + <u64>max<i32>(cells, 0) * RECORD);
     let end = <u64>mem + <u64>bytes;
     if (slots < 1 || cells < 1 || mem == 0 || end > memoryBytes() || data + elementSize<T>() > end) {
-      throw new Error(KIND + "<" + nameof<T>() + ">: " + bytes.toString() + " bytes at " + mem.toString() +
+      throw new Error(kindName<T>(KIND_STACK) + ": " + bytes.toString() + " bytes at " + mem.toString() +
         " cannot hold " + slots.toString() + " slots, " + cells.toString() +
         " cell records and one element inside memory (slots and cells must be 1 or more)");
     }
@@ -193,7 +191,7 @@ export class StackAllocator<T> implements Allocator<T> {
   /** A cell of len elements: the first free piece from the newest on that holds it. Fails
    *  when no piece does or every cell record is live, and on a negative len. O(slots scanned). */
   allocCell(len: i32): Cell<T> {
-    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, KIND));
+    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, KIND_STACK));
     let r = stackAlloc<T>(this.state, len);
     if (!r) this.exhausted(len);
     return changetype<Cell<T>>(r);
@@ -201,7 +199,7 @@ export class StackAllocator<T> implements Allocator<T> {
 
   /** As allocCell, but null when no piece holds len elements or every record is live. */
   tryAllocCell(len: i32): Cell<T> | null {
-    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, KIND));
+    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, KIND_STACK));
     return changetype<Cell<T> | null>(stackAlloc<T>(this.state, len));
   }
 
@@ -210,13 +208,13 @@ export class StackAllocator<T> implements Allocator<T> {
   freeCell(cell: Cell<T>): void {
     let r = changetype<usize>(cell);
     let why = stackFree<T>(this.state, r);
-    if (why > FREE_EMPTY) freeFailed<T>(KIND, r, why); // the empty cell: nothing to free
+    if (why > FREE_EMPTY) freeFailed<T>(KIND_STACK, r, why); // the empty cell: nothing to free
   }
 
   /** Stops the program: no room for a cell of len elements, and why. */
   private exhausted(len: i32): void {
     let s = this.state;
-    cellsExhausted<T>(KIND, len, tableFull(s + S_TABLE)
+    cellsExhausted<T>(KIND_STACK, len, tableFull(s + S_TABLE)
       ? tableFullMessage(s + S_TABLE)
       : "no free piece holds " + len.toString() + " elements (the largest holds " + this.largestFree().toString() +
         "; " + this.droppedElements.toString() + " were dropped)");
