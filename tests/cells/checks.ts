@@ -137,6 +137,10 @@ export function misuse(n: i32): void {
     a.freeCell(c);
   } else if (n == 17) {
     new GlobalPool<u8>(heap.alloc(1 << 14), 1 << 14, 8); // memory of the runtime's heap, not static
+  } else if (n == 19) {
+    s.allocCell(5000); // more than the buffer holds
+  } else if (n == 20) {
+    new StackAllocator<u8>(memory.data(64, 16), 64, 4, 4); // no room for its own parts
   } else if (n == 18) {
     let p = new HeapPrealloc<u8>(1 << 16, 8);
     let d = p.allocCell(5); // cell #2
