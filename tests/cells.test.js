@@ -47,6 +47,7 @@ const MISUSES = {
   17: /^GlobalPool<u8>: the buffer \[(\d+), (\d+)\) is not static data: it must end at or below __heap_base \((\d+)\)$/,
   // 4096 bytes: 80 of state and record table header, 4 slots (32), 2 records (32): 3952 elements, 4 taken
   19: 'StackAllocator<u8>.allocCell(5000): out of memory: no free piece holds 5000 elements (the largest holds 3948; 0 were dropped)',
+  21: 'HeapAlloc<f64>.allocCell: 2147483647 elements are more than a cell holds (268435454)',
   20: /^StackAllocator<u8>: 64 bytes at \d+ cannot hold 4 slots, 4 cell records and one element inside memory \(slots and cells must be 1 or more\)$/,
 };
 /** Misuses only the guarded builds find. */

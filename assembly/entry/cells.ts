@@ -6,28 +6,25 @@
 //   HeapPrealloc<T>             one pool from malloc, made once (HeapPrealloc)
 //   CallocPool<T>               one pool from calloc, made once (CallocBackingStore)
 //
-//   a HeapAlloc's state, from malloc; its record chunks are malloc'd too, each twice the last
-//    0 zeroed   1: cells come from calloc      8 chunk    records in the newest chunk
-//    4 onFree   OnFree                        12 kind     KIND_HEAP_ALLOC or KIND_HEAP_UNINITIALIZED
+//   a HeapAlloc's state, from malloc: features/allocator.ts's common part, then
+//    8 zeroed   1: cells come from calloc
+//   12 chunk    records in the newest chunk (each chunk is malloc'd, twice the one before)
 //   16 the record table's header (features/records.ts), room for MOST_CHUNKS chunks
 
 import {
-  Allocator, Cell, OnFree, RECORD, REC_PTR, REC_LENGTH, elementSize, recordOpen, unusualLength,
-  lengthCell, cellsExhausted, kindName, KIND_HEAP_ALLOC, KIND_HEAP_UNINITIALIZED, KIND_HEAP_PREALLOC,
-  KIND_CALLOC_POOL,
+  OnFree, RECORD, REC_PTR, REC_LENGTH, elementSize, recordOpen, cellsExhausted, kindName, KIND_HEAP_ALLOC,
+  KIND_HEAP_UNINITIALIZED, KIND_HEAP_PREALLOC, KIND_CALLOC_POOL,
 } from "../features/cell";
 import {
-  tableHeaderSize, tableInit, tableAddChunk, tableTake, tableGive, tableLive, tableFull,
-  tableWantsChunk, freeStatus, freeFailed, FREE_OK, FREE_EMPTY,
+  tableHeaderSize, tableAddChunk, tableTake, tableFull, tableFullMessage, tableWantsChunk, FREE_OK,
 } from "../features/records";
+import { CellAllocator, A_OWN, A_OWN2, A_TABLE, stateInit, onFreeOf } from "../features/allocator";
 import { CellPool } from "../features/pool";
-import { malloc, calloc, free } from "./cabi";
+import { malloc, calloc, free as mallocFree } from "./cabi";
 
-const H_ZEROED: usize = 0;
-const H_ON_FREE: usize = 4;
-const H_CHUNK: usize = 8;
-const H_KIND: usize = 12;
-const H_TABLE: usize = 16;
+const H_ZEROED: usize = A_OWN;
+const H_CHUNK: usize = A_OWN2;
+const H_TABLE: usize = A_TABLE;
 /** Records of a HeapAlloc's first chunk; each later chunk doubles the one before. */
 const FIRST_CHUNK: i32 = 64;
 /** Chunks a HeapAlloc's table can have: 64 · (2^24 - 1) records, more than memory holds. */
@@ -36,31 +33,7 @@ const MOST_CHUNKS: i32 = 24;
  *  freed cell fails on every use for at least this many allocations (features/records.ts). */
 export const QUARANTINE: i32 = 64;
 
-/** The record of a new cell of len elements (1 .. maxElements) from malloc (calloc when the
- *  state at s says zeroed), or 0 when memory runs out. O(1) + malloc (+ calloc's zeroing). */
-function heapCellAlloc<T>(s: usize, len: i32): usize {
-  let t = s + H_TABLE;
-  if (tableWantsChunk(t, QUARANTINE)) addRecords(s);
-  if (tableFull(t)) return 0;
-  let p = load<u32>(s, H_ZEROED) ? calloc(<usize>len, elementSize<T>()) : malloc(<usize>len * elementSize<T>());
-  if (!p) return 0;
-  let r = tableTake(t);
-  recordOpen(r, p, len, 0);
-  return r;
-}
 
-/** Frees the cell of record r (OnFree.ZERO: zeroed first), retires r. Returns FREE_OK, or why
- *  it would not (features/records.ts). O(chunks) + free (+ zeroing). */
-function heapCellFree<T>(s: usize, r: usize): u32 {
-  let t = s + H_TABLE;
-  let why = freeStatus(t, r);
-  if (why != FREE_OK) return why;
-  let p = load<usize>(r, REC_PTR);
-  if (load<u32>(s, H_ON_FREE) == OnFree.ZERO) memory.fill(p, 0, <usize>load<i32>(r, REC_LENGTH) * elementSize<T>());
-  tableGive(t, r);
-  free(p);
-  return FREE_OK;
-}
 
 /** Adds a chunk of records twice the newest to the table of the HeapAlloc at s, from malloc;
  *  without memory for it the table reuses freed records sooner, or is full. O(1) + malloc. */
@@ -69,81 +42,69 @@ function addRecords(s: usize): void {
   let mem = malloc(<usize>n * RECORD);
   if (!mem) return;
   if (tableAddChunk(s + H_TABLE, mem, n)) store<i32>(s, n, H_CHUNK);
-  else free(mem);
+  else mallocFree(mem);
 }
 
-/** Stops the program: malloc could not give the HeapAlloc at s a cell of len elements. (Apart
- *  from allocCell, whose fast path then needs no room for strings.) */
-function mallocFailed<T>(s: usize, len: i32): void {
-  cellsExhausted<T>(load<u32>(s, H_KIND), len, "malloc could not give " + (<usize>len * elementSize<T>()).toString() + " bytes");
+/** The engine of a HeapAlloc (features/allocator.ts): `this` is its state. */
+@unmanaged class HeapEngine {
+  /** The record of a new cell of len elements (1 .. maxElements) from malloc (calloc when the
+   *  state at s says zeroed), or 0 when memory runs out. O(1) + malloc (+ calloc's zeroing). */
+  alloc<T>(len: i32): usize {
+    let s = changetype<usize>(this);
+    let t = s + H_TABLE;
+    if (tableWantsChunk(t, QUARANTINE)) addRecords(s);
+    if (tableFull(t)) return 0;
+    let p = load<u32>(s, H_ZEROED) ? calloc(<usize>len, elementSize<T>()) : malloc(<usize>len * elementSize<T>());
+    if (!p) return 0;
+    let r = tableTake(t);
+    recordOpen(r, p, len, 0);
+    return r;
+  }
+
+  /** Frees the memory of live record r's cell (OnFree.ZERO: zeroed first). FREE_OK. O(1) +
+   *  free (+ zeroing). */
+  free<T>(r: usize): u32 {
+    let p = load<usize>(r, REC_PTR);
+    if (onFreeOf(changetype<usize>(this)) == OnFree.ZERO) memory.fill(p, 0, <usize>load<i32>(r, REC_LENGTH) * elementSize<T>());
+    mallocFree(p);
+    return FREE_OK;
+  }
+
+  /** Why no cell of len elements could be had, for the message. O(1) (StackAllocator: O(slots)). */
+  exhausted<T>(len: i32): string {
+    let t = changetype<usize>(this) + H_TABLE;
+    return tableFull(t) ? tableFullMessage(t) : "malloc could not give " + (<usize>len * elementSize<T>()).toString() + " bytes";
+  }
 }
 
-/** Cells from the global heap, one malloc or calloc each: HeapAlloc and HeapAllocUninitialized. */
-class HeapCells<T> implements Allocator<T> {
-  /** Address of the state (above), from malloc. */
-  private readonly state: usize;
-
-  /** `zeroed`: cells come from calloc. `kind` (KIND_…) names the allocator in messages. */
-  constructor(zeroed: bool, onFree: OnFree, kind: u32) {
-    let s = malloc(H_TABLE + tableHeaderSize(MOST_CHUNKS));
-    let records = malloc(<usize>FIRST_CHUNK * RECORD);
-    if (!s || !records) cellsExhausted<T>(kind, 0, "malloc could not give its first " + FIRST_CHUNK.toString() + " cell records");
-    store<u32>(s, zeroed, H_ZEROED);
-    store<u32>(s, onFree, H_ON_FREE);
-    store<u32>(s, kind, H_KIND);
-    store<i32>(s, FIRST_CHUNK, H_CHUNK);
-    tableInit(s + H_TABLE, MOST_CHUNKS, records, FIRST_CHUNK);
-    this.state = s;
-  }
-
-  /** A cell of len elements from malloc (HeapAlloc: calloc, zeroed). Fails when malloc does
-   *  (after the OOM handler's chance), and on a negative len. O(1) + malloc (+ zeroing). */
-  allocCell(len: i32): Cell<T> {
-    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, load<u32>(this.state, H_KIND)));
-    let r = heapCellAlloc<T>(this.state, len);
-    if (!r) mallocFailed<T>(this.state, len);
-    return changetype<Cell<T>>(r);
-  }
-
-  /** As allocCell, but null when malloc fails. */
-  tryAllocCell(len: i32): Cell<T> | null {
-    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, load<u32>(this.state, H_KIND)));
-    return changetype<Cell<T> | null>(heapCellAlloc<T>(this.state, len));
-  }
-
-  /** Frees cell's memory (OnFree.ZERO: zeroed first); the cell is dead. Fails on a cell that is
-   *  not a live cell of this allocator. O(chunks) + free (+ zeroing). */
-  freeCell(cell: Cell<T>): void {
-    let r = changetype<usize>(cell);
-    let why = heapCellFree<T>(this.state, r);
-    if (why > FREE_EMPTY) freeFailed<T>(load<u32>(this.state, H_KIND), r, why); // the empty cell: nothing to free
-  }
-
-  /** Live cells. O(1). */
-  get liveCells(): i32 {
-    return tableLive(this.state + H_TABLE);
-  }
-
-  /** What the allocator does with freed cells. O(1). */
-  get onFree(): OnFree {
-    return load<u32>(this.state, H_ON_FREE);
-  }
+/** The state of a HeapAlloc of T (above), from malloc, with its first chunk of records; stops
+ *  the program when malloc cannot give them. O(1). */
+function heapState<T>(zeroed: bool, onFree: OnFree, kind: u32): HeapEngine {
+  let s = malloc(H_TABLE + tableHeaderSize(MOST_CHUNKS));
+  let records = malloc(<usize>FIRST_CHUNK * RECORD);
+  if (!s || !records) cellsExhausted<T>(kind, 0, "malloc could not give its first " + FIRST_CHUNK.toString() + " cell records");
+  stateInit(s, kind, onFree, MOST_CHUNKS, records, FIRST_CHUNK);
+  store<u32>(s, zeroed, H_ZEROED);
+  store<i32>(s, FIRST_CHUNK, H_CHUNK);
+  return changetype<HeapEngine>(s);
 }
 
 /** alloc-no-stdlib's HeapAlloc: each cell from ralloc-wasm's calloc, so it reads zero. */
-export class HeapAlloc<T> extends HeapCells<T> {
-  /** onFree: OnFree.ZERO also zeroes each freed cell; OnFree.LEAVE does not. */
+export class HeapAlloc<T> extends CellAllocator<T, HeapEngine> {
+  /** onFree: OnFree.ZERO also zeroes each freed cell; OnFree.LEAVE does not. allocCell is a
+   *  calloc (O(1) + zeroing), freeCell a free (O(record chunks)). */
   constructor(onFree: OnFree = OnFree.ZERO) {
-    super(true, onFree, KIND_HEAP_ALLOC);
+    super(heapState<T>(true, onFree, KIND_HEAP_ALLOC));
   }
 }
 
 /** alloc-no-stdlib's HeapAllocUninitialized: each cell from malloc, holding whatever it held. */
-export class HeapAllocUninitialized<T> extends HeapCells<T> {
+export class HeapAllocUninitialized<T> extends CellAllocator<T, HeapEngine> {
   /** onFree: OnFree.LEAVE (the default) leaves freed cells as they are; OnFree.ZERO zeroes
-   *  each freed cell (new cells are still not initialised). */
+   *  each freed cell (new cells are still not initialised). allocCell is a malloc, freeCell a
+   *  free (O(record chunks)). */
   constructor(onFree: OnFree = OnFree.LEAVE) {
-    super(false, onFree, KIND_HEAP_UNINITIALIZED);
+    super(heapState<T>(false, onFree, KIND_HEAP_UNINITIALIZED));
   }
 }
 

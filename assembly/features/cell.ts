@@ -1,13 +1,14 @@
 // cell.ts — typed cells: a run of elements of one value type that a cell allocator hands out
-// (features/stack.ts, features/pool.ts, entry/cells.ts), its record, its element access and
-// its views. The model is the Rust crate alloc-no-stdlib's: memory comes from an allocator the
+// (features/allocator.ts and the engines: stack.ts, pool.ts, entry/cells.ts), its record, its
+// element access and its views; the allocators' numbers and the messages they share. The model is the Rust crate alloc-no-stdlib's: memory comes from an allocator the
 // caller chose, as cells of T, and goes back to it cell by cell. Rust forbids touching a freed
 // cell at compile time; here a freed cell fails at run time, with a message naming it.
 //
 // A Cell<T> is not an object of AssemblyScript's runtime: it is the address of a 16-byte record
 // in its allocator's record table (features/records.ts), outside the elements. So allocating a
 // cell asks nothing of the runtime's heap (a pool never makes memory grow), and a stale Cell
-// always names a record, never bytes a newer cell owns.
+// always names a record: never the middle of another cell's elements, nor the allocator's own
+// words (records.ts says how long a freed record stays dead).
 //
 //   a cell's record
 //    0          4          8          12         16

@@ -4,20 +4,19 @@
 // malloc) and CallocPool (from calloc) of it.
 //
 //   a pool's memory [mem, mem + bytes), as the constructor lays it out (each part 16-aligned)
-//   ┌─────────┬────────────────┬──────────────────────┬────────────────────────────────────────┐
-//   │ state   │ record table's │ records: cells × 16 B│ a local heap over the rest             │
-//   │ 288 B   │ header (40 B)  │ (features/records.ts)│ (features/local.ts): its root, then    │
-//   │         │                │                      │ one block per cell, free ones merged   │
-//   └─────────┴────────────────┴──────────────────────┴────────────────────────────────────────┘
+//   ┌─────────┬───────────────────────┬─────────────────────────────────────────────────────┐
+//   │ state   │ records: cells × 16 B │ a local heap over the rest (features/local.ts): its │
+//   │ 320 B   │ (features/records.ts) │ root, then one block per cell, free ones merged     │
+//   └─────────┴───────────────────────┴─────────────────────────────────────────────────────┘
 //
-//   the state (16 B where the heap has quick lists, which cache instead: no cache here)
-//    0 heap      the local heap's handle
-//    4 onFree    OnFree
-//    8 cached    bytes of the blocks waiting in the cache
-//   12 kind      which pool this is (KIND_… of features/cell.ts), for messages
-//   16 cache     a u32 per block size 16·k, k = 0 .. 64: the newest freed block of that size
+//   the state: features/allocator.ts's common part, then
+//    8 heap      the local heap's handle
+//   12 cached    bytes of the blocks waiting in the cache
+//   16 the record table's header (40 B)
+//   56 cache     a u32 per block size 16·k, k = 0 .. 64: the newest freed block of that size
 //                waiting for a cell of the same size (each links to the one freed before it
-//                through its first word), or 0; then padding to a multiple of 16
+//                through its first word), or 0; then padding to a multiple of 16. None where
+//                the heap has quick lists, which cache instead: the state is 64 B there
 //
 // A local heap over a buffer never grows, merges free neighbours and finds a block in O(1)
 // (core/bins.ts): a pool never makes memory grow. In front of it, a freed block of at most
@@ -38,25 +37,18 @@ import { GUARD_OK, guardedBlockFor, guardSet, guardVerify, guardRetire, nextSeri
 import { noteAlloc, noteFree } from "../core/counters";
 import { heapAlloc, heapFree } from "../small/front";
 import { LOCAL_MIN, localOver } from "./local";
-import {
-  Allocator, Cell, OnFree, RECORD, REC_PTR, REC_LENGTH, elementSize, recordOpen, unusualLength,
-  lengthCell, cellsExhausted, kindName, KIND_GLOBAL_POOL,
-} from "./cell";
-import {
-  tableHeaderSize, tableInit, tableTake, tableGive, tableLive, tableFull, freeStatus, freeFailed,
-  tableFullMessage, FREE_OK, FREE_EMPTY, FREE_OVERRUN,
-} from "./records";
+import { OnFree, RECORD, REC_PTR, REC_LENGTH, elementSize, recordOpen, kindName, KIND_GLOBAL_POOL } from "./cell";
+import { ONE_CHUNK_HEADER, tableTake, tableFull, tableFullMessage, FREE_OK, FREE_OVERRUN } from "./records";
+import { CellAllocator, A_OWN, A_OWN2, A_TABLE, stateInit, onFreeOf } from "./allocator";
 
-const P_HEAP: usize = 0;
-const P_ON_FREE: usize = 4;
-const P_CACHED: usize = 8;
-const P_KIND: usize = 12;
-const P_CACHE: usize = 16;
+const P_HEAP: usize = A_OWN;
+const P_CACHED: usize = A_OWN2;
+const P_TABLE: usize = A_TABLE;
+const P_CACHE: usize = A_TABLE + ONE_CHUNK_HEADER;
 /** Largest block the cache keeps; 0 where the heap has quick lists (they do the same). */
 const CACHE_LIMIT: usize = QUICK_MAX > 0 ? 0 : 1024;
-const P_TABLE: usize = (P_CACHE + ((CACHE_LIMIT >> ALIGN_BITS) + 1) * 4 + 15) & ~15;
 /** Where the records start, from the state. */
-const P_RECORDS: usize = (P_TABLE + tableHeaderSize(1) + 15) & ~15;
+const P_RECORDS: usize = (P_CACHE + (CACHE_LIMIT > 0 ? ((CACHE_LIMIT >> ALIGN_BITS) + 1) * 4 : 0) + 15) & ~15;
 
 /** The size of the block that holds a cell of n bytes (in the guarded builds, with its guard). */
 // @ts-ignore: decorator
@@ -114,145 +106,115 @@ function flushCache(s: usize): void {
   store<u32>(s, 0, P_CACHED);
 }
 
-/** The record of a new cell of len elements (1 .. maxElements) from the pool at s, or 0 when
- *  the pool has no block for it or every record is live. O(1); OnFree.ZERO zeroes a block the
- *  heap gives (O(bytes)), and a cached one needs only its link cleared. */
-function poolAlloc<T>(s: usize, len: i32): usize {
-  let t = s + P_TABLE;
-  if (tableFull(t)) return 0;
-  let bytes = <usize>len * elementSize<T>();
-  let size = blockFor(bytes);
-  let zero = load<u32>(s, P_ON_FREE) == OnFree.ZERO;
-  let p = cachePop(s, size);
-  if (p) {
-    if (zero) store<u32>(p, 0); // the cache's link; the free zeroed the rest of the block
-  } else {
-    p = heapBlock(s, size);
-    if (!p) return 0;
-    if (zero) memory.fill(p, 0, bytes); // the heap's own words may be anywhere in it
+
+
+/** The engine of a pool (features/allocator.ts): `this` is its state. */
+@unmanaged class PoolEngine {
+  /** The record of a new cell of len elements (1 .. maxElements) from this pool (its state is
+   *  `this`, s), or 0 when the pool has no block for it or every record is live. O(1); OnFree.ZERO zeroes a block the
+   *  heap gives (O(bytes)), and a cached one needs only its link cleared. */
+  alloc<T>(len: i32): usize {
+    let s = changetype<usize>(this);
+    let t = s + P_TABLE;
+    if (tableFull(t)) return 0;
+    let bytes = <usize>len * elementSize<T>();
+    let size = blockFor(bytes);
+    let zero = onFreeOf(s) == OnFree.ZERO;
+    let p = cachePop(s, size);
+    if (p) {
+      if (zero) store<u32>(p, 0); // the cache's link; the free zeroed the rest of the block
+    } else {
+      p = heapBlock(s, size);
+      if (!p) return 0;
+      if (zero) memory.fill(p, 0, bytes); // the heap's own words may be anywhere in it
+    }
+    if (GUARDED) guardSet(p, bytes, nextSerial(), false); // as any block of the guarded builds
+    let r = tableTake(t);
+    recordOpen(r, p, len, 0);
+    return r;
   }
-  if (GUARDED) guardSet(p, bytes, nextSerial(), false); // as any block of the guarded builds
-  let r = tableTake(t);
-  recordOpen(r, p, len, 0);
-  return r;
+
+  /** Takes back the block of live record r's cell (OnFree.ZERO: zeroed first): into the cache,
+   *  or back to the heap. FREE_OK, or in the guarded builds FREE_OVERRUN when the block's guard
+   *  is broken. O(1), plus zeroing. */
+  free<T>(r: usize): u32 {
+    let s = changetype<usize>(this);
+    let p = load<usize>(r, REC_PTR);
+    let size = sizeOf(p);
+    if (GUARDED) {
+      // a C function given the cell's ptr wrote outside its elements
+      if (guardVerify(p) != GUARD_OK) return FREE_OVERRUN;
+      guardRetire(p, size);
+    }
+    let zero = onFreeOf(s) == OnFree.ZERO;
+    if (size <= CACHE_LIMIT) {
+      if (zero) memory.fill(p, 0, size - HEADER); // the whole block: a cell of its size may take it
+      let head = cacheHead(s, size);
+      store<u32>(p, load<u32>(head));
+      store<u32>(head, <u32>p);
+      store<u32>(s, load<u32>(s, P_CACHED) + <u32>size, P_CACHED);
+    } else {
+      if (zero) memory.fill(p, 0, <usize>load<i32>(r, REC_LENGTH) * elementSize<T>());
+      let h = <usize>load<u32>(s, P_HEAP);
+      noteFree(h, size);
+      heapFree(h, p, header(p));
+    }
+    return FREE_OK;
+  }
+
+  /** Why no cell of len elements could be had, for the message. O(1) (StackAllocator: O(slots)). */
+  exhausted<T>(len: i32): string {
+    let t = changetype<usize>(this) + P_TABLE;
+    return tableFull(t) ? tableFullMessage(t)
+      : "the pool has no free block of " + blockFor(<usize>len * elementSize<T>()).toString() + " bytes";
+  }
 }
 
-/** Frees the cell of record r into the pool at s (OnFree.ZERO: zeroed first), retires r:
- *  its block goes to the cache, or back to the heap. Returns FREE_OK, or why it would not
- *  (records.ts; the guarded builds also check the block's guard). O(1), plus zeroing. */
-function poolFree<T>(s: usize, r: usize): u32 {
-  let t = s + P_TABLE;
-  let why = freeStatus(t, r);
-  if (why != FREE_OK) return why;
-  let p = load<usize>(r, REC_PTR);
-  let size = sizeOf(p);
-  if (GUARDED) {
-    // a C function given the cell's ptr wrote outside its elements
-    if (guardVerify(p) != GUARD_OK) return FREE_OVERRUN;
-    guardRetire(p, size);
+/** Lays out a pool of T over [mem, mem + bytes) (above), `kind` naming it in messages, and
+ *  returns its engine; stops the program when that cannot hold the records and a local heap,
+ *  or lies outside memory. O(1): nothing is zeroed. */
+function poolState<T>(mem: usize, bytes: usize, cells: i32, onFree: OnFree, kind: u32): PoolEngine {
+  let s = (<u64>mem + 15) & ~15;
+  let heapStart = s + P_RECORDS + <u64>max<i32>(cells, 0) * RECORD;
+  let end = <u64>mem + <u64>bytes;
+  if (cells < 1 || mem == 0 || end > memoryBytes() || heapStart + LOCAL_MIN > end) {
+    throw new Error(kindName<T>(kind) + ": " + bytes.toString() + " bytes at " + mem.toString() +
+      " cannot hold " + cells.toString() + " cell records and a heap of " + LOCAL_MIN.toString() +
+      " bytes inside memory (cells must be 1 or more)");
   }
-  let zero = load<u32>(s, P_ON_FREE) == OnFree.ZERO;
-  let bytes = <usize>load<i32>(r, REC_LENGTH) * elementSize<T>();
-  tableGive(t, r);
-  if (size <= CACHE_LIMIT) {
-    if (zero) memory.fill(p, 0, size - HEADER); // the whole block: a cell of its size may take it
-    let head = cacheHead(s, size);
-    store<u32>(p, load<u32>(head));
-    store<u32>(head, <u32>p);
-    store<u32>(s, load<u32>(s, P_CACHED) + <u32>size, P_CACHED);
-  } else {
-    if (zero) memory.fill(p, 0, bytes);
-    let h = <usize>load<u32>(s, P_HEAP);
-    noteFree(h, size);
-    heapFree(h, p, header(p));
-  }
-  return FREE_OK;
+  let state = <usize>s;
+  stateInit(state, kind, onFree, 1, state + P_RECORDS, cells);
+  memory.fill(state + P_CACHE, 0, P_RECORDS - P_CACHE);
+  store<u32>(state, <u32>localOver(<usize>heapStart, <usize>(end - heapStart)), P_HEAP);
+  return changetype<PoolEngine>(state);
 }
 
 /** A pool of cells of T over memory nothing else uses: at most `cells` live cells, and as many
- *  elements as fit in the rest. Made through HeapPrealloc, CallocPool or GlobalPool. */
-export class CellPool<T> implements Allocator<T> {
-  /** Address of the state, at the memory's start (rounded up to 16). */
-  private readonly state: usize;
-
+ *  elements as fit in the rest. Made through HeapPrealloc, CallocPool or GlobalPool. allocCell
+ *  and freeCell are O(1), plus zeroing (OnFree.ZERO). */
+export class CellPool<T> extends CellAllocator<T, PoolEngine> {
   /** A pool over [mem, mem + bytes) for cells of T, made by a subclass whose number `kind`
    *  (KIND_…) names it in messages: records for `cells` cells, a local heap over the rest.
-   *  Fails when that is too small for them and a local heap, or lies outside memory. O(1):
-   *  nothing is zeroed. */
+   *  Fails when that is too small for them and a local heap, or lies outside memory. O(1). */
   constructor(mem: usize, bytes: usize, cells: i32, onFree: OnFree, kind: u32) {
-    let s = (<u64>mem + 15) & ~15;
-    let heapStart = s + P_RECORDS + <u64>max<i32>(cells, 0) * RECORD;
-    let end = <u64>mem + <u64>bytes;
-    if (cells < 1 || mem == 0 || end > memoryBytes() || heapStart + LOCAL_MIN > end) {
-      throw new Error(kindName<T>(kind) + ": " + bytes.toString() + " bytes at " + mem.toString() +
-        " cannot hold " + cells.toString() + " cell records and a heap of " + LOCAL_MIN.toString() +
-        " bytes inside memory (cells must be 1 or more)");
-    }
-    let state = <usize>s;
-    memory.fill(state, 0, P_TABLE);
-    store<u32>(state, <u32>localOver(<usize>heapStart, <usize>(end - heapStart)), P_HEAP);
-    store<u32>(state, onFree, P_ON_FREE);
-    store<u32>(state, kind, P_KIND);
-    tableInit(state + P_TABLE, 1, state + P_RECORDS, cells);
-    this.state = state;
-  }
-
-  /** A cell of len elements from the pool (OnFree.ZERO: zeroed). Fails when the pool has no
-   *  room for it or every record is live, and on a negative len. O(1), plus zeroing. */
-  allocCell(len: i32): Cell<T> {
-    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, load<u32>(this.state, P_KIND)));
-    let r = poolAlloc<T>(this.state, len);
-    if (!r) this.exhausted(len);
-    return changetype<Cell<T>>(r);
-  }
-
-  /** As allocCell, but null when the pool has no room or every record is live. */
-  tryAllocCell(len: i32): Cell<T> | null {
-    if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, load<u32>(this.state, P_KIND)));
-    return changetype<Cell<T> | null>(poolAlloc<T>(this.state, len));
-  }
-
-  /** Gives cell back to the pool (OnFree.ZERO: zeroed first); the cell is dead. Fails on a cell
-   *  that is not a live cell of this pool. O(1), plus zeroing. */
-  freeCell(cell: Cell<T>): void {
-    let r = changetype<usize>(cell);
-    let why = poolFree<T>(this.state, r);
-    if (why > FREE_EMPTY) freeFailed<T>(load<u32>(this.state, P_KIND), r, why); // the empty cell: nothing to free
-  }
-
-  /** Stops the program: no room for a cell of len elements, and why. */
-  private exhausted(len: i32): void {
-    let t = this.state + P_TABLE;
-    cellsExhausted<T>(load<u32>(this.state, P_KIND), len, tableFull(t)
-      ? tableFullMessage(t)
-      : "the pool has no free block of " + blockFor(<usize>len * elementSize<T>()).toString() + " bytes");
-  }
-
-  /** Live cells. O(1). */
-  get liveCells(): i32 {
-    return tableLive(this.state + P_TABLE);
-  }
-
-  /** What the pool does with freed cells. O(1). */
-  get onFree(): OnFree {
-    return load<u32>(this.state, P_ON_FREE);
+    super(poolState<T>(mem, bytes, cells, onFree, kind));
   }
 
   /** The local heap behind the pool, for ralloc_heap_check and ralloc_heap_stats; its blocks
    *  in the cache count as live there. O(1). */
   get heapHandle(): usize {
-    return <usize>load<u32>(this.state, P_HEAP);
+    return <usize>load<u32>(changetype<usize>(this.engine), P_HEAP);
   }
 
   /** Bytes of freed blocks waiting in the cache. O(1). */
   get cachedBytes(): u32 {
-    return load<u32>(this.state, P_CACHED);
+    return load<u32>(changetype<usize>(this.engine), P_CACHED);
   }
 
   /** Gives the blocks waiting in the cache back to the heap, merged with their neighbours
    *  (an allocation the heap cannot serve does this itself). O(cached blocks). */
   flush(): void {
-    flushCache(this.state);
+    flushCache(changetype<usize>(this.engine));
   }
 }
 

@@ -43,6 +43,10 @@ const T_SIZE: usize = 24;
 const T_CHUNKS: usize = 28;
 const T_RANGES: usize = 32;
 
+/** Bytes of the header of a table of one chunk (StackAllocator's, a pool's): plain arithmetic,
+ *  so that offsets after it are compile-time constants. */
+export const ONE_CHUNK_HEADER: usize = T_RANGES + 8;
+
 /** Bytes of a table's header with room for `most` chunks. O(1). */
 // @ts-ignore: decorator
 @inline export function tableHeaderSize(most: i32): usize {

@@ -141,6 +141,8 @@ export function misuse(n: i32): void {
     s.allocCell(5000); // more than the buffer holds
   } else if (n == 20) {
     new StackAllocator<u8>(memory.data(64, 16), 64, 4, 4); // no room for its own parts
+  } else if (n == 21) {
+    new HeapAlloc<f64>().allocCell(0x7FFF_FFFF); // more than any cell may hold
   } else if (n == 18) {
     let p = new HeapPrealloc<u8>(1 << 16, 8);
     let d = p.allocCell(5); // cell #2
