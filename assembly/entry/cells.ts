@@ -33,8 +33,6 @@ const MOST_CHUNKS: i32 = 24;
  *  freed cell fails on every use for at least this many allocations (features/records.ts). */
 export const QUARANTINE: i32 = 64;
 
-
-
 /** Adds a chunk of records twice the newest to the table of the HeapAlloc at s, from malloc;
  *  without memory for it the table reuses freed records sooner, or is full. O(1) + malloc. */
 function addRecords(s: usize): void {

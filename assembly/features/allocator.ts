@@ -60,7 +60,7 @@ function allocFailed<T, E>(e: E, len: i32): void {
 
 /** A cell allocator of elements of T over engine E (above). */
 export class CellAllocator<T, E> implements Allocator<T> {
-  /** engine: the allocator's state, made by the subclass. */
+  /** engine: the allocator's state, made by the subclass. O(1). */
   constructor(protected readonly engine: E) {}
 
   /** A cell of len elements (0: the empty cell). Stops the program with a message when the
@@ -73,7 +73,8 @@ export class CellAllocator<T, E> implements Allocator<T> {
     return changetype<Cell<T>>(r);
   }
 
-  /** As allocCell, but null when the allocator has no room (bad input still stops it). */
+  /** As allocCell, but null when the allocator has no room (bad input still stops it). O(the
+   *  engine's alloc). */
   tryAllocCell(len: i32): Cell<T> | null {
     let e = this.engine;
     if (unusualLength<T>(len)) return changetype<Cell<T>>(lengthCell<T>(len, kindOf(changetype<usize>(e))));

@@ -65,7 +65,8 @@ export const KIND_HEAP_PREALLOC: u32 = 3;
 export const KIND_CALLOC_POOL: u32 = 4;
 export const KIND_GLOBAL_POOL: u32 = 5;
 
-/** How messages name allocator number k holding elements of T: "HeapPrealloc<u8>". */
+/** How messages name allocator number k holding elements of T: "HeapPrealloc<u8>". O(1)
+ *  (a new string). */
 export function kindName<T>(k: u32): string {
   let name = k == KIND_STACK ? "StackAllocator" : k == KIND_HEAP_ALLOC ? "HeapAlloc"
     : k == KIND_HEAP_UNINITIALIZED ? "HeapAllocUninitialized" : k == KIND_HEAP_PREALLOC ? "HeapPrealloc"
@@ -126,7 +127,8 @@ let serials: u32 = 0;
   store<u32>(r, n, REC_SERIAL);
 }
 
-/** How a message names the cell numbered by serial s: "cell #12", or "the empty cell". */
+/** How a message names the cell numbered by serial s: "cell #12", or "the empty cell".
+ *  O(digits). */
 function nameOf(s: u32): string {
   let n = s & ~FREED;
   return n ? "cell #" + n.toString() : "the empty cell";
@@ -249,10 +251,12 @@ function sliceFailed(r: usize, start: i32, end: i32, length: i32, type: string):
  *  its record and number, so it fails once that cell is freed, even after the record serves a
  *  newer cell. A view is an object of AssemblyScript's runtime (the garbage collector frees it). */
 @final export class CellView<T> {
+  /** A view of `length` elements from address start, part of the cell of `record`, numbered
+   *  `serial`; made by slice. O(1). */
   constructor(
     private readonly record: usize,
     private readonly serial: u32,
-    /** Address of the view's element 0, for C; ptr's own check is `alive`. */
+    /** Address of the view's element 0. */
     private readonly start: usize,
     /** Elements in the view. */
     readonly length: i32,

@@ -176,7 +176,7 @@ export function freeFailed<T>(kind: u32, r: usize, why: u32): void {
   throw new Error(who + what + " is not a cell of this allocator");
 }
 
-/** Why table t cannot make a cell when it is full, for messages. */
+/** Why table t cannot make a cell when it is full, for messages. O(digits). */
 export function tableFullMessage(t: usize): string {
   return "all " + tableSize(t).toString() + " cell records are live";
 }

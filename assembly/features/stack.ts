@@ -46,7 +46,6 @@ const S_SLOT_BASE: usize = (S_CAPACITY + 4 + 15) & ~15;
 /** Bytes of one slot: a piece's first element's address and its length in elements. */
 const SLOT: usize = 8;
 
-
 /** Rounds x up to a multiple of 16. O(1). */
 // @ts-ignore: decorator
 @inline function up16(x: u64): u64 {
@@ -72,8 +71,6 @@ const SLOT: usize = 8;
   store<u32>(a, <u32>p);
   store<u32>(a, n, 4);
 }
-
-
 
 /** With every slot taken, keeps the freed piece of n elements at p in place of the smallest
  *  slotted piece when that is smaller, and drops the smaller of the two. O(slots). */
