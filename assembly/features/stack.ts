@@ -11,8 +11,7 @@
 //   the state: features/allocator.ts's common part, then
 //    8 held      elements of live cells' pieces      56 slots     number of slots
 //   12 dropped   elements of dropped pieces          60 start     first occupied slot
-//   16 the record table's header (40 B)              64 data      address of element 0
-//                                                    68 capacity  elements in all
+//   16 the record table's header (40 B)              64 capacity  elements in all
 //
 //   Slots start .. slots - 1 hold the free pieces: a piece's first element's address and its
 //   length in elements. At first the one piece is all the elements. A free pushes its piece at
@@ -39,8 +38,7 @@ const S_DROPPED: usize = A_OWN2;
 const S_TABLE: usize = A_TABLE;
 const S_SLOTS: usize = A_TABLE + ONE_CHUNK_HEADER;
 const S_START: usize = S_SLOTS + 4;
-const S_DATA: usize = S_SLOTS + 8;
-const S_CAPACITY: usize = S_SLOTS + 12;
+const S_CAPACITY: usize = S_SLOTS + 8;
 /** Where the slots start, from the state. */
 const S_SLOT_BASE: usize = (S_CAPACITY + 4 + 15) & ~15;
 /** Bytes of one slot: a piece's first element's address and its length in elements. */
@@ -180,7 +178,6 @@ function stackState<T>(mem: usize, bytes: usize, slots: i32, cells: i32, onFree:
   stateInit(state, KIND_STACK, onFree, 1, <usize>records, cells);
   store<i32>(state, slots, S_SLOTS);
   store<i32>(state, slots - 1, S_START);
-  store<u32>(state, <u32>data, S_DATA);
   store<u32>(state, capacity, S_CAPACITY);
   setSlot(state, slots - 1, <usize>data, capacity);
   if (onFree == OnFree.ZERO) memory.fill(<usize>data, 0, <usize>capacity * elementSize<T>());
