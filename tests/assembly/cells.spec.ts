@@ -1,9 +1,10 @@
-// Typed cell allocators (assembly/features/cell.ts, stack.ts, pool.ts, entry/cells.ts), as a
-// program using ralloc-wasm/assembly sees them: alloc-no-stdlib's own examples, each allocator
-// under a seeded generative run (tests/assembly/cellcheck.ts), the jail, the full free list, and
-// every failure. (These specs build with RALLOC_PAGES=0, so the pools cache in the heap's quick
-// lists; tests/cells.test.js runs the generative checks in the release configuration, where the
-// pools keep their own cache, and in the debug one, and reads each failure's exact message.)
+// Typed cell allocators (assembly/features/cell.ts, allocator.ts, stack.ts, pool.ts,
+// entry/cells.ts), as a program using ralloc-wasm/assembly sees them: alloc-no-stdlib's own
+// examples, each allocator under a seeded generative run (tests/assembly/cellcheck.ts), the jail,
+// the full free list, and every failure. These specs build with as-pect's configuration
+// (tests/as-pect.asconfig.json); tests/cells.test.js runs the generative checks again in the
+// release configuration (the pools keep their own cache), with RALLOC_PAGES=0 (the heap's quick
+// lists cache) and in the debug one, and reads each failure's exact message.
 import {
   Cell, CellView, Allocator, OnFree, StackAllocator, HeapAlloc, HeapAllocUninitialized, HeapPrealloc,
   CallocPool, GlobalPool, CellPool, ralloc_check,
