@@ -16,6 +16,11 @@ export {
   sbrk, ralloc_init, ralloc_check, ralloc_stats,
 } from "./entry/cabi";
 export { EINVAL, ENOMEM, STATS_SIZE, STATS_VERSION } from "./base/abi";
+// typed cell allocators (alloc-no-stdlib's model): docs/CELLS.md
+export { Cell, CellView, Allocator, OnFree } from "./features/cell";
+export { StackAllocator } from "./features/stack";
+export { CellPool, GlobalPool } from "./features/pool";
+export { HeapAlloc, HeapAllocUninitialized, HeapPrealloc, CallocPool } from "./entry/cells";
 
 /** size bytes at a multiple of align (any value from 1 up); 0 when memory runs out, after the
  *  OOM handler had its one chance. O(1), plus growth. */

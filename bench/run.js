@@ -6,6 +6,7 @@
 //   node bench/run.js            full run, writes bench/RESULTS.md (minutes)
 //   node bench/run.js --quick    smaller n, 5 repetitions (under a minute once built)
 //   node bench/run.js --smoke    checksums and heap checks only, no timing
+// After the C workloads, the AssemblyScript cell allocators' workloads (bench/lib/cells.js).
 // Options: --reps N, --only w1,w2 (workloads), --alloc a,b (allocators), --extra NAME=FILE.wasm
 // (another ralloc-wasm build beside them, for an A/B; repeatable), --keep-going (do not stop at
 // the first wrong checksum), --no-write, --write (also in --quick mode).
@@ -31,6 +32,7 @@ if (!V8_FLAGS.every((f) => process.execArgv.includes(f))) {
 import { WORKLOADS, SEED, compileWorkload } from './lib/workloads.js';
 import { ALLOCATORS, available, buildBytes, instantiate, linkStaticFn, prepare } from './lib/allocators.js';
 import { codeSizes } from './lib/codesize.js';
+import { cellsBench } from './lib/cells.js';
 import { BENCH_DIR, OUT_DIR, versions } from './lib/toolchain.js';
 
 // ---- options -------------------------------------------------------------------------------
@@ -260,6 +262,11 @@ for (const w of workloads) {
   }).join('  '));
 }
 
+// ---- AssemblyScript cell allocators (bench/lib/cells.js): with the whole run only ------------
+
+const cells = onlyW || onlyA || extras.length ? null : await cellsBench({ mode, reps, log, gc });
+if (cells) failures.push(...cells.failures.map((f) => ({ w: 'cells', c: '-', ...f })));
+
 // ---- code size -----------------------------------------------------------------------------
 
 let sizes = null;
@@ -462,6 +469,7 @@ function report() {
     L.push(''); L.push('## Hot path: instructions executed per operation (counted, not timed: bench/hotpath.js)'); L.push('');
     L.push(hotpath);
   }
+  if (cells) { L.push(''); L.push(cells.section); }
   const ts = targets();
   if (ts.length) {
     L.push(''); L.push('## Targets of the small-object-engine issue (release build)'); L.push('');

@@ -111,11 +111,12 @@ export async function clang(label, files, main, flags) {
 // ---- AssemblyScript ----------------------------------------------------------------------
 
 let ascMod;
-/** Compiles an AssemblyScript entry file (absolute path) with the given asc options. */
-export async function asc(label, entry, options) {
+/** Compiles an AssemblyScript entry file (absolute path) with the given asc options; `inputs`
+ *  (texts) join the cache key: the files the entry imports, when they can change. */
+export async function asc(label, entry, options, inputs = []) {
   const src = fs.readFileSync(entry, 'utf8');
   const config = path.join(BENCH_DIR, 'asconfig.json');
-  const key = hash(pkgVersion('assemblyscript'), src, JSON.stringify(options), fs.readFileSync(config, 'utf8'));
+  const key = hash(pkgVersion('assemblyscript'), src, JSON.stringify(options), fs.readFileSync(config, 'utf8'), ...inputs);
   return cached(label, key, () => ascLock(async () => {
     ascMod ??= (await import('assemblyscript/asc')).default;
     const outFile = path.join(OUT_DIR, `${label}.${key}.asc.wasm`);
