@@ -9,6 +9,11 @@
  *   ({@link Heap.onEvent}), leak checks ({@link Heap.assertNoLeak}), the heap
  *   walk ({@link walkHeap}) and heap map ({@link drawHeapMap}).
  *
+ * This entry loads in a browser page as it does in Node: nothing here imports a
+ * Node module when it loads. What needs Node (reading builds from disk, WASI,
+ * `runProgram`, `compileC`, `linkStatic`) reaches it when called, and says so
+ * elsewhere; in a page, `await loadBuild(name)` before `createHeap({ build: name })`.
+ *
  * @module
  */
 
@@ -41,5 +46,7 @@ export { compileC, modeFlags, C_DIR } from "./clang.js";
 export type { CompileOptions, CompileResult, MallocMode } from "./clang.js";
 export { BUILD_NAMES, C_ONLY_BUILD_NAMES, ALL_BUILD_NAMES, GUARDED_BUILDS, buildPath, readBuild } from "./builds.js";
 export type { BuildName, WasmBytes, AllocatorChoice } from "./builds.js";
+export { loadBuild, buildUrl } from "./builds.js";
+export type { LoadBuildOptions } from "./builds.js";
 export { RallocError } from "./errors.js";
 export type { RallocErrorCode, MisuseReport, LeakedBlockInfo } from "./errors.js";
