@@ -5,6 +5,7 @@
  * - {@link instantiateProgram}: a C program compiled to wasm, with ralloc-wasm as its malloc.
  * - {@link linkStatic}: a C program and ralloc-wasm merged into one optimized module.
  * - {@link compileC}: docs/C-PROGRAMS.md's @yowasp/clang recipes as a function.
+ * - {@link instantiateEmscripten}: an `emcc -sMALLOC=none` program on ralloc-wasm (docs/EMSCRIPTEN.md).
  * - Debug tools: exact misuse messages (`E_MISUSE`), log lines and events
  *   ({@link Heap.onEvent}), leak checks ({@link Heap.assertNoLeak}), the heap
  *   walk ({@link walkHeap}) and heap map ({@link drawHeapMap}).
@@ -48,5 +49,7 @@ export { BUILD_NAMES, C_ONLY_BUILD_NAMES, ALL_BUILD_NAMES, GUARDED_BUILDS, build
 export type { BuildName, WasmBytes, AllocatorChoice } from "./builds.js";
 export { loadBuild, buildUrl } from "./builds.js";
 export type { LoadBuildOptions } from "./builds.js";
+export { instantiateEmscripten, linkEmscripten, EMSCRIPTEN_MALLOC_ALIASES } from "./emscripten.js";
+export type { EmscriptenOptions, EmscriptenInstance } from "./emscripten.js";
 export { RallocError } from "./errors.js";
 export type { RallocErrorCode, MisuseReport, LeakedBlockInfo } from "./errors.js";
