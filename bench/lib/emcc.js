@@ -71,3 +71,64 @@ export function emcc(name, { inputs, flags = [], deps = [], cpp = false }) {
   }
   return inflight.get(dir);
 }
+
+// ---- the benchmark's workloads built by emcc ---------------------------------------------------
+
+/**
+ * The Emscripten columns of the benchmark: a workload built by `emcc -O2` with emcc's dlmalloc,
+ * with emmalloc, and with -sMALLOC=none and ralloc-wasm's release build linked statically (the
+ * same link and -O3 as the `release/static` column).
+ */
+export const EMCC_ALLOCATORS = [
+  { id: 'emcc-dlmalloc', label: 'emcc dlmalloc', kind: 'emcc', malloc: 'dlmalloc' },
+  { id: 'emcc-emmalloc', label: 'emcc emmalloc', kind: 'emcc', malloc: 'emmalloc' },
+  { id: 'emcc-release', label: 'emcc + ralloc release', kind: 'emcc', malloc: 'none', build: 'release', init: 'ralloc_init' },
+];
+
+/** emcc's JS heap limit with growth on (its default -sMAXIMUM_MEMORY, 2 GiB). */
+const EMCC_MAX_BYTES = 2147483648;
+
+/**
+ * Builds workload `w` with emcc and `malloc` (dlmalloc, emmalloc or none). The memory is imported
+ * and may grow; its initial size is the end of the program's data and stack (found by a first
+ * build at emcc's default size), so that what each allocator adds to it shows, as in the other
+ * columns. Returns { bytes, heapBase, minPages, maxPages }.
+ */
+export async function emccWorkload(w, srcDir, malloc, { exportedGlobal, memoryMinPages }) {
+  const flags = ['-O2', '-Wall', '-Werror', `-I${srcDir}`, '--no-entry', `-sMALLOC=${malloc}`, '-sIMPORTED_MEMORY', '-sALLOW_MEMORY_GROWTH=1',
+    '-sEXPORTED_FUNCTIONS=_run,_ops,_peak_live', '-Wl,--export=__heap_base', ...(malloc === 'none' ? ['-sERROR_ON_UNDEFINED_SYMBOLS=0'] : [])];
+  const opts = { inputs: [path.join(srcDir, `${w.id}.c`)], deps: [path.join(srcDir, 'common.h')] };
+  const probe = await emcc(`${w.id}-${malloc}-probe`, { ...opts, flags });
+  const heapBase = exportedGlobal(new Uint8Array(fs.readFileSync(probe.wasm)), '__heap_base');
+  const initial = Math.ceil(heapBase / 65536) * 65536;
+  const out = await emcc(`${w.id}-${malloc}`, { ...opts, flags: [...flags, `-sINITIAL_MEMORY=${initial}`] });
+  const bytes = new Uint8Array(fs.readFileSync(out.wasm));
+  return { bytes, heapBase: exportedGlobal(bytes, '__heap_base'), minPages: memoryMinPages(bytes), maxPages: EMCC_MAX_BYTES / 65536 };
+}
+
+/**
+ * What emcc's glue gives a program built as above, for the runner: `emscripten_resize_heap` with
+ * the glue's own policy (Emscripten 3.1.6: grow to the request or to the memory's size plus 20%,
+ * capped at the request plus 96 MiB, rounded up to 64 KiB; on failure retry with +10%, then +5%),
+ * growing through the runner's counted `grow`, and `emscripten_memcpy_big`, the glue's memcpy of
+ * 512 bytes and more. `ctx.memory` is the program's memory, `ctx.grow(pages)` the counted grow.
+ */
+export function emccHost(ctx) {
+  const alignUp = (x, m) => x + ((m - (x % m)) % m);
+  return {
+    emscripten_resize_heap(requested) {
+      requested >>>= 0;
+      if (requested > EMCC_MAX_BYTES) return 0;
+      const old = ctx.memory.buffer.byteLength;
+      for (let cutDown = 1; cutDown <= 4; cutDown *= 2) {
+        const overGrown = Math.min(old * (1 + 0.2 / cutDown), requested + 100663296);
+        const size = Math.min(EMCC_MAX_BYTES, alignUp(Math.max(requested, overGrown), 65536));
+        if (ctx.grow((size - old + 65535) >>> 16) !== -1) return 1;
+      }
+      return 0;
+    },
+    emscripten_memcpy_big(dest, src, num) {
+      new Uint8Array(ctx.memory.buffer).copyWithin(dest, src, src + num);
+    },
+  };
+}
