@@ -52,6 +52,7 @@ function gluedWith(js, wasm, name, dirName) {
   return join(dir, `${name}.cjs`);
 }
 
+/** The suite itself, defined only where emcc is installed. */
 function runSuite() {
   // The C++ program reads what wordfreq reads.
   const programs = [

@@ -14,6 +14,7 @@ const BUILDS = {
 };
 const LOG_LINES = 400;
 
+/** The element with this id. */
 const $ = (id) => document.getElementById(id);
 const state = { heap: null, build: 'release', tracker: null, live: new Map(), mine: [], freed: [], log: [], busy: false };
 
