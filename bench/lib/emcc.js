@@ -90,18 +90,27 @@ const EMCC_MAX_BYTES = 2147483648;
 
 /**
  * Builds workload `w` with emcc and `malloc` (dlmalloc, emmalloc or none). The memory is imported
- * and may grow; its initial size is the end of the program's data and stack (found by a first
- * build at emcc's default size), so that what each allocator adds to it shows, as in the other
- * columns. Returns { bytes, heapBase, minPages, maxPages }.
+ * and may grow; its initial size is the end of the program's data and stack, rounded up to 64 KiB
+ * (found by a first build with dlmalloc at emcc's default size, one per workload: dlmalloc's data
+ * is the largest; a build that needs more says so and is made again with that), so that what each
+ * allocator adds to it shows, as in the other columns. Returns { bytes, heapBase, minPages, maxPages }.
  */
 export async function emccWorkload(w, srcDir, malloc, { exportedGlobal, memoryMinPages }) {
-  const flags = ['-O2', '-Wall', '-Werror', `-I${srcDir}`, '--no-entry', `-sMALLOC=${malloc}`, '-sIMPORTED_MEMORY', '-sALLOW_MEMORY_GROWTH=1',
-    '-sEXPORTED_FUNCTIONS=_run,_ops,_peak_live', '-Wl,--export=__heap_base', ...(malloc === 'none' ? ['-sERROR_ON_UNDEFINED_SYMBOLS=0'] : [])];
+  const flags = (m) => ['-O2', '-Wall', '-Werror', `-I${srcDir}`, '--no-entry', `-sMALLOC=${m}`, '-sIMPORTED_MEMORY', '-sALLOW_MEMORY_GROWTH=1',
+    '-sEXPORTED_FUNCTIONS=_run,_ops,_peak_live', '-Wl,--export=__heap_base', ...(m === 'none' ? ['-sERROR_ON_UNDEFINED_SYMBOLS=0'] : [])];
   const opts = { inputs: [path.join(srcDir, `${w.id}.c`)], deps: [path.join(srcDir, 'common.h')] };
-  const probe = await emcc(`${w.id}-${malloc}-probe`, { ...opts, flags });
-  const heapBase = exportedGlobal(new Uint8Array(fs.readFileSync(probe.wasm)), '__heap_base');
-  const initial = Math.ceil(heapBase / 65536) * 65536;
-  const out = await emcc(`${w.id}-${malloc}`, { ...opts, flags: [...flags, `-sINITIAL_MEMORY=${initial}`] });
+  const probe = await emcc(`${w.id}-probe`, { ...opts, flags: flags('dlmalloc') });
+  const pages = (bytes) => Math.ceil(bytes / 65536) * 65536;
+  let initial = pages(exportedGlobal(new Uint8Array(fs.readFileSync(probe.wasm)), '__heap_base'));
+  let out;
+  try {
+    out = await emcc(`${w.id}-${malloc}`, { ...opts, flags: [...flags(malloc), `-sINITIAL_MEMORY=${initial}`] });
+  } catch (e) {
+    const needed = /initial memory too small, (\d+) bytes needed/.exec(e.message);
+    if (!needed) throw e;
+    initial = pages(Number(needed[1]));
+    out = await emcc(`${w.id}-${malloc}`, { ...opts, flags: [...flags(malloc), `-sINITIAL_MEMORY=${initial}`] });
+  }
   const bytes = new Uint8Array(fs.readFileSync(out.wasm));
   return { bytes, heapBase: exportedGlobal(bytes, '__heap_base'), minPages: memoryMinPages(bytes), maxPages: EMCC_MAX_BYTES / 65536 };
 }
