@@ -3,16 +3,20 @@
 // the bindings as an ES module with nothing but the browser; a workload's figures and heap map
 // must agree with a walk of the heap; a double free on the debug build must show its exact
 // message on the page; a screenshot is saved and must not be blank; and the bindings'
-// browser-safe checks (examples/browser/selftest.js) must pass inside the page.
+// browser-safe checks (examples/browser/selftest.js) must pass inside the page. Where emcc is
+// installed, an Emscripten program with the package's --pre-js runs in a page too, its options
+// set in Module.ralloc and 'ralloc-wasm' found through an import map (docs/EMSCRIPTEN.md).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 import chromium from '@sparticuz/chromium';
 import puppeteer from 'puppeteer-core';
 
 import { ROOT, bindings } from './lib/dist.js';
 import { startServer } from '../scripts/serve.js';
+import { EMCC_DIR, emcc, emccVersion } from '../bench/lib/emcc.js';
 
 const { CHECKS } = await import('../examples/browser/selftest.js');
 const SHOT = `${ROOT}.tmp/browser-demo.png`;
@@ -148,4 +152,44 @@ test('the bindings\' browser-safe checks pass inside the page', async () => {
   assert.equal(results.length, CHECKS.length, 'every check ran');
   assert.deepEqual(results.filter((r) => !r.ok).map((r) => r.text), []);
   assert.deepEqual(problems, [], 'no page errors on the way');
+});
+
+test('an Emscripten program in a page: the pre-js finds ralloc-wasm through an import map', { skip: emccVersion() ? false : 'emcc is not installed' }, async () => {
+  const pre = `${ROOT}bindings/emscripten/pre.js`;
+  const api = await emcc('api-web', {
+    inputs: [`${ROOT}tests/emscripten/api.c`], deps: [pre],
+    flags: ['-O2', '-sMALLOC=none', '-sIMPORTED_MEMORY', '-sERROR_ON_UNDEFINED_SYMBOLS=0', '-Wl,--export=__heap_base', '--pre-js', pre,
+      '-sEXPORTED_FUNCTIONS=_greet,_malloc,_free', '-sEXPORTED_RUNTIME_METHODS=ccall,UTF8ToString'],
+  });
+  const dir = join(EMCC_DIR, `page-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  for (const f of [api.js, api.wasm]) copyFileSync(f, join(dir, basename(f)));
+  writeFileSync(join(dir, 'index.html'), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
+<script type="importmap">{ "imports": { "ralloc-wasm": "/dist/bindings/index.js" } }</script>
+<script>var Module = { ralloc: { build: 'debug' }, onRuntimeInitialized() { document.body.dataset.ready = 'yes'; } };</script>
+<script src="${basename(api.js)}"></script>`);
+  const emPage = await browser.newPage();
+  const errors = [];
+  emPage.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await emPage.goto(`${url}/${dir.slice(ROOT.length)}/`);
+    await emPage.waitForFunction(() => document.body?.dataset.ready === 'yes', { timeout: 30000 });
+    const got = await emPage.evaluate(() => {
+      const q = Module.ccall('greet', 'number', ['string'], ['page']);
+      const text = Module.UTF8ToString(q);
+      const live = Module.rallocHeap.walk().some((b) => b.address === q && b.state === 'used');
+      Module._free(q);
+      let message = '';
+      try { Module._free(q); } catch (e) { message = e.message; }
+      return { label: Module.rallocHeap.label, text, live, q, message };
+    });
+    assert.deepEqual(errors, []);
+    assert.equal(got.label, "ralloc-wasm's debug build", 'Module.ralloc chose the build');
+    assert.equal(got.text, 'hello, page');
+    assert.ok(got.live, 'the string lies in a live block of ralloc-wasm\'s heap');
+    assert.equal(got.message, `ralloc: double free of 0x${got.q.toString(16).padStart(8, '0')} (12 bytes)`);
+  } finally {
+    await emPage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
