@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-import { ROOT, bindings, wasmBinary } from './lib/dist.js';
+import { ROOT, bindings, rejectsWith, wasmBinary, wat } from './lib/dist.js';
 import { EXAMPLES } from './lib/examples.js';
 import { EMCC_DIR, emcc, emccVersion } from '../bench/lib/emcc.js';
 
@@ -24,6 +24,25 @@ const TEST_PRE_JS = `${ROOT}tests/emscripten/test-pre.js`;
 /** The recipe of docs/EMSCRIPTEN.md: malloc left to ralloc-wasm, the memory made by the glue. */
 const RALLOC_FLAGS = ['-sMALLOC=none', '-sIMPORTED_MEMORY', '-sERROR_ON_UNDEFINED_SYMBOLS=0', '-Wl,--export=__heap_base'];
 const WITH_PRE_JS = { flags: ['--pre-js', PRE_JS, '--pre-js', TEST_PRE_JS], deps: [PRE_JS, TEST_PRE_JS] };
+
+describe('instantiateEmscripten refuses what it cannot serve, saying what to change (no emcc needed)', () => {
+  const glue = (memory) => ({ env: { memory, malloc: () => 0, free: () => {} } });
+  test('a program that defines its own memory: build with -sIMPORTED_MEMORY', async () => {
+    const wasm = wat('(module (import "env" "malloc" (func (param i32) (result i32))) (memory (export "memory") 1))');
+    await rejectsWith(() => bindings.instantiateEmscripten(wasm, glue(undefined)), 'E_MEMORY_NOT_IMPORTED', /-sIMPORTED_MEMORY/);
+  });
+  test('a program without __heap_base: build with -Wl,--export=__heap_base', async () => {
+    const wasm = wat('(module (import "env" "memory" (memory 1)) (import "env" "malloc" (func (param i32) (result i32))))');
+    await rejectsWith(() => bindings.instantiateEmscripten(wasm, glue(new WebAssembly.Memory({ initial: 1 }))), 'E_BAD_OPTION', /__heap_base/, /-Wl,--export=__heap_base/);
+  });
+  test('imports without the glue\'s memory', async () => {
+    const wasm = wat('(module (import "env" "memory" (memory 1)) (global (export "__heap_base") i32 (i32.const 1024)))');
+    await rejectsWith(() => bindings.instantiateEmscripten(wasm, glue({})), 'E_BAD_OPTION', /imports\.env\.memory must be the glue's WebAssembly\.Memory/);
+  });
+  test('bytes that are not wasm', async () => {
+    await rejectsWith(() => bindings.instantiateEmscripten(new Uint8Array([1, 2, 3, 4]), glue(undefined)), 'E_NOT_WASM');
+  });
+});
 
 const version = emccVersion();
 if (!version) {
