@@ -123,6 +123,8 @@ export const CHECKS = [
     async run(rw) {
       const e = await rw.loadBuild('fast').then(() => null, (x) => x);
       ok(e instanceof rw.RallocError && e.code === 'E_BAD_OPTION' && /unknown build "fast"/.test(e.message), `loadBuild("fast"): ${e}`);
+      const missing = await rw.loadBuild('small', { url: 'no-such-build.wasm' }).then(() => null, (x) => x);
+      ok(missing instanceof rw.RallocError && missing.code === 'E_NO_BUILD' && /no-such-build\.wasm/.test(missing.message), `a build that cannot be fetched: ${missing}`);
       const heap = rw.createHeap();
       const r = thrown(() => heap.malloc(-1), 'malloc(-1)');
       ok(r instanceof RangeError, `malloc(-1) throws a RangeError (${r})`);
