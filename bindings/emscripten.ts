@@ -91,7 +91,8 @@ export interface EmscriptenInstance {
  * };
  *
  * @throws RallocError `E_MEMORY_NOT_IMPORTED` for a program built without
- * `-sIMPORTED_MEMORY`, and what {@link instantiateProgram} throws.
+ * `-sIMPORTED_MEMORY`, `E_BAD_OPTION` for one that does not export
+ * `__heap_base` or imports without its memory, and what {@link instantiateProgram} throws.
  */
 export async function instantiateEmscripten(wasm: WasmBytes, imports: ImportObject, options: EmscriptenOptions = {}): Promise<EmscriptenInstance> {
   const label = "instantiateEmscripten: the program";
@@ -108,7 +109,7 @@ export async function instantiateEmscripten(wasm: WasmBytes, imports: ImportObje
   }
   if (!info.exports.some((e) => e.name === "__heap_base" && e.kind === "global")) {
     throw new RallocError("E_BAD_OPTION",
-      `${label} does not export __heap_base, so ralloc-wasm cannot tell where its stack ends; build it with emcc -Wl,--export=__heap_base`);
+      `${label} does not export __heap_base, so ralloc-wasm cannot tell where its data and stack end; build it with emcc -Wl,--export=__heap_base`);
   }
   const linked = info.customSections.includes(LINKED_SECTION);
   if (!linked && options.allocator === undefined) await loadBuild(options.build ?? "release");
