@@ -87,7 +87,8 @@ for (const a of allocators) {
 
 // Emscripten (bench/lib/emcc.js): the workloads built by emcc with its dlmalloc, with emmalloc, and
 // with ralloc-wasm linked statically; a section of their own, against emcc's dlmalloc
-const emccWanted = EMCC_ALLOCATORS.filter((a) => !onlyA || onlyA.includes('emcc') || onlyA.includes(a.id));
+// (the smoke run checks ralloc-wasm's column only: emcc's own allocators are there for timing)
+const emccWanted = EMCC_ALLOCATORS.filter((a) => (!onlyA || onlyA.includes('emcc') || onlyA.includes(a.id)) && (timing || a.malloc === 'none'));
 if (emccWanted.length && !emccVersion()) notes.push('Emscripten columns skipped: emcc is not installed (apt-get install emscripten node-acorn).');
 else if (emccWanted.length && !linkStatic) notes.push('Emscripten columns skipped: dist/bindings/link.js (linkStatic) is not built yet.');
 else for (const a of emccWanted) configs.push({ id: a.id, a, linking: 'emcc', label: a.label, link: a.malloc === 'none' ? 'static (merge + -O3)' : 'in program', emcc: true });
