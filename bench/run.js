@@ -34,6 +34,7 @@ import { ALLOCATORS, available, buildBytes, instantiate, linkStaticFn, prepare }
 import { codeSizes } from './lib/codesize.js';
 import { cellsBench } from './lib/cells.js';
 import { BENCH_DIR, OUT_DIR, versions } from './lib/toolchain.js';
+import { EMCC_ALLOCATORS, emccVersion } from './lib/emcc.js';
 
 // ---- options -------------------------------------------------------------------------------
 
@@ -85,6 +86,15 @@ for (const a of allocators) {
     if (linkStatic && (timing || a.id === 'release')) configs.push({ id: `${a.id}/static`, a, linking: 'static', label: a.label, link: 'static (merge + -O3)' });
   }
 }
+
+// Emscripten (bench/lib/emcc.js): the workloads built by emcc with its dlmalloc, with emmalloc, and
+// with ralloc-wasm linked statically; a section of their own, against emcc's dlmalloc
+// (the smoke run checks ralloc-wasm's column only: emcc's own allocators are there for timing)
+const emccWanted = EMCC_ALLOCATORS.filter((a) => (!onlyA || onlyA.includes('emcc') || onlyA.includes(a.id)) && (timing || a.malloc === 'none'));
+if (emccWanted.length && !emccVersion()) notes.push('Emscripten columns skipped: emcc is not installed (apt-get install emscripten node-acorn).');
+else if (emccWanted.length && !linkStatic) notes.push('Emscripten columns skipped: dist/bindings/link.js (linkStatic) is not built yet.');
+else for (const a of emccWanted) configs.push({ id: a.id, a, linking: 'emcc', label: a.label, link: a.malloc === 'none' ? 'static (merge + -O3)' : 'in program', emcc: true });
+const mainConfigs = configs.filter((c) => !c.emcc);
 
 const cpus = os.cpus();
 const env = {
@@ -400,13 +410,31 @@ function targets() {
   return out;
 }
 
+/** The Emscripten section: emcc's dlmalloc, emmalloc and ralloc-wasm release (static), speed against emcc's dlmalloc, and memory. */
+function emccSection() {
+  const cs = configs.filter((c) => c.emcc);
+  if (!cs.some((c) => c.id === 'emcc-dlmalloc')) return [];
+  const L = ['', '## Emscripten: the workloads built by emcc -O2 with its dlmalloc, with emmalloc, and with ralloc-wasm release linked statically', ''];
+  L.push(`emcc -O2 -sMALLOC=dlmalloc, -sMALLOC=emmalloc, and -sMALLOC=none merged with build/release.wasm as in release/static; memory imported, growing from the end of the program's data and stack through the glue's emscripten_resize_heap policy (dlmalloc, emmalloc) or ralloc-wasm's own memory.grow. Speed is against emcc's dlmalloc (median of per-round ratios); peak KiB above the program's initial memory / memory.grow calls per run.`);
+  L.push('');
+  const cell = (w, c) => {
+    const r = results[w]?.[c.id];
+    if (!r) return '-';
+    if (r.failed) return 'FAILED';
+    const sp = timing ? ratioOf(w, 'emcc-dlmalloc', c.id) : undefined;
+    return `${timing ? `${fmtNs(r.nsPerOp)} ns (${sp ? fmtX(sp) : '-'}), ` : ''}${fmtKiB(r.peak)} KiB / ${r.grows}${r.bad ? ' WRONG' : ''}`;
+  };
+  L.push(table(['workload', ...cs.map((c) => c.label)], workloads.map((w) => [w.id, ...cs.map((c) => cell(w.id, c))])));
+  return L;
+}
+
 function report() {
   const L = [];
   L.push(`# ralloc-wasm benchmark results`);
   L.push('');
   L.push(`- date: ${env.date}; mode: ${mode}${timing ? `, median of ${reps} repetitions (each a fresh instance and memory, after one warm-up run)` : ', checks only'}`);
   L.push(`- Node ${env.node} (V8 ${env.v8}, flags ${process.execArgv.join(' ')}), ${env.platform}, CPU: ${env.cpu}, ${env.cores} cores, 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end`);
-  L.push(`- toolchain: @yowasp/clang ${env.clang}, AssemblyScript ${env.assemblyscript}, binaryen ${env.binaryen}`);
+  L.push(`- toolchain: @yowasp/clang ${env.clang}, AssemblyScript ${env.assemblyscript}, binaryen ${env.binaryen}${configs.some((c) => c.emcc) ? `, ${emccVersion()}` : ''}`);
   L.push(`- ralloc-wasm: ${builds}`);
   L.push(`- run time ${((Date.now() - t0) / 1000).toFixed(0)} s. Shared, noisy machine: compare ratios within this run, not absolute ns across runs.`);
   L.push('- Method, definitions and caveats: bench/README.md. "speed" = dlmalloc ns/op divided by this ns/op (above 1 is faster than dlmalloc). "peak" = memory size at the end of a run (wasm memory never shrinks, so this is the peak) minus the program\'s own initial memory (its minimum pages, before any allocator module), in KiB: what the allocator added. "grows" = memory.grow calls per run, counted by rewriting each module\'s memory.grow into a counted import.');
@@ -417,9 +445,9 @@ function report() {
   }
   if (timing) {
     L.push(''); L.push('## Speed: median ns per operation (speed vs dlmalloc: median of per-round time ratios)'); L.push('');
-    L.push(table(['workload', ...configs.map((c) => c.id)], workloads.map((w) => {
+    L.push(table(['workload', ...mainConfigs.map((c) => c.id)], workloads.map((w) => {
       const row = results[w.id] ?? {};
-      return [w.id, ...configs.map((c) => {
+      return [w.id, ...mainConfigs.map((c) => {
         const r = row[c.id];
         if (!r) return '-';
         if (r.failed) return 'FAILED';
@@ -429,7 +457,7 @@ function report() {
     })));
   }
   L.push(''); L.push("## Memory: peak KiB above the program's initial memory / memory.grow calls per run"); L.push('');
-  const memConfigs = configs.filter((c) => c.linking !== 'opt');
+  const memConfigs = mainConfigs.filter((c) => c.linking !== 'opt');
   L.push(table(['workload', 'peak live KiB', ...memConfigs.map((c) => c.id)], workloads.map((w) => {
     const row = results[w.id] ?? {};
     const live = Object.values(row).find((r) => r && !r.failed)?.peakLive;
@@ -453,6 +481,7 @@ function report() {
       })];
     })));
   }
+  L.push(...emccSection());
   L.push(''); L.push('## Workloads'); L.push('');
   L.push(table(['workload', 'what', 'one operation', 'n', 'ops counted', 'malloc / free / realloc calls (ralloc stats)', 'checksum'], workloads.map((w) => {
     const r = results[w.id]?.dlmalloc;

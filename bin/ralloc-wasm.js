@@ -111,8 +111,10 @@ async function link(args) {
   }
   if (input === undefined) usage("link: no input file");
   if (output === undefined) usage("link: no output file (-o OUT.wasm)");
-  const { linkStatic } = await bindings();
-  const out = await linkStatic(readInput(input, "program"), opts);
+  // linkEmscripten is linkStatic after renaming the other names Emscripten's libraries call
+  // malloc by (emscripten_builtin_malloc, ...); programs that import none of them are unchanged.
+  const { linkEmscripten } = await bindings();
+  const out = await linkEmscripten(readInput(input, "program"), opts);
   writeFileSync(output, out);
 }
 

@@ -5,9 +5,8 @@
  * @module
  */
 
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { RallocError } from "./errors.js";
+import { nodeBuiltin, requireNode } from "./platform.js";
 
 /**
  * The allocator builds: `release` (speed), `small` (code size, the whole API),
@@ -50,30 +49,87 @@ function checkBuildName(name: unknown, what: string): asserts name is BuildName 
   }
 }
 
-/** The absolute path of `build/<name>.wasm` inside the package. */
+/** The URL of `build/<name>.wasm` inside the package: a `file:` URL in Node, the package's own address in a page. */
+export function buildUrl(name: BuildName): URL {
+  checkBuildName(name, "buildUrl");
+  return new URL(`build/${name}.wasm`, PACKAGE_ROOT);
+}
+
+/** The absolute path of `build/<name>.wasm` inside the package (Node only). */
 export function buildPath(name: BuildName): string {
   checkBuildName(name, "buildPath");
-  return fileURLToPath(new URL(`build/${name}.wasm`, PACKAGE_ROOT));
+  return requireNode<typeof import("node:url")>("node:url", "buildPath").fileURLToPath(buildUrl(name));
 }
 
 const buildBytesCache = new Map<BuildName, Uint8Array>();
 
 /**
- * Reads `build/<name>.wasm`.
+ * The bytes of `build/<name>.wasm`: read from disk in Node (once), or those
+ * {@link loadBuild} fetched before (in a browser, where nothing can be read
+ * synchronously).
  *
- * @throws RallocError `E_NO_BUILD` when the file is missing (run `node scripts/build.js`).
+ * @throws RallocError `E_NO_BUILD` when the file is missing (run `node scripts/build.js`),
+ * or, outside Node, when `loadBuild(name)` has not fetched it yet.
  */
 export function readBuild(name: BuildName): Uint8Array {
   const cached = buildBytesCache.get(name);
   if (cached) return cached;
+  const fs = nodeBuiltin<typeof import("node:fs")>("node:fs");
+  if (fs === undefined) {
+    checkBuildName(name, "readBuild");
+    throw new RallocError("E_NO_BUILD",
+      `the ${name} build of ralloc-wasm is not loaded: outside Node, \`await loadBuild(${JSON.stringify(name)})\` first (it fetches ${buildUrl(name).href})`);
+  }
   const path = buildPath(name);
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(readFileSync(path));
+    bytes = new Uint8Array(fs.readFileSync(path));
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : String(e);
-    throw new RallocError("E_NO_BUILD",
-      `the ${name} build of ralloc-wasm is missing (${path}: ${why}); build it with \`node scripts/build.js\` (npm run asbuild)`);
+    throw missingBuild(name, path, e);
+  }
+  buildBytesCache.set(name, bytes);
+  return bytes;
+}
+
+/** The E_NO_BUILD error for a build that could not be read or fetched from `where`. */
+function missingBuild(name: BuildName, where: string, e: unknown): RallocError {
+  const code = (e as { code?: unknown }).code;
+  const why = code === "ENOENT" || (e as { status?: unknown }).status === 404 ? "it does not exist" : String(e);
+  return new RallocError("E_NO_BUILD",
+    `the ${name} build of ralloc-wasm is missing (${where}: ${why}); build it with \`node scripts/build.js\` (npm run asbuild)`);
+}
+
+/** Options of {@link loadBuild}. */
+export interface LoadBuildOptions {
+  /** Where to fetch the build from instead of `build/<name>.wasm` next to these bindings (a page serving the package elsewhere). */
+  url?: string | URL;
+}
+
+/**
+ * Fetches (in a browser) or reads (in Node) `build/<name>.wasm` once, so that
+ * `createHeap({ build: name })`, which is synchronous, finds it. In Node
+ * `createHeap` reads the build itself; calling this first is harmless.
+ *
+ * @example
+ * await loadBuild("debug");
+ * const heap = createHeap({ build: "debug" });
+ *
+ * @throws RallocError `E_BAD_OPTION` for an unknown build, `E_NO_BUILD` when it cannot be fetched or read.
+ */
+export async function loadBuild(name: BuildName, options: LoadBuildOptions = {}): Promise<Uint8Array> {
+  checkBuildName(name, "loadBuild");
+  const cached = buildBytesCache.get(name);
+  if (cached && options.url === undefined) return cached;
+  if (options.url === undefined && nodeBuiltin("node:fs") !== undefined) return readBuild(name);
+  const page = (globalThis as { location?: { href: string } }).location?.href;
+  const url = options.url === undefined ? buildUrl(name) : new URL(options.url, page ?? PACKAGE_ROOT);
+  let bytes: Uint8Array;
+  try {
+    const response = await fetch(url);
+    if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status} ${response.statusText}`), { status: response.status });
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (e) {
+    throw missingBuild(name, url.href, e);
   }
   buildBytesCache.set(name, bytes);
   return bytes;

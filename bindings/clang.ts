@@ -6,9 +6,8 @@
  * @module
  */
 
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { RallocError } from "./errors.js";
+import { filePathOf, requireNode } from "./platform.js";
 
 /**
  * How the program gets its malloc:
@@ -48,8 +47,8 @@ export interface CompileResult {
   stderr: string;
 }
 
-/** Directory of the C side of the bindings (ralloc.h, ralloc_import.c). */
-export const C_DIR = fileURLToPath(new URL("../../bindings/c/", import.meta.url));
+/** Directory of the C side of the bindings (ralloc.h, ralloc_import.c): a path in Node, its URL elsewhere. */
+export const C_DIR = filePathOf(new URL("../../bindings/c/", import.meta.url)) ?? new URL("../../bindings/c/", import.meta.url).href;
 
 /** @yowasp/clang's exports; its typings omit runClang, which its bundle exports. */
 type YowaspClang = typeof import("@yowasp/clang") & { runClang: import("@yowasp/clang").Command };
@@ -99,6 +98,7 @@ export async function compileC(options: CompileOptions): Promise<CompileResult> 
   if (!["import", "env", "dlmalloc"].includes(mode)) {
     throw new RallocError("E_BAD_OPTION", `compileC: option mode must be "import", "env" or "dlmalloc", got ${JSON.stringify(mode)}`);
   }
+  const { readFileSync } = requireNode<typeof import("node:fs")>("node:fs", "compileC");
   const clang = await loadClang();
   const files: Record<string, string | Uint8Array> = { ...options.sources };
   const cFiles = Object.keys(options.sources).filter((f) => f.endsWith(".c"));

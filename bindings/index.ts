@@ -5,9 +5,15 @@
  * - {@link instantiateProgram}: a C program compiled to wasm, with ralloc-wasm as its malloc.
  * - {@link linkStatic}: a C program and ralloc-wasm merged into one optimized module.
  * - {@link compileC}: docs/C-PROGRAMS.md's @yowasp/clang recipes as a function.
+ * - {@link instantiateEmscripten}: an `emcc -sMALLOC=none` program on ralloc-wasm (docs/EMSCRIPTEN.md).
  * - Debug tools: exact misuse messages (`E_MISUSE`), log lines and events
  *   ({@link Heap.onEvent}), leak checks ({@link Heap.assertNoLeak}), the heap
  *   walk ({@link walkHeap}) and heap map ({@link drawHeapMap}).
+ *
+ * This entry loads in a browser page as it does in Node: nothing here imports a
+ * Node module when it loads. What needs Node (reading builds from disk, WASI,
+ * `runProgram`, `compileC`, `linkStatic`) reaches it when called, and says so
+ * elsewhere; in a page, `await loadBuild(name)` before `createHeap({ build: name })`.
  *
  * @module
  */
@@ -41,5 +47,9 @@ export { compileC, modeFlags, C_DIR } from "./clang.js";
 export type { CompileOptions, CompileResult, MallocMode } from "./clang.js";
 export { BUILD_NAMES, C_ONLY_BUILD_NAMES, ALL_BUILD_NAMES, GUARDED_BUILDS, buildPath, readBuild } from "./builds.js";
 export type { BuildName, WasmBytes, AllocatorChoice } from "./builds.js";
+export { loadBuild, buildUrl } from "./builds.js";
+export type { LoadBuildOptions } from "./builds.js";
+export { instantiateEmscripten, linkEmscripten, EMSCRIPTEN_MALLOC_ALIASES } from "./emscripten.js";
+export type { EmscriptenOptions, EmscriptenInstance } from "./emscripten.js";
 export { RallocError } from "./errors.js";
 export type { RallocErrorCode, MisuseReport, LeakedBlockInfo } from "./errors.js";

@@ -20,13 +20,9 @@
  * @module
  */
 
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { allocatorBytes, toBytes, type AllocatorChoice, type BuildName, type WasmBytes } from "./builds.js";
 import { ENOSYS, RallocError } from "./errors.js";
+import { requireNode } from "./platform.js";
 import {
   addExports, findExport, formatFuncType, raiseMemoryImportMin, readModuleInfo, renameImports, sameFuncType,
   type FuncType, type ImportEntry, type Limits, type ModuleInfo, type ValueType,
@@ -168,6 +164,7 @@ export function planAllocatorImports(program: ModuleInfo, allocator: ModuleInfo,
 
 /** Path of binaryen's wasm-merge command-line tool (npm `binaryen`). */
 function wasmMergePath(): string {
+  const { createRequire } = requireNode<typeof import("node:module")>("node:module", "linkStatic");
   try {
     return createRequire(import.meta.url).resolve("binaryen/bin/wasm-merge");
   } catch {
@@ -176,6 +173,7 @@ function wasmMergePath(): string {
 }
 
 function runWasmMerge(args: string[]): Promise<void> {
+  const { execFile } = requireNode<typeof import("node:child_process")>("node:child_process", "linkStatic");
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [wasmMergePath(), ...args], { maxBuffer: 64 << 20 }, (err, _stdout, stderr) => {
       if (!err) return resolve();
@@ -347,6 +345,9 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
   const wantStart = initExport !== undefined && heapBaseExport !== undefined;
   if (wantStart) alloc = addExports(alloc, [{ name: INIT_EXPORT, kind: "function", index: initExport.index }], allocLabel);
 
+  const { mkdtemp, readFile, rm, writeFile } = requireNode<typeof import("node:fs/promises")>("node:fs/promises", "linkStatic");
+  const { tmpdir } = requireNode<typeof import("node:os")>("node:os", "linkStatic");
+  const { join } = requireNode<typeof import("node:path")>("node:path", "linkStatic");
   const b = await loadBinaryen();
   const dir = await mkdtemp(join(tmpdir(), "ralloc-link-"));
   try {

@@ -5,9 +5,6 @@
  * @module
  */
 
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { WASI } from "node:wasi";
 import { allocatorBytes, toBytes, type AllocatorChoice, type WasmBytes } from "./builds.js";
 import { checkPages } from "./checks.js";
@@ -16,6 +13,7 @@ import { ENOSYS, RallocError } from "./errors.js";
 import { Heap } from "./heap.js";
 import { LINKED_SECTION, planAllocatorImports, programMemoryImport, readLinkedNote } from "./link.js";
 import type { LogLevel } from "./log.js";
+import { requireNode } from "./platform.js";
 import { MIN_HEAP_BASE, type HeapStats } from "./stats.js";
 import type { Tracker, TrackerOptions } from "./tracker.js";
 import { MemoryViews } from "./views.js";
@@ -299,7 +297,8 @@ function exportedHeapBase(info: ModuleInfo): number | undefined {
  * the program directly as its imports (no JavaScript in between). The heap
  * begins at the program's exported `__heap_base` (`-Wl,--export=__heap_base`), or
  * else at the end of its initial memory. Programs importing
- * `wasi_snapshot_preview1` get `node:wasi`.
+ * `wasi_snapshot_preview1` get `node:wasi` (in Node) for the calls
+ * `options.imports` does not provide.
  *
  * @example
  * const { run, Module } = await instantiateProgram(wasm, { args: ["wc", "-l"] });
@@ -382,10 +381,13 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
     const patched = addExports(bytes, REPORT_EXPORTS.map((name, i) => ({ name, kind: "global" as const, index: reportGlobals[i]! })), label);
     programModule = await WebAssembly.compile(patched as BufferSource);
   }
-  const needsWasi = info.imports.some((i) => i.module === "wasi_snapshot_preview1");
+  // WASI calls options.imports does not provide come from node:wasi (an Emscripten program's
+  // glue, or a page, provides its own).
+  const needsWasi = info.imports.some((i) => i.module === "wasi_snapshot_preview1" && options.imports?.[i.module]?.[i.name] === undefined);
   let wasi: WASI | undefined;
   if (needsWasi) {
-    const { WASI: WasiClass } = await import("node:wasi");
+    const { WASI: WasiClass } = requireNode<typeof import("node:wasi")>("node:wasi",
+      `instantiateProgram: ${label} imports WASI (wasi_snapshot_preview1), which`, "elsewhere pass its functions in options.imports");
     const wasiOptions: ConstructorParameters<typeof WasiClass>[0] = {
       version: "preview1",
       args: options.args ?? ["program"],
@@ -561,6 +563,9 @@ export interface RunResult {
  * const { exitCode, stdout } = await runProgram(wasm, { args: ["wordfreq", "5"], input: text });
  */
 export async function runProgram(wasm: WasmBytes, options: RunOptions = {}): Promise<RunResult> {
+  const { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } = requireNode<typeof import("node:fs")>("node:fs", "runProgram");
+  const { tmpdir } = requireNode<typeof import("node:os")>("node:os", "runProgram");
+  const { join } = requireNode<typeof import("node:path")>("node:path", "runProgram");
   const dir = mkdtempSync(join(tmpdir(), "ralloc-run-"));
   const fds: number[] = [];
   try {

@@ -7,11 +7,11 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
 import { isIntIn } from "./checks.js";
 import { RallocError } from "./errors.js";
 import { blocksIn, isLive, walkHeap } from "./walk.js";
 import { leakHeading, leakLine } from "./messages.js";
+import { filePathOf } from "./platform.js";
 
 /** A block the tracker saw allocated and not freed. */
 export interface TrackedBlock {
@@ -45,8 +45,8 @@ export interface TrackerOptions {
   stackDepth?: number;
 }
 
-/** The directory of these bindings' compiled files: frames from there are the tracker's plumbing. */
-const BINDINGS_DIR = fileURLToPath(new URL("./", import.meta.url));
+/** The directory of these bindings' compiled files (a path in Node): frames from there are the tracker's plumbing. */
+const BINDINGS_DIR = filePathOf(new URL("./", import.meta.url));
 const BINDINGS_URL = new URL("./", import.meta.url).href;
 
 /** The wasm module a stack frame runs in (`wasm://wasm/<id>`), or undefined for JavaScript. O(frame). */
@@ -68,7 +68,7 @@ function wasmFunctionOf(frame: string): string | undefined {
 
 /** Whether a stack frame is in these bindings' own files. O(frame). */
 function isBindingsFrame(frame: string): boolean {
-  return frame.includes(BINDINGS_URL) || frame.includes(`(${BINDINGS_DIR}`) || frame.includes(` ${BINDINGS_DIR}`);
+  return frame.includes(BINDINGS_URL) || (BINDINGS_DIR !== undefined && (frame.includes(`(${BINDINGS_DIR}`) || frame.includes(` ${BINDINGS_DIR}`)));
 }
 
 /**

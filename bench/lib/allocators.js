@@ -19,8 +19,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  ROOT_DIR, BENCH_DIR, asc, cached, dataSegments, hash, instrumentGrow, keepExports, memoryMinPages, wasmOpt, GROW_IMPORT,
+  ROOT_DIR, BENCH_DIR, asc, cached, dataSegments, exportedGlobal, hash, instrumentGrow, keepExports, memoryMinPages, wasmOpt, GROW_IMPORT,
 } from './toolchain.js';
+import { emccHost, emccWorkload } from './emcc.js';
 
 export const ALLOCATORS = [
   { id: 'dlmalloc', label: 'dlmalloc (wasi-libc)', kind: 'libc' },
@@ -128,6 +129,17 @@ export async function prepare(w, prog, a, linking, moduleCache) {
     if (!moduleCache.has(k)) moduleCache.set(k, new WebAssembly.Module(bytes));
     return moduleCache.get(k);
   };
+  if (a.kind === 'emcc') {
+    // built by emcc (bench/lib/emcc.js): its own malloc, or none and ralloc-wasm linked statically
+    const built = await emccWorkload(w, path.join(BENCH_DIR, 'workloads'), a.malloc, { exportedGlobal, memoryMinPages });
+    const programBytes = built.minPages * 65536;
+    if (a.malloc === 'none') {
+      const p = await prepare(w, { import: built }, { ...a, kind: 'import' }, 'static', moduleCache);
+      return p && { ...p, kind: 'emcc', maxPages: built.maxPages, programBytes };
+    }
+    const bytes = await counted(`${w.id}.${a.id}`, built.bytes);
+    return { kind: 'emcc', program: compile(bytes), heapBase: built.heapBase, init: null, minPages: built.minPages, maxPages: built.maxPages, programBytes };
+  }
   if (a.kind === 'libc') {
     let bytes = prog.libc.bytes;
     if (linking === 'opt') bytes = await cached(`${w.id}.libc.O3`, hash('O3', bytes), () => wasmOpt(bytes, '-O3'));
@@ -218,7 +230,8 @@ export function instantiate(p) {
     prog._initialize();
     alloc = prog;
   } else {
-    ctx.memory = new WebAssembly.Memory({ initial: p.minPages });
+    ctx.memory = new WebAssembly.Memory({ initial: p.minPages, ...(p.maxPages ? { maximum: p.maxPages } : {}) });
+    if (p.kind === 'emcc') ctx.funcs = emccHost(ctx);
     if (p.kind === 'dyn') {
       alloc = new WebAssembly.Instance(p.allocator, importsFor(p.allocator, ctx)).exports;
       ctx.funcs = { malloc: alloc.malloc, free: alloc.free, realloc: alloc.realloc, calloc: alloc.calloc };
@@ -227,6 +240,7 @@ export function instantiate(p) {
       prog = new WebAssembly.Instance(p.program, importsFor(p.program, ctx)).exports;
       alloc = prog;
     }
+    if (typeof prog.__wasm_call_ctors === 'function') prog.__wasm_call_ctors(); // what emcc's glue runs first
     // before anything is allocated (a static link's start function only places the heap)
     if (typeof alloc.ralloc_seed === 'function' && alloc.ralloc_seed(...SEED) !== 0) throw new Error('ralloc_seed refused the key');
     if (p.init) {
