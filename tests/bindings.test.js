@@ -149,7 +149,7 @@ describe('createHeap', () => {
     heap.setOomHandler((size) => { later.push(size); return false; });
     assert.equal(heap.malloc(1 << 20), 0);
     assert.deepEqual(later, [1 << 20], 'setOomHandler installs a new handler');
-    assert.throws(() => heap.setOomHandler(42), /setOomHandler: expected a function or undefined, got number/);
+    assert.throws(() => heap.setOomHandler(42), { code: 'E_BAD_OPTION', message: 'setOomHandler: handler must be a function or undefined, got 42' });
   });
 
   test('sbrk hands out memory outside the heap and takes back only its own', () => {
@@ -244,9 +244,15 @@ describe('createHeap', () => {
     await rejectsWith(() => createHeap({ allocator: wat('(module (import "env" "memory" (memory 0)) (import "env" "seed" (func (result f64))) (func (export "malloc") (param i32) (result i32) (i32.const 0)) (func (export "free") (param i32)))') }),
       'E_MISSING_IMPORT', /imports env\.seed \(function\)/);
     const heap = createHeap();
-    assert.throws(() => heap.malloc(-1), { name: 'RangeError', message: 'malloc: size must be an integer from 0 to 4294967295, got -1' });
-    assert.throws(() => heap.malloc('10'), { name: 'RangeError', message: 'malloc: size must be an integer from 0 to 4294967295, got "10"' });
-    assert.throws(() => heap.free(1.5), { name: 'RangeError' });
+    // every bad argument is a RallocError with a code, never a plain RangeError or TypeError
+    const badArgument = (fn, message) => assert.throws(fn, (e) => e instanceof RallocError && e.code === 'E_BAD_OPTION' && e.message === message);
+    badArgument(() => heap.malloc(-1), 'malloc: size must be an integer from 0 to 4294967295, got -1');
+    badArgument(() => heap.malloc('10'), 'malloc: size must be an integer from 0 to 4294967295, got "10"');
+    badArgument(() => heap.free(1.5), 'free: ptr must be an integer from 0 to 4294967295, got 1.5');
+    badArgument(() => heap.sbrk(2 ** 31), 'sbrk: delta must be an integer from -2147483648 to 2147483647, got 2147483648');
+    badArgument(() => heap.alloc(10, -3), 'alloc: align must be an integer from 0 to 4294967295, got -3');
+    badArgument(() => heap.setOomHandler('retry'), 'setOomHandler: handler must be a function or undefined, got "retry"');
+    badArgument(() => heap.newLocalHeap(NaN), 'newLocalHeap: bytes must be an integer from 0 to 4294967295, got NaN');
   });
 });
 

@@ -292,7 +292,7 @@ describe('hooks and options on a heap (mock allocator)', () => {
     assert.equal(x.level.value, 1, 'back to the onLog level');
     heap.malloc(5);
     assert.equal(seen.length, 2);
-    assert.throws(() => heap.onEvent('no'), { name: 'TypeError', message: 'onEvent: expected a function, got string' });
+    assert.throws(() => heap.onEvent('no'), { name: 'RallocError', code: 'E_BAD_OPTION', message: 'onEvent: listener must be a function, got "no"' });
   });
 
   test('onEvent on a build without events is E_UNSUPPORTED', () => {
