@@ -18,7 +18,7 @@
  * @module
  */
 
-import { describe, isIntIn } from "./checks.js";
+import { checkOptionNames, describe, isIntIn, optionNames } from "./checks.js";
 import { RallocError } from "./errors.js";
 import { hex, hex8, plural } from "./messages.js";
 import { decodeLayout, SPAN_HEAD, SPAN_TAIL, type BlockKind, type BlockRecord, type BlockState, type HeapLayout, type SpanRecord } from "./walk.js";
@@ -90,6 +90,10 @@ export interface HeapMapOptions {
   /** Heading; overrides input.title. */
   title?: string;
 }
+
+/** Every field of {@link HeapMapInput} and option of {@link HeapMapOptions}, to refuse a misspelled one. */
+const MAP_INPUT = optionNames<HeapMapInput>({ layout: true, blocks: true, spans: true, title: true });
+const MAP_OPTIONS = optionNames<HeapMapOptions>({ width: true, rowBytes: true, maxRows: true, maxShapes: true, title: true });
 
 /** The figures a heap map prints, from the walk and the layout. */
 export interface HeapFigures {
@@ -460,6 +464,7 @@ function figuresOf(pieces: readonly Piece[], spanCount: number, memEnd: number):
 /** Checks a heap map's input; returns the layout, blocks and spans. O(blocks log blocks). */
 function checkInput(input: unknown): { layout: HeapLayout; blocks: BlockRecord[]; spans: SpanRecord[]; title: string | undefined } {
   if (typeof input !== "object" || input === null) throw bad(`input must be { layout, blocks, spans }, got ${describe(input)}`);
+  checkOptionNames(input, MAP_INPUT, "drawHeapMap: input");
   const i = input as Record<string, unknown>;
   const layout = decodeLayout(i["layout"], "drawHeapMap: input.layout");
   if (layout.memoryEnd === 0) throw bad("input.layout says memory is empty (word 6 is 0)");
@@ -675,6 +680,7 @@ interface MapOptions {
 /** Checks drawHeapMap's options and fills in the defaults. O(1). */
 function checkOptions(options: unknown): MapOptions {
   if (typeof options !== "object" || options === null) throw bad(`options must be an object, got ${describe(options)}`);
+  checkOptionNames(options, MAP_OPTIONS, "drawHeapMap");
   const o = options as Record<string, unknown>;
   const plotW = intOption(o, "width", 800, 200, 10000);
   const maxRows = intOption(o, "maxRows", 48, 1, 10000);

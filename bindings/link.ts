@@ -26,6 +26,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { allocatorBytes, toBytes, type AllocatorChoice, type BuildName, type WasmBytes } from "./builds.js";
+import { checkOptionNames, optionNames } from "./checks.js";
 import { ENOSYS, RallocError } from "./errors.js";
 import {
   addExports, findExport, formatFuncType, raiseMemoryImportMin, readModuleInfo, renameImports, sameFuncType,
@@ -47,6 +48,9 @@ export interface LinkOptions extends AllocatorChoice {
   /** Keep the "name" section (function names) in the result (default false). */
   debugInfo?: boolean;
 }
+
+/** Every option of {@link linkStatic}, to refuse a misspelled one. */
+const LINK_OPTIONS = optionNames<LinkOptions>({ build: true, allocator: true, optimize: true, exportAllocator: true, debugInfo: true });
 
 /** The C malloc family: functions whose presence in a program means it has its own allocator. */
 export const MALLOC_FAMILY: readonly string[] = [
@@ -287,6 +291,7 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
   if (typeof options !== "object" || options === null) {
     throw new RallocError("E_BAD_OPTION", what(`options must be an object, got ${String(options)}`));
   }
+  checkOptionNames(options, LINK_OPTIONS, "linkStatic");
   const optimize = options.optimize ?? 3;
   if (![0, 1, 2, 3, 4, "s", "z"].includes(optimize)) {
     throw new RallocError("E_BAD_OPTION", what(`option optimize must be 0, 1, 2, 3, 4, "s" or "z", got ${JSON.stringify(optimize)}`));

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { WASI } from "node:wasi";
 import { allocatorBytes, toBytes, type AllocatorChoice, type WasmBytes } from "./builds.js";
-import { checkPages } from "./checks.js";
+import { checkOptionNames, checkPages, optionNames } from "./checks.js";
 import { applySeed, checkLogOptions, splitSeed } from "./debug.js";
 import { ENOSYS, RallocError } from "./errors.js";
 import { Heap } from "./heap.js";
@@ -66,6 +66,12 @@ export interface ProgramOptions extends AllocatorChoice {
   stdout?: number;
   stderr?: number;
 }
+
+/** Every option of {@link instantiateProgram}, to refuse a misspelled one. */
+const PROGRAM_OPTIONS = optionNames<ProgramOptions>({
+  build: true, allocator: true, memory: true, initialPages: true, maximumPages: true, onOom: true, seed: true, logLevel: true,
+  onLog: true, track: true, imports: true, args: true, env: true, preopens: true, stdin: true, stdout: true, stderr: true,
+});
 
 /** An instantiated program. */
 export interface ProgramInstance {
@@ -312,6 +318,7 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
   if (typeof options !== "object" || options === null) {
     throw new RallocError("E_BAD_OPTION", `instantiateProgram: options must be an object, got ${String(options)}`);
   }
+  checkOptionNames(options, PROGRAM_OPTIONS, "instantiateProgram");
   const label = "instantiateProgram: the program";
   const bytes = toBytes(wasm, "instantiateProgram: wasm");
   const logLevel = checkLogOptions(options, "instantiateProgram: ");
@@ -537,6 +544,12 @@ export interface RunOptions extends Omit<ProgramOptions, "stdin" | "stdout" | "s
   input?: string | Uint8Array;
 }
 
+/** Every option of {@link runProgram}, to refuse a misspelled one. */
+const RUN_OPTIONS = optionNames<RunOptions>({
+  build: true, allocator: true, memory: true, initialPages: true, maximumPages: true, onOom: true, seed: true, logLevel: true,
+  onLog: true, track: true, imports: true, args: true, env: true, preopens: true, input: true,
+});
+
 /** What {@link runProgram} returns. */
 export interface RunResult {
   /** The program's exit code. */
@@ -561,6 +574,10 @@ export interface RunResult {
  * const { exitCode, stdout } = await runProgram(wasm, { args: ["wordfreq", "5"], input: text });
  */
 export async function runProgram(wasm: WasmBytes, options: RunOptions = {}): Promise<RunResult> {
+  if (typeof options !== "object" || options === null) {
+    throw new RallocError("E_BAD_OPTION", `runProgram: options must be an object, got ${String(options)}`);
+  }
+  checkOptionNames(options, RUN_OPTIONS, "runProgram");
   const dir = mkdtempSync(join(tmpdir(), "ralloc-run-"));
   const fds: number[] = [];
   try {

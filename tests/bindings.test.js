@@ -256,6 +256,38 @@ describe('createHeap', () => {
   });
 });
 
+describe('a misspelled or unknown option is refused, never silently ignored', () => {
+  const program = () => watProgram();
+  const CASES = [
+    ['createHeap', () => createHeap({ bild: 'debug' }), 'createHeap: unknown option "bild"; did you mean build?',
+      'build, allocator, memory, initialPages, maximumPages, heapBase, onOom, seed, logLevel, onLog'],
+    ['createHeap', () => createHeap({ maxPages: 4 }), 'createHeap: unknown option "maxPages"; did you mean maximumPages?', null],
+    ['createHeap', () => createHeap({ turbo: true }), 'createHeap: unknown option "turbo"', null],
+    ['instantiateProgram', () => instantiateProgram(program(), { arg: ['x'] }), 'instantiateProgram: unknown option "arg"; did you mean args?', null],
+    ['instantiateProgram', () => instantiateProgram(program(), { input: 'text' }), 'instantiateProgram: unknown option "input"', null],
+    ['runProgram', () => runProgram(program(), { stdout: 1 }), 'runProgram: unknown option "stdout"',
+      'build, allocator, memory, initialPages, maximumPages, onOom, seed, logLevel, onLog, track, imports, args, env, preopens, input'],
+    ['linkStatic', () => bindings.linkStatic(program(), { optimise: 2 }), 'linkStatic: unknown option "optimise"; did you mean optimize?', null],
+    ['compileC', () => compileC({ source: { 'a.c': '' } }), 'compileC: unknown option "source"; did you mean sources?', 'sources, mode, opt, exports, flags'],
+    ['heapMap', () => createHeap().heapMap({ widht: 900 }), 'drawHeapMap: unknown option "widht"; did you mean width?', 'width, rowBytes, maxRows, maxShapes, title'],
+    ['drawHeapMap input', () => { const h = createHeap(); h.malloc(1); return bindings.drawHeapMap({ layout: h.layout(), blocks: h.walk(), span: [] }); },
+      'drawHeapMap: input: unknown option "span"; did you mean spans?', null],
+    ['track', () => createHeap({ build: 'debug' }).track({ depth: 4 }), 'Tracker: unknown option "depth"; did you mean stackDepth?', 'stackDepth'],
+    ['instantiateProgram track', () => instantiateProgram(program(), { build: 'debug', track: { stackdepth: 4 } }), 'Tracker: unknown option "stackdepth"; did you mean stackDepth?', null],
+  ];
+  for (const [who, call, start, list] of CASES) {
+    test(`${who}: ${start.split(': ').slice(-1)[0]}`, async () => {
+      const e = await rejectsWith(call, 'E_BAD_OPTION');
+      assert.ok(e.message.startsWith(`${start}${start.endsWith('?') ? ' ' : '; '}its options are `), e.message);
+      if (list) assert.ok(e.message.endsWith(`its options are ${list}`), e.message);
+    });
+  }
+  test('the right options still pass', () => {
+    const heap = createHeap({ build: 'small', initialPages: 2, maximumPages: 8, heapBase: 256, onOom: () => false, seed: 1, logLevel: 0 });
+    assert.equal(heap.check(), 0);
+  });
+});
+
 // A program written in WAT that imports its allocator and its memory, as clang's output would.
 function watProgram({ module = 'env', heapBase = 4096, extra = '' } = {}) {
   return wat(`(module
