@@ -502,26 +502,45 @@ export function raiseMemoryImportMin(bytes: Uint8Array, pages: number, what = "m
   return rewriteImports(bytes, { memoryMin: pages }, what);
 }
 
-/** What rewriteImports changes: names, and the least initial size of imported memories. */
+/**
+ * Returns a copy of the module in which its one imported memory becomes a memory it defines,
+ * with the same limits, its initial size raised to at least `pages` (a maximum below that
+ * with it); every other byte is kept. Its index stays 0: the module must define no memory of
+ * its own. 32-bit memories only.
+ */
+export function defineImportedMemory(bytes: Uint8Array, pages: number, what = "module"): Uint8Array {
+  return rewriteImports(bytes, { memoryMin: pages, defineMemory: true }, what);
+}
+
+/** What rewriteImports changes: names, the least initial size of imported memories, and whether they become defined ones. */
 interface ImportRewrite {
   rename?: ImportRename;
   memoryMin?: number;
+  defineMemory?: boolean;
 }
 
-/** Copies the module, rewriting its import section as `how` says. O(module size). */
+/** Section ids in the order a module must have them (custom sections, 0, may stand anywhere). */
+const SECTION_ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
+
+/**
+ * Copies the module, rewriting its import section as `how` says; with `defineMemory`, the
+ * memory imports leave it for a memory section placed where the order of sections wants it.
+ * O(module size).
+ */
 function rewriteImports(bytes: Uint8Array, how: ImportRewrite, what: string): Uint8Array {
   const sections = readSections(bytes, what);
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
+  const memories: number[][] = [];
   for (const s of sections) {
     if (s.id !== 2) {
       parts.push(bytes.subarray(s.start, s.end));
       continue;
     }
     const r = new Reader(bytes, s.payloadStart, s.end, what);
-    const out: number[] = [];
+    const entries: number[] = [];
     const n = r.u32();
-    encodeU32(n, out);
     for (let i = 0; i < n; i++) {
+      const out = entries;
       const module = r.name();
       const name = r.name();
       const descStart = r.pos;
@@ -532,20 +551,36 @@ function rewriteImports(bytes: Uint8Array, how: ImportRewrite, what: string): Ui
       else if (kind === "memory") limits = r.limits();
       else if (kind === "global") { r.valueType(); r.byte(); }
       else { r.byte(); r.u32(); } // tag
+      const desc: number[] = [];
+      if (limits && how.memoryMin !== undefined && limits.min < how.memoryMin) {
+        if (limits.memory64) throw new RallocError("E_BAD_OPTION", `${what}: cannot resize a 64-bit memory import`);
+        desc.push(bytes[descStart]!, bytes[descStart + 1]!); // kind, then the limits' flags
+        encodeU32(how.memoryMin, desc);
+        if (limits.max !== undefined) encodeU32(Math.max(limits.max, how.memoryMin), desc);
+      } else {
+        for (let k = descStart; k < r.pos; k++) desc.push(bytes[k]!);
+      }
+      if (limits && how.defineMemory) {
+        memories.push(desc.slice(1)); // a memory section entry is the limits alone
+        continue;
+      }
       const renamed = how.rename?.({ module, name, kind }) ?? { module, name };
       encodeName(renamed.module, out);
       encodeName(renamed.name, out);
-      if (limits && how.memoryMin !== undefined && limits.min < how.memoryMin) {
-        if (limits.memory64) throw new RallocError("E_BAD_OPTION", `${what}: cannot resize a 64-bit memory import`);
-        out.push(bytes[descStart]!, bytes[descStart + 1]!); // kind, then the limits' flags
-        encodeU32(how.memoryMin, out);
-        if (limits.max !== undefined) encodeU32(Math.max(limits.max, how.memoryMin), out);
-        continue;
-      }
-      for (let k = descStart; k < r.pos; k++) out.push(bytes[k]!);
+      out.push(...desc);
     }
-    parts.push(sectionBytes(2, out));
+    const payload: number[] = [];
+    encodeU32(n - memories.length, payload);
+    parts.push(sectionBytes(2, [...payload, ...entries]));
   }
+  if (memories.length === 0) return concat(parts);
+  if (sections.some((s) => s.id === 5)) throw new RallocError("E_BAD_OPTION", `${what}: it defines a memory as well as importing one`);
+  const payload: number[] = [];
+  encodeU32(memories.length, payload);
+  for (const m of memories) payload.push(...m);
+  // The memory section goes before the first section that must follow it.
+  const at = sections.findIndex((s) => s.id !== 0 && SECTION_ORDER.indexOf(s.id) > SECTION_ORDER.indexOf(5));
+  parts.splice(at < 0 ? parts.length : at + 1, 0, sectionBytes(5, payload));
   return concat(parts);
 }
 

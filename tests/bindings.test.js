@@ -469,8 +469,9 @@ int main(void) {
     assert.deepEqual(seen, [3145728, 3145728], 'the host hears of each failure (a, then b) before the C handler');
 
     // Statically linked: one module, no host hook (linkStatic stubs it); the C handler alone.
+    // It keeps importing its memory, so that the host can cap it (maximumPages).
     const { linkStatic } = await import('../dist/bindings/link.js');
-    const linked = await linkStatic(wasm, { build: 'release' });
+    const linked = await linkStatic(wasm, { build: 'release', importMemory: true });
     const s = await runProgram(linked, { maximumPages: 80 });
     assert.equal(Buffer.from(s.stdout).toString(),
       'C handler: 3145728 bytes\na ok after 1 C handler calls\nC handler: 3145728 bytes\nb failed, errno ENOMEM, 2 C handler calls\n' +
