@@ -271,8 +271,8 @@ async function heapmap(args) {
   output ??= `${name.slice(0, name.length - extname(name).length) || name}.heapmap.svg`;
   const wasm = await loadProgram(input);
   const { instantiateProgram } = await bindings();
-  const { walkHeap, spans, isLive } = await bindings("walk");
-  const { drawHeapMap } = await bindings("heapmap");
+  const { walkHeap, spans } = await bindings("walk");
+  const { drawHeapMap, heapFigures } = await bindings("heapmap");
   const program = await instantiateProgram(wasm, { ...opts, args: [name, ...args.slice(i)], env: {} });
   let code;
   let misuse;
@@ -282,20 +282,21 @@ async function heapmap(args) {
     if (e?.code !== "E_MISUSE") throw e;
     misuse = e;
   }
-  // The map is drawn even after a misuse: the report comes before the heap is changed.
+  // The map is drawn even after a misuse (the report comes before the heap is changed), with
+  // the block concerned marked and the message printed on it.
   const heap = program.heap;
   const build = opts.allocator ? "custom allocator" : opts.build ?? "release";
-  const blocks = walkHeap(heap.exports);
-  const svg = drawHeapMap({
+  const mapInput = {
     layout: heap.layout(),
-    blocks,
+    blocks: walkHeap(heap.exports),
     spans: spans(heap.exports),
     title: `${name} on ralloc-wasm (${build}), ${misuse ? "at the misuse" : `at exit (status ${code})`}`,
-  });
-  writeFileSync(output, svg);
-  const used = blocks.filter(isLive).length; // the program's blocks and objects, not ralloc's pages
-  const free = blocks.filter((b) => b.state !== "used").length;
-  process.stderr.write(`ralloc-wasm: wrote ${output} (${used} blocks in use, ${free} free or cached)\n`);
+  };
+  if (misuse?.report) mapInput.misuse = { address: misuse.report.address, message: misuse.message };
+  writeFileSync(output, drawHeapMap(mapInput));
+  const f = heapFigures(mapInput);
+  const slack = f.pages > 0 ? `; page slack: ${f.slackSlots} empty object slot${f.slackSlots === 1 ? "" : "s"} in ${f.pages} page${f.pages === 1 ? "" : "s"}` : "";
+  process.stderr.write(`ralloc-wasm: wrote ${output} (${f.usedBlocks} blocks in use, ${f.freeBlocks + f.cachedBlocks} free or cached${slack})\n`);
   if (misuse) throw misuse;
   process.exitCode = code;
 }

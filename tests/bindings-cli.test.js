@@ -195,6 +195,11 @@ test('heapmap PROG.wasm -o OUT --build debug -- ARGS: runs the program and write
 test('heapmap PROG.c compiles the program first; the map goes to PROG.heapmap.svg and the exit code passes through', () => {
   const r = cli(['heapmap', 'leak.c', '--', '7'], '', dir);
   assert.equal(r.code, 7, r.stderr);
+  // release: the empty slots of the pages are page slack, not free blocks
+  const [, used, free, slots, pages] = /^ralloc-wasm: wrote leak\.heapmap\.svg \((\d+) blocks in use, (\d+) free or cached; page slack: (\d+) empty object slots in (\d+) pages\)\n$/.exec(r.stderr) ?? [];
+  assert.ok(used, r.stderr);
+  assert.ok(Number(used) >= 3, 'the three blocks the program kept, and libc\'s');
+  assert.ok(Number(free) <= 4 && Number(slots) > 100 && Number(pages) >= 3, r.stderr);
   assert.equal(r.stdout, '1 args, kept all\n');
   const out = join(dir, 'leak.heapmap.svg');
   assert.ok(existsSync(out), r.stderr);
@@ -227,8 +232,10 @@ test('heapmap after a misuse: the map of the heap at the misuse, then the messag
   assert.equal(checkWellFormedXml(svg), 'svg');
   assert.match(svg, /<title>twice\.wasm on ralloc-wasm \(debug\), at the misuse<\/title>/);
   const address = /double free of (0x[0-9a-f]{8})/.exec(r.stderr)[1];
-  const freed = new RegExp(`<g data-kind="(free|cached)" data-address="${address}"`);
-  assert.match(svg, freed, 'the block freed once is drawn free or cached');
+  const freed = new RegExp(`<g data-kind="(free|cached)" data-address="${address}" data-size="\\d+" data-misuse="true"><title>ralloc: double free of ${address} \\(32 bytes\\) · `);
+  assert.match(svg, freed, 'the block freed once is drawn free or cached, marked as the block of the misuse');
+  assert.equal((svg.match(/data-misuse="true"/g) ?? []).length, 1, 'only that block is marked');
+  assert.match(svg, new RegExp(`<text id="misuse" [^>]*>ralloc: double free of ${address} \\(32 bytes\\)</text>`), 'the message is printed on the map');
 });
 
 test('heapmap usage errors exit with 2', () => {
