@@ -19,8 +19,15 @@
 //
 // The 4 GiB edge: memory.size() << 16 wraps to 0 at 65536 pages in 32 bits, so page arithmetic
 // is done in u64 and no address at or above MAX_END is ever handed out.
+//
+// Inside an AssemblyScript module built with `--runtime stub` (ralloc-wasm/assembly used as a
+// library), the runtime's bump allocator takes memory from its next free byte upward, with no
+// thought for anyone else. So each time the shim grows memory it moves that allocator past what
+// it took (stubSkipTo): one stub object from the allocator's next byte to the end of memory, less
+// the last 16 bytes, where the allocator's next object header goes; the shim never hands those
+// out. Memory the stub grows afterwards is foreign growth, skipped like any other.
 
-import { GROW_SHIFT, GROW_MIN_PAGES } from "../base/config";
+import { GROW_SHIFT, GROW_MIN_PAGES, MODULE } from "../base/config";
 
 /** Nothing at or above this address is handed out, so every end fits in a u32. */
 export const MAX_END: u64 = 0xFFFF_FFF0;
@@ -31,6 +38,11 @@ const S_SBRK_HELD: usize = 8;
 const S_GROW_CALLS: usize = 12;
 const S_KNOWN_PAGES: usize = 16;
 const S_BASE: usize = 20;
+
+/** Embedded in an AssemblyScript module whose runtime is the stub (a bump allocator). */
+const STUB_RUNTIME: bool = !MODULE && ASC_RUNTIME == 0;
+/** Bytes at the end of memory the shim leaves to the stub's next object header (stub runtime). */
+const STUB_GAP: u64 = STUB_RUNTIME ? 16 : 0;
 
 /** Address of the shim state; 0 until shimInit. Per instance: threads set it to one address. */
 let state: usize = 0;
@@ -49,7 +61,7 @@ export function shimInit(base: usize, reserve: usize): void {
   if (want > MAX_END) return;
   let at = <usize>at64;
   let end = <u64>memory.size() << 16;
-  if (<u64>at + SHIM_SIZE > end && !growPages(<u32>((want - end + 0xFFFF) >> 16))) return;
+  if (<u64>at + SHIM_SIZE + STUB_GAP > end && !growPages(<u32>((want + STUB_GAP - end + 0xFFFF) >> 16))) return;
   state = at;
   store<u32>(at + S_BRK, <u32>(at + SHIM_SIZE));
   store<u32>(at + S_SBRK_START, <u32>(at + SHIM_SIZE));
@@ -78,12 +90,29 @@ export function shimMemoryEnd(): usize {
 /** Grows made before the state existed (only shimInit's own), counted once it does. */
 let pendingGrows: u32 = 0;
 
-/** Grows memory by n pages; counts the call. O(memory.grow). */
+/** Grows memory by n pages; counts the call. Under the stub runtime, moves its allocator past
+ *  the new end. O(memory.grow). */
 function growPages(n: u32): bool {
   if (memory.grow(<i32>n) < 0) return false;
   if (state) store<u32>(state + S_GROW_CALLS, load<u32>(state + S_GROW_CALLS) + 1);
   else pendingGrows++;
+  if (STUB_RUNTIME) stubSkipTo(shimMemoryEnd());
   return true;
+}
+
+/** Stub runtime only: makes AssemblyScript's bump allocator start its next object at `end` (the
+ *  end of memory, just grown), its header in the 16 bytes the shim leaves there, by taking one
+ *  stub object (in pieces under the stub's largest) from its next free byte to end - 4. Memory
+ *  just grew past that byte, so neither the probe nor the pieces make the stub grow memory (it
+ *  would trap where it cannot). O(1), plus a piece per 512 MiB. */
+function stubSkipTo(end: usize): void {
+  let at = heap.alloc(0); // where the stub's next object starts: learnt by taking one...
+  heap.free(at);          // ...and giving it back (the stub takes back its last object)
+  while (at < end) {
+    let piece = min<usize>(end - at, 1 << 29); // a multiple of 16, as at and end are
+    heap.alloc(piece - 4); // payload [at, at + piece - 4); the next object starts at at + piece
+    at += piece;
+  }
 }
 
 /** Notices memory grown by others and moves the break past it, so it is never used. O(1).
@@ -98,8 +127,10 @@ export function skipForeignGrowth(): void {
   store<u32>(state + S_KNOWN_PAGES, pages);
 }
 
-/** Makes sure memory reaches `want`, growing by at least `geometric` pages when it can. O(memory.grow). */
+/** Makes sure memory reaches `want` (and the stub's gap above it), growing by at least
+ *  `geometric` pages when it can. O(memory.grow). */
 function reach(want: u64, geometric: u32): bool {
+  want += STUB_GAP;
   let end = <u64>memory.size() << 16;
   if (want <= end) return true;
   let need = <u32>((want - end + 0xFFFF) >> 16);
@@ -126,7 +157,7 @@ export function shimClaim(need: usize): usize {
   if (want > MAX_END) return 0;
   let heapPages = <u32>((brk - <u64>load<u32>(state + S_BASE)) >> 16);
   if (!reach(want, heapPages >> GROW_SHIFT)) return 0;
-  let end = shimMemoryEnd();
+  let end = shimMemoryEnd() - <usize>STUB_GAP; // reach made it at least want + STUB_GAP
   store<u32>(state + S_BRK, <u32>end);
   store<u32>(state + S_SBRK_START, <u32>end);
   return <usize>brk;
