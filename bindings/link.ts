@@ -88,6 +88,7 @@ const BASE_FEATURE_FLAGS = [
   "--enable-bulk-memory", "--enable-bulk-memory-opt", "--enable-multivalue", "--enable-reference-types",
 ];
 
+/** A message of linkStatic's: s, prefixed with its name. O(1). */
 function what(s: string): string {
   return `linkStatic: ${s}`;
 }
@@ -180,15 +181,22 @@ export function planAllocatorImports(program: ModuleInfo, allocator: ModuleInfo,
   return { served, initStub };
 }
 
+/** The error for a missing binaryen, which ralloc-wasm lists as an optional peer. O(1). */
+function needBinaryen(): RallocError {
+  return new RallocError("E_TOOL",
+    "linkStatic needs the npm package binaryen (an optional peer of ralloc-wasm, for wasm-merge and wasm-opt); install it with `npm install binaryen`");
+}
+
 /** Path of binaryen's wasm-merge command-line tool (npm `binaryen`). */
 function wasmMergePath(): string {
   try {
     return createRequire(import.meta.url).resolve("binaryen/bin/wasm-merge");
   } catch {
-    throw new RallocError("E_TOOL", "linkStatic needs the npm package binaryen (for wasm-merge); install it with `npm install binaryen`");
+    throw needBinaryen();
   }
 }
 
+/** Runs wasm-merge with args; rejects with E_TOOL and its first error lines when it fails. */
 function runWasmMerge(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [wasmMergePath(), ...args], { maxBuffer: 64 << 20 }, (err, _stdout, stderr) => {
@@ -203,13 +211,15 @@ function runWasmMerge(args: string[]): Promise<void> {
 type Binaryen = typeof import("binaryen").default;
 let binaryenPromise: Promise<Binaryen> | undefined;
 
+/** Loads binaryen.js once, or rejects with E_TOOL naming the package. */
 async function loadBinaryen(): Promise<Binaryen> {
   binaryenPromise ??= import("binaryen").then((m) => m.default, () => {
-    throw new RallocError("E_TOOL", "linkStatic needs the npm package binaryen; install it with `npm install binaryen`");
+    throw needBinaryen();
   });
   return binaryenPromise;
 }
 
+/** binaryen's type for a value type of ours; E_SIGNATURE for one a stub cannot take. O(1). */
 function binaryenType(b: Binaryen, t: ValueType): number {
   switch (t) {
     case "i32": return b.i32;
