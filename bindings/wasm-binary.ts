@@ -272,6 +272,7 @@ function assertWasm(bytes: Uint8Array, what: string): void {
   }
 }
 
+/** The module's sections in order, each checked to lie inside the bytes. O(sections). */
 function readSections(bytes: Uint8Array, what: string): Section[] {
   assertWasm(bytes, what);
   const sections: Section[] = [];
@@ -414,6 +415,7 @@ export function readModuleInfo(bytes: Uint8Array, what = "module"): ModuleInfo {
   return info;
 }
 
+/** The type section's signatures (undefined for a type that is not a plain function type). O(types). */
 function readTypes(r: Reader): (FuncType | undefined)[] {
   const types: (FuncType | undefined)[] = [];
   const n = r.u32();
@@ -429,6 +431,7 @@ function readTypes(r: Reader): (FuncType | undefined)[] {
   return types;
 }
 
+/** Reads the function names of a "name" section into info; a damaged one is skipped. O(names). */
 function readNames(r: Reader, info: ModuleInfo): void {
   try {
     while (!r.atEnd()) {
@@ -449,6 +452,7 @@ function readNames(r: Reader, info: ModuleInfo): void {
   }
 }
 
+/** Appends n as unsigned LEB128. O(1). */
 function encodeU32(n: number, out: number[]): void {
   let v = n >>> 0;
   do {
@@ -459,12 +463,14 @@ function encodeU32(n: number, out: number[]): void {
   } while (v !== 0);
 }
 
+/** Appends s as a wasm name: its UTF-8 length, then its bytes. O(length). */
 function encodeName(s: string, out: number[]): void {
   const b = utf8Encoder.encode(s);
   encodeU32(b.length, out);
   for (const x of b) out.push(x);
 }
 
+/** The parts one after another, in a new array. O(total length). */
 function concat(parts: Uint8Array[]): Uint8Array {
   const total = parts.reduce((a, p) => a + p.length, 0);
   const out = new Uint8Array(total);
@@ -476,6 +482,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** A section: its id, the payload's length, the payload. O(payload). */
 function sectionBytes(id: number, payload: number[] | Uint8Array): Uint8Array {
   const head: number[] = [id];
   encodeU32(payload.length, head);

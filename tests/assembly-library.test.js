@@ -26,13 +26,16 @@ function compile(dir, args) {
 // after ralloc-wasm's first block, where the stub's bump allocator used to run into it), then
 // checks every byte of both: 0, else the number of the first thing found broken.
 const MIX = `import { malloc, free, check, ralloc_check } from "ralloc-wasm/assembly";
+// Fills n bytes at p with a pattern made from seed.
 function fill(p: usize, n: usize, seed: u32): void {
   for (let i: usize = 0; i < n; i++) store<u8>(p + i, <u8>((i * 7 + seed) & 0xff));
 }
+// Whether n bytes at p still hold the pattern made from seed.
 function intact(p: usize, n: usize, seed: u32): bool {
   for (let i: usize = 0; i < n; i++) if (load<u8>(p + i) != <u8>((i * 7 + seed) & 0xff)) return false;
   return true;
 }
+// Allocates from both sides in turns, checks every byte: 0, else what was found broken.
 export function run(): u32 {
   let p = malloc(100000);
   fill(p, 100000, 1);
@@ -58,6 +61,7 @@ export function run(): u32 {
   for (let i = 0; i < 1000; i++) free(small[i]);
   return check();
 }
+// Frees one block twice.
 export function twice(): void {
   let p = malloc(24);
   free(p);
