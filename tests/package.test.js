@@ -7,11 +7,24 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { ROOT } from './lib/dist.js'; // (re)builds dist/ first when a bindings source is newer
 
 const BUILDS = ['release', 'small', 'tiny', 'debug', 'security', 'validate'];
-const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+/**
+ * The npm a user runs: the first on PATH outside any node_modules. (Under `npm test`, PATH
+ * starts with node_modules/.bin, where a dev dependency of as-pect puts an npm 6.)
+ */
+function userNpm() {
+  const name = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  for (const d of (process.env.PATH ?? '').split(delimiter)) {
+    if (d && !d.split(/[\\/]/).includes('node_modules') && existsSync(join(d, name))) return join(d, name);
+  }
+  return name;
+}
+const NPM = userNpm();
+/** The environment without the npm_* variables of the npm running this test, so that the npm run here reads only its own config. */
+const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
 
 let dir; // the consumer project
 let files; // the tarball's file list
@@ -20,7 +33,7 @@ let installLog;
 
 /** Runs a command in the consumer project; returns { status, stdout, stderr }. */
 function inProject(command, args, options = {}) {
-  const r = spawnSync(command, args, { cwd: dir, encoding: 'utf8', ...options });
+  const r = spawnSync(command, args, { cwd: dir, encoding: 'utf8', env: CLEAN_ENV, ...options });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -35,7 +48,7 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'ralloc-package-'));
   // The build is what `npm test` just made: prepack would build it again (and rewrite build/
   // under the other test files), so the tarball is packed as it stands.
-  const packed = JSON.parse(execFileSync(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' }));
+  const packed = JSON.parse(execFileSync(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8', env: CLEAN_ENV }));
   files = packed[0].files.map((f) => f.path);
   const tarball = join(dir, packed[0].filename);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
