@@ -25,7 +25,7 @@ function compile(dir, args) {
 // Allocates from ralloc-wasm and from AssemblyScript's runtime in turns (the runtime's arrays
 // after ralloc-wasm's first block, where the stub's bump allocator used to run into it), then
 // checks every byte of both: 0, else the number of the first thing found broken.
-const MIX = `import { malloc, free, check, ralloc_check } from "ralloc-wasm/assembly";
+const MIX = `import { malloc, free, sbrk, check, ralloc_check, ralloc_init } from "ralloc-wasm/assembly";
 // Fills n bytes at p with a pattern made from seed.
 function fill(p: usize, n: usize, seed: u32): void {
   for (let i: usize = 0; i < n; i++) store<u8>(p + i, <u8>((i * 7 + seed) & 0xff));
@@ -35,8 +35,17 @@ function intact(p: usize, n: usize, seed: u32): bool {
   for (let i: usize = 0; i < n; i++) if (load<u8>(p + i) != <u8>((i * 7 + seed) & 0xff)) return false;
   return true;
 }
-// Allocates from both sides in turns, checks every byte: 0, else what was found broken.
-export function run(): u32 {
+// Allocates from both sides in turns, checks every byte: 0, else what was found broken. With
+// low, it first asks for a heap base inside the runtime's memory, and takes an sbrk region.
+export function run(low: bool): u32 {
+  let early = new Array<u32>(1000);
+  for (let i = 0; i < 1000; i++) early[i] = i * 11;
+  let brk: usize = 0;
+  if (low) {
+    if (ralloc_init(64) != 0) return 10;
+    brk = sbrk(4096);
+    fill(brk, 4096, 3);
+  }
   let p = malloc(100000);
   fill(p, 100000, 1);
   let a = new Array<u8>(70000);
@@ -55,6 +64,8 @@ export function run(): u32 {
   for (let i = 0; i < 300000; i++) if (c[i] != <u32>i) return 4;
   for (let i = 0; i < 1000; i++) if (!intact(small[i], 24 + i % 300, i)) return 5;
   if (s.length != 490) return 6;
+  for (let i = 0; i < 1000; i++) if (early[i] != <u32>(i * 11)) return 8;
+  if (low && !intact(brk, 4096, 3)) return 9;
   if (check() != ralloc_check()) return 7;
   free(p);
   free(q);
@@ -90,7 +101,13 @@ describe('a module importing ralloc-wasm/assembly, with AssemblyScript\'s genera
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(importsOf(join(dir, `${runtime}.wasm`)), ['env.abort'], 'only what AssemblyScript itself imports: no ralloc_hooks');
       const m = await import(pathToFileURL(join(dir, `${runtime}.js`)).href);
-      assert.equal(m.run(), 0);
+      assert.equal(m.run(false), 0);
+    });
+    test(`--runtime ${runtime}: ralloc_init with a base inside the runtime's memory, then sbrk, place nothing over it`, async () => {
+      const r = await compile(dir, ['mix.ts', '--config', 'asconfig.json', '--bindings', 'esm', '--runtime', runtime, '-O2', '-o', `${runtime}-low.wasm`]);
+      assert.equal(r.code, 0, r.stderr);
+      const m = await import(pathToFileURL(join(dir, `${runtime}-low.js`)).href);
+      assert.equal(m.run(true), 0);
     });
   }
 });
@@ -101,7 +118,7 @@ describe('knobs of the library', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(importsOf(join(dir, 'guarded.wasm')), ['env.abort']);
     const m = await import(pathToFileURL(join(dir, 'guarded.js')).href);
-    assert.equal(m.run(), 0);
+    assert.equal(m.run(false), 0);
     assert.throws(() => m.twice(), /ralloc-wasm: heap misuse; compile with --use RALLOC_HOOKS=1 and give ralloc_hooks\.report for its exact message/);
   });
 
@@ -115,7 +132,7 @@ describe('knobs of the library', () => {
       env: { abort: () => { throw new Error('abort'); } },
       ralloc_hooks: { oom: () => 0, event: () => {}, report: (...args) => { reports.push(args.map((x) => x >>> 0)); throw new Error('reported'); } },
     });
-    assert.equal(exports.run(), 0);
+    assert.equal(exports.run(false), 0);
     assert.throws(() => exports.twice(), /reported/);
     assert.equal(reports.length, 1);
     assert.equal(reports[0][0], 1, 'report code 1: a double free');

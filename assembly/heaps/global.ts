@@ -3,7 +3,6 @@
 // thread) knows it; the heap itself is in linear memory. Local heaps grow from it (heaps/source.ts).
 
 import { ALIGN, MIN_BLOCK, MAX_REQUEST, blockSizeFor, alignUp } from "../base/block";
-import { MODULE } from "../base/config";
 import { ROOT_SIZE, R_SOURCE, ROOT_MAGIC, SOURCE_SHIM, setField } from "../base/root";
 import { shimReady, shimInit, shimMemoryEnd, shimClaim, shimBreak } from "../platform/shim";
 import { oomRetry } from "../platform/oom";
@@ -29,13 +28,7 @@ export function globalHeap(s: usize): usize {
  *  enough for a block of size s. O(root). */
 function makeGlobalHeap(s: usize): usize {
   let need = ROOT_SIZE + SPAN_OVERHEAD + ALIGN + max<usize>(s, MIN_BLOCK);
-  if (!MODULE && ASC_RUNTIME != 0 && !shimReady()) {
-    // Embedded in an AssemblyScript module with a managed runtime: its TLSF takes all memory up
-    // to the end of memory when it starts, so let it start first; ralloc-wasm begins above it,
-    // and afterwards each side skips what the other grows. (The stub runtime's bump allocator
-    // is moved past ralloc-wasm's memory by the shim.)
-    heap.free(heap.alloc(16));
-  }
+  // (Embedded in an AssemblyScript module, the shim places itself above the runtime's memory.)
   if (!shimReady()) shimInit(shimMemoryEnd(), need);
   if (!shimReady()) return 0;
   let start = shimClaim(need);

@@ -52,10 +52,12 @@ let state: usize = 0;
   return state != 0;
 }
 
-/** Places the shim state at base (rounded up to 16; never below 16) and starts the break after
- *  it. When memory must grow to hold the state, it grows once for the state and `reserve` more
- *  bytes (the first request), or not at all, leaving the shim unplaced. O(1), plus one grow. */
+/** Places the shim state at base (rounded up to 16; never below 16; in the library, never below
+ *  what AssemblyScript's runtime holds) and starts the break after it. When memory must grow to
+ *  hold the state, it grows once for the state and `reserve` more bytes (the first request), or
+ *  not at all, leaving the shim unplaced. O(1), plus one grow. */
 export function shimInit(base: usize, reserve: usize): void {
+  if (!MODULE) base = max<usize>(base, runtimeEnd());
   let at64 = (<u64>max<usize>(base, 16) + 15) & ~15; // in u64: rounding must not wrap to 0
   let want = at64 + SHIM_SIZE + <u64>reserve;
   if (want > MAX_END) return;
@@ -72,6 +74,16 @@ export function shimInit(base: usize, reserve: usize): void {
   store<u32>(at, 0, 24);
   store<u32>(at, 0, 28);
   pendingGrows = 0;
+}
+
+/** The library only: where the memory AssemblyScript's runtime holds ends, so the shim starts
+ *  above it: the end of memory, once a managed runtime's TLSF has started (it takes all memory
+ *  up to the end when it starts, so it must start first; afterwards each side skips what the
+ *  other grows). The stub's bump allocator holds memory up to its next byte, below the end, and
+ *  is moved past what the shim takes as it grows. O(1), plus the TLSF's start. */
+function runtimeEnd(): usize {
+  if (ASC_RUNTIME != 0) heap.free(heap.alloc(16));
+  return shimMemoryEnd();
 }
 
 /** Bytes of memory as it is now, in u64: at 65536 pages (4 GiB) pages << 16 would wrap to 0 in
