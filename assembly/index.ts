@@ -1,7 +1,10 @@
 // index.ts — ralloc-wasm as an AssemblyScript library:
 //   import { malloc, free, alloc, dealloc, LocalHeap, setOomHandler } from "ralloc-wasm/assembly";
-// The C names (malloc, free, ...) are re-exported as they are; ralloc's extended API takes the
-// same words in camelCase. Everything here works on the global heap unless it says otherwise.
+// The C names (malloc, free, ...) are re-exported as they are; ralloc's own calls (ralloc_alloc,
+// ralloc_check, ...) take the same words in camelCase (alloc, check, ...). Everything here works
+// on the global heap unless it says otherwise. Built without knobs, a module using it imports
+// nothing for it (no host hooks: base/config.ts's MODULE and HOOKS), and it shares memory with
+// any AssemblyScript runtime (incremental, minimal or stub).
 
 import {
   ralloc_alloc, ralloc_try_alloc, ralloc_inplace_realloc, ralloc_dealloc, ralloc_donate, ralloc_trim,
@@ -10,6 +13,7 @@ import {
 } from "./entry/api";
 import { setOomHandlerIndex } from "./platform/oom";
 import { ralloc_assert_no_leak } from "./inspect/walk";
+import { ralloc_check, ralloc_stats } from "./entry/cabi";
 
 export {
   malloc, free, realloc, calloc, aligned_alloc, posix_memalign, memalign, malloc_usable_size,
@@ -21,6 +25,18 @@ export { Cell, CellView, Allocator, OnFree } from "./features/cell";
 export { StackAllocator } from "./features/stack";
 export { CellPool, GlobalPool } from "./features/pool";
 export { HeapAlloc, HeapAllocUninitialized, HeapPrealloc, CallocPool } from "./entry/cells";
+
+/** Walks the whole global heap (ralloc_check): 0 when every invariant holds, else the code of
+ *  the first broken one. O(blocks). */
+export function check(): u32 {
+  return ralloc_check();
+}
+
+/** Writes the global heap's stats struct (its layout: base/abi.ts) at out, when out is not 0
+ *  (ralloc_stats); returns its size. */
+export function stats(out: usize): usize {
+  return ralloc_stats(out);
+}
 
 /** size bytes at a multiple of align (any value from 1 up); 0 when memory runs out, after the
  *  OOM handler had its one chance. O(1), plus growth. */

@@ -3,27 +3,91 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, extname } from "node:path";
 
-const USAGE = `usage:
-  ralloc-wasm link IN.wasm -o OUT.wasm [--build NAME] [--allocator FILE.wasm] [-O LEVEL] [--no-export-allocator] [-g]
-      merge a C program with ralloc-wasm into one optimized module (wasm-merge + wasm-opt)
-  ralloc-wasm run [--build NAME] [--allocator FILE.wasm] [--stats] PROG.wasm [ARGS...]
-      run a WASI program with ralloc-wasm as its malloc (stdin/stdout/stderr and exit code pass through)
-  ralloc-wasm heapmap PROG.c|PROG.wasm [-o OUT.svg] [--build NAME] [-- ARGS...]
-      run a program (a .c file is compiled first) and draw its heap at exit as an SVG map
-      (default OUT: PROG.heapmap.svg in the current directory)
-  ralloc-wasm help
+/** The allocator builds, in docs/BUILDS.md's order (tests/bindings-cli.test.js checks them against the bindings). */
+const BUILDS = ["release", "small", "tiny", "debug", "security", "validate"];
 
-NAME is one of release (default), small, debug, security, validate. LEVEL is 0-4, s or z (default 3).
-A misuse the debug, validate or security build finds (a double free, an overflow...) prints its
-message and exits with status 134, like abort().
-The program must be compiled with -Wl,--import-memory and import its malloc: compile
+const BUILD_TEXT = `NAME is a build: ${BUILDS.join(", ")} (default release).
+FILE.wasm is another allocator module, which imports its memory and exports the C malloc family.`;
+
+const PROGRAM_TEXT = `The program must be compiled with -Wl,--import-memory and import its malloc: compile
 bindings/c/ralloc_import.c into it (or link with -nostdlib -Wl,--allow-undefined).`;
 
-/** Prints message and the usage to stderr, and exits with status 2. */
-function usage(message) {
+/** Each command's usage: its synopsis, what it does, and its options (printed by `COMMAND --help`). */
+const COMMANDS = {
+  link: {
+    synopsis: "ralloc-wasm link IN.wasm -o OUT.wasm [--build NAME] [--allocator FILE.wasm] [-O LEVEL] [--no-export-allocator] [--import-memory] [-g]",
+    about: "merge a C program with ralloc-wasm into one optimized module (wasm-merge + wasm-opt; needs the npm package binaryen)",
+    options: ["-o", "--build", "--allocator", "-O", "--no-export-allocator", "--import-memory", "-g", "--help"],
+    text: `  -o OUT.wasm             where to write the module
+  --build NAME            the allocator build to merge in
+  --allocator FILE.wasm   another allocator module instead
+  -O LEVEL                optimization after merging: 0-4, s or z (default 3); also -O0 ... -Oz
+  --no-export-allocator   drop the allocator's exports (malloc, ralloc_stats...) from the result
+  --import-memory         keep importing env.memory, for a host that shares its memory (default:
+                          the module defines and exports its own, so any WASI host runs it)
+  -g                      keep the name section (function names)
+
+${BUILD_TEXT}
+${PROGRAM_TEXT}`,
+  },
+  run: {
+    synopsis: "ralloc-wasm run [--build NAME] [--allocator FILE.wasm] [--stats] PROG.wasm [ARGS...]",
+    about: "run a WASI program with ralloc-wasm as its malloc (stdin/stdout/stderr and exit code pass through)",
+    options: ["--build", "--allocator", "--stats", "--help"],
+    text: `  --build NAME            the allocator build (a module made by link carries its own)
+  --allocator FILE.wasm   another allocator module instead
+  --stats                 print the allocator's figures to stderr at exit
+
+A misuse the debug, validate or security build finds (a double free, an overflow...) prints its
+message and exits with status 134, like abort(). Options come before PROG.wasm; what follows it
+is the program's.
+${BUILD_TEXT}
+${PROGRAM_TEXT}`,
+  },
+  heapmap: {
+    synopsis: "ralloc-wasm heapmap PROG.c|PROG.wasm [-o OUT.svg] [--build NAME] [--allocator FILE.wasm] [-- ARGS...]",
+    about: "run a program (a .c file is compiled first) and draw its heap at exit, or at its misuse, as an SVG map",
+    options: ["-o", "--build", "--allocator", "--help"],
+    text: `  -o OUT.svg              where to write the map (default: PROG.heapmap.svg in the current directory)
+  --build NAME            the allocator build
+  --allocator FILE.wasm   another allocator module instead
+  -- ARGS...              the program's arguments
+
+A .c file is compiled with @yowasp/clang (an optional peer: npm install @yowasp/clang).
+${BUILD_TEXT}`,
+  },
+};
+
+/** The whole usage: every command's synopsis and what it does, then the other forms. */
+const USAGE = `usage:
+${Object.values(COMMANDS).map((c) => `  ${c.synopsis}\n      ${c.about}`).join("\n")}
+  ralloc-wasm help [COMMAND]      this text, or a command's options (also COMMAND --help)
+  ralloc-wasm --version           the version of ralloc-wasm
+
+${BUILD_TEXT}
+${PROGRAM_TEXT}`;
+
+/** A command's usage, for `COMMAND --help` and after a mistake in its arguments. */
+function commandUsage(command) {
+  const c = COMMANDS[command];
+  return `usage: ${c.synopsis}\n${c.about}\n\n${c.text}`;
+}
+
+/** Prints message and the usage (of `command`, or the whole) to stderr, and exits with status 2. */
+function usage(message, command) {
   if (message) process.stderr.write(`ralloc-wasm: ${message}\n`);
-  process.stderr.write(USAGE + "\n");
+  process.stderr.write((command ? commandUsage(command) : USAGE) + "\n");
   process.exit(2);
+}
+
+/** An unknown option of `command`: says which options it has. */
+function unknownOption(command, option) {
+  usage(`${command}: unknown option ${option}; its options are ${COMMANDS[command].options.join(", ")}`, command);
+}
+
+/** The package's version, from its package.json. */
+function version() {
+  return JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 }
 
 // node:wasi announces itself as experimental on every run; the CLI's users did not ask for that.
@@ -57,65 +121,87 @@ function readInput(path, what) {
   }
 }
 
-/** Parses the allocator options shared by link and run; returns the index after them. */
-function allocatorOption(args, i, opts) {
+/** Parses the options every command has (--build, --allocator; --help prints the command's usage and exits); returns the index after them, or -1. */
+function commonOption(command, args, i, opts) {
   const a = args[i];
+  if (a === "--help" || a === "-h") {
+    process.stdout.write(commandUsage(command) + "\n");
+    process.exit(0);
+  }
   if (a === "--build") {
-    if (i + 1 >= args.length) usage("--build needs a NAME");
+    if (i + 1 >= args.length || args[i + 1].startsWith("-")) usage(`--build needs a NAME: ${BUILDS.join(", ")}`, command);
     opts.build = args[i + 1];
     return i + 2;
   }
   if (a.startsWith("--build=")) { opts.build = a.slice(8); return i + 1; }
   if (a === "--allocator") {
-    if (i + 1 >= args.length) usage("--allocator needs a FILE");
+    if (i + 1 >= args.length) usage("--allocator needs a FILE.wasm", command);
     opts.allocator = readInput(args[i + 1], "allocator");
     return i + 2;
   }
   return -1;
 }
 
-/** `link`: merges a program with ralloc-wasm into one module (linkStatic). Cost: wasm-merge + wasm-opt. */
+/** The optimization level of `-O LEVEL` or `-OLEVEL`, or a usage error saying which levels exist. */
+function optimizeLevel(v, given) {
+  if (v === undefined) usage("-O needs a LEVEL: 0-4, s or z", "link");
+  if (!/^[0-4sz]$/.test(v)) usage(`${given}: LEVEL must be 0-4, s or z`, "link");
+  return /[0-4]/.test(v) ? Number(v) : v;
+}
+
+/** What link says when it is done: the file, its size, and what is in it. */
+function linkedLine(output, bytes, opts) {
+  const allocator = opts.allocator ? "a custom allocator" : `ralloc-wasm's ${opts.build ?? "release"} build`;
+  const memory = opts.importMemory ? "imports env.memory" : "defines its own memory";
+  return `ralloc-wasm: wrote ${output} (${bytes.length.toLocaleString("en-US")} bytes: the program and ${allocator}; it ${memory})\n`;
+}
+
+/** `link`: merges a program with ralloc-wasm into one module (linkStatic) and says what it wrote. Cost: wasm-merge + wasm-opt. */
 async function link(args) {
   const opts = {};
   let input, output;
   for (let i = 0; i < args.length;) {
     const a = args[i];
-    const next = allocatorOption(args, i, opts);
+    const next = commonOption("link", args, i, opts);
     if (next >= 0) { i = next; continue; }
     if (a === "-o") {
-      if (i + 1 >= args.length) usage("-o needs a file name");
+      if (i + 1 >= args.length) usage("-o needs a file name", "link");
       output = args[i + 1];
       i += 2;
-    } else if (/^-O[0-4sz]$/.test(a)) {
-      opts.optimize = /[0-4]/.test(a[2]) ? Number(a[2]) : a[2];
+    } else if (/^-O./.test(a)) {
+      opts.optimize = optimizeLevel(a.slice(2), a);
       i++;
     } else if (a === "-O") {
-      const v = args[i + 1];
-      if (v === undefined || !/^[0-4sz]$/.test(v)) usage("-O needs a level: 0-4, s or z");
-      opts.optimize = /[0-4]/.test(v) ? Number(v) : v;
+      opts.optimize = optimizeLevel(args[i + 1], `-O ${args[i + 1]}`);
       i += 2;
     } else if (a === "--no-export-allocator") {
       opts.exportAllocator = false;
+      i++;
+    } else if (a === "--import-memory") {
+      opts.importMemory = true;
       i++;
     } else if (a === "-g") {
       opts.debugInfo = true;
       i++;
     } else if (a.startsWith("-")) {
-      usage(`link: unknown option ${a}`);
+      unknownOption("link", a);
     } else if (input === undefined) {
       input = a;
       i++;
     } else {
-      usage(`link: more than one input (${input}, ${a})`);
+      usage(`link: more than one input (${input}, ${a})`, "link");
     }
   }
-  if (input === undefined) usage("link: no input file");
-  if (output === undefined) usage("link: no output file (-o OUT.wasm)");
+  if (input === undefined) usage("link: no input file", "link");
+  if (output === undefined) usage("link: no output file (-o OUT.wasm)", "link");
   // linkEmscripten is linkStatic after renaming the other names Emscripten's libraries call
   // malloc by (emscripten_builtin_malloc, ...); programs that import none of them are unchanged.
+  // (the command's default stays linkStatic's: the module defines its own memory; an
+  // Emscripten program whose glue makes the memory takes --import-memory)
   const { linkEmscripten } = await bindings();
-  const out = await linkEmscripten(readInput(input, "program"), opts);
+  const out = await linkEmscripten(readInput(input, "program"), { importMemory: false, ...opts });
   writeFileSync(output, out);
+  process.stderr.write(linkedLine(output, out, opts));
 }
 
 /** `run`: runs a WASI program on ralloc-wasm; its exit code becomes ours. */
@@ -125,14 +211,14 @@ async function run(args) {
   let i = 0;
   for (; i < args.length;) {
     const a = args[i];
-    const next = allocatorOption(args, i, opts);
+    const next = commonOption("run", args, i, opts);
     if (next >= 0) { i = next; continue; }
     if (a === "--stats") { showStats = true; i++; continue; }
     if (a === "--") { i++; break; }
-    if (a.startsWith("-")) usage(`run: unknown option ${a}`);
+    if (a.startsWith("-")) unknownOption("run", a);
     break;
   }
-  if (i >= args.length) usage("run: no program (PROG.wasm)");
+  if (i >= args.length) usage("run: no program (PROG.wasm)", "run");
   const program = args[i];
   const { instantiateProgram } = await bindings();
   const wasm = readInput(program, "program");
@@ -168,29 +254,29 @@ async function heapmap(args) {
   let i = 0;
   for (; i < args.length;) {
     const a = args[i];
-    const next = allocatorOption(args, i, opts);
+    const next = commonOption("heapmap", args, i, opts);
     if (next >= 0) { i = next; continue; }
     if (a === "--") { i++; break; }
     if (a === "-o") {
-      if (i + 1 >= args.length) usage("-o needs a file name");
+      if (i + 1 >= args.length) usage("-o needs a file name", "heapmap");
       output = args[i + 1];
       i += 2;
     } else if (a.startsWith("-")) {
-      usage(`heapmap: unknown option ${a}`);
+      unknownOption("heapmap", a);
     } else if (input === undefined) {
       input = a;
       i++;
     } else {
-      usage(`heapmap: more than one program (${input}, ${a}); give the program's arguments after --`);
+      usage(`heapmap: more than one program (${input}, ${a}); give the program's arguments after --`, "heapmap");
     }
   }
-  if (input === undefined) usage("heapmap: no program (PROG.c or PROG.wasm)");
+  if (input === undefined) usage("heapmap: no program (PROG.c or PROG.wasm)", "heapmap");
   const name = basename(input);
   output ??= `${name.slice(0, name.length - extname(name).length) || name}.heapmap.svg`;
   const wasm = await loadProgram(input);
   const { instantiateProgram } = await bindings();
-  const { walkHeap, spans, isLive } = await bindings("walk");
-  const { drawHeapMap } = await bindings("heapmap");
+  const { walkHeap, spans } = await bindings("walk");
+  const { drawHeapMap, heapFigures } = await bindings("heapmap");
   const program = await instantiateProgram(wasm, { ...opts, args: [name, ...args.slice(i)], env: {} });
   let code;
   let misuse;
@@ -200,20 +286,21 @@ async function heapmap(args) {
     if (e?.code !== "E_MISUSE") throw e;
     misuse = e;
   }
-  // The map is drawn even after a misuse: the report comes before the heap is changed.
+  // The map is drawn even after a misuse (the report comes before the heap is changed), with
+  // the block concerned marked and the message printed on it.
   const heap = program.heap;
   const build = opts.allocator ? "custom allocator" : opts.build ?? "release";
-  const blocks = walkHeap(heap.exports);
-  const svg = drawHeapMap({
+  const mapInput = {
     layout: heap.layout(),
-    blocks,
+    blocks: walkHeap(heap.exports),
     spans: spans(heap.exports),
     title: `${name} on ralloc-wasm (${build}), ${misuse ? "at the misuse" : `at exit (status ${code})`}`,
-  });
-  writeFileSync(output, svg);
-  const used = blocks.filter(isLive).length; // the program's blocks and objects, not ralloc's pages
-  const free = blocks.filter((b) => b.state !== "used").length;
-  process.stderr.write(`ralloc-wasm: wrote ${output} (${used} blocks in use, ${free} free or cached)\n`);
+  };
+  if (misuse?.report) mapInput.misuse = { address: misuse.report.address, message: misuse.message };
+  writeFileSync(output, drawHeapMap(mapInput));
+  const f = heapFigures(mapInput);
+  const slack = f.pages > 0 ? `; page slack: ${f.slackSlots} empty object slot${f.slackSlots === 1 ? "" : "s"} in ${f.pages} page${f.pages === 1 ? "" : "s"}` : "";
+  process.stderr.write(`ralloc-wasm: wrote ${output} (${f.usedBlocks} blocks in use, ${f.freeBlocks + f.cachedBlocks} free or cached${slack})\n`);
   if (misuse) throw misuse;
   process.exitCode = code;
 }
@@ -228,10 +315,16 @@ async function main(argv) {
     case "help":
     case "--help":
     case "-h":
-      process.stdout.write(USAGE + "\n");
+      if (rest[0] !== undefined && !(rest[0] in COMMANDS)) usage(`help: unknown command ${JSON.stringify(rest[0])}; the commands are ${Object.keys(COMMANDS).join(", ")}`);
+      process.stdout.write((rest[0] === undefined ? USAGE : commandUsage(rest[0])) + "\n");
+      return;
+    case "--version":
+    case "-V":
+    case "version":
+      process.stdout.write(`ralloc-wasm ${version()}\n`);
       return;
     case undefined: return usage("no command");
-    default: return usage(`unknown command ${JSON.stringify(command)}`);
+    default: return usage(`unknown command ${JSON.stringify(command)}; the commands are ${Object.keys(COMMANDS).join(", ")}, help and --version`);
   }
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { checkOptionNames, describe, optionNames } from "./checks.js";
 import { RallocError } from "./errors.js";
 import { filePathOf, requireNode } from "./platform.js";
 
@@ -34,6 +35,9 @@ export interface CompileOptions {
   /** More clang arguments. */
   flags?: string[];
 }
+
+/** Every option of {@link compileC}, to refuse a misspelled one. */
+const COMPILE_OPTIONS = optionNames<CompileOptions>({ sources: true, mode: true, opt: true, exports: true, flags: true });
 
 /** What {@link compileC} produces. */
 export interface CompileResult {
@@ -94,6 +98,10 @@ export function modeFlags(mode: MallocMode, exportsList: readonly string[] = [])
  * @throws RallocError `E_TOOL` with clang's messages when compiling fails.
  */
 export async function compileC(options: CompileOptions): Promise<CompileResult> {
+  if (typeof options !== "object" || options === null) {
+    throw new RallocError("E_BAD_OPTION", `compileC: options must be { sources, ... }, got ${describe(options)}`);
+  }
+  checkOptionNames(options, COMPILE_OPTIONS, "compileC");
   const mode = options.mode ?? "import";
   if (!["import", "env", "dlmalloc"].includes(mode)) {
     throw new RallocError("E_BAD_OPTION", `compileC: option mode must be "import", "env" or "dlmalloc", got ${JSON.stringify(mode)}`);

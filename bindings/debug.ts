@@ -7,7 +7,7 @@
  */
 
 import type { BuildName } from "./builds.js";
-import { describe } from "./checks.js";
+import { checkFunction, describe } from "./checks.js";
 import { RallocError } from "./errors.js";
 import type { Heap } from "./heap.js";
 import { drawHeapMap, type HeapMapOptions } from "./heapmap.js";
@@ -80,7 +80,7 @@ export class HeapEvents {
 
   /** Adds an event listener and returns its remover (see {@link Heap.onEvent}). */
   add(listener: (event: RallocEvent) => void): () => void {
-    if (typeof listener !== "function") throw new TypeError(`onEvent: expected a function, got ${typeof listener}`);
+    checkFunction(listener, "onEvent: listener");
     if (this.#maxLogLevel < 2) {
       const label = this.heap.label;
       throw new RallocError("E_UNSUPPORTED", this.#buildLogLevel < 2

@@ -40,13 +40,17 @@ function withoutAliases(bytes: Uint8Array, label: string): Uint8Array {
  * {@link EMSCRIPTEN_MALLOC_ALIASES} are first renamed to the functions they
  * name, so that the merged module imports none of its malloc family. Its glue
  * then loads it as it is, or through the pre-js (needed with
- * `-sALLOW_MEMORY_GROWTH`, and for `Module._malloc`).
+ * `-sALLOW_MEMORY_GROWTH`, and for `Module._malloc`). Unlike `linkStatic`, it
+ * keeps the program's memory import by default (`importMemory: true`): the
+ * glue makes the memory.
  *
  * @example
  * writeFileSync("prog.wasm", await linkEmscripten(readFileSync("prog.wasm"), { build: "release" }));
  */
 export async function linkEmscripten(wasm: WasmBytes, options: LinkOptions = {}): Promise<Uint8Array> {
-  return linkStatic(withoutAliases(toBytes(wasm, "linkEmscripten: wasm"), "linkEmscripten: the program"), options);
+  // The glue makes the memory and passes it in (-sIMPORTED_MEMORY): the merged module keeps
+  // importing env.memory unless the caller says otherwise.
+  return linkStatic(withoutAliases(toBytes(wasm, "linkEmscripten: wasm"), "linkEmscripten: the program"), { importMemory: true, ...options });
 }
 
 /** Options of {@link instantiateEmscripten}: `Module.ralloc` in a page or script using the pre-js. */

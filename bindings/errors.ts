@@ -14,7 +14,7 @@
  * - `E_MISSING_IMPORT`: the program imports something nobody provides.
  * - `E_SIGNATURE`: an import's signature does not match the allocator's export.
  * - `E_HAS_MALLOC`: the program already contains a malloc (for example wasi-libc's dlmalloc).
- * - `E_BAD_OPTION`: an option has a wrong type or value.
+ * - `E_BAD_OPTION`: an argument or an option has a wrong type or value, or an option is unknown.
  * - `E_NO_BUILD`: the requested allocator build is missing on disk.
  * - `E_TOOL`: an external tool (wasm-merge, binaryen) failed.
  * - `E_EXPORT_CONFLICT`: an export name is already taken.

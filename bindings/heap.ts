@@ -7,7 +7,7 @@
  * @module
  */
 
-import { checkI32, checkU32 } from "./checks.js";
+import { checkFunction, checkI32, checkU32 } from "./checks.js";
 import { checkNoLeaks, heapMapOf, HeapEvents, liveBlocks, misuseError, readLayout } from "./debug.js";
 import { notExported, type RallocError } from "./errors.js";
 import type { HeapMapOptions } from "./heapmap.js";
@@ -26,8 +26,8 @@ import type { AllocatorExports, HeapWiring } from "./wiring.js";
  * allocator instance.
  *
  * Pointers are plain numbers (unsigned addresses); 0 is the null pointer.
- * Methods check their arguments and throw `RangeError` for values that are not
- * 32-bit integers.
+ * Methods check their arguments and throw a RallocError `E_BAD_OPTION` naming
+ * the argument for a value that is not a 32-bit integer (or not a function).
  */
 export class Heap extends MemoryViews {
   /** The raw allocator exports: hand them to other wasm modules as imports. */
@@ -77,9 +77,7 @@ export class Heap extends MemoryViews {
    * could not be met; returning true retries the request once. Same as assigning {@link onOom}.
    */
   setOomHandler(handler: ((size: number) => boolean | void) | undefined): void {
-    if (handler !== undefined && typeof handler !== "function") {
-      throw new TypeError(`setOomHandler: expected a function or undefined, got ${typeof handler}`);
-    }
+    checkFunction(handler, "setOomHandler: handler", true);
     this.onOom = handler;
   }
 

@@ -8,8 +8,9 @@
  * blocks in use, free and cached, sbrk regions and unclaimed memory above the
  * break. In the release build small requests live in size-class pages: a page
  * is drawn as ralloc metadata (its header and the bytes after its last object)
- * with its objects drawn inside it as blocks in use or free, and the page table
- * as ralloc metadata. Long stretches below and above the heap are folded into one row each
+ * with its objects drawn inside it as blocks in use or as page slack (its empty
+ * object slots, free for their size class only), and the page table as ralloc
+ * metadata. A map drawn at a misuse marks the block concerned and prints the message. Long stretches below and above the heap are folded into one row each
  * (not to scale), and so, in a heap too big for its rows, are long stretches of
  * one piece (a big free block, an sbrk region); when a heap has more pieces than
  * can be drawn, tiny neighbours are merged (same kind first, then several kinds
@@ -18,7 +19,7 @@
  * @module
  */
 
-import { describe, isIntIn } from "./checks.js";
+import { checkOptionNames, describe, isIntIn, optionNames } from "./checks.js";
 import { RallocError } from "./errors.js";
 import { hex, hex8, plural } from "./messages.js";
 import { decodeLayout, SPAN_HEAD, SPAN_TAIL, type BlockKind, type BlockRecord, type BlockState, type HeapLayout, type SpanRecord } from "./walk.js";
@@ -26,23 +27,25 @@ import { decodeLayout, SPAN_HEAD, SPAN_TAIL, type BlockKind, type BlockRecord, t
 /**
  * What a stretch of memory is, on the map. `page` and `table` are ralloc
  * metadata of the release build: a size-class page's header and the bytes
- * after its last object (its objects are drawn as `used` and `free`), and the
- * page table.
+ * after its last object (its objects are drawn as `used` and `slack`), and the
+ * page table. `slack` is an empty object slot of a page: free, but for objects
+ * of its page's size class only, so it is neither a free block nor fragmentation.
  */
-export type MapKind = "program" | "metadata" | "page" | "table" | "used" | "cached" | "free" | "sbrk" | "unclaimed" | "unknown";
+export type MapKind = "program" | "metadata" | "page" | "table" | "used" | "cached" | "free" | "slack" | "sbrk" | "unclaimed" | "unknown";
 
 /** Every kind, in legend order. */
-export const MAP_KINDS: readonly MapKind[] = ["program", "metadata", "page", "table", "used", "cached", "free", "sbrk", "unclaimed", "unknown"];
+export const MAP_KINDS: readonly MapKind[] = ["program", "metadata", "page", "table", "used", "cached", "free", "slack", "sbrk", "unclaimed", "unknown"];
 
 /** Legend text of each kind. */
 export const KIND_LABELS: Readonly<Record<MapKind, string>> = {
   program: "program data and stack (below the shim base)",
   metadata: "ralloc metadata (shim state, heap root, span heads and tails, guard bytes)",
-  page: "ralloc metadata: pages of small objects (header and end; the objects are drawn as blocks)",
+  page: "ralloc metadata: pages of small objects (header and end; the objects are drawn as blocks in use or page slack)",
   table: "ralloc metadata: the page table",
   used: "blocks in use",
   cached: "cached blocks (quick lists: free for the program)",
   free: "free blocks",
+  slack: "page slack: empty object slots of pages (free for their size class only)",
   sbrk: "sbrk regions (or memory grown by others)",
   unclaimed: "unclaimed memory (above the break)",
   unknown: "inside a span but not walked",
@@ -57,6 +60,7 @@ export const KIND_COLORS: Readonly<Record<MapKind, string>> = {
   used: "#d7301f",
   cached: "#74add1",
   free: "#a6d96a",
+  slack: "#e0f3d8",
   sbrk: "#f2c14e",
   unclaimed: "#ffffff",
   unknown: "#000000",
@@ -75,6 +79,12 @@ export interface HeapMapInput {
   spans: readonly SpanRecord[];
   /** Heading of the picture (default "ralloc-wasm heap"). */
   title?: string;
+  /**
+   * The misuse the map is drawn at (an `E_MISUSE` error's `report.address` and
+   * `message`): the block holding the address is marked (`data-misuse`), and the
+   * message is printed under the heading.
+   */
+  misuse?: { address: number; message: string };
 }
 
 /** Options of {@link drawHeapMap}. */
@@ -91,6 +101,10 @@ export interface HeapMapOptions {
   title?: string;
 }
 
+/** Every field of {@link HeapMapInput} and option of {@link HeapMapOptions}, to refuse a misspelled one. */
+const MAP_INPUT = optionNames<HeapMapInput>({ layout: true, blocks: true, spans: true, title: true, misuse: true });
+const MAP_OPTIONS = optionNames<HeapMapOptions>({ width: true, rowBytes: true, maxRows: true, maxShapes: true, title: true });
+
 /** The figures a heap map prints, from the walk and the layout. */
 export interface HeapFigures {
   /**
@@ -104,15 +118,18 @@ export interface HeapFigures {
   /** Of the blocks in use, the objects of pages and their bytes. */
   usedObjects: number;
   usedObjectBytes: number;
-  /** Free blocks (general free lists and free object slots of pages), their bytes and the largest of them. */
+  /** Free blocks of the general heap (its free lists), their bytes and the largest of them. */
   freeBlocks: number;
   freeBytes: number;
   largestFree: number;
-  /** Of the free blocks, the free object slots of pages and their bytes. */
-  freeObjects: number;
-  freeObjectBytes: number;
-  /** 1 - largestFree / freeBytes (0 with no free bytes). */
+  /** 1 - largestFree / freeBytes (0 with no free bytes): how scattered the free blocks are. */
   fragmentation: number;
+  /**
+   * Page slack (release): the empty object slots of pages and their bytes. Free, but only
+   * for objects of their page's size class, so neither free blocks nor fragmentation.
+   */
+  slackSlots: number;
+  slackBytes: number;
   /** Cached blocks (quick lists) and their bytes. */
   cachedBlocks: number;
   cachedBytes: number;
@@ -123,7 +140,7 @@ export interface HeapFigures {
   tableBytes: number;
   /** Spans of the heap. */
   spans: number;
-  /** Bytes of each kind of memory on the map (guard bytes count as metadata, not as blocks). */
+  /** Bytes of each kind of memory on the map (guard bytes count as metadata, not as blocks; empty object slots as slack). */
   bytes: Record<MapKind, number>;
   /** Bytes of memory. */
   memoryBytes: number;
@@ -146,10 +163,16 @@ interface Piece {
   counts?: Partial<Record<MapKind, number>>;
   /** Bytes of each kind inside a merged piece. */
   kindBytes?: Partial<Record<MapKind, number>>;
+  /** The misuse the map is drawn at concerns this block: it is marked, and never merged away. */
+  misuse?: string;
 }
 
 const BLOCK_KINDS: readonly BlockState[] = ["used", "free", "cached"];
+/** Kinds drawn for blocks and object slots: a merged piece holding any is named after them. */
+const DRAWN_AS_BLOCKS = new Set<MapKind>(["used", "free", "cached", "slack"]);
 const RECORD_KINDS: readonly BlockKind[] = ["block", "object", "page", "table"];
+/** The colour of a misuse: the frame around the block concerned, and the message. */
+const MISUSE_COLOR = "#e31a1c";
 /** Kinds drawn dark enough to need white text. */
 const DARK_KINDS = new Set<MapKind>(["metadata", "page", "table", "used", "unknown"]);
 /** What a folded row of one kind is called. */
@@ -161,6 +184,7 @@ const FOLD_NOUN: Record<MapKind, string> = {
   used: "inside a block in use",
   cached: "inside a cached block",
   free: "inside a free block",
+  slack: "inside empty object slots",
   sbrk: "sbrk region",
   unclaimed: "unclaimed memory",
   unknown: "not walked",
@@ -173,6 +197,7 @@ const KIND_NOUN: Record<MapKind, string> = {
   used: "in use",
   cached: "cached",
   free: "free",
+  slack: "empty (page slack)",
   sbrk: "sbrk",
   unclaimed: "unclaimed",
   unknown: "not walked",
@@ -275,7 +300,8 @@ function blockTitle(b: BlockRecord, guard: number | undefined, page: number | un
   let text: string;
   if (b.kind === "object") {
     const where = `${b.size}-byte object ${range} of page ${hex8(page ?? 0)}`;
-    text = b.state === "used" ? `${hex8(b.address)}: in use, ${where}, ${b.request} bytes requested` : `${hex8(b.address)}: free, ${where}`;
+    text = b.state === "used" ? `${hex8(b.address)}: in use, ${where}, ${b.request} bytes requested`
+      : `${hex8(b.address)}: empty slot (page slack), ${where}`;
   } else if (b.kind === "table") {
     text = `${hex8(b.address)}: the page table (ralloc metadata), ${b.size}-byte block ${range}`;
   } else if (b.state === "used") {
@@ -341,7 +367,7 @@ function buildPieces(layout: HeapLayout, blocks: BlockRecord[], spanList: SpanRe
         if (b.state === "used") page.used++;
         else page.free++;
         page.size = b.size;
-        structures.push({ kind: b.state, start, end, block: b, page: page.block.address });
+        structures.push({ kind: b.state === "used" ? "used" : "slack", start, end, block: b, page: page.block.address });
         page.at = end;
         continue;
       }
@@ -416,7 +442,7 @@ function figuresOf(pieces: readonly Piece[], spanCount: number, memEnd: number):
   const bytes = Object.fromEntries(MAP_KINDS.map((k) => [k, 0])) as Record<MapKind, number>;
   const f: HeapFigures = {
     usedBlocks: 0, usedBytes: 0, requestedBytes: 0, usedObjects: 0, usedObjectBytes: 0,
-    freeBlocks: 0, freeBytes: 0, largestFree: 0, freeObjects: 0, freeObjectBytes: 0, fragmentation: 0,
+    freeBlocks: 0, freeBytes: 0, largestFree: 0, fragmentation: 0, slackSlots: 0, slackBytes: 0,
     cachedBlocks: 0, cachedBytes: 0, pages: 0, pageBytes: 0, tableBytes: 0, spans: spanCount, bytes, memoryBytes: memEnd,
   };
   for (const p of pieces) {
@@ -436,14 +462,13 @@ function figuresOf(pieces: readonly Piece[], spanCount: number, memEnd: number):
           f.usedObjects++;
           f.usedObjectBytes += b.size;
         }
+      } else if (b.state === "free" && object) {
+        f.slackSlots++;
+        f.slackBytes += b.size;
       } else if (b.state === "free") {
         f.freeBlocks++;
         f.freeBytes += b.size;
         f.largestFree = Math.max(f.largestFree, b.size);
-        if (object) {
-          f.freeObjects++;
-          f.freeObjectBytes += b.size;
-        }
       } else {
         f.cachedBlocks++;
         f.cachedBytes += b.size;
@@ -458,23 +483,47 @@ function figuresOf(pieces: readonly Piece[], spanCount: number, memEnd: number):
 }
 
 /** Checks a heap map's input; returns the layout, blocks and spans. O(blocks log blocks). */
-function checkInput(input: unknown): { layout: HeapLayout; blocks: BlockRecord[]; spans: SpanRecord[]; title: string | undefined } {
+function checkInput(input: unknown): {
+  layout: HeapLayout; blocks: BlockRecord[]; spans: SpanRecord[]; title: string | undefined; misuse: { address: number; message: string } | undefined;
+} {
   if (typeof input !== "object" || input === null) throw bad(`input must be { layout, blocks, spans }, got ${describe(input)}`);
+  checkOptionNames(input, MAP_INPUT, "drawHeapMap: input");
   const i = input as Record<string, unknown>;
   const layout = decodeLayout(i["layout"], "drawHeapMap: input.layout");
   if (layout.memoryEnd === 0) throw bad("input.layout says memory is empty (word 6 is 0)");
   const title = i["title"];
   if (title !== undefined && typeof title !== "string") throw bad(`input.title must be a string, got ${describe(title)}`);
-  return { layout, blocks: checkBlocks(i["blocks"]), spans: checkSpans(i["spans"]), title };
+  return { layout, blocks: checkBlocks(i["blocks"]), spans: checkSpans(i["spans"]), title, misuse: checkMisuse(i["misuse"]) };
+}
+
+/** Checks input.misuse: { address, message }, or undefined. O(1). */
+function checkMisuse(value: unknown): { address: number; message: string } | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null) throw bad(`input.misuse must be { address, message } (an E_MISUSE error's report.address and message), got ${describe(value)}`);
+  const m = value as Record<string, unknown>;
+  checkOptionNames(m, ["address", "message"], "drawHeapMap: input.misuse");
+  const address = u32Field(m, "address", "input.misuse");
+  if (typeof m["message"] !== "string") throw bad(`input.misuse.message must be a string, got ${describe(m["message"])}`);
+  return { address, message: m["message"] };
+}
+
+/**
+ * Marks the block (or object) holding `address` with the misuse message; returns whether one
+ * does (an address outside every block, such as a pointer into static data, marks none). O(pieces).
+ */
+function markMisuse(pieces: Piece[], misuse: { address: number; message: string }): boolean {
+  const at = pieces.find((p) => p.block !== undefined && p.start <= misuse.address && misuse.address < p.end);
+  if (at !== undefined) at.misuse = misuse.message;
+  return at !== undefined;
 }
 
 /**
  * The figures a heap map prints (block counts and bytes, free bytes, largest
- * free block, fragmentation = 1 - largest / free, bytes of each kind), from the
- * same input as {@link drawHeapMap}. Objects of pages count as blocks in use or
- * free (the walk's state; a free object slot is free memory, for its size class
- * only, so it counts towards fragmentation); pages and the page table count
- * apart, as ralloc's. O(blocks log blocks + spans).
+ * free block, fragmentation = 1 - largest / free, page slack, bytes of each
+ * kind), from the same input as {@link drawHeapMap}. Objects of pages in use
+ * count as blocks in use; a free object slot is page slack, free for its size
+ * class only, so it is neither a free block nor fragmentation; pages and the
+ * page table count apart, as ralloc's. O(blocks log blocks + spans).
  *
  * @throws RallocError `E_BAD_OPTION` for malformed input (as drawHeapMap).
  */
@@ -502,7 +551,7 @@ function tally(into: Piece, p: Piece): void {
 function mergedTitle(p: Piece): string {
   const parts = MAP_KINDS.filter((k) => p.counts![k]).map((k) => {
     const n = p.counts![k]!;
-    const noun = BLOCK_KINDS.includes(k as BlockState) ? plural(n, "block") : plural(n, "piece");
+    const noun = k === "slack" ? plural(n, "empty slot") : DRAWN_AS_BLOCKS.has(k) ? plural(n, "block") : plural(n, "piece");
     return `${noun} ${KIND_NOUN[k]} (${p.kindBytes![k]} bytes)`;
   });
   return `[${hex8(p.start)}, ${hex8(p.end)}), ${formatBytes(p.end - p.start)}, merged: ${parts.join(", ")}`;
@@ -512,10 +561,10 @@ function mergedTitle(p: Piece): string {
 function finishMerged(p: Piece): Piece {
   if (!p.counts) return p;
   // Guard bytes are metadata but belong to blocks: a piece holding blocks is named after them.
-  const holdsBlocks = BLOCK_KINDS.some((k) => p.counts![k]);
+  const holdsBlocks = [...DRAWN_AS_BLOCKS].some((k) => p.counts![k]);
   let best: MapKind | undefined;
   for (const k of MAP_KINDS) {
-    if (holdsBlocks && !BLOCK_KINDS.includes(k as BlockState)) continue;
+    if (holdsBlocks && !DRAWN_AS_BLOCKS.has(k)) continue;
     if (best === undefined || (p.kindBytes![k] ?? 0) > (p.kindBytes![best] ?? 0)) best = k;
   }
   best ??= p.kind;
@@ -546,7 +595,7 @@ function mergePieces(pieces: Piece[], tinyBytes: number, maxShapes: number, tota
     run = [];
   };
   for (const p of pieces) {
-    const tiny = p.end - p.start < tinyBytes;
+    const tiny = p.end - p.start < tinyBytes && p.misuse === undefined;
     if (tiny && run.length > 0 && p.kind === run[0]!.kind && p.start === run[run.length - 1]!.end) {
       run.push(p);
       continue;
@@ -566,7 +615,7 @@ function mergePieces(pieces: Piece[], tinyBytes: number, maxShapes: number, tota
     bucket = undefined;
   };
   for (const p of out) {
-    if (p.end - p.start >= minBytes) {
+    if (p.end - p.start >= minBytes || p.misuse !== undefined) {
       flush();
       bucketed.push(finishMerged(p));
       continue;
@@ -675,6 +724,7 @@ interface MapOptions {
 /** Checks drawHeapMap's options and fills in the defaults. O(1). */
 function checkOptions(options: unknown): MapOptions {
   if (typeof options !== "object" || options === null) throw bad(`options must be an object, got ${describe(options)}`);
+  checkOptionNames(options, MAP_OPTIONS, "drawHeapMap");
   const o = options as Record<string, unknown>;
   const plotW = intOption(o, "width", 800, 200, 10000);
   const maxRows = intOption(o, "maxRows", 48, 1, 10000);
@@ -744,11 +794,14 @@ interface Frame {
   figuresTop: number;
 }
 
-/** Lays out a picture of `rowCount` rows, `kindCount` legend lines and `figureCount` figure lines. O(1). */
-function frameOf(plotW: number, rowCount: number, kindCount: number, figureCount: number): Frame {
+/**
+ * Lays out a picture of `rowCount` rows, `kindCount` legend lines and `figureCount` figure
+ * lines; `misuse` leaves a line under the heading for the message. O(1).
+ */
+function frameOf(plotW: number, rowCount: number, kindCount: number, figureCount: number, misuse: boolean): Frame {
   const axisW = 100;
   const width = axisW + plotW + 20;
-  const f = { axisW, plotW, width, height: 0, rowH: 14, rowGap: 4, top: 80, legendTop: 0, figuresTop: 0 };
+  const f = { axisW, plotW, width, height: 0, rowH: 14, rowGap: 4, top: misuse ? 96 : 80, legendTop: 0, figuresTop: 0 };
   f.legendTop = rowY(f, rowCount) + 16;
   f.figuresTop = f.legendTop + kindCount * 18 + 14;
   f.height = f.figuresTop + figureCount * 16 + 10;
@@ -770,8 +823,12 @@ function noteLines(layout: HeapLayout, rowBytes: number, rows: readonly MapRow[]
   return [notes.join(" · "), scaleNotes.join(" · ")];
 }
 
-/** The document's opening: the svg element, its title and style, the heading, the two note lines and the ruler. O(1). */
-function drawHeading(f: Frame, title: string, notes: [string, string], rowBytes: number): string[] {
+/**
+ * The document's opening: the svg element, its title and style, the heading, the two note
+ * lines, the misuse message (in the map's misuse colour, when the map is drawn at one) and the
+ * ruler. O(1).
+ */
+function drawHeading(f: Frame, title: string, notes: [string, string], rowBytes: number, misuse: string | undefined): string[] {
   const out: string[] = [];
   out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12">`);
@@ -783,6 +840,7 @@ function drawHeading(f: Frame, title: string, notes: [string, string], rowBytes:
   out.push(`<text x="10" y="20" font-size="${titleSize}" font-weight="bold">${escapeXml(title)}</text>`);
   out.push(`<text x="10" y="38" fill="#444">${escapeXml(notes[0])}</text>`);
   out.push(`<text x="10" y="54" fill="#444">${escapeXml(notes[1])}</text>`);
+  if (misuse !== undefined) out.push(`<text id="misuse" x="10" y="72" fill="${MISUSE_COLOR}" font-weight="bold">${escapeXml(misuse)}</text>`);
   // The ruler: offsets within a row.
   for (let q = 0; q <= 4; q++) {
     const x = f.axisW + (f.plotW * q) / 4;
@@ -795,7 +853,7 @@ function drawHeading(f: Frame, title: string, notes: [string, string], rowBytes:
 function foldedRowText(inside: readonly Piece[], kinds: readonly MapKind[], r: MapRow): string {
   const only = inside.length === 1 ? inside[0]! : undefined;
   const noun = only?.block?.kind === "object" ? "object" : "block";
-  const what = only?.block ? `inside ${only.kind === "page" ? "page" : only.kind === "table" ? "page table" : only.kind === "used" ? `${noun} in use` : `${only.kind} ${noun}`} ${hex8(only.block.address)} `
+  const what = only?.block ? `inside ${only.kind === "page" ? "page" : only.kind === "table" ? "page table" : only.kind === "used" ? `${noun} in use` : only.kind === "slack" ? "empty object slot" : `${only.kind} ${noun}`} ${hex8(only.block.address)} `
     : only?.kind === "metadata" && only.title ? `inside ${only.title.split(" [")[0]} `
     : kinds.length === 1 ? `${FOLD_NOUN[kinds[0]!]} ` : "";
   return `${what}[${hex8(r.start)}, ${hex8(r.end)}), ${formatBytes(r.end - r.start)} (not to scale)`;
@@ -873,6 +931,7 @@ function drawPiece(f: Frame, g: RowGrid, p: Piece): string {
   const end = Math.min(p.end, g.hiD);
   let attrs = ` data-kind="${p.kind}"`;
   if (p.block) attrs += ` data-address="${hex8(p.block.address)}" data-size="${p.block.size}"`;
+  if (p.misuse !== undefined) attrs += ` data-misuse="true"`;
   if (p.counts) {
     for (const k of MAP_KINDS) if (p.counts[k]) attrs += ` data-count-${k}="${p.counts[k]}"`;
   }
@@ -892,7 +951,12 @@ function drawPiece(f: Frame, g: RowGrid, p: Piece): string {
   } else {
     body = rowRects(f, g, start, end, KIND_COLORS[p.kind], p.kind === "unclaimed" ? ` class="fold"` : "");
   }
-  return `<g${attrs}><title>${escapeXml(p.title ?? blockTitle(p.block!, p.guard, p.page))}</title>${body}</g>`;
+  let title = p.title ?? blockTitle(p.block!, p.guard, p.page);
+  if (p.misuse !== undefined) {
+    title = `${p.misuse} · ${title}`;
+    body += rowRects(f, g, start, end, "none", ` stroke="${MISUSE_COLOR}" stroke-width="2" data-mark="misuse"`);
+  }
+  return `<g${attrs}><title>${escapeXml(title)}</title>${body}</g>`;
 }
 
 /** The map group: one group per piece, one rect per row it crosses. O(shapes + rows they cross). */
@@ -907,7 +971,8 @@ function drawLegend(f: Frame, kinds: readonly MapKind[], figures: HeapFigures): 
     const y = f.legendTop + i * 18;
     let text = `${KIND_LABELS[k]}: ${formatBytes(figures.bytes[k])}`;
     if (k === "used") text += `, ${plural(figures.usedBlocks, "block")}${figures.usedObjects > 0 ? ` (${plural(figures.usedObjects, "small object")})` : ""}`;
-    if (k === "free") text += `, ${plural(figures.freeBlocks, "block")}${figures.freeObjects > 0 ? ` (${plural(figures.freeObjects, "small object")})` : ""}`;
+    if (k === "free") text += `, ${plural(figures.freeBlocks, "block")}`;
+    if (k === "slack") text += `, ${plural(figures.slackSlots, "empty slot")}`;
     if (k === "page") text += `, ${plural(figures.pages, "page")} of ${formatBytes(figures.pageBytes)} in all`;
     if (k === "cached") text += `, ${plural(figures.cachedBlocks, "block")}`;
     out.push(`<g data-legend="${k}"><rect x="10" y="${y}" width="14" height="12" fill="${KIND_COLORS[k]}" stroke="#666" stroke-width="0.5"/>` +
@@ -917,20 +982,20 @@ function drawLegend(f: Frame, kinds: readonly MapKind[], figures: HeapFigures): 
   return out;
 }
 
-/** The figures as lines of text: in use, free, cached, spans and background; a fifth line for pages and the page table. O(1). */
+/** The figures as lines of text: in use, free, cached, spans and background; with pages, a line for them and the page table and one for the page slack. O(1). */
 function figureLines(figures: HeapFigures, layout: HeapLayout): string[] {
   const pct = (figures.fragmentation * 100).toFixed(1);
   const objects = (n: number, bytes: number) => ` (${plural(n, "small object")} of pages, ${bytes} bytes)`;
   const lines = [
     `in use: ${plural(figures.usedBlocks, "block")}, ${figures.usedBytes} bytes of blocks${layout.guardBytes > 0 ? " (guard bytes included)" : ""}` +
       `${figures.usedObjects > 0 ? objects(figures.usedObjects, figures.usedObjectBytes) : ""}, ${figures.requestedBytes} bytes requested`,
-    `free: ${plural(figures.freeBlocks, "block")}, ${figures.freeBytes} bytes${figures.freeObjects > 0 ? objects(figures.freeObjects, figures.freeObjectBytes) : ""}` +
-      `; largest free block ${figures.largestFree} bytes; fragmentation ${pct}%`,
+    `free: ${plural(figures.freeBlocks, "block")}, ${figures.freeBytes} bytes; largest free block ${figures.largestFree} bytes; fragmentation ${pct}%`,
     `cached: ${plural(figures.cachedBlocks, "block")}, ${figures.cachedBytes} bytes`,
     `${plural(figures.spans, "span")}; ralloc metadata ${figures.bytes.metadata} bytes; sbrk ${figures.bytes.sbrk} bytes; program data ${figures.bytes.program} bytes; unclaimed ${figures.bytes.unclaimed} bytes`,
   ];
   if (figures.pages > 0 || figures.tableBytes > 0) {
     lines.push(`${plural(figures.pages, "page")} of small objects, ${figures.pageBytes} bytes (${figures.bytes.page} bytes of headers and ends); page table ${figures.tableBytes} bytes`);
+    lines.push(`page slack: ${plural(figures.slackSlots, "empty object slot")}, ${figures.slackBytes} bytes (free for their size class only: not free blocks, not fragmentation)`);
   }
   return lines;
 }
@@ -941,7 +1006,8 @@ function drawFigures(f: Frame, figures: HeapFigures, lines: readonly string[]): 
   out.push(`<g id="figures" data-used-blocks="${figures.usedBlocks}" data-used-bytes="${figures.usedBytes}" data-requested-bytes="${figures.requestedBytes}"` +
     ` data-free-blocks="${figures.freeBlocks}" data-free-bytes="${figures.freeBytes}" data-largest-free="${figures.largestFree}"` +
     ` data-fragmentation="${figures.fragmentation}" data-cached-blocks="${figures.cachedBlocks}" data-cached-bytes="${figures.cachedBytes}" data-spans="${figures.spans}"` +
-    ` data-used-objects="${figures.usedObjects}" data-free-objects="${figures.freeObjects}" data-pages="${figures.pages}" data-page-bytes="${figures.pageBytes}" data-table-bytes="${figures.tableBytes}">`);
+    ` data-used-objects="${figures.usedObjects}" data-slack-slots="${figures.slackSlots}" data-slack-bytes="${figures.slackBytes}"` +
+    ` data-pages="${figures.pages}" data-page-bytes="${figures.pageBytes}" data-table-bytes="${figures.tableBytes}">`);
   lines.forEach((line, i) => out.push(`<text x="10" y="${f.figuresTop + i * 16}">${escapeXml(line)}</text>`));
   out.push(`</g>`);
   return out;
@@ -963,9 +1029,10 @@ function drawFigures(f: Frame, figures: HeapFigures, lines: readonly string[]): 
  */
 export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): string {
   const o = checkOptions(options);
-  const { layout, blocks, spans: spanList, title: inputTitle } = checkInput(input);
+  const { layout, blocks, spans: spanList, title: inputTitle, misuse } = checkInput(input);
   const title = o.title ?? inputTitle ?? "ralloc-wasm heap";
   const pieces = buildPieces(layout, blocks, spanList);
+  const marked = misuse !== undefined && markMisuse(pieces, misuse);
   const figures = figuresOf(pieces, spanList.length, layout.memoryEnd);
 
   // Rows for the heap proper, and the pieces in them, merged when there are too many to draw.
@@ -978,10 +1045,10 @@ export function drawHeapMap(input: HeapMapInput, options: HeapMapOptions = {}): 
 
   const kinds = MAP_KINDS.filter((k) => figures.bytes[k] > 0);
   const lines = figureLines(figures, layout);
-  const f = frameOf(o.plotW, rows.length, kinds.length, lines.length);
+  const f = frameOf(o.plotW, rows.length, kinds.length, lines.length, misuse !== undefined);
   const notes = noteLines(layout, rowBytes, rows, merged ? { pieces: inView.length, shapes: shapes.length } : undefined);
   const out = [
-    ...drawHeading(f, title, notes, rowBytes),
+    ...drawHeading(f, title, notes, rowBytes, misuse && (marked ? misuse.message : `${misuse.message} (no block holds ${hex8(misuse.address)})`)),
     ...drawRows(f, rows, pieces),
     ...drawShapes(f, grid, shapes),
     ...drawLegend(f, kinds, figures),

@@ -5,9 +5,11 @@
  * 1. The program's allocator imports -- from module `ralloc` (what
  *    `bindings/c/ralloc_import.c` gives) or from `env` (plain
  *    `-Wl,--allow-undefined`) -- are renamed to module `ralloc`.
- * 2. The program exports its (imported) memory, and the allocator's memory import
- *    is renamed to that export, so after merging both use one memory: the one the
- *    program imports (`env.memory`).
+ * 2. The program exports its memory, and the allocator's memory import is renamed
+ *    to that export, so after merging both use one memory. By default the program's
+ *    memory import becomes a memory it defines, with the program's limits (at least
+ *    what the allocator needs to start), so the result runs in a plain WASI host;
+ *    with `importMemory` it stays the program's import (`env.memory`).
  * 3. binaryen's `wasm-merge` (npm `binaryen`) fuses the modules: every import of
  *    `ralloc` becomes a direct call into the allocator.
  * 4. Heap base: when the program exports `__heap_base` (`-Wl,--export=__heap_base`)
@@ -21,10 +23,11 @@
  */
 
 import { allocatorBytes, toBytes, type AllocatorChoice, type BuildName, type WasmBytes } from "./builds.js";
+import { checkOptionNames, describe, optionNames } from "./checks.js";
 import { ENOSYS, RallocError } from "./errors.js";
 import { requireNode } from "./platform.js";
 import {
-  addExports, findExport, formatFuncType, raiseMemoryImportMin, readModuleInfo, renameImports, sameFuncType,
+  addExports, defineImportedMemory, findExport, formatFuncType, raiseMemoryImportMin, readModuleInfo, renameImports, sameFuncType,
   type FuncType, type ImportEntry, type Limits, type ModuleInfo, type ValueType,
 } from "./wasm-binary.js";
 
@@ -42,7 +45,18 @@ export interface LinkOptions extends AllocatorChoice {
   exportAllocator?: boolean;
   /** Keep the "name" section (function names) in the result (default false). */
   debugInfo?: boolean;
+  /**
+   * Keep importing the program's memory (`env.memory`), for a host that shares a memory it
+   * made with the module (default false: the result defines its own memory, sized from the
+   * program's, and exports it as `memory`, so any WASI host can run it alone).
+   */
+  importMemory?: boolean;
 }
+
+/** Every option of {@link linkStatic}, to refuse a misspelled one. */
+const LINK_OPTIONS = optionNames<LinkOptions>({
+  build: true, allocator: true, optimize: true, exportAllocator: true, debugInfo: true, importMemory: true,
+});
 
 /** The C malloc family: functions whose presence in a program means it has its own allocator. */
 export const MALLOC_FAMILY: readonly string[] = [
@@ -70,6 +84,7 @@ const BASE_FEATURE_FLAGS = [
   "--enable-bulk-memory", "--enable-bulk-memory-opt", "--enable-multivalue", "--enable-reference-types",
 ];
 
+/** A message of linkStatic's: s, prefixed with its name. O(1). */
 function what(s: string): string {
   return `linkStatic: ${s}`;
 }
@@ -162,16 +177,23 @@ export function planAllocatorImports(program: ModuleInfo, allocator: ModuleInfo,
   return { served, initStub };
 }
 
+/** The error for a missing binaryen, which ralloc-wasm lists as an optional peer. O(1). */
+function needBinaryen(): RallocError {
+  return new RallocError("E_TOOL",
+    "linkStatic needs the npm package binaryen (an optional peer of ralloc-wasm, for wasm-merge and wasm-opt); install it with `npm install binaryen`");
+}
+
 /** Path of binaryen's wasm-merge command-line tool (npm `binaryen`). */
 function wasmMergePath(): string {
   const { createRequire } = requireNode<typeof import("node:module")>("node:module", "linkStatic");
   try {
     return createRequire(import.meta.url).resolve("binaryen/bin/wasm-merge");
   } catch {
-    throw new RallocError("E_TOOL", "linkStatic needs the npm package binaryen (for wasm-merge); install it with `npm install binaryen`");
+    throw needBinaryen();
   }
 }
 
+/** Runs wasm-merge with args; rejects with E_TOOL and its first error lines when it fails. */
 function runWasmMerge(args: string[]): Promise<void> {
   const { execFile } = requireNode<typeof import("node:child_process")>("node:child_process", "linkStatic");
   return new Promise((resolve, reject) => {
@@ -187,13 +209,15 @@ function runWasmMerge(args: string[]): Promise<void> {
 type Binaryen = typeof import("binaryen").default;
 let binaryenPromise: Promise<Binaryen> | undefined;
 
+/** Loads binaryen.js once, or rejects with E_TOOL naming the package. */
 async function loadBinaryen(): Promise<Binaryen> {
   binaryenPromise ??= import("binaryen").then((m) => m.default, () => {
-    throw new RallocError("E_TOOL", "linkStatic needs the npm package binaryen; install it with `npm install binaryen`");
+    throw needBinaryen();
   });
   return binaryenPromise;
 }
 
+/** binaryen's type for a value type of ours; E_SIGNATURE for one a stub cannot take. O(1). */
 function binaryenType(b: Binaryen, t: ValueType): number {
   switch (t) {
     case "i32": return b.i32;
@@ -264,8 +288,9 @@ function makeStubs(b: Binaryen, stubs: Stub[]): Uint8Array {
 /**
  * Merges a C program with ralloc-wasm (or with `options.allocator`) into one
  * optimized module in which the program's malloc family calls the allocator
- * directly. The result imports exactly one memory (the program's `env.memory`)
- * and exports it as `memory`; no allocator imports are left.
+ * directly. The result has exactly one memory, exported as `memory`: its own,
+ * with the program's limits, or with `importMemory` the program's `env.memory`
+ * import; no allocator imports are left.
  *
  * The program must import its memory (`-Wl,--import-memory`) and import its
  * allocator: compile `bindings/c/ralloc_import.c` into it (imports from module
@@ -285,9 +310,15 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
   if (typeof options !== "object" || options === null) {
     throw new RallocError("E_BAD_OPTION", what(`options must be an object, got ${String(options)}`));
   }
+  checkOptionNames(options, LINK_OPTIONS, "linkStatic");
   const optimize = options.optimize ?? 3;
   if (![0, 1, 2, 3, 4, "s", "z"].includes(optimize)) {
     throw new RallocError("E_BAD_OPTION", what(`option optimize must be 0, 1, 2, 3, 4, "s" or "z", got ${JSON.stringify(optimize)}`));
+  }
+  for (const flag of ["exportAllocator", "debugInfo", "importMemory"] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== "boolean") {
+      throw new RallocError("E_BAD_OPTION", what(`option ${flag} must be true or false, got ${describe(options[flag])}`));
+    }
   }
   const programBytes = toBytes(program, what("program"));
   const programLabel = "linkStatic: the program";
@@ -316,8 +347,10 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
     memExport = pinfo.exports.some((e) => e.name === "memory") ? "__ralloc_memory" : "memory";
     prog = addExports(prog, [{ name: memExport, kind: "memory", index: 0 }], programLabel);
   }
-  // The merged module's memory import is the program's: it must ask for what the allocator needs.
-  if (memoryMin > programMemory.min) prog = raiseMemoryImportMin(prog, memoryMin, programLabel);
+  // The merged module's memory is the program's: it must have what the allocator needs, and is
+  // the module's own unless the host is to give it (importMemory).
+  if (!options.importMemory) prog = defineImportedMemory(prog, memoryMin, programLabel);
+  else if (memoryMin > programMemory.min) prog = raiseMemoryImportMin(prog, memoryMin, programLabel);
 
   // The allocator imports the program's memory; hooks come from the stub module. The report
   // hook of a guarded build records its arguments and traps: instantiateProgram turns the
@@ -367,6 +400,7 @@ export async function linkStatic(program: WasmBytes, options: LinkOptions = {}):
     return finish(b, merged, pinfo, ainfo, {
       stubExports: stubs.map((x) => x.name), reportGlobals: reportStub ? recordGlobals(reportStub) : [], wantStart, optimize,
       exportAllocator: options.exportAllocator ?? true, debugInfo: options.debugInfo ?? false, programLabel, allocLabel, build,
+      importMemory: options.importMemory ?? false,
     });
   } finally {
     if (!process.env["RALLOC_KEEP_LINK_DIR"]) await rm(dir, { recursive: true, force: true });
@@ -423,6 +457,8 @@ interface FinishOptions {
   optimize: OptimizeLevel;
   exportAllocator: boolean;
   debugInfo: boolean;
+  /** Whether the memory stays an import (else the result defines it). */
+  importMemory: boolean;
   programLabel: string;
   allocLabel: string;
 }
@@ -468,7 +504,7 @@ function finish(b: Binaryen, merged: Uint8Array, pinfo: ModuleInfo, ainfo: Modul
     if (report !== undefined) note.report = report;
     m.addCustomSection(LINKED_SECTION, new TextEncoder().encode(JSON.stringify(note)));
     const out = m.emitBinary();
-    checkLinked(out, o.programLabel);
+    checkLinked(out, o.programLabel, o.importMemory);
     if (report !== undefined) checkReportGlobals(out, report, o.programLabel);
     return out;
   } finally {
@@ -539,13 +575,17 @@ function checkReportGlobals(out: Uint8Array, report: number[], programLabel: str
   }
 }
 
-/** The result must import one memory and nothing from the allocator. */
-function checkLinked(out: Uint8Array, programLabel: string): void {
+/** The result must have one memory, imported or its own as asked, and import nothing from the allocator. */
+function checkLinked(out: Uint8Array, programLabel: string, importMemory: boolean): void {
   const info = readModuleInfo(out, "linkStatic: result");
   const left = info.imports.filter((i) => i.module === ALLOCATOR || i.module === PROGRAM || i.module === STUBS || i.module === "ralloc_hooks");
   if (left.length > 0) {
     throw new RallocError("E_TOOL", `linkStatic: imports left unresolved after merging ${programLabel}: ${left.map((i) => `${i.module}.${i.name}`).join(", ")}`);
   }
-  const mems = info.imports.filter((i) => i.kind === "memory").length + info.definedMemories.length;
+  const imported = info.imports.filter((i) => i.kind === "memory").length;
+  const mems = imported + info.definedMemories.length;
   if (mems !== 1) throw new RallocError("E_TOOL", `linkStatic: the result has ${mems} memories instead of one`);
+  if ((imported === 1) !== importMemory) {
+    throw new RallocError("E_TOOL", `linkStatic: the result's memory is ${imported ? "imported" : "its own"}, though ${importMemory ? "importMemory asked to keep the import" : "it was to define it"}`);
+  }
 }

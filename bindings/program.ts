@@ -7,7 +7,7 @@
 
 import type { WASI } from "node:wasi";
 import { allocatorBytes, toBytes, type AllocatorChoice, type WasmBytes } from "./builds.js";
-import { checkPages } from "./checks.js";
+import { checkOptionNames, checkPages, optionNames } from "./checks.js";
 import { applySeed, checkLogOptions, splitSeed } from "./debug.js";
 import { ENOSYS, RallocError } from "./errors.js";
 import { Heap } from "./heap.js";
@@ -64,6 +64,12 @@ export interface ProgramOptions extends AllocatorChoice {
   stdout?: number;
   stderr?: number;
 }
+
+/** Every option of {@link instantiateProgram}, to refuse a misspelled one. */
+const PROGRAM_OPTIONS = optionNames<ProgramOptions>({
+  build: true, allocator: true, memory: true, initialPages: true, maximumPages: true, onOom: true, seed: true, logLevel: true,
+  onLog: true, track: true, imports: true, args: true, env: true, preopens: true, stdin: true, stdout: true, stderr: true,
+});
 
 /** An instantiated program. */
 export interface ProgramInstance {
@@ -280,6 +286,16 @@ export class EmscriptenModule extends MemoryViews {
   }
 }
 
+/** The memory a linked module defines and exports (its memory 0). O(exports). */
+function exportedMemory(instance: WebAssembly.Instance, info: ModuleInfo, label: string): WebAssembly.Memory {
+  const name = info.exports.find((e) => e.kind === "memory" && e.index === 0)?.name;
+  const memory = name === undefined ? undefined : instance.exports[name];
+  if (!(memory instanceof WebAssembly.Memory)) {
+    throw new RallocError("E_MEMORY_NOT_IMPORTED", `${label} defines its memory but does not export it; link it again with linkStatic`);
+  }
+  return memory;
+}
+
 /** The constant value of the program's exported `__heap_base`, if it has one. */
 function exportedHeapBase(info: ModuleInfo): number | undefined {
   const e = findExport(info, "__heap_base", "global");
@@ -311,6 +327,7 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
   if (typeof options !== "object" || options === null) {
     throw new RallocError("E_BAD_OPTION", `instantiateProgram: options must be an object, got ${String(options)}`);
   }
+  checkOptionNames(options, PROGRAM_OPTIONS, "instantiateProgram");
   const label = "instantiateProgram: the program";
   const bytes = toBytes(wasm, "instantiateProgram: wasm");
   const logLevel = checkLogOptions(options, "instantiateProgram: ");
@@ -319,42 +336,50 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
   }
   if (options.seed !== undefined) splitSeed(options.seed, "instantiateProgram: option seed");
   const info = readModuleInfo(bytes, label);
-  const memImport = programMemoryImport(info, label);
-  if (memImport.limits?.shared) {
-    throw new RallocError("E_UNSUPPORTED", `${label} imports a shared memory; the threads build is not available yet, so compile without -pthread/--shared-memory`);
-  }
-  if (memImport.limits?.memory64) {
-    throw new RallocError("E_UNSUPPORTED", `${label} imports a 64-bit memory; ralloc-wasm is a wasm32 allocator (compile with --target=wasm32-wasip1)`);
-  }
-
-  let memory = options.memory;
-  if (memory !== undefined) {
-    if (!(memory instanceof WebAssembly.Memory)) throw new RallocError("E_BAD_OPTION", "instantiateProgram: option memory must be a WebAssembly.Memory");
-    if (options.initialPages !== undefined || options.maximumPages !== undefined) {
-      throw new RallocError("E_BAD_OPTION", "instantiateProgram: options initialPages and maximumPages apply only to a memory the bindings create");
-    }
-  } else {
-    const declaredMin = memImport.limits?.min ?? 0;
-    const initial = Math.max(declaredMin, checkPages(options.initialPages ?? 0, "instantiateProgram: option initialPages"));
-    const descriptor: WebAssembly.MemoryDescriptor = { initial };
-    const maximum = options.maximumPages !== undefined ? checkPages(options.maximumPages, "instantiateProgram: option maximumPages") : memImport.limits?.max;
-    if (maximum !== undefined) {
-      if (maximum < initial) {
-        throw new RallocError("E_BAD_OPTION", `instantiateProgram: the maximum of ${maximum} pages is below the program's initial memory of ${initial} pages`);
-      }
-      if (memImport.limits?.max !== undefined && maximum > memImport.limits.max) {
-        throw new RallocError("E_BAD_OPTION", `instantiateProgram: option maximumPages (${maximum}) exceeds the program's declared maximum of ${memImport.limits.max} pages`);
-      }
-      descriptor.maximum = maximum;
-    }
-    memory = new WebAssembly.Memory(descriptor);
-  }
-
   // A module made by linkStatic carries ralloc-wasm inside: its own exports serve as the heap.
   const linked = info.customSections.includes(LINKED_SECTION);
   if (linked && (options.allocator !== undefined || options.build !== undefined)) {
     throw new RallocError("E_BAD_OPTION", `${label} was made by linkStatic and already contains its allocator; options build and allocator do not apply`);
   }
+  // By default linkStatic gives the module a memory of its own: it is made at instantiation.
+  const ownMemory = linked && info.definedMemories.length === 1 && !info.imports.some((i) => i.kind === "memory");
+  const memLimits = ownMemory ? info.definedMemories[0]! : programMemoryImport(info, label).limits;
+  if (memLimits?.shared) {
+    throw new RallocError("E_UNSUPPORTED", `${label} imports a shared memory; the threads build is not available yet, so compile without -pthread/--shared-memory`);
+  }
+  if (memLimits?.memory64) {
+    throw new RallocError("E_UNSUPPORTED", `${label} imports a 64-bit memory; ralloc-wasm is a wasm32 allocator (compile with --target=wasm32-wasip1)`);
+  }
+  if (ownMemory && (options.memory !== undefined || options.initialPages !== undefined || options.maximumPages !== undefined)) {
+    throw new RallocError("E_BAD_OPTION",
+      `${label} was made by linkStatic with a memory of its own; options memory, initialPages and maximumPages do not apply (link it with importMemory: true to give it a memory)`);
+  }
+
+  let hostMemory = ownMemory ? undefined : options.memory;
+  if (ownMemory) {
+    // made with the instance, below
+  } else if (hostMemory !== undefined) {
+    if (!(hostMemory instanceof WebAssembly.Memory)) throw new RallocError("E_BAD_OPTION", "instantiateProgram: option memory must be a WebAssembly.Memory");
+    if (options.initialPages !== undefined || options.maximumPages !== undefined) {
+      throw new RallocError("E_BAD_OPTION", "instantiateProgram: options initialPages and maximumPages apply only to a memory the bindings create");
+    }
+  } else {
+    const declaredMin = memLimits?.min ?? 0;
+    const initial = Math.max(declaredMin, checkPages(options.initialPages ?? 0, "instantiateProgram: option initialPages"));
+    const descriptor: WebAssembly.MemoryDescriptor = { initial };
+    const maximum = options.maximumPages !== undefined ? checkPages(options.maximumPages, "instantiateProgram: option maximumPages") : memLimits?.max;
+    if (maximum !== undefined) {
+      if (maximum < initial) {
+        throw new RallocError("E_BAD_OPTION", `instantiateProgram: the maximum of ${maximum} pages is below the program's initial memory of ${initial} pages`);
+      }
+      if (memLimits?.max !== undefined && maximum > memLimits.max) {
+        throw new RallocError("E_BAD_OPTION", `instantiateProgram: option maximumPages (${maximum}) exceeds the program's declared maximum of ${memLimits.max} pages`);
+      }
+      descriptor.maximum = maximum;
+    }
+    hostMemory = new WebAssembly.Memory(descriptor);
+  }
+
   // The heap begins at the program's __heap_base when it exports it. Otherwise the bindings
   // leave the choice to the program (ralloc_import.c calls ralloc_init(&__heap_base) from a
   // constructor) or to the allocator (the end of memory at the first allocation).
@@ -369,7 +394,7 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
     // Same checks as linkStatic: ralloc.* imports the allocator lacks, signature
     // mismatches, and a program that brings its own malloc (ralloc-wasm would be unused).
     planAllocatorImports(info, readModuleInfo(chosen.bytes, allocLabel), label, allocLabel);
-    const heapOptions = { memory, heapBase, leaveHeapBase: heapBase === undefined, onOom: options.onOom, onLog: options.onLog, logLevel, seed: options.seed };
+    const heapOptions = { memory: hostMemory, heapBase, leaveHeapBase: heapBase === undefined, onOom: options.onOom, onLog: options.onLog, logLevel, seed: options.seed };
     heap = heapFromModule(allocModule, allocLabel, heapOptions, chosen.build, "instantiateProgram");
   }
 
@@ -402,7 +427,7 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
   }
 
   const allocExports = (heap?.exports ?? {}) as Record<string, unknown>;
-  const imports = programImports(programModule, memory, allocExports, wasi, options.imports ?? {}, label, allocLabel);
+  const imports = programImports(programModule, hostMemory, allocExports, wasi, options.imports ?? {}, label, allocLabel);
   let instance: WebAssembly.Instance;
   try {
     instance = await WebAssembly.instantiate(programModule, imports);
@@ -414,6 +439,7 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
   }
 
   const exp = instance.exports;
+  const memory = hostMemory ?? exportedMemory(instance, info, label);
   // A misuse found by a dynamically linked allocator is thrown by its report hook; one found by a
   // statically linked allocator is a trap that `translate` turns into the same E_MISUSE error.
   let translate = (e: unknown): unknown => e;
@@ -501,7 +527,7 @@ function translatingExports(exports: WebAssembly.Exports, before: () => void, tr
  * (module `ralloc`, or `env` names the allocator exports), WASI, and
  * `options.imports`. Anything else is an error naming the import.
  */
-function programImports(mod: WebAssembly.Module, memory: WebAssembly.Memory, alloc: Record<string, unknown>, wasi: WASI | undefined,
+function programImports(mod: WebAssembly.Module, memory: WebAssembly.Memory | undefined, alloc: Record<string, unknown>, wasi: WASI | undefined,
   extra: ImportObject, label: string, allocLabel: string): ImportObject {
   const imports: ImportObject = {};
   const put = (m: string, n: string, v: WebAssembly.ImportValue) => ((imports[m] ??= {})[n] = v);
@@ -511,7 +537,7 @@ function programImports(mod: WebAssembly.Module, memory: WebAssembly.Memory, all
     const given = extra[imp.module]?.[imp.name];
     if (given !== undefined) {
       put(imp.module, imp.name, given);
-    } else if (imp.kind === "memory") {
+    } else if (imp.kind === "memory" && memory !== undefined) {
       put(imp.module, imp.name, memory);
     } else if (imp.kind === "function" && imp.module === "ralloc") {
       const f = alloc[imp.name];
@@ -539,6 +565,12 @@ export interface RunOptions extends Omit<ProgramOptions, "stdin" | "stdout" | "s
   input?: string | Uint8Array;
 }
 
+/** Every option of {@link runProgram}, to refuse a misspelled one. */
+const RUN_OPTIONS = optionNames<RunOptions>({
+  build: true, allocator: true, memory: true, initialPages: true, maximumPages: true, onOom: true, seed: true, logLevel: true,
+  onLog: true, track: true, imports: true, args: true, env: true, preopens: true, input: true,
+});
+
 /** What {@link runProgram} returns. */
 export interface RunResult {
   /** The program's exit code. */
@@ -563,6 +595,10 @@ export interface RunResult {
  * const { exitCode, stdout } = await runProgram(wasm, { args: ["wordfreq", "5"], input: text });
  */
 export async function runProgram(wasm: WasmBytes, options: RunOptions = {}): Promise<RunResult> {
+  if (typeof options !== "object" || options === null) {
+    throw new RallocError("E_BAD_OPTION", `runProgram: options must be an object, got ${String(options)}`);
+  }
+  checkOptionNames(options, RUN_OPTIONS, "runProgram");
   const { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } = requireNode<typeof import("node:fs")>("node:fs", "runProgram");
   const { tmpdir } = requireNode<typeof import("node:os")>("node:os", "runProgram");
   const { join } = requireNode<typeof import("node:path")>("node:path", "runProgram");

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { isIntIn } from "./checks.js";
+import { checkOptionNames, isIntIn, optionNames } from "./checks.js";
 import { RallocError } from "./errors.js";
 import { blocksIn, isLive, walkHeap } from "./walk.js";
 import { leakHeading, leakLine } from "./messages.js";
@@ -44,6 +44,9 @@ export interface TrackerOptions {
   /** Frames kept per stack, after the tracker's and the allocator's own (default 12; 1 to 200). */
   stackDepth?: number;
 }
+
+/** Every option of {@link Tracker}, to refuse a misspelled one. */
+const TRACKER_OPTIONS = optionNames<TrackerOptions>({ stackDepth: true });
 
 /** The directory of these bindings' compiled files (a path in Node): frames from there are the tracker's plumbing. */
 const BINDINGS_DIR = filePathOf(new URL("./", import.meta.url));
@@ -130,6 +133,7 @@ export class Tracker {
       throw new RallocError("E_BAD_OPTION", "Tracker: expected a heap (an object with onEvent), such as createHeap({ build: \"debug\" })");
     }
     if (typeof options !== "object" || options === null) throw new RallocError("E_BAD_OPTION", `Tracker: options must be an object, got ${String(options)}`);
+    checkOptionNames(options, TRACKER_OPTIONS, "Tracker");
     const depth = options.stackDepth ?? 12;
     if (!isIntIn(depth, 1, 200)) {
       throw new RallocError("E_BAD_OPTION", `Tracker: option stackDepth must be an integer from 1 to 200, got ${String(depth)}`);

@@ -272,6 +272,7 @@ function assertWasm(bytes: Uint8Array, what: string): void {
   }
 }
 
+/** The module's sections in order, each checked to lie inside the bytes. O(sections). */
 function readSections(bytes: Uint8Array, what: string): Section[] {
   assertWasm(bytes, what);
   const sections: Section[] = [];
@@ -414,6 +415,7 @@ export function readModuleInfo(bytes: Uint8Array, what = "module"): ModuleInfo {
   return info;
 }
 
+/** The type section's signatures (undefined for a type that is not a plain function type). O(types). */
 function readTypes(r: Reader): (FuncType | undefined)[] {
   const types: (FuncType | undefined)[] = [];
   const n = r.u32();
@@ -429,6 +431,7 @@ function readTypes(r: Reader): (FuncType | undefined)[] {
   return types;
 }
 
+/** Reads the function names of a "name" section into info; a damaged one is skipped. O(names). */
 function readNames(r: Reader, info: ModuleInfo): void {
   try {
     while (!r.atEnd()) {
@@ -449,6 +452,7 @@ function readNames(r: Reader, info: ModuleInfo): void {
   }
 }
 
+/** Appends n as unsigned LEB128. O(1). */
 function encodeU32(n: number, out: number[]): void {
   let v = n >>> 0;
   do {
@@ -459,12 +463,14 @@ function encodeU32(n: number, out: number[]): void {
   } while (v !== 0);
 }
 
+/** Appends s as a wasm name: its UTF-8 length, then its bytes. O(length). */
 function encodeName(s: string, out: number[]): void {
   const b = utf8Encoder.encode(s);
   encodeU32(b.length, out);
   for (const x of b) out.push(x);
 }
 
+/** The parts one after another, in a new array. O(total length). */
 function concat(parts: Uint8Array[]): Uint8Array {
   const total = parts.reduce((a, p) => a + p.length, 0);
   const out = new Uint8Array(total);
@@ -476,6 +482,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** A section: its id, the payload's length, the payload. O(payload). */
 function sectionBytes(id: number, payload: number[] | Uint8Array): Uint8Array {
   const head: number[] = [id];
   encodeU32(payload.length, head);
@@ -502,26 +509,45 @@ export function raiseMemoryImportMin(bytes: Uint8Array, pages: number, what = "m
   return rewriteImports(bytes, { memoryMin: pages }, what);
 }
 
-/** What rewriteImports changes: names, and the least initial size of imported memories. */
+/**
+ * Returns a copy of the module in which its one imported memory becomes a memory it defines,
+ * with the same limits, its initial size raised to at least `pages` (a maximum below that
+ * with it); every other byte is kept. Its index stays 0: the module must define no memory of
+ * its own. 32-bit memories only.
+ */
+export function defineImportedMemory(bytes: Uint8Array, pages: number, what = "module"): Uint8Array {
+  return rewriteImports(bytes, { memoryMin: pages, defineMemory: true }, what);
+}
+
+/** What rewriteImports changes: names, the least initial size of imported memories, and whether they become defined ones. */
 interface ImportRewrite {
   rename?: ImportRename;
   memoryMin?: number;
+  defineMemory?: boolean;
 }
 
-/** Copies the module, rewriting its import section as `how` says. O(module size). */
+/** Section ids in the order a module must have them (custom sections, 0, may stand anywhere). */
+const SECTION_ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
+
+/**
+ * Copies the module, rewriting its import section as `how` says; with `defineMemory`, the
+ * memory imports leave it for a memory section placed where the order of sections wants it.
+ * O(module size).
+ */
 function rewriteImports(bytes: Uint8Array, how: ImportRewrite, what: string): Uint8Array {
   const sections = readSections(bytes, what);
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
+  const memories: number[][] = [];
   for (const s of sections) {
     if (s.id !== 2) {
       parts.push(bytes.subarray(s.start, s.end));
       continue;
     }
     const r = new Reader(bytes, s.payloadStart, s.end, what);
-    const out: number[] = [];
+    const entries: number[] = [];
     const n = r.u32();
-    encodeU32(n, out);
     for (let i = 0; i < n; i++) {
+      const out = entries;
       const module = r.name();
       const name = r.name();
       const descStart = r.pos;
@@ -532,20 +558,36 @@ function rewriteImports(bytes: Uint8Array, how: ImportRewrite, what: string): Ui
       else if (kind === "memory") limits = r.limits();
       else if (kind === "global") { r.valueType(); r.byte(); }
       else { r.byte(); r.u32(); } // tag
+      const desc: number[] = [];
+      if (limits && how.memoryMin !== undefined && limits.min < how.memoryMin) {
+        if (limits.memory64) throw new RallocError("E_BAD_OPTION", `${what}: cannot resize a 64-bit memory import`);
+        desc.push(bytes[descStart]!, bytes[descStart + 1]!); // kind, then the limits' flags
+        encodeU32(how.memoryMin, desc);
+        if (limits.max !== undefined) encodeU32(Math.max(limits.max, how.memoryMin), desc);
+      } else {
+        for (let k = descStart; k < r.pos; k++) desc.push(bytes[k]!);
+      }
+      if (limits && how.defineMemory) {
+        memories.push(desc.slice(1)); // a memory section entry is the limits alone
+        continue;
+      }
       const renamed = how.rename?.({ module, name, kind }) ?? { module, name };
       encodeName(renamed.module, out);
       encodeName(renamed.name, out);
-      if (limits && how.memoryMin !== undefined && limits.min < how.memoryMin) {
-        if (limits.memory64) throw new RallocError("E_BAD_OPTION", `${what}: cannot resize a 64-bit memory import`);
-        out.push(bytes[descStart]!, bytes[descStart + 1]!); // kind, then the limits' flags
-        encodeU32(how.memoryMin, out);
-        if (limits.max !== undefined) encodeU32(Math.max(limits.max, how.memoryMin), out);
-        continue;
-      }
-      for (let k = descStart; k < r.pos; k++) out.push(bytes[k]!);
+      out.push(...desc);
     }
-    parts.push(sectionBytes(2, out));
+    const payload: number[] = [];
+    encodeU32(n - memories.length, payload);
+    parts.push(sectionBytes(2, [...payload, ...entries]));
   }
+  if (memories.length === 0) return concat(parts);
+  if (sections.some((s) => s.id === 5)) throw new RallocError("E_BAD_OPTION", `${what}: it defines a memory as well as importing one`);
+  const payload: number[] = [];
+  encodeU32(memories.length, payload);
+  for (const m of memories) payload.push(...m);
+  // The memory section goes before the first section that must follow it.
+  const at = sections.findIndex((s) => s.id !== 0 && SECTION_ORDER.indexOf(s.id) > SECTION_ORDER.indexOf(5));
+  parts.splice(at < 0 ? parts.length : at + 1, 0, sectionBytes(5, payload));
   return concat(parts);
 }
 

@@ -8,7 +8,7 @@
 
 import { allocatorBytes, type AllocatorChoice, type BuildName } from "./builds.js";
 import { ERRNO } from "./abi.js";
-import { checkPages, describe, isIntIn } from "./checks.js";
+import { checkOptionNames, checkPages, describe, isIntIn, optionNames } from "./checks.js";
 import { applySeed, checkLogOptions, splitSeed } from "./debug.js";
 import { RallocError } from "./errors.js";
 import { Heap } from "./heap.js";
@@ -117,6 +117,12 @@ export interface HeapOptions extends AllocatorChoice {
    */
   onLog?: (line: string, level: number) => void;
 }
+
+/** Every option of {@link createHeap}, to refuse a misspelled one. */
+const HEAP_OPTIONS = optionNames<HeapOptions>({
+  build: true, allocator: true, memory: true, initialPages: true, maximumPages: true, heapBase: true, onOom: true,
+  seed: true, logLevel: true, onLog: true,
+});
 
 /** Names of the exports every allocator module must have. */
 const REQUIRED_EXPORTS = ["malloc", "free"] as const;
@@ -253,6 +259,7 @@ export function createHeap(options: HeapOptions = {}): Heap {
   if (typeof options !== "object" || options === null) {
     throw new RallocError("E_BAD_OPTION", `createHeap: options must be an object, got ${describe(options)}`);
   }
+  checkOptionNames(options, HEAP_OPTIONS, "createHeap");
   const { bytes, label, build } = allocatorBytes(options, "createHeap");
   const mod = compileAllocator(bytes, label);
   return heapFromModule(mod, label, options, build, "createHeap");

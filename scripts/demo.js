@@ -15,8 +15,18 @@ const EXAMPLES = {
   records: { input: 'records.csv', args: [], about: 'sorts records with qsort and builds a report string' },
 };
 
+// A failure (clang missing, a build that does not compile...) is one line, not a stack trace.
+process.on('uncaughtException', (e) => {
+  console.error(`demo: ${e?.name === 'RallocError' ? e.message : e?.stack ?? e}`);
+  process.exit(1);
+});
+
+// The builds are asconfig.json's targets: known before anything is built.
+const BUILDS = Object.keys(JSON.parse(readFileSync(`${ROOT}asconfig.json`, 'utf8')).targets);
+
+/** Prints what went wrong and the usage in two lines, and exits with status 2. */
 function usage(message) {
-  console.error(`demo: ${message}\nusage: npm run demo [-- ${Object.keys(EXAMPLES).join('|')}] [--build release|small|debug|security]`);
+  console.error(`demo: ${message}\nusage: npm run demo [-- ${Object.keys(EXAMPLES).join('|')}] [--build ${BUILDS.join('|')}]`);
   process.exit(2);
 }
 
@@ -24,10 +34,12 @@ let example = 'wordfreq';
 let build = 'release';
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
-  if (argv[i] === '--build') build = argv[++i] ?? usage('--build needs a name');
+  if (argv[i] === '--build') build = argv[++i] ?? usage(`--build needs a name: ${BUILDS.join(', ')}`);
+  else if (argv[i].startsWith('--build=')) build = argv[i].slice('--build='.length);
   else if (argv[i] in EXAMPLES) example = argv[i];
   else usage(`unknown argument ${JSON.stringify(argv[i])}`);
 }
+if (!BUILDS.includes(build)) usage(`unknown build ${JSON.stringify(build)}; the builds are ${BUILDS.join(', ')}`);
 
 // 0. Build what is missing: the allocator (build/*.wasm) and the bindings (dist/).
 const newest = (dir, ext) => Math.max(0, ...readdirSync(dir).filter((f) => f.endsWith(ext)).map((f) => statSync(`${dir}/${f}`).mtimeMs));

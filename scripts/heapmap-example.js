@@ -96,6 +96,6 @@ const title = `examples/c/wordfreq.c at its peak: ${peak.held} bytes in use (aft
 const svg = drawHeapMap({ ...snapshot, title });
 writeFileSync(output, svg);
 const f = heapFigures(snapshot);
-const objects = f.pages > 0 ? ` (${f.usedObjects} in use and ${f.freeObjects} free are objects of ${f.pages} pages)` : '';
+const objects = f.pages > 0 ? ` (${f.usedObjects} in use are objects of ${f.pages} pages, which have ${f.slackSlots} empty slots)` : '';
 console.log(`wrote ${output}: ${f.usedBlocks} blocks in use, ${f.freeBlocks} free (largest ${f.largestFree} of ${f.freeBytes} bytes), ${f.cachedBlocks} cached${objects}; ` +
   `input: ${inputs.join(', ')} (${text.length} characters)`);

@@ -35,6 +35,8 @@ export default {
   include: ["tests/assembly/*.include.ts"],
   disclude: [/node_modules/],
   async instantiate(memory, createImports, instantiate, binary) {
+    // The specs build ralloc-wasm as a library (no RALLOC_MODULE knob): it imports a host hook
+    // only where a configuration sets RALLOC_HOOKS (the guarded one does, for its reports).
     return instantiate(binary, createImports({ env: { memory }, ...hostImports() }));
   },
   outputBinary: false,

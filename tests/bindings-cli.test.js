@@ -90,8 +90,12 @@ test('link writes one module that runs by itself and through `run`', () => {
   const out = join(dir, 'upper.linked.wasm');
   const r = cli(['link', join(dir, 'upper.wasm'), '-o', out, '--build', 'small', '-Oz']);
   assert.equal(r.code, 0, r.stderr);
+  const size = statSync(out).size;
+  assert.equal(r.stderr, `ralloc-wasm: wrote ${out} (${size.toLocaleString('en-US')} bytes: the program and ralloc-wasm's small build; it defines its own memory)\n`,
+    'success says what was written: the path, its size and the allocator build');
+  assert.equal(r.stdout, '');
   const info = readModuleInfo(new Uint8Array(readFileSync(out)));
-  assert.deepEqual([...new Set(info.imports.map((i) => i.module))].sort(), ['env', 'wasi_snapshot_preview1']);
+  assert.deepEqual([...new Set(info.imports.map((i) => i.module))].sort(), ['wasi_snapshot_preview1'], 'its memory is its own: a WASI host runs it alone');
   const run = cli(['run', out, 'x'], 'linked\n');
   assert.equal(run.stdout, 'LINKED\n1 lines, 1 args, first x\n');
   assert.equal(run.code, 0);
@@ -102,8 +106,10 @@ test('link --allocator takes a custom allocator module', () => {
   const out = join(dir, 'upper.custom.wasm');
   const alloc = join(dir, 'alloc.wasm');
   writeFileSync(alloc, readBuild('release'));
-  const r = cli(['link', join(dir, 'upper.wasm'), '--allocator', alloc, '-o', out]);
+  const r = cli(['link', join(dir, 'upper.wasm'), '--allocator', alloc, '-o', out, '--import-memory', '-O', '1']);
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^ralloc-wasm: wrote .*upper\.custom\.wasm \([\d,]+ bytes: the program and a custom allocator; it imports env\.memory\)\n$/);
+  assert.ok(readModuleInfo(new Uint8Array(readFileSync(out))).imports.some((i) => i.module === 'env' && i.kind === 'memory'), '--import-memory keeps env.memory');
   assert.equal(cli(['run', out], 'z\n').stdout, 'Z\n1 lines, 0 args, first -\n');
 });
 
@@ -111,10 +117,10 @@ test('usage errors exit with 2 and print the usage; failures exit with 1 and say
   for (const args of [[], ['frobnicate'], ['link', join(dir, 'upper.wasm')], ['link', '-o', 'x.wasm'], ['run'], ['run', '--turbo', 'x.wasm'], ['link', 'a.wasm', 'b.wasm', '-o', 'c.wasm']]) {
     const r = cli(args);
     assert.equal(r.code, 2, `ralloc-wasm ${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, /^ralloc-wasm: .+\nusage:\n  ralloc-wasm link/, `ralloc-wasm ${args.join(' ')}`);
+    assert.match(r.stderr, /^ralloc-wasm: .+\nusage:(\n  | )ralloc-wasm (link|run) /, `ralloc-wasm ${args.join(' ')}`);
   }
   const unknown = cli(['frobnicate']);
-  assert.match(unknown.stderr, /^ralloc-wasm: unknown command "frobnicate"\n/);
+  assert.match(unknown.stderr, /^ralloc-wasm: unknown command "frobnicate"; the commands are link, run, heapmap, help and --version\n/);
   const help = cli(['help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^usage:\n/);
@@ -189,6 +195,11 @@ test('heapmap PROG.wasm -o OUT --build debug -- ARGS: runs the program and write
 test('heapmap PROG.c compiles the program first; the map goes to PROG.heapmap.svg and the exit code passes through', () => {
   const r = cli(['heapmap', 'leak.c', '--', '7'], '', dir);
   assert.equal(r.code, 7, r.stderr);
+  // release: the empty slots of the pages are page slack, not free blocks
+  const [, used, free, slots, pages] = /^ralloc-wasm: wrote leak\.heapmap\.svg \((\d+) blocks in use, (\d+) free or cached; page slack: (\d+) empty object slots in (\d+) pages?\)\n$/.exec(r.stderr) ?? [];
+  assert.ok(used, r.stderr);
+  assert.ok(Number(used) >= 3, 'the three blocks the program kept, and libc\'s');
+  assert.ok(Number(free) <= 4 && Number(slots) > 100 && Number(pages) === 1, r.stderr); // (one busy class has a page)
   assert.equal(r.stdout, '1 args, kept all\n');
   const out = join(dir, 'leak.heapmap.svg');
   assert.ok(existsSync(out), r.stderr);
@@ -222,23 +233,79 @@ test('heapmap after a misuse: the map of the heap at the misuse, then the messag
   assert.equal(checkWellFormedXml(svg), 'svg');
   assert.match(svg, /<title>twice\.wasm on ralloc-wasm \(debug\), at the misuse<\/title>/);
   const address = /double free of (0x[0-9a-f]{8})/.exec(r.stderr)[1];
-  const freed = new RegExp(`<g data-kind="(free|cached)" data-address="${address}"`);
-  assert.match(svg, freed, 'the block freed once is drawn free or cached');
+  const freed = new RegExp(`<g data-kind="(free|cached)" data-address="${address}" data-size="\\d+" data-misuse="true"><title>ralloc: double free of ${address} \\(32 bytes\\) · `);
+  assert.match(svg, freed, 'the block freed once is drawn free or cached, marked as the block of the misuse');
+  assert.equal((svg.match(/data-misuse="true"/g) ?? []).length, 1, 'only that block is marked');
+  assert.match(svg, new RegExp(`<text id="misuse" [^>]*>ralloc: double free of ${address} \\(32 bytes\\)</text>`), 'the message is printed on the map');
 });
 
 test('heapmap usage errors exit with 2', () => {
   for (const [args, message] of [
     [['heapmap'], /^ralloc-wasm: heapmap: no program \(PROG\.c or PROG\.wasm\)\n/],
-    [['heapmap', '--frob', 'x.wasm'], /^ralloc-wasm: heapmap: unknown option --frob\n/],
+    [['heapmap', '--frob', 'x.wasm'], /^ralloc-wasm: heapmap: unknown option --frob; its options are -o, --build, --allocator, --help\n/],
     [['heapmap', 'a.wasm', 'b.wasm'], /^ralloc-wasm: heapmap: more than one program \(a\.wasm, b\.wasm\); give the program's arguments after --\n/],
     [['heapmap', 'a.wasm', '-o'], /^ralloc-wasm: -o needs a file name\n/],
   ]) {
     const r = cli(args);
     assert.equal(r.code, 2, `ralloc-wasm ${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message);
-    assert.match(r.stderr, /\nusage:\n/);
+    assert.match(r.stderr, /\nusage: ralloc-wasm heapmap /, 'the usage of the command concerned');
   }
   const missing = cli(['heapmap', join(dir, 'nope.c')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^ralloc-wasm: cannot read program .*nope\.c: no such file\n$/);
+});
+
+test('every command has --help (and -h, help COMMAND): its usage on stdout, each of its options explained, status 0', () => {
+  const OPTIONS = {
+    link: ['-o', '--build', '--allocator', '-O', '--no-export-allocator', '--import-memory', '-g'],
+    run: ['--build', '--allocator', '--stats'],
+    heapmap: ['-o', '--build', '--allocator', '-- ARGS'],
+  };
+  for (const [command, options] of Object.entries(OPTIONS)) {
+    const help = cli([command, '--help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.equal(help.stderr, '');
+    assert.match(help.stdout, new RegExp(`^usage: ralloc-wasm ${command} `));
+    for (const o of options) assert.match(help.stdout, new RegExp(`\\n  ${o.replace(/[-]/g, '\\$&')}\\b`), `${command} --help explains ${o}`);
+    assert.equal(cli([command, '-h']).stdout, help.stdout);
+    assert.equal(cli(['help', command]).stdout, help.stdout);
+    // --help wins wherever it stands, even after other options
+    assert.equal(cli([command, '--build', 'debug', '--help']).stdout, help.stdout);
+  }
+  const unknown = cli(['help', 'lnk']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /^ralloc-wasm: help: unknown command "lnk"; the commands are link, run, heapmap\n/);
+});
+
+test('--version prints the package\'s version; the usage names every build, tiny included', () => {
+  const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8'));
+  for (const flag of ['--version', '-V']) {
+    const r = cli([flag]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, `ralloc-wasm ${pkg.version}\n`);
+  }
+  const help = cli(['help']).stdout;
+  const names = /NAME is a build: ([a-z, ]+) \(default release\)/.exec(help)?.[1].split(', ');
+  assert.deepEqual([...names].sort(), [...bindings.ALL_BUILD_NAMES].sort(), 'the builds the help lists are the builds that exist');
+  assert.match(help, /ralloc-wasm --version/);
+});
+
+test('link: -O says which levels exist; an unknown option lists the command\'s options', () => {
+  for (const [args, message] of [
+    [['-O', '9'], 'ralloc-wasm: -O 9: LEVEL must be 0-4, s or z'],
+    [['-O9'], 'ralloc-wasm: -O9: LEVEL must be 0-4, s or z'],
+    [['-Ofast'], 'ralloc-wasm: -Ofast: LEVEL must be 0-4, s or z'],
+    [['-O'], 'ralloc-wasm: -O needs a LEVEL: 0-4, s or z'],
+    [['--build'], 'ralloc-wasm: --build needs a NAME: release, small, tiny, debug, security, validate'],
+    [['--strip'], 'ralloc-wasm: link: unknown option --strip; its options are -o, --build, --allocator, -O, --no-export-allocator, --import-memory, -g, --help'],
+  ]) {
+    const r = cli(['link', join(dir, 'upper.wasm'), '-o', join(dir, 'never.wasm'), ...args]);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.stderr.split('\n')[0], message);
+    assert.match(r.stderr, /\nusage: ralloc-wasm link /);
+    assert.ok(!existsSync(join(dir, 'never.wasm')));
+  }
+  const run = cli(['run', '--stat', join(dir, 'upper.wasm')]);
+  assert.equal(run.stderr.split('\n')[0], 'ralloc-wasm: run: unknown option --stat; its options are --build, --allocator, --stats, --help');
 });

@@ -149,7 +149,7 @@ describe('createHeap', () => {
     heap.setOomHandler((size) => { later.push(size); return false; });
     assert.equal(heap.malloc(1 << 20), 0);
     assert.deepEqual(later, [1 << 20], 'setOomHandler installs a new handler');
-    assert.throws(() => heap.setOomHandler(42), /setOomHandler: expected a function or undefined, got number/);
+    assert.throws(() => heap.setOomHandler(42), { code: 'E_BAD_OPTION', message: 'setOomHandler: handler must be a function or undefined, got 42' });
   });
 
   test('sbrk hands out memory outside the heap and takes back only its own', () => {
@@ -244,9 +244,47 @@ describe('createHeap', () => {
     await rejectsWith(() => createHeap({ allocator: wat('(module (import "env" "memory" (memory 0)) (import "env" "seed" (func (result f64))) (func (export "malloc") (param i32) (result i32) (i32.const 0)) (func (export "free") (param i32)))') }),
       'E_MISSING_IMPORT', /imports env\.seed \(function\)/);
     const heap = createHeap();
-    assert.throws(() => heap.malloc(-1), { name: 'RangeError', message: 'malloc: size must be an integer from 0 to 4294967295, got -1' });
-    assert.throws(() => heap.malloc('10'), { name: 'RangeError', message: 'malloc: size must be an integer from 0 to 4294967295, got "10"' });
-    assert.throws(() => heap.free(1.5), { name: 'RangeError' });
+    // every bad argument is a RallocError with a code, never a plain RangeError or TypeError
+    const badArgument = (fn, message) => assert.throws(fn, (e) => e instanceof RallocError && e.code === 'E_BAD_OPTION' && e.message === message);
+    badArgument(() => heap.malloc(-1), 'malloc: size must be an integer from 0 to 4294967295, got -1');
+    badArgument(() => heap.malloc('10'), 'malloc: size must be an integer from 0 to 4294967295, got "10"');
+    badArgument(() => heap.free(1.5), 'free: ptr must be an integer from 0 to 4294967295, got 1.5');
+    badArgument(() => heap.sbrk(2 ** 31), 'sbrk: delta must be an integer from -2147483648 to 2147483647, got 2147483648');
+    badArgument(() => heap.alloc(10, -3), 'alloc: align must be an integer from 0 to 4294967295, got -3');
+    badArgument(() => heap.setOomHandler('retry'), 'setOomHandler: handler must be a function or undefined, got "retry"');
+    badArgument(() => heap.newLocalHeap(NaN), 'newLocalHeap: bytes must be an integer from 0 to 4294967295, got NaN');
+  });
+});
+
+describe('a misspelled or unknown option is refused, never silently ignored', () => {
+  const program = () => watProgram();
+  const CASES = [
+    ['createHeap', () => createHeap({ bild: 'debug' }), 'createHeap: unknown option "bild"; did you mean build?',
+      'build, allocator, memory, initialPages, maximumPages, heapBase, onOom, seed, logLevel, onLog'],
+    ['createHeap', () => createHeap({ maxPages: 4 }), 'createHeap: unknown option "maxPages"; did you mean maximumPages?', null],
+    ['createHeap', () => createHeap({ turbo: true }), 'createHeap: unknown option "turbo"', null],
+    ['instantiateProgram', () => instantiateProgram(program(), { arg: ['x'] }), 'instantiateProgram: unknown option "arg"; did you mean args?', null],
+    ['instantiateProgram', () => instantiateProgram(program(), { input: 'text' }), 'instantiateProgram: unknown option "input"', null],
+    ['runProgram', () => runProgram(program(), { stdout: 1 }), 'runProgram: unknown option "stdout"',
+      'build, allocator, memory, initialPages, maximumPages, onOom, seed, logLevel, onLog, track, imports, args, env, preopens, input'],
+    ['linkStatic', () => bindings.linkStatic(program(), { optimise: 2 }), 'linkStatic: unknown option "optimise"; did you mean optimize?', null],
+    ['compileC', () => compileC({ source: { 'a.c': '' } }), 'compileC: unknown option "source"; did you mean sources?', 'sources, mode, opt, exports, flags'],
+    ['heapMap', () => createHeap().heapMap({ widht: 900 }), 'drawHeapMap: unknown option "widht"; did you mean width?', 'width, rowBytes, maxRows, maxShapes, title'],
+    ['drawHeapMap input', () => { const h = createHeap(); h.malloc(1); return bindings.drawHeapMap({ layout: h.layout(), blocks: h.walk(), span: [] }); },
+      'drawHeapMap: input: unknown option "span"; did you mean spans?', null],
+    ['track', () => createHeap({ build: 'debug' }).track({ depth: 4 }), 'Tracker: unknown option "depth"; did you mean stackDepth?', 'stackDepth'],
+    ['instantiateProgram track', () => instantiateProgram(program(), { build: 'debug', track: { stackdepth: 4 } }), 'Tracker: unknown option "stackdepth"; did you mean stackDepth?', null],
+  ];
+  for (const [who, call, start, list] of CASES) {
+    test(`${who}: ${start.split(': ').slice(-1)[0]}`, async () => {
+      const e = await rejectsWith(call, 'E_BAD_OPTION');
+      assert.ok(e.message.startsWith(`${start}${start.endsWith('?') ? ' ' : '; '}its options are `), e.message);
+      if (list) assert.ok(e.message.endsWith(`its options are ${list}`), e.message);
+    });
+  }
+  test('the right options still pass', () => {
+    const heap = createHeap({ build: 'small', initialPages: 2, maximumPages: 8, heapBase: 256, onOom: () => false, seed: 1, logLevel: 0 });
+    assert.equal(heap.check(), 0);
   });
 });
 
@@ -431,8 +469,9 @@ int main(void) {
     assert.deepEqual(seen, [3145728, 3145728], 'the host hears of each failure (a, then b) before the C handler');
 
     // Statically linked: one module, no host hook (linkStatic stubs it); the C handler alone.
+    // It keeps importing its memory, so that the host can cap it (maximumPages).
     const { linkStatic } = await import('../dist/bindings/link.js');
-    const linked = await linkStatic(wasm, { build: 'release' });
+    const linked = await linkStatic(wasm, { build: 'release', importMemory: true });
     const s = await runProgram(linked, { maximumPages: 80 });
     assert.equal(Buffer.from(s.stdout).toString(),
       'C handler: 3145728 bytes\na ok after 1 C handler calls\nC handler: 3145728 bytes\nb failed, errno ENOMEM, 2 C handler calls\n' +

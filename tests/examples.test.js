@@ -3,7 +3,7 @@
 // program compiled with ralloc_import.c must contain none of dlmalloc; the JS host example runs.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,4 +111,24 @@ test('examples/js/heap-host.js runs on a Heap and frees everything', () => {
   assert.match(lines[3], /^allocator calls: 3001 malloc, \d+ realloc, 1500 free; memory\.grow \d+x$/);
   assert.equal(lines[4], 'heap check: ok');
   assert.equal(lines[5], 'after freeing everything: 0 live blocks');
+});
+
+test('npm run demo: runs an example on a build; an unknown build or argument is one line naming what exists, before anything is built', () => {
+  const demo = (...args) => spawnSync(process.execPath, [`${ROOT}scripts/demo.js`, ...args], { encoding: 'utf8', cwd: ROOT });
+  const ok = demo('records', '--build', 'small');
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /Run it with ralloc-wasm's small build as its allocator/);
+  assert.match(ok.stdout, /heap check {5}ok: every block and free list is consistent/);
+  const builds = 'release, small, debug, security, validate, tiny';
+  for (const [args, first] of [
+    [['--build', 'nope'], `demo: unknown build "nope"; the builds are ${builds}`],
+    [['--build=fast'], `demo: unknown build "fast"; the builds are ${builds}`],
+    [['--build'], `demo: --build needs a name: ${builds}`],
+    [['wordcount'], 'demo: unknown argument "wordcount"'],
+  ]) {
+    const r = demo(...args);
+    assert.equal(r.status, 2, `demo ${args.join(' ')}`);
+    assert.equal(r.stdout, '', 'nothing was built or run');
+    assert.deepEqual(r.stderr.split('\n'), [first, `usage: npm run demo [-- wordfreq|exprtree|records] [--build ${builds.replaceAll(', ', '|')}]`, '']);
+  }
 });

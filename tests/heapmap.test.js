@@ -129,15 +129,16 @@ function readMap(svg) {
 }
 
 /** The figures computed here, straight from a walk (not through heapmap.ts). Pages and the page
- *  table are ralloc's (not blocks in use); objects of pages count as blocks in use or free. */
+ *  table are ralloc's (not blocks in use); objects of pages in use count as blocks in use, and
+ *  their empty slots as page slack: neither free blocks nor fragmentation. */
 function expectedFigures(blocks) {
   const program = blocks.filter((b) => b.kind === undefined || b.kind === 'block' || b.kind === 'object');
   const of = (s) => program.filter((b) => b.state === s);
   const sum = (list) => list.reduce((s, b) => s + b.size, 0);
-  const free = of('free');
+  const objects = (list) => list.filter((b) => b.kind === 'object');
+  const free = of('free').filter((b) => b.kind !== 'object');
   const freeBytes = sum(free);
   const largest = Math.max(0, ...free.map((b) => b.size));
-  const objects = (list) => list.filter((b) => b.kind === 'object');
   return {
     usedBlocks: of('used').length,
     usedBytes: sum(of('used')),
@@ -147,8 +148,8 @@ function expectedFigures(blocks) {
     freeBlocks: free.length,
     freeBytes,
     largest,
-    freeObjects: objects(free).length,
-    freeObjectBytes: sum(objects(free)),
+    slackSlots: objects(of('free')).length,
+    slackBytes: sum(objects(of('free'))),
     fragmentation: freeBytes === 0 ? 0 : 1 - largest / freeBytes,
     cachedBlocks: of('cached').length,
     cachedBytes: sum(of('cached')),
@@ -159,6 +160,10 @@ function expectedFigures(blocks) {
 }
 
 const plural = (n, w) => `${n} ${w}${n === 1 ? '' : 's'}`;
+
+/** The kind a record is drawn as: pages and the table as metadata of their own, an empty object
+ *  slot as page slack, anything else as its state. */
+const mapKindOf = (b) => (b.kind === 'page' || b.kind === 'table' ? b.kind : b.kind === 'object' && b.state === 'free' ? 'slack' : b.state);
 
 /** The RallocError fn throws, checked to have the code. */
 function caught(fn, code) {
@@ -187,18 +192,20 @@ function assertFigures(map, blocks, spanCount) {
   assert.equal(Number(a['data-cached-bytes']), f.cachedBytes);
   assert.equal(Number(a['data-spans']), spanCount);
   assert.equal(Number(a['data-used-objects']), f.usedObjects);
-  assert.equal(Number(a['data-free-objects']), f.freeObjects);
+  assert.equal(Number(a['data-slack-slots']), f.slackSlots);
+  assert.equal(Number(a['data-slack-bytes']), f.slackBytes);
   assert.equal(Number(a['data-pages']), f.pages);
   assert.equal(Number(a['data-page-bytes']), f.pageBytes);
   assert.equal(Number(a['data-table-bytes']), f.tableBytes);
   const objects = (n, bytes) => (n > 0 ? ` (${plural(n, 'small object')} of pages, ${bytes} bytes)` : '');
   assert.match(map.lines[0], new RegExp(`^in use: ${plural(f.usedBlocks, 'block')}, ${f.usedBytes} bytes of blocks.*, ${f.requested} bytes requested$`));
   if (f.usedObjects > 0) assert.ok(map.lines[0].includes(objects(f.usedObjects, f.usedObjectBytes)), map.lines[0]);
-  assert.equal(map.lines[1], `free: ${plural(f.freeBlocks, 'block')}, ${f.freeBytes} bytes${objects(f.freeObjects, f.freeObjectBytes)}; largest free block ${f.largest} bytes; fragmentation ${(f.fragmentation * 100).toFixed(1)}%`);
+  assert.equal(map.lines[1], `free: ${plural(f.freeBlocks, 'block')}, ${f.freeBytes} bytes; largest free block ${f.largest} bytes; fragmentation ${(f.fragmentation * 100).toFixed(1)}%`);
   assert.equal(map.lines[2], `cached: ${plural(f.cachedBlocks, 'block')}, ${f.cachedBytes} bytes`);
   assert.match(map.lines[3], new RegExp(`^${plural(spanCount, 'span')}; `));
   if (f.pages > 0 || f.tableBytes > 0) {
     assert.match(map.lines[4], new RegExp(`^${plural(f.pages, 'page')} of small objects, ${f.pageBytes} bytes \\(\\d+ bytes of headers and ends\\); page table ${f.tableBytes} bytes$`));
+    assert.equal(map.lines[5], `page slack: ${plural(f.slackSlots, 'empty object slot')}, ${f.slackBytes} bytes (free for their size class only: not free blocks, not fragmentation)`);
   } else {
     assert.equal(map.lines.length, 4, 'no pages line without pages');
   }
@@ -362,7 +369,7 @@ describe('drawHeapMap', () => {
         const g = singles.get(hex(b.address));
         assert.ok(g, `block ${hex(b.address)} is drawn`);
         // Pages and the table are ralloc metadata, kinds of their own; objects are drawn as blocks.
-        assert.equal(g.attrs['data-kind'], b.kind === 'page' || b.kind === 'table' ? b.kind : b.state);
+        assert.equal(g.attrs['data-kind'], mapKindOf(b));
         assert.equal(Number(g.attrs['data-size']), b.size);
         assert.ok(g.children.some((c) => c.name === 'rect'));
         const title = titleOf(g);
@@ -379,7 +386,7 @@ describe('drawHeapMap', () => {
         }
         if (b.kind === 'object') {
           const page = [...byPage.keys()].filter((a) => a < b.address).at(-1);
-          assert.ok(title.startsWith(`${hex(b.address)}: ${b.state === 'used' ? 'in use' : 'free'}, ${b.size}-byte object [${hex(b.address)}, ${hex(b.address + b.size)}) of page ${hex(page)}`), title);
+          assert.ok(title.startsWith(`${hex(b.address)}: ${b.state === 'used' ? 'in use' : 'empty slot (page slack)'}, ${b.size}-byte object [${hex(b.address)}, ${hex(b.address + b.size)}) of page ${hex(page)}`), title);
         } else {
           assert.ok(title.startsWith(`${hex(b.address)}: ${b.state === 'used' ? 'in use' : b.state === 'free' ? 'free' : 'cached in a quick list'}, ${b.size}-byte block`), title);
         }
@@ -421,10 +428,11 @@ describe('drawHeapMap', () => {
     let snap = snapshot(plain);
     assert.equal(snap.layout.brk, snap.layout.memoryEnd);
     assert.deepEqual(readMap(drawHeapMap(snap)).legend, ['program', 'metadata', 'used', 'free']);
-    // A small request makes a page (and the page table): both show up, its objects as blocks.
+    // A small request makes a page (and the page table): both show up, its object as a block in
+    // use and its empty slots as page slack.
     warmPages(plain, [100]);
     plain.malloc(100);
-    assert.deepEqual(readMap(drawHeapMap(snapshot(plain))).legend, ['program', 'metadata', 'page', 'table', 'used', 'free']);
+    assert.deepEqual(readMap(drawHeapMap(snapshot(plain))).legend, ['program', 'metadata', 'page', 'table', 'used', 'free', 'slack']);
     // A freed small block is cached in the guarded builds' quick lists.
     const guarded = createHeap({ build: 'debug' });
     guarded.malloc(100);
@@ -435,7 +443,7 @@ describe('drawHeapMap', () => {
 
     const { heap } = busyHeap('release');
     snap = snapshot(heap);
-    const present = new Set(['program', 'metadata', ...snap.blocks.map((b) => (b.kind === 'page' || b.kind === 'table' ? b.kind : b.state))]);
+    const present = new Set(['program', 'metadata', ...snap.blocks.map(mapKindOf)]);
     const top = Math.max(...snap.spans.map((s) => s.end), snap.layout.root + snap.layout.rootSize);
     assert.ok(snap.layout.brk > top || snap.spans.length > 1, 'the sbrk region lies between spans or below the break');
     present.add('sbrk');
@@ -672,9 +680,9 @@ describe('release: objects of size-class pages, pages and the page table', () =>
     const byPage = assertTiles(snap.blocks, snap.spans);
     const group = (p) => map.groups.find((g) => g.attrs['data-address'] === hex(p));
     assert.equal(group(small.one).attrs['data-kind'], 'used');
-    assert.equal(group(small.sixteen).attrs['data-kind'], 'free');
+    assert.equal(group(small.sixteen).attrs['data-kind'], 'slack', 'a freed object is an empty slot of its page: page slack, not a free block');
     assert.match(titleOf(group(small.hundred)), new RegExp(`^${hex(small.hundred)}: in use, 112-byte object \\[${hex(small.hundred)}, ${hex(small.hundred + 112)}\\) of page 0x[0-9a-f]{8}, 112 bytes requested$`));
-    assert.match(titleOf(group(small.sixteen)), new RegExp(`^${hex(small.sixteen)}: free, 16-byte object \\[`));
+    assert.match(titleOf(group(small.sixteen)), new RegExp(`^${hex(small.sixteen)}: empty slot \\(page slack\\), 16-byte object \\[`));
     const ends = map.groups.filter((g) => g.attrs['data-kind'] === 'page' && !g.attrs['data-address']).map(titleOf);
     for (const [address, objects] of byPage) {
       const page = snap.blocks.find((b) => b.address === address);
@@ -689,9 +697,9 @@ describe('release: objects of size-class pages, pages and the page table', () =>
     const table = snap.blocks.find((b) => b.kind === 'table');
     assert.equal(group(table.address).attrs['data-kind'], 'table');
     assert.ok(!map.groups.some((g) => g.attrs['data-kind'] === 'unknown'), 'every byte of every page is drawn');
-    assert.deepEqual(map.legend, ['program', 'metadata', 'page', 'table', 'used', 'free']);
+    assert.deepEqual(map.legend, ['program', 'metadata', 'page', 'table', 'used', 'free', 'slack']);
     const legend = byId(map.root, 'legend').children.map((g) => g.children.find((c) => c.name === 'text').text);
-    assert.match(legend[2], /^ralloc metadata: pages of small objects \(header and end; the objects are drawn as blocks\): [0-9.]+ (bytes|KiB), 4 pages of 16\.0 KiB in all$/);
+    assert.match(legend[2], /^ralloc metadata: pages of small objects \(header and end; the objects are drawn as blocks in use or page slack\): [0-9.]+ (bytes|KiB), 4 pages of 16\.0 KiB in all$/);
     assert.match(legend[3], new RegExp(`^ralloc metadata: the page table: ${table.size} bytes$`));
     assert.match(legend[4], /^blocks in use: .*, 6 blocks \(4 small objects\)$/);
     assertFigures(map, snap.blocks, snap.spans.length);
@@ -723,5 +731,66 @@ describe('release: objects of size-class pages, pages and the page table', () =>
     // A walk with an object left out: the hole in its page is drawn as not walked.
     const holey = readMap(drawHeapMap({ ...snap, blocks: without(snap.blocks[i + 1]) }));
     assert.match(titleOf(holey.groups.find((g) => g.attrs['data-kind'] === 'unknown')), new RegExp(`in page ${hex(page.address)}: no object was walked here$`));
+  });
+});
+
+describe('heap map honesty: page slack and misuse', () => {
+  test('release, two mallocs: the empty slots of their pages are page slack, not hundreds of free blocks and fragmentation', () => {
+    const heap = warmPages(createHeap({ build: 'release' }), [10, 20]); // (their classes are on pages)
+    heap.malloc(10);
+    heap.malloc(20);
+    const snap = snapshot(heap);
+    const f = heapFigures(snap);
+    const slots = snap.blocks.filter((b) => b.kind === 'object' && b.state === 'free');
+    assert.ok(slots.length > 200, `the two pages have ${slots.length} empty slots`);
+    assert.deepEqual([f.usedBlocks, f.pages, f.slackSlots, f.slackBytes], [2, 2, slots.length, slots.reduce((s, b) => s + b.size, 0)]);
+    const general = snap.blocks.filter((b) => b.kind === 'block' && b.state === 'free');
+    assert.equal(f.freeBlocks, general.length, 'free blocks are the general heap\'s alone');
+    assert.ok(f.freeBlocks <= 2, `${f.freeBlocks} free blocks`);
+    assert.equal(f.largestFree, Math.max(...general.map((b) => b.size)));
+    assert.ok(f.fragmentation < 0.1, `fragmentation ${f.fragmentation}: one big free block and a hole, not the slots`);
+    const map = readMap(drawHeapMap(snap));
+    assert.match(map.lines[1], /^free: [12] blocks?, \d+ bytes; largest free block \d+ bytes; fragmentation \d\.\d%$/);
+    assert.match(map.lines.at(-1), new RegExp(`^page slack: ${slots.length} empty object slots, ${f.slackBytes} bytes \\(free for their size class only`));
+    assert.equal(map.groups.filter((g) => g.attrs['data-kind'] === 'slack').length, slots.length, 'each empty slot is drawn as slack');
+    assert.equal(f.bytes.slack, f.slackBytes);
+  });
+
+  test('a map drawn at a misuse marks the block concerned and prints the message', () => {
+    const heap = createHeap({ build: 'debug' });
+    const keep = [heap.malloc(100), heap.malloc(40)];
+    const p = heap.malloc(24);
+    heap.free(p);
+    const error = (() => { try { heap.free(p); } catch (e) { return e; } })();
+    assert.equal(error?.code, 'E_MISUSE');
+    const snap = { ...snapshot(heap), misuse: { address: error.report.address, message: error.message } };
+    const svg = drawHeapMap(snap);
+    const map = readMap(svg);
+    const marked = map.groups.filter((g) => g.attrs['data-misuse'] === 'true');
+    assert.equal(marked.length, 1, 'one block is marked');
+    assert.equal(marked[0].attrs['data-address'], hex(p), 'the block freed twice');
+    assert.ok(titleOf(marked[0]).startsWith(`${error.message} · `), titleOf(marked[0]));
+    assert.ok(marked[0].children.some((c) => c.attrs['data-mark'] === 'misuse'), 'a frame is drawn around it');
+    assert.equal(byId(map.root, 'misuse').text, error.message, 'the message is printed under the heading');
+    assert.ok(keep.every((k) => map.groups.some((g) => g.attrs['data-address'] === hex(k) && g.attrs['data-misuse'] === undefined)));
+    // Kept when tiny neighbours are merged: the block concerned is never merged away.
+    const busy = busyHeap('debug').heap;
+    const q = busy.malloc(32);
+    const crowded = readMap(drawHeapMap({ ...snapshot(busy), misuse: { address: q, message: 'ralloc: test' } }, { maxShapes: 100, rowBytes: 65536 }));
+    assert.equal(crowded.groups.filter((g) => g.attrs['data-misuse'] === 'true').map((g) => g.attrs['data-address']).join(), hex(q));
+    // A pointer no block holds (static data): the message says so, nothing is marked.
+    const outside = readMap(drawHeapMap({ ...snapshot(heap), misuse: { address: 64, message: 'ralloc: invalid free of 0x00000040' } }));
+    assert.equal(byId(outside.root, 'misuse').text, 'ralloc: invalid free of 0x00000040 (no block holds 0x00000040)');
+    assert.ok(!outside.groups.some((g) => g.attrs['data-misuse']));
+    assert.ok(!readMap(drawHeapMap(snapshot(heap))).root.children.some((c) => c.attrs?.id === 'misuse'), 'no misuse, no message');
+  });
+
+  test('drawHeapMap checks input.misuse', async () => {
+    const heap = createHeap({ build: 'debug' });
+    heap.malloc(10);
+    const snap = snapshot(heap);
+    await rejectsWith(() => drawHeapMap({ ...snap, misuse: 'double free' }), 'E_BAD_OPTION', /^drawHeapMap: input\.misuse must be \{ address, message \}/);
+    await rejectsWith(() => drawHeapMap({ ...snap, misuse: { address: -1, message: 'x' } }), 'E_BAD_OPTION', /^drawHeapMap: input\.misuse\.address must be an integer from 0 to 4294967295, got -1$/);
+    await rejectsWith(() => drawHeapMap({ ...snap, misuse: { address: 16, text: 'x' } }), 'E_BAD_OPTION', /^drawHeapMap: input\.misuse: unknown option "text"/);
   });
 });

@@ -3,6 +3,7 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,10 @@ import { ROOT, bindings, wasmBinary, wat, rejectsWith } from './lib/dist.js';
 const { linkStatic, compileC, instantiateProgram, readBuild, RallocError, BUILD_NAMES, LINKED_SECTION } = bindings;
 const { readModuleInfo: readInfo } = wasmBinary;
 
-/** Runs a linked WASI module the plain way (no bindings): one env.memory, node:wasi. */
+/**
+ * Runs a linked WASI module the plain way (no bindings), with node:wasi: over the memory it
+ * defines, or (importMemory) over an env.memory made here of the size it asks for.
+ */
 function runLinked(wasm, { args = ['prog'], input = '' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'ralloc-link-test-'));
   try {
@@ -20,12 +24,14 @@ function runLinked(wasm, { args = ['prog'], input = '' } = {}) {
     const fds = [openSync(join(dir, 'in'), 'r'), openSync(join(dir, 'out'), 'w'), openSync(join(dir, 'err'), 'w')];
     const mod = new WebAssembly.Module(wasm);
     const memImport = WebAssembly.Module.imports(mod).filter((i) => i.kind === 'memory');
-    assert.deepEqual(memImport.map((i) => `${i.module}.${i.name}`), ['env.memory'], 'exactly one memory: the program\'s env.memory');
     const info = readInfo(wasm);
-    const memory = new WebAssembly.Memory({ initial: info.imports.find((i) => i.kind === 'memory').limits.min });
+    assert.equal(memImport.length + info.definedMemories.length, 1, 'exactly one memory');
+    const given = memImport.length === 1 ? new WebAssembly.Memory({ initial: info.imports.find((i) => i.kind === 'memory').limits.min }) : undefined;
+    if (given) assert.deepEqual(memImport.map((i) => `${i.module}.${i.name}`), ['env.memory'], 'the program\'s env.memory');
     const wasi = new WASI({ version: 'preview1', args, env: {}, stdin: fds[0], stdout: fds[1], stderr: fds[2], returnOnExit: true });
-    const instance = new WebAssembly.Instance(mod, { env: { memory }, wasi_snapshot_preview1: wasi.wasiImport });
-    const exitCode = wasi.start({ exports: { _start: instance.exports._start, memory } });
+    const instance = new WebAssembly.Instance(mod, { ...(given ? { env: { memory: given } } : {}), wasi_snapshot_preview1: wasi.wasiImport });
+    const memory = given ?? instance.exports.memory;
+    const exitCode = wasi.start(instance);
     for (const fd of fds) closeSync(fd);
     return { exitCode, stdout: readFileSync(join(dir, 'out'), 'utf8'), stderr: readFileSync(join(dir, 'err'), 'utf8'), instance, memory };
   } finally {
@@ -96,9 +102,9 @@ describe('linkStatic', () => {
       const linked = await linkStatic(importProgram, { build });
       const info = readInfo(linked);
       const modules = [...new Set(info.imports.map((i) => i.module))].sort();
-      assert.deepEqual(modules, ['env', 'wasi_snapshot_preview1'], 'no allocator imports are left');
-      assert.deepEqual(info.imports.filter((i) => i.module === 'env').map((i) => i.name), ['memory']);
-      assert.equal(info.definedMemories.length, 0);
+      assert.deepEqual(modules, ['wasi_snapshot_preview1'], 'no allocator imports are left, and no memory import');
+      const programMemory = readInfo(importProgram).imports.find((i) => i.kind === 'memory').limits;
+      assert.deepEqual(info.definedMemories.map((m) => [m.min, m.max]), [[programMemory.min, programMemory.max]], 'its own memory, sized as the program\'s');
       assert.ok(info.exports.some((e) => e.name === 'memory' && e.kind === 'memory'), 'the result exports its memory');
       assert.ok(info.customSections.includes(LINKED_SECTION));
       const allocatorExports = new Set(readInfo(readBuild(build)).exports.map((e) => e.name));
@@ -119,10 +125,10 @@ describe('linkStatic', () => {
   test('a -nostdlib program importing malloc from env links; the start function sets the heap base', async () => {
     const linked = await linkStatic(envProgram);
     const info = readInfo(linked);
-    assert.deepEqual(info.imports.map((i) => `${i.module}.${i.name}`), ['env.memory']);
+    assert.deepEqual(info.imports.map((i) => `${i.module}.${i.name}`), [], 'it imports nothing: not even its memory');
     assert.notEqual(info.start, undefined, 'a start function calls ralloc_init(__heap_base)');
-    const memory = new WebAssembly.Memory({ initial: info.imports[0].limits.min });
-    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(linked), { env: { memory } });
+    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(linked), {});
+    const memory = exports.memory;
     assert.equal(exports.sum(1000), 499500);
     const s = linkedStats({ exports }, memory);
     assert.equal(s.heapBase, exports.__heap_base.value);
@@ -141,9 +147,46 @@ describe('linkStatic', () => {
     assert.equal(si.functionNames.size, 0);
     assert.ok(small.length < plain.length, `-Oz (${small.length} B) is smaller than -O0 (${plain.length} B)`);
     for (const wasm of [plain, small]) {
-      const memory = new WebAssembly.Memory({ initial: 1 });
-      const { exports } = new WebAssembly.Instance(new WebAssembly.Module(wasm), { env: { memory } });
+      const { exports } = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
       assert.equal(exports.sum(10), 45);
+    }
+  });
+
+  test('importMemory: true keeps the program\'s env.memory import, for a host that shares its memory', async () => {
+    const linked = await linkStatic(envProgram, { importMemory: true });
+    const info = readInfo(linked);
+    assert.deepEqual(info.imports.map((i) => `${i.module}.${i.name}`), ['env.memory']);
+    assert.equal(info.definedMemories.length, 0);
+    const memory = new WebAssembly.Memory({ initial: info.imports[0].limits.min });
+    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(linked), { env: { memory } });
+    assert.equal(exports.memory, memory, 'it exports the memory it was given');
+    assert.equal(exports.sum(100000), 704982704);
+    assert.ok(memory.buffer.byteLength > info.imports[0].limits.min * 65536, 'the heap grew the host\'s memory');
+    await rejectsWith(() => linkStatic(envProgram, { importMemory: 'yes' }), 'E_BAD_OPTION', /option importMemory must be true or false, got "yes"/);
+  });
+
+  test('a linked WASI program runs in a bare node:wasi host: another process that loads no ralloc-wasm code', async () => {
+    const linked = await linkStatic(importProgram, { build: 'release' });
+    const dir = mkdtempSync(join(tmpdir(), 'ralloc-link-test-'));
+    try {
+      writeFileSync(join(dir, 'list.wasm'), linked);
+      // The host: node:wasi's own import object, nothing else (what any WASI runtime gives).
+      const host = `import { readFileSync } from 'node:fs';
+        import { WASI } from 'node:wasi';
+        const wasi = new WASI({ version: 'preview1', args: process.argv.slice(1), returnOnExit: true });
+        const { instance } = await WebAssembly.instantiate(readFileSync('list.wasm'), wasi.getImportObject());
+        process.exitCode = wasi.start(instance);`;
+      const r = spawnSync(process.execPath, ['--no-warnings', '--input-type=module', '-e', host, 'list', '40'], { cwd: dir, encoding: 'utf8' });
+      assert.equal(r.stderr, '');
+      assert.equal(r.stdout, expected(40));
+      assert.equal(r.status, 40 % 7);
+      const imported = await linkStatic(importProgram, { build: 'release', importMemory: true });
+      writeFileSync(join(dir, 'list.wasm'), imported);
+      const refused = spawnSync(process.execPath, ['--no-warnings', '--input-type=module', '-e', host, 'list'], { cwd: dir, encoding: 'utf8' });
+      assert.notEqual(refused.status, 0, 'the importMemory variant needs a host that gives it env.memory');
+      assert.match(refused.stderr, /module="env"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -163,6 +206,13 @@ describe('linkStatic', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     await rejectsWith(() => instantiateProgram(linked, { build: 'small' }), 'E_BAD_OPTION', /already contains its allocator/);
+    await rejectsWith(() => instantiateProgram(linked, { memory: new WebAssembly.Memory({ initial: 1 }) }), 'E_BAD_OPTION',
+      /was made by linkStatic with a memory of its own; options memory, initialPages and maximumPages do not apply \(link it with importMemory: true to give it a memory\)/);
+    const shared = await linkStatic(importProgram, { build: 'debug', importMemory: true });
+    const memory = new WebAssembly.Memory({ initial: readInfo(shared).imports.find((i) => i.kind === 'memory').limits.min });
+    const q = await instantiateProgram(shared, { memory, args: ['list', '3'], stdout: openSync('/dev/null', 'w') });
+    assert.equal(q.run(), 3);
+    assert.equal(q.heap.memory, memory, 'a module linked with importMemory runs over the memory given to it');
   });
 
   test('a custom allocator links the same way (no ralloc_init: a stub stands in; hooks get no-ops)', async () => {
@@ -187,7 +237,7 @@ describe('linkStatic', () => {
       (func (export "memalign") (param i32 i32) (result i32) (i32.const 0))
       (func (export "malloc_usable_size") (param i32) (result i32) (i32.const 0))
       (func (export "sbrk") (param i32) (result i32) (i32.const -1)))`);
-    const linked = await linkStatic(envProgram, { allocator: bump });
+    const linked = await linkStatic(envProgram, { allocator: bump, importMemory: true });
     const memory = new WebAssembly.Memory({ initial: 1 });
     const { exports } = new WebAssembly.Instance(new WebAssembly.Module(linked), { env: { memory } });
     assert.equal(exports.sum(100000), 704982704, 'sum of 0..99999 mod 2^32 as i32');
@@ -210,7 +260,10 @@ describe('linkStatic', () => {
       (func (export "free") (param i32)))`);
     const programMin = readInfo(envProgram).imports.find((i) => i.kind === 'memory').limits.min;
     assert.ok(programMin < 40, `the program asks for ${programMin} pages`);
-    const linked = await linkStatic(envProgram, { allocator: bumpAbove('40') });
+    const own = await linkStatic(envProgram, { allocator: bumpAbove('40') });
+    assert.equal(readInfo(own).definedMemories[0].min, 40, 'the merged module\'s memory has the allocator\'s 40 pages');
+    assert.equal(new WebAssembly.Instance(new WebAssembly.Module(own), {}).exports.sum(1000), 499500);
+    const linked = await linkStatic(envProgram, { allocator: bumpAbove('40'), importMemory: true });
     const limits = readInfo(linked).imports.find((i) => i.kind === 'memory').limits;
     assert.equal(limits.min, 40, 'the merged module asks for the allocator\'s 40 pages');
     const memory = new WebAssembly.Memory({ initial: limits.min });

@@ -647,7 +647,7 @@ describe('knobs', () => {
   const config = join(dir, 'asconfig.json');
   writeFileSync(config, '{}');
   execFileSync(process.execPath, [asc, 'assembly/entry/module.ts', '--config', config, '-o', out, '-O3', '--noAssert', '--runtime', 'stub',
-    '--importMemory', '--noExportMemory', '--initialMemory', '0', '--use', 'abort=',
+    '--importMemory', '--noExportMemory', '--initialMemory', '0', '--use', 'abort=', '--use', 'RALLOC_MODULE=1',
     '--use', 'RALLOC_GROW_MIN_PAGES=16', '--use', 'RALLOC_MEMTRIM_LIMIT=131072'],
     { cwd: new URL('..', import.meta.url).pathname, stdio: 'pipe' });
   const variant = new WebAssembly.Module(readFileSync(out));

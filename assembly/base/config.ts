@@ -67,7 +67,22 @@ export const COMPACT: bool = SMALL_MAX == 0;
 // @ts-ignore: compile-time constant from --use
 export const CANARY: usize = isDefined(RALLOC_CANARY) ? RALLOC_CANARY : 4;
 
-/** Highest event level compiled in (0 none, 1 errors, 2 every operation, 3 pool events). The
- *  host picks what it receives at run time (ralloc_set_log_level); the debug build has 3. */
+/** Built as one of ralloc-wasm's allocator modules (build/<target>.wasm: asconfig.json's targets
+ *  set it): the module imports its host hooks, and nothing else allocates in its memory. Off, the
+ *  default, in a module that imports `ralloc-wasm/assembly`: no hook is imported, and the heap
+ *  shares memory with AssemblyScript's runtime (heaps/global.ts, platform/shim.ts). */
 // @ts-ignore: compile-time constant from --use
-export const LOG: u32 = isDefined(RALLOC_LOG) ? RALLOC_LOG : 0;
+export const MODULE: bool = isDefined(RALLOC_MODULE) ? RALLOC_MODULE != 0 : false;
+
+/** Whether the host hooks (platform/hooks.ts: oom, report, event, entropy) are imported from
+ *  `ralloc_hooks`. On in the allocator modules; a library user turns them on with
+ *  `--use RALLOC_HOOKS=1` (for the exact misuse messages). Off: out of memory asks only the
+ *  AssemblyScript handler, a misuse aborts, no event is sent, the security key needs a seed. */
+// @ts-ignore: compile-time constant from --use
+export const HOOKS: bool = isDefined(RALLOC_HOOKS) ? RALLOC_HOOKS != 0 : MODULE;
+
+/** Highest event level compiled in (0 none, 1 errors, 2 every operation, 3 pool events). The
+ *  host picks what it receives at run time (ralloc_set_log_level); the debug build has 3.
+ *  Without the hooks there is no one to send events to: 0. */
+// @ts-ignore: compile-time constant from --use
+export const LOG: u32 = HOOKS && isDefined(RALLOC_LOG) ? RALLOC_LOG : 0;

@@ -2,8 +2,8 @@
 //
 // Each operation may tell the host what it did through the `ralloc_hooks.event` hook
 // (platform/hooks.ts); base/abi.ts lists the kinds and their arguments. The LOG knob
-// (base/config.ts) is the highest level compiled in: at 0 (release, small, security) none of
-// this exists in the module, not even the import. The host picks the level it wants at run time
+// (base/config.ts) is the highest level compiled in: at 0 (release, small, security, and any
+// build without the HOOKS knob) none of this exists in the module, not even the import. The host picks the level it wants at run time
 // (ralloc_set_log_level). An event is sent once its operation is complete, so the host may walk
 // the heap from inside the hook. The host formats the lines (bindings/log.ts).
 

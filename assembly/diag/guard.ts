@@ -20,7 +20,7 @@
 // at most CANARY + 15 canary bytes, 8 at a time, per allocation, free and realloc.
 
 import { HEADER, MIN_BLOCK, SIZE_MASK, header } from "../base/block";
-import { CANARY, SECURITY } from "../base/config";
+import { CANARY, HOOKS, SECURITY } from "../base/config";
 import { M_UNSEEDED } from "../base/abi";
 import { hookEntropy } from "../platform/hooks";
 import { report, currentOp } from "./report";
@@ -55,9 +55,9 @@ export function guardSeed(lo: u32, hi: u32): void {
 
 /** The security build's first guarded block, unseeded: asks the host's entropy hook for 8 bytes
  *  (written at p, a block about to be guarded and overwritten) and seeds the key from them, or
- *  stops with M_UNSEEDED when the host gives none. O(host). */
+ *  stops with M_UNSEEDED when the host gives none (or the HOOKS knob imports no hook). O(host). */
 function seedFromHost(p: usize): void {
-  if (hookEntropy(p, 8) == 0) report(M_UNSEEDED, currentOp(), 0, 0, 0);
+  if (!HOOKS || hookEntropy(p, 8) == 0) report(M_UNSEEDED, currentOp(), 0, 0, 0);
   guardSeed(load<u32>(p), load<u32>(p, 4));
 }
 

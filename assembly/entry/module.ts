@@ -1,5 +1,11 @@
 // module.ts — the export list of every ralloc-wasm build (build/<target>.wasm) but tiny (tiny.ts,
 // its own entry).
+import { MODULE } from "../base/config";
+
+// An allocator module shares its memory with a program and serves it through the host hooks;
+// built without the MODULE knob it would be a library, growing through AssemblyScript's runtime.
+if (!MODULE) ERROR("assembly/entry/module.ts builds an allocator module: compile it with --use RALLOC_MODULE=1 (asconfig.json's targets do)");
+
 export {
   malloc, free, realloc, calloc, aligned_alloc, posix_memalign, memalign, malloc_usable_size,
   sbrk, ralloc_init, ralloc_check, ralloc_stats,

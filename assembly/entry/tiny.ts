@@ -446,7 +446,7 @@ export function ralloc_check(): u32 {
 
 /** Writes the stats struct (inspect/stats.ts, version 1) at out unless out is 0; returns its size. The
  *  tiny build keeps no counters, so the figures come from a walk of the heap: bytes in use, live
- *  blocks, bytes claimed, and peakHeld as the bytes held now (a lower bound of the peak); the
+ *  blocks, bytes claimed, and peak_bytes_held as the bytes held now (a lower bound of the peak); the
  *  three call counters read 0. O(blocks). */
 export function ralloc_stats(out: usize): usize {
   if (!out) return STATS_SIZE;

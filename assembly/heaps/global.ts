@@ -30,12 +30,7 @@ export function globalHeap(s: usize): usize {
  *  enough for a block of size s. O(root). */
 function makeGlobalHeap(s: usize): usize {
   let need = ROOT_SIZE + SPAN_OVERHEAD + ALIGN + max<usize>(s, MIN_BLOCK);
-  if (ASC_RUNTIME != 0 && !shimReady()) {
-    // Embedded in an AssemblyScript module with a managed runtime: its TLSF takes all memory up
-    // to the end of memory when it starts, so let it start first; ralloc-wasm begins above it,
-    // and afterwards each side skips what the other grows.
-    heap.free(heap.alloc(16));
-  }
+  // (Embedded in an AssemblyScript module, the shim places itself above the runtime's memory.)
   if (!shimReady()) shimInit(shimMemoryEnd(), need);
   if (!shimReady()) return 0;
   let start = shimClaim(need);

@@ -1,6 +1,8 @@
 // hooks.ts — the host hooks: optional imports from module "ralloc_hooks". A build imports only
-// the hooks it calls (the release build: oom alone; tiny: none). A host may supply no-ops, or
-// functions returning 0; the JS bindings supply all three.
+// the hooks it calls (the release build: oom alone; tiny: none), and only with the HOOKS knob
+// (base/config.ts: on in the allocator modules, off by default in a module that imports
+// ralloc-wasm/assembly). A host may supply no-ops, or functions returning 0; the JS bindings
+// supply them all.
 //   oom(size) -> i32                      memory cannot meet `size` bytes; nonzero: retry once
 //   report(code, op, addr, size, aux)     a misuse (guarded builds; base/abi.ts lists the codes);
 //                                         the host formats the message and throws, and the

@@ -19,8 +19,15 @@
 //
 // The 4 GiB edge: memory.size() << 16 wraps to 0 at 65536 pages in 32 bits, so page arithmetic
 // is done in u64 and no address at or above MAX_END is ever handed out.
+//
+// Inside an AssemblyScript module built with `--runtime stub` (ralloc-wasm/assembly used as a
+// library), the runtime's bump allocator takes memory from its next free byte upward, with no
+// thought for anyone else. So each time the shim grows memory it moves that allocator past what
+// it took (stubSkipTo): one stub object from the allocator's next byte to the end of memory, less
+// the last 16 bytes, where the allocator's next object header goes; the shim never hands those
+// out. Memory the stub grows afterwards is foreign growth, skipped like any other.
 
-import { GROW_SHIFT, GROW_SHIFT_LARGE, GROW_LARGE_PAGES, GROW_MIN_PAGES } from "../base/config";
+import { GROW_SHIFT, GROW_SHIFT_LARGE, GROW_LARGE_PAGES, GROW_MIN_PAGES, MODULE } from "../base/config";
 
 /** Nothing at or above this address is handed out, so every end fits in a u32. */
 export const MAX_END: u64 = 0xFFFF_FFF0;
@@ -32,6 +39,11 @@ const S_GROW_CALLS: usize = 12;
 const S_KNOWN_PAGES: usize = 16;
 const S_BASE: usize = 20;
 
+/** Embedded in an AssemblyScript module whose runtime is the stub (a bump allocator). */
+const STUB_RUNTIME: bool = !MODULE && ASC_RUNTIME == 0;
+/** Bytes at the end of memory the shim leaves to the stub's next object header (stub runtime). */
+const STUB_GAP: u64 = STUB_RUNTIME ? 16 : 0;
+
 /** Address of the shim state; 0 until shimInit. Per instance: threads set it to one address. */
 let state: usize = 0;
 
@@ -40,16 +52,18 @@ let state: usize = 0;
   return state != 0;
 }
 
-/** Places the shim state at base (rounded up to 16; never below 16) and starts the break after
- *  it. When memory must grow to hold the state, it grows once for the state and `reserve` more
- *  bytes (the first request), or not at all, leaving the shim unplaced. O(1), plus one grow. */
+/** Places the shim state at base (rounded up to 16; never below 16; in the library, never below
+ *  what AssemblyScript's runtime holds) and starts the break after it. When memory must grow to
+ *  hold the state, it grows once for the state and `reserve` more bytes (the first request), or
+ *  not at all, leaving the shim unplaced. O(1), plus one grow. */
 export function shimInit(base: usize, reserve: usize): void {
+  if (!MODULE) base = max<usize>(base, runtimeEnd());
   let at64 = (<u64>max<usize>(base, 16) + 15) & ~15; // in u64: rounding must not wrap to 0
   let want = at64 + SHIM_SIZE + <u64>reserve;
   if (want > MAX_END) return;
   let at = <usize>at64;
   let end = <u64>memory.size() << 16;
-  if (<u64>at + SHIM_SIZE > end && !growPages(<u32>((want - end + 0xFFFF) >> 16))) return;
+  if (<u64>at + SHIM_SIZE + STUB_GAP > end && !growPages(<u32>((want + STUB_GAP - end + 0xFFFF) >> 16))) return;
   state = at;
   store<u32>(at + S_BRK, <u32>(at + SHIM_SIZE));
   store<u32>(at + S_SBRK_START, <u32>(at + SHIM_SIZE));
@@ -59,6 +73,16 @@ export function shimInit(base: usize, reserve: usize): void {
   store<u32>(at + S_BASE, <u32>at);
   store<u64>(at, 0, 24); // (the state's last 8 bytes: unused, kept zero)
   pendingGrows = 0;
+}
+
+/** The library only: where the memory AssemblyScript's runtime holds ends, so the shim starts
+ *  above it: the end of memory, once a managed runtime's TLSF has started (it takes all memory
+ *  up to the end when it starts, so it must start first; afterwards each side skips what the
+ *  other grows). The stub's bump allocator holds memory up to its next byte, below the end, and
+ *  is moved past what the shim takes as it grows. O(1), plus the TLSF's start. */
+function runtimeEnd(): usize {
+  if (ASC_RUNTIME != 0) heap.free(heap.alloc(16));
+  return shimMemoryEnd();
 }
 
 /** Bytes of memory as it is now, in u64: at 65536 pages (4 GiB) pages << 16 would wrap to 0 in
@@ -77,12 +101,29 @@ export function shimMemoryEnd(): usize {
 /** Grows made before the state existed (only shimInit's own), counted once it does. */
 let pendingGrows: u32 = 0;
 
-/** Grows memory by n pages; counts the call. O(memory.grow). */
+/** Grows memory by n pages; counts the call. Under the stub runtime, moves its allocator past
+ *  the new end. O(memory.grow). */
 function growPages(n: u32): bool {
   if (memory.grow(<i32>n) < 0) return false;
   if (state) store<u32>(state + S_GROW_CALLS, load<u32>(state + S_GROW_CALLS) + 1);
   else pendingGrows++;
+  if (STUB_RUNTIME) stubSkipTo(shimMemoryEnd());
   return true;
+}
+
+/** Stub runtime only: makes AssemblyScript's bump allocator start its next object at `end` (the
+ *  end of memory, just grown), its header in the 16 bytes the shim leaves there, by taking one
+ *  stub object (in pieces under the stub's largest) from its next free byte to end - 4. Memory
+ *  just grew past that byte, so neither the probe nor the pieces make the stub grow memory (it
+ *  would trap where it cannot). O(1), plus a piece per 512 MiB. */
+function stubSkipTo(end: usize): void {
+  let at = heap.alloc(0); // where the stub's next object starts: learnt by taking one...
+  heap.free(at);          // ...and giving it back (the stub takes back its last object)
+  while (at < end) {
+    let piece = min<usize>(end - at, 1 << 29); // a multiple of 16, as at and end are
+    heap.alloc(piece - 4); // payload [at, at + piece - 4); the next object starts at at + piece
+    at += piece;
+  }
 }
 
 /** Notices memory grown by others and moves the break past it, so it is never used. O(1).
@@ -97,8 +138,10 @@ export function skipForeignGrowth(): void {
   store<u32>(state + S_KNOWN_PAGES, pages);
 }
 
-/** Makes sure memory reaches `want`, growing by at least `geometric` pages when it can. O(memory.grow). */
+/** Makes sure memory reaches `want` (and the stub's gap above it), growing by at least
+ *  `geometric` pages when it can. O(memory.grow). */
 function reach(want: u64, geometric: u32): bool {
+  want += STUB_GAP;
   let end = <u64>memory.size() << 16;
   if (want <= end) return true;
   let need = <u32>((want - end + 0xFFFF) >> 16);
@@ -127,7 +170,7 @@ export function shimClaim(need: usize): usize {
   if (want > MAX_END) return 0;
   let heapPages = <u32>((brk - <u64>load<u32>(state + S_BASE)) >> 16);
   if (!reach(want, heapPages >> (heapPages < GROW_LARGE_PAGES ? GROW_SHIFT : GROW_SHIFT_LARGE))) return 0;
-  let end = shimMemoryEnd();
+  let end = shimMemoryEnd() - <usize>STUB_GAP; // reach made it at least want + STUB_GAP
   store<u32>(state + S_BRK, <u32>end);
   store<u32>(state + S_SBRK_START, <u32>end);
   return <usize>brk;

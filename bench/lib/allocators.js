@@ -165,6 +165,8 @@ export async function prepare(w, prog, a, linking, moduleCache) {
     // AssemblyScript's TLSF module may ask for more initial memory than the program (its
     // shadow stack sits between its data and its heap); the dynamic linking creates the
     // memory at the larger size, and linkStatic raises the merged module's import to match.
+    // The runner gives every configuration the memory it counts grows on: importMemory keeps
+    // the merged module importing it, instead of defining its own (linkStatic's default).
     const progBytes = prog.import.bytes;
     // linkStatic merges without optimizing; the exports a C program would not have (the
     // allocator's malloc, free, ...) are then removed, as they would be from a real program,
@@ -173,7 +175,7 @@ export async function prepare(w, prog, a, linking, moduleCache) {
     // Kept: the program's exports and what the runner calls (init, check, stats).
     const progExports = WebAssembly.Module.exports(new WebAssembly.Module(progBytes)).map((e) => e.name);
     const merged = await cached(`${w.id}.${a.id}.static`, hash('static-v3', linkSrc, progBytes, alloc), async () => {
-      const linked = await pooled(() => linkStatic(progBytes, { allocator: alloc, optimize: 0 }));
+      const linked = await pooled(() => linkStatic(progBytes, { allocator: alloc, optimize: 0, importMemory: true }));
       return wasmOpt(await keepExports(linked, [...progExports, ...RUNNER_EXPORTS]), '-O3');
     });
     const bytes = await counted(`${w.id}.${a.id}.static`, merged);

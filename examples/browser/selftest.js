@@ -127,7 +127,8 @@ export const CHECKS = [
       ok(missing instanceof rw.RallocError && missing.code === 'E_NO_BUILD' && /no-such-build\.wasm/.test(missing.message), `a build that cannot be fetched: ${missing}`);
       const heap = rw.createHeap();
       const r = thrown(() => heap.malloc(-1), 'malloc(-1)');
-      ok(r instanceof RangeError, `malloc(-1) throws a RangeError (${r})`);
+      ok(r instanceof rw.RallocError && r.code === 'E_BAD_OPTION' && /^malloc: size must be an integer from 0 to 4294967295, got -1$/.test(r.message),
+        `malloc(-1) throws E_BAD_OPTION saying what it got (${r})`);
     },
   },
 ];
