@@ -4,7 +4,7 @@
 // return 0 or an errno, never trap, and change nothing. (The OOM handler is set per language:
 // ralloc_import.c keeps C's, index.ts AssemblyScript's, the host's hook the JS one.)
 
-import { MAX_REQUEST, FREE, CACHED, header } from "../base/block";
+import { ALIGN, MAX_REQUEST, FREE, CACHED, header } from "../base/block";
 import { GUARDED } from "../base/config";
 import {
   EINVAL, STATS_SIZE, M_RANGE, M_USE_FREED, OP_INPLACE, OP_DEALLOC, OP_HEAP_ALLOC, OP_HEAP_FREE,
@@ -118,7 +118,8 @@ export function ralloc_heap_free(h: usize, ptr: usize): i32 {
 
 /** realloc within local heap h (same rules as realloc). */
 export function ralloc_heap_realloc(h: usize, ptr: usize, size: usize): usize {
-  return isHeapRoot(h) ? opRealloc(h, ptr, size, OP_HEAP_REALLOC) : 0;
+  if (!isHeapRoot(h)) return 0;
+  return ptr ? opRealloc(h, ptr, size, OP_HEAP_REALLOC) : opAlloc(h, size, ALIGN, true, OP_HEAP_REALLOC);
 }
 
 /** Bytes usable at ptr in local heap h, or 0. */

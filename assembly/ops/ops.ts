@@ -20,7 +20,7 @@ import { noteAlloc, noteFree, noteRealloc, liveBlocks } from "../core/counters";
 import { heapAlign, heapResize, heapOwns, heapEndsAt, heapAddMemory, takeBlock } from "../core/heap";
 import { heapAlloc, heapFree, flushCaches } from "../small/front";
 import {
-  PAGE_MAX, classOf, pageAlloc, pageWanted, pageAsksAgain, pageRoom, pageOf, pagePush, objectLive, objectSize,
+  PAGE_MAX, classOf, pageAlloc, pageWanted, pageAsksAgain, pageRoom, pageOf, pagePush, objectLive, liveFlag, objectFree, objectSize,
 } from "../small/page";
 import { growFor, growHeap, sourceOf } from "../heaps/source";
 import { checkedLive } from "../inspect/classify";
@@ -216,13 +216,12 @@ function resizeInPlace(r: usize, p: usize, s: usize, grow: bool): bool {
 }
 
 /**
- * realloc on heap r: p = 0 allocates, n = 0 frees and returns 0; otherwise resizes in place when
- * it can, else moves (copying) and frees p. Returns 0 and leaves p untouched when it cannot, or
- * when p is not a live block of r (the guarded builds report that and stop). O(1), plus the copy
- * and growth.
+ * realloc on heap r of p (not 0: the front ends allocate for realloc(0, n) themselves): n = 0
+ * frees and returns 0; otherwise resizes in place when it can, else moves (copying) and frees p.
+ * Returns 0 and leaves p untouched when it cannot, or when p is not a live block of r (the
+ * guarded builds report that and stop). O(1), plus the copy and growth.
  */
 export function opRealloc(r: usize, p: usize, n: usize, op: u32 = OP_REALLOC): usize {
-  if (!p) return opAlloc(r, n, ALIGN, true, op);
   if (PAGES) {
     let pg = pageOf(r, p);
     if (pg) return reallocObject(r, pg, p, n, op);
@@ -283,7 +282,8 @@ export function opRealloc(r: usize, p: usize, n: usize, op: u32 = OP_REALLOC): u
  *  small object moves to at least twice its size, so a buffer grown in small steps moves
  *  O(log n) times before it leaves the pages. O(1), plus the copy. */
 function reallocObject(r: usize, pg: usize, p: usize, n: usize, op: u32): usize {
-  if (!objectLive(pg, p)) return 0;
+  let f = liveFlag(pg, p);
+  if (!f) return 0;
   let size = objectSize(pg);
   let q: usize = 0; // n = 0 frees p and returns 0
   if (n) {
@@ -296,7 +296,7 @@ function reallocObject(r: usize, pg: usize, p: usize, n: usize, op: u32): usize 
     if (!q) return n <= size ? p : 0; // a shrink may always stay where it is
     memory.copy(q, p, min<usize>(size, n));
   }
-  pagePush(r, pg, p); // (one call site: it is inlined)
+  objectFree(r, pg, p, f); // (p is still live: f is its flag)
   if (q) {
     noteObjectRealloc(r, R_OBJ_REALLOC_OUT); // a move: no free call (realloc(p, 0) is one)
     opEvent(EV_REALLOC, q, n, p, size);

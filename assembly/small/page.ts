@@ -252,10 +252,15 @@ function refreshMirror(): void {
   return i * <usize>load<u8>(pg, PG_CLASS) == <usize>g ? flagAt(pg, i) : 0;
 }
 
+/** The flag of p when p is the start of a live object of page pg, else 0. O(1). */
+@inline export function liveFlag(pg: usize, p: usize): usize {
+  let f = flagOf(pg, p);
+  return f != 0 && <u32>load<u8>(f) - 1 <= 1 ? f : 0; // (1 or 2)
+}
+
 /** Whether p is the start of a live object of page pg. O(1). */
 @inline export function objectLive(pg: usize, p: usize): bool {
-  let f = flagOf(pg, p);
-  return f != 0 && <u32>load<u8>(f) - 1 <= 1; // (1 or 2)
+  return liveFlag(pg, p) != 0;
 }
 
 /** Marks live object p of page pg as holding dead pieces (features/range.ts recorded one), so
@@ -310,17 +315,22 @@ function popAfterCut(r: usize, slot: usize, pg: usize): usize {
  *  the start of a live object. O(1): free's hit, inlined there; a page that was full goes back
  *  on its class's list. */
 @inline export function pagePush(r: usize, pg: usize, p: usize): bool {
-  let f = flagOf(pg, p);
+  let f = liveFlag(pg, p);
   if (!f) return false;
+  objectFree(r, pg, p, f);
+  return true;
+}
+
+/** Frees live object p of page pg of heap r, whose flag is at f (liveFlag): onto the page's
+ *  local list; a page that was full goes back on its class's list. O(1). */
+@inline export function objectFree(r: usize, pg: usize, p: usize, f: usize): void {
   let flag = load<u8>(f);
-  if (<u32>flag - 1 > 1) return false; // (only 1 and 2 are live objects)
   store<u8>(f, FREE_OBJECT);
   if (flag == LIVE_DEAD) forgetDead(r, p, p + objectSize(pg)); // pieces freed by ralloc_dealloc
   let head = load<u32>(pg, PG_LOCAL);
   store<u32>(p, head);
   store<u32>(pg, <u32>p, PG_LOCAL);
   if (head == FULL) unfull(r, pg, p);
-  return true;
 }
 
 /** Page pg of heap r (the head of list `slot`) gave out the last object of its free list:
