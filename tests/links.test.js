@@ -98,3 +98,40 @@ for (const build of ['debug', 'security']) {
     }
   });
 }
+
+// A program that writes 4 bytes past its block forges the size of the free block after it.
+for (const build of ['release', 'small', 'debug', 'security']) {
+  describe(`${build}: a free block's size forged by a write past its live neighbour`, () => {
+    it('the forged block is never handed out: no address twice, no overlap, no trap (the guarded builds report it)', () => {
+      const r = createInstance(build, { initial: 1, maximum: 16 });
+      const neighbour = r.malloc(200);
+      const size = r.view().getUint32(neighbour - 4, true) & ~15;
+      r.view().setUint32(neighbour - 4 + size, 16, true); // the free remainder's header now says 16 bytes
+      const got = [];
+      let report = null;
+      try {
+        for (const n of [4096, 1024, 160]) {
+          for (let q = r.alignedAlloc(32, n); q; q = r.alignedAlloc(32, n)) {
+            got.push([q, n]);
+            assert.ok(got.length < 2000, `aligned_alloc(32, ${n}) keeps succeeding: ${hex(q)} handed out again?`);
+          }
+        }
+      } catch (e) {
+        if (!(e instanceof MisuseReport)) throw e;
+        report = e;
+      }
+      if (build === 'debug' || build === 'security') {
+        assert.match(report?.message ?? '', /^ralloc: corrupted free list at 0x[0-9a-f]{8} \(16 bytes\), found by aligned_alloc/);
+      } else {
+        assert.equal(report, null);
+        assert.ok(got.length > 100, `the rest of memory stays usable (${got.length} blocks)`);
+      }
+      got.push([neighbour, 200]);
+      got.sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < got.length; i++) {
+        const [p, n] = got[i - 1];
+        assert.ok(p + n <= got[i][0], `[${hex(p)}, +${n}) overlaps ${hex(got[i][0])}`);
+      }
+    });
+  });
+}

@@ -19,7 +19,7 @@
 // the list it finds fits (good fit in O(1)); growth never relies on that search (see core/heap.ts).
 
 import {
-  ALIGN_BITS, FREE, LINK_NEXT, LINK_PREV, header, nextLink, setNextLink, prevLink, setPrevLink, sizeOf,
+  ALIGN_BITS, FREE, HEADER, LINK_NEXT, LINK_PREV, header, nextLink, setNextLink, prevLink, setPrevLink, sizeOf,
 } from "../base/block";
 import {
   SL_BITS, SL_COUNT, SB_BITS, SB_SIZE, FL_COUNT, R_FLMAP, R_FREE_BYTES, R_LO, R_HI,
@@ -39,6 +39,20 @@ import { report, currentOp } from "../diag/report";
   return fl == 0
     ? <u32>(s >> ALIGN_BITS)
     : <u32>(s >> (fl + SB_BITS - 1 - SL_BITS)) ^ SL_COUNT;
+}
+
+/** The smallest size list (fl, sl) holds: the inverse of flOf and slOf. O(1). */
+@inline function listLow(fl: u32, sl: u32): usize {
+  return fl == 0 ? <usize>sl << ALIGN_BITS : <usize>(sl | SL_COUNT) << (fl + SB_BITS - 1 - SL_BITS);
+}
+
+/** Whether free block p, found in a list, has the size its header says: inside heap r, with a
+ *  footer that names p (a FREE block's, base/block.ts). A program that wrote past a block into
+ *  its free neighbour's header breaks this, and a forged size must not be taken: the block
+ *  would be handed out again, or overlap live ones. O(1): its header and footer. */
+function sound(r: usize, p: usize): bool {
+  let s = sizeOf(p);
+  return s <= <usize>field(r, R_HI) - p && load<u32>(p + s - HEADER - 4) == <u32>p; // (setFooter)
 }
 
 /** Adds free block p of size s to its list. O(1). */
@@ -175,13 +189,20 @@ export function findFree(r: usize, s: usize): usize {
   }
   if (fl < FL_COUNT) {
     let slm = load<u32>(slMapSlot(r, fl)) & (<u32>-1 << sl); // sl < 16: no oversized shift
-    if (slm) {
-      p = load<u32>(headSlot(r, fl, ctz<u32>(slm)));
-    } else {
+    if (!slm) {
       let flm = field(r, R_FLMAP) & (<u32>-1 << (fl + 1)); // fl + 1 <= 25
       if (flm) {
         fl = ctz<u32>(flm);
-        p = load<u32>(headSlot(r, fl, ctz<u32>(load<u32>(slMapSlot(r, fl)))));
+        slm = load<u32>(slMapSlot(r, fl));
+      }
+    }
+    if (slm) {
+      sl = ctz<u32>(slm);
+      p = load<u32>(headSlot(r, fl, sl));
+      if (!sound(r, p)) { // a forged header: p leaves its list (its links still lead on)
+        if (GUARDED) report(M_BAD_LIST, currentOp(), p, sizeOf(p), 0);
+        removeFree(r, p, listLow(fl, sl));
+        p = 0;
       }
     }
   }
@@ -206,7 +227,7 @@ export function scanOwnList(r: usize, s: usize): usize {
  *  scan), so it never leaves the list. O(limit). */
 function scanList(r: usize, p: usize, s: usize, limit: u32): usize {
   for (let n: u32 = 0; p != 0 && n < limit; ++n) {
-    if (sizeOf(p) >= s) return p;
+    if (sizeOf(p) >= s) return sound(r, p) ? p : 0; // (a forged size ends the scan)
     let q = nextLink(p);
     if (q != 0 && !linksBack(r, q, p, LINK_PREV)) {
       if (GUARDED) report(M_BAD_LIST, currentOp(), p, sizeOf(p), 0);

@@ -1,5 +1,5 @@
 import { insertFree, removeFree, findFree, listOf } from "../../assembly/core/bins";
-import { FREE, setHeader } from "../../assembly/base/block";
+import { FREE, setHeader, setFooter } from "../../assembly/base/block";
 import { ROOT_SIZE, R_FLMAP, R_LO, R_HI, field, setField } from "../../assembly/base/root";
 
 /** An empty root (no spans) and a scratch area to lay out free blocks by hand. Its bounds cover
@@ -13,10 +13,12 @@ function emptyRoot(): usize {
   return r;
 }
 
+/** A free block of size s laid out as the heap lays one out: header and footer. */
 function scratchBlock(s: usize): usize {
   let raw = heap.alloc(s + 32);
   let p = ((raw + 15) & ~15) + 16;
   setHeader(p, <u32>s | FREE);
+  setFooter(p, s);
   return p;
 }
 
