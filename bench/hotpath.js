@@ -39,7 +39,7 @@ const configs = hotpathConfigs(opt('--alloc')?.split(',') ?? undefined, extras).
 });
 
 const t0 = Date.now();
-const res = await countHotpath(workloads, configs, compileWorkload);
+const res = await countHotpath(workloads, configs, compileWorkload).catch((e) => { console.error(`hotpath: ${e.message}`); process.exit(2); });
 const git = (...a) => { const r = spawnSync('git', a, { cwd: BENCH_DIR, encoding: 'utf8' }); return r.status === 0 ? r.stdout.trim() : '?'; };
 const builds = configs.filter((c) => c.a.build).map((c) => {
   const b = buildBytes(c.a.build);

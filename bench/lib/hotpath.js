@@ -77,6 +77,7 @@ export async function countConfig(w, prog, c, moduleCache) {
   const steady = Object.keys(d1).every((k) => d1[k] === d2[k]);
   const span = NS[NS.length - 1] - NS[0];
   const perOp = Object.fromEntries(Object.keys(d1).map((k) => [k, (runs[2].counts[k] - runs[0].counts[k]) / span]));
+  if (perOp.instructions === 0) throw new Error(`${w.id}: run(n) does the same work for every n, so nothing is counted per operation: choose a workload whose run(n) does n operations`);
   // one operation at a time: run(n + 1) - run(n), for PAIRS consecutive n
   const seen = new Map();
   let prev = runs[0].counts;
@@ -100,7 +101,9 @@ export async function countHotpath(workloads, configs, compileWorkload) {
   for (const w of workloads) {
     const prog = await compileWorkload(w);
     out[w.id] = {};
-    await Promise.all(configs.map(async (c) => { out[w.id][c.id] = await countConfig(w, prog, c, moduleCache); }));
+    await Promise.all(configs.map(async (c) => {
+      out[w.id][c.id] = await countConfig(w, prog, c, moduleCache).catch((e) => { throw new Error(`${w.id}, ${c.id}: ${e.message}`); });
+    }));
   }
   return out;
 }
