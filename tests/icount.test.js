@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import wabtInit from 'wabt';
-import { instrumentCounts, readCounts } from '../bench/lib/icount.js';
+import { instrumentCounts, readCounts, readFunctionCounts } from '../bench/lib/icount.js';
 
 const wabt = await wabtInit();
 function wat(src) {
@@ -61,6 +61,19 @@ describe('icount: counting executed instructions', () => {
       assert.deepEqual(got, expected(n));
     });
   }
+
+  it('per function (bench:profile): $inc runs 3 instructions a call, f the rest, and the results stay the same', () => {
+    const x = new WebAssembly.Instance(new WebAssembly.Module(instrumentCounts(new Uint8Array(wat(SRC)), { perFunction: true }).bytes)).exports;
+    const y = new WebAssembly.Instance(new WebAssembly.Module(wat(SRC))).exports; // (f's result depends on memory)
+    for (const n of [0, 1, 10, 11]) {
+      const before = readFunctionCounts(x);
+      assert.equal(x.f(n), y.f(n));
+      const after = readFunctionCounts(x);
+      assert.deepEqual(after.map((c, i) => c - before[i]), [3 * n, expected(n).instructions - 3 * n, 0], `f(${n})`);
+    }
+    assert.equal(x.g(), 7);
+    assert.deepEqual(readFunctionCounts(x).slice(2), [1], 'g ran once: one global.get (its end is a marker)');
+  });
 
   it('refuses an opcode it does not know rather than miscount', () => {
     // a GC-prefixed instruction (0xfb) in a function body

@@ -37,6 +37,7 @@ export const DETAIL = ['br_ifs', 'brs', 'br_tables', 'returns', 'br_if_fallthrou
 const ALL = [...COUNTERS, ...DETAIL];
 const C = Object.fromEntries(ALL.map((n, i) => [n, i]));
 const EXPORT_PREFIX = '__icount_';
+const FN_PREFIX = 'fn';
 
 // ---- binary reading -----------------------------------------------------------------------
 
@@ -211,9 +212,14 @@ function decode(r) {
 
 // ---- the rewrite --------------------------------------------------------------------------
 
-/** the inserted increments for one segment's counts */
-function increments(counts, firstGlobal) {
+/** the inserted increments for one segment's counts (and its function's own instruction
+ *  counter, global fnGlobal, when counting per function) */
+function increments(counts, firstGlobal, fnGlobal) {
   const out = [];
+  if (fnGlobal !== undefined && counts[C.instructions]) {
+    const g = uleb(fnGlobal);
+    out.push(0x23, ...g, 0x42, ...sleb64(counts[C.instructions]), 0x7c, 0x24, ...g);
+  }
   counts.forEach((k, i) => {
     if (!k) return;
     const g = uleb(firstGlobal + i);
@@ -222,7 +228,7 @@ function increments(counts, firstGlobal) {
   return out;
 }
 
-function rewriteBody(bytes, start, end, firstGlobal) {
+function rewriteBody(bytes, start, end, firstGlobal, fnGlobal) {
   const r = new Reader(bytes, start);
   let groups = r.u32(), locals = 0;
   while (groups--) { locals += r.u32(); skipValType(r); }
@@ -231,7 +237,7 @@ function rewriteBody(bytes, start, end, firstGlobal) {
   let seg = zero(); // the counts of the segment under way
   let pending = []; // its bytes, not yet written
   const flush = () => {
-    out.push(...increments(seg, firstGlobal), ...pending);
+    out.push(...increments(seg, firstGlobal, fnGlobal), ...pending);
     seg = zero();
     pending = [];
   };
@@ -269,14 +275,19 @@ function rewriteBody(bytes, start, end, firstGlobal) {
 
 /**
  * Returns { bytes, read } where bytes is the module with the counters added and exported as
- * __icount_<name> (mutable i64 globals, COUNTERS then DETAIL), and read is readCounts.
+ * __icount_<name> (mutable i64 globals, COUNTERS then DETAIL), and read is readCounts. With
+ * perFunction, each function defined in the module also counts its own instructions, in a
+ * global exported as __icount_fn<i> (i: its index among the defined functions; readFunctionCounts).
  */
-export function instrumentCounts(bytes) {
+export function instrumentCounts(bytes, { perFunction = false } = {}) {
   const secs = sectionsOf(bytes);
   const firstGlobal = importedGlobals(bytes, secs.find((s) => s.id === 2)) +
     (() => { const g = secs.find((s) => s.id === 6); return g ? new Reader(bytes, g.start).u32() : 0; })();
-  const globalEntries = ALL.flatMap(() => [0x7e, 0x01, 0x42, 0x00, 0x0b]); // mut i64 = 0
-  const exportEntries = ALL.flatMap((name, i) => {
+  const code = secs.find((s) => s.id === 10);
+  const fns = perFunction && code ? new Reader(bytes, code.start).u32() : 0;
+  const names = [...ALL, ...Array.from({ length: fns }, (_, i) => `${FN_PREFIX}${i}`)];
+  const globalEntries = names.flatMap(() => [0x7e, 0x01, 0x42, 0x00, 0x0b]); // mut i64 = 0
+  const exportEntries = names.flatMap((name, i) => {
     const nm = new TextEncoder().encode(EXPORT_PREFIX + name);
     return [...uleb(nm.length), ...nm, 0x03, ...uleb(firstGlobal + i)];
   });
@@ -291,16 +302,15 @@ export function instrumentCounts(bytes) {
     return [...uleb(old + n), ...payload.subarray(r.pos), ...extra];
   };
   const newSecs = new Map(); // id -> payload bytes
-  newSecs.set(6, appendVec(body(6), ALL.length, globalEntries));
-  newSecs.set(7, appendVec(body(7), ALL.length, exportEntries));
-  const code = secs.find((s) => s.id === 10);
+  newSecs.set(6, appendVec(body(6), names.length, globalEntries));
+  newSecs.set(7, appendVec(body(7), names.length, exportEntries));
   if (code) {
     const r = new Reader(bytes, code.start);
     let n = r.u32();
     const out = [...uleb(n)];
-    while (n--) {
+    for (let i = 0; n--; i++) {
       const size = r.u32();
-      const b = rewriteBody(bytes, r.pos, r.pos + size, firstGlobal);
+      const b = rewriteBody(bytes, r.pos, r.pos + size, firstGlobal, fns ? firstGlobal + ALL.length + i : undefined);
       out.push(...uleb(b.length), ...b);
       r.pos += size;
     }
@@ -341,4 +351,12 @@ export function readCounts(exports) {
     o[name] = Number(g.value);
   }
   return o;
+}
+
+/** Per-function instruction counts of a module instrumented with perFunction: an array indexed
+ *  by defined function (imports excluded), from an instance's exports. */
+export function readFunctionCounts(exports) {
+  const out = [];
+  for (let g; (g = exports[`${EXPORT_PREFIX}${FN_PREFIX}${out.length}`]);) out.push(Number(g.value));
+  return out;
 }

@@ -137,9 +137,10 @@ export async function asc(label, entry, options, inputs = []) {
 /**
  * `wasm-opt <level>` over `bytes`, in-process with binaryen.js (the same binaryen release as
  * the CLI; the CLI costs ~5 s of start-up per call here). Its default pipeline at the same
- * optimize/shrink levels matches the CLI to within a few bytes per module.
+ * optimize/shrink levels matches the CLI to within a few bytes per module. `names` keeps the
+ * function names (the name section); the code is the same either way.
  */
-export async function wasmOpt(bytes, level) {
+export async function wasmOpt(bytes, level, { names = false } = {}) {
   const levels = { '-O2': [2, 0], '-O3': [3, 0], '-O4': [4, 0], '-Os': [2, 1], '-Oz': [2, 2] };
   if (!levels[level]) throw new Error(`wasmOpt: unsupported level ${level}`);
   const b = await binaryen();
@@ -148,7 +149,7 @@ export async function wasmOpt(bytes, level) {
     m.setFeatures(b.Features.All);
     b.setOptimizeLevel(levels[level][0]);
     b.setShrinkLevel(levels[level][1]);
-    b.setDebugInfo(false);
+    b.setDebugInfo(names);
     m.optimize();
     if (!m.validate()) throw new Error('wasmOpt: output does not validate');
     return m.emitBinary();
@@ -213,15 +214,18 @@ export async function instrumentGrow(bytes) {
   return { bytes: res, sites };
 }
 
-/** Removes every export except `keep` (names), so -Oz can drop what only they reach. */
-export async function keepExports(bytes, keep) {
+/** Removes every export except `keep` (names), so -Oz can drop what only they reach; `names`
+ *  keeps the function names. */
+export async function keepExports(bytes, keep, { names = false } = {}) {
   const b = await binaryen();
   const m = b.readBinary(bytes);
   m.setFeatures(b.Features.All);
-  const names = [];
-  for (let i = 0; i < m.getNumExports(); i++) names.push(b.getExportInfo(m.getExportByIndex(i)).name);
-  for (const n of names) if (!keep.includes(n)) m.removeExport(n);
+  const exported = [];
+  for (let i = 0; i < m.getNumExports(); i++) exported.push(b.getExportInfo(m.getExportByIndex(i)).name);
+  for (const n of exported) if (!keep.includes(n)) m.removeExport(n);
+  b.setDebugInfo(names);
   const res = m.emitBinary();
+  b.setDebugInfo(false);
   m.dispose();
   return res;
 }
