@@ -86,3 +86,16 @@ export const HOOKS: bool = isDefined(RALLOC_HOOKS) ? RALLOC_HOOKS != 0 : MODULE;
  *  Without the hooks there is no one to send events to: 0. */
 // @ts-ignore: compile-time constant from --use
 export const LOG: u32 = HOOKS && isDefined(RALLOC_LOG) ? RALLOC_LOG : 0;
+
+/** Whether ralloc-wasm is AssemblyScript's memory manager, and under which collector: set only
+ *  by the runtime files (`asc --runtime …/assembly/runtime/incremental`, `…/minimal`), which
+ *  declare RALLOC_RUNTIME as a global; never by --use. Then the runtime's __alloc, __realloc
+ *  and __free are ralloc-wasm's (runtime/manager.ts), no other allocator shares memory, and the
+ *  heap starts at __heap_base (platform/shim.ts). 0: not the runtime (an allocator module, or
+ *  the library beside AssemblyScript's own TLSF); RUNTIME_MINIMAL: under the collector that
+ *  leaves new memory as it is (~lib/rt/tcms); RUNTIME_INCREMENTAL: under the one that zeroes
+ *  it (~lib/rt/itcms). */
+// @ts-ignore: a global declared by the runtime files
+export const RUNTIME: u32 = isDefined(RALLOC_RUNTIME) ? RALLOC_RUNTIME : 0;
+export const RUNTIME_MINIMAL: u32 = 1;
+export const RUNTIME_INCREMENTAL: u32 = 2;

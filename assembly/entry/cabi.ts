@@ -11,7 +11,7 @@ import {
   EINVAL, ENOMEM, CHECK_GUARD, M_CHECK, M_OVERFLOW, M_BAD_HEADER, OP_FREE, OP_REALLOC, OP_USABLE,
   OP_CHECK, OP_MALLOC, OP_CALLOC, OP_ALIGNED, OP_ALLOC, STATS_SIZE,
 } from "../base/abi";
-import { shimReady, shimInit, shimMemoryEnd, shimSbrk } from "../platform/shim";
+import { shimReady, shimInit, shimDefaultBase, shimSbrk } from "../platform/shim";
 import { report } from "../diag/report";
 import { guardVerify, requestOf, GUARD_BAD_CANARY } from "../diag/guard";
 import { noteFree } from "../core/counters";
@@ -137,7 +137,7 @@ export function malloc_usable_size(p: usize): usize {
 
 /** sbrk: moves the break by delta; returns the old break or -1. Never overlaps the heap. O(1). */
 export function sbrk(delta: i32): usize {
-  if (!shimReady()) shimInit(shimMemoryEnd(), <usize>max<i32>(delta, 0));
+  if (!shimReady()) shimInit(shimDefaultBase(), <usize>max<i32>(delta, 0));
   if (!shimReady()) return <usize>-1;
   return shimSbrk(delta);
 }
