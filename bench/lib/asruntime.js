@@ -41,7 +41,7 @@ async function build(rt) {
     fs.mkdirSync(PACKAGES, { recursive: true });
     fs.symlinkSync(ROOT_DIR, path.join(PACKAGES, 'ralloc-wasm'), 'dir');
   }
-  const bytes = await asc(`asruntime-${rt.id}`, ENTRY, [...OPTIONS, '--runtime', rt.runtime, '--path', PACKAGES], rt.id === 'ralloc' ? assemblySources() : []);
+  const bytes = await asc(`asruntime-${rt.id}`, ENTRY, [...OPTIONS, '--runtime', rt.runtime, '--path', PACKAGES, ...(rt.options ?? [])], rt.id === 'tlsf' ? [] : assemblySources());
   return new WebAssembly.Module((await instrumentGrow(bytes)).bytes);
 }
 
@@ -61,50 +61,61 @@ function runOnce(module, p, n) {
   return { sum, ns, nsPerOp: ns / exports.ops(), peak: memory.buffer.byteLength, grows };
 }
 
+/** An A/B variant of ralloc-wasm's runtime built with `--use` knobs ("RALLOC_PAGES=0", …):
+ *  one more column, its id the knobs. */
+export function variant(uses) {
+  return { id: uses.join(','), label: `ralloc-wasm ${uses.join(' ')}`, runtime: RUNTIMES[1].runtime, options: uses.flatMap((u) => ['--use', u]) };
+}
+
 /**
  * Runs the programs in `mode` (full, quick, smoke: one run each, checksums only) with `reps`
- * rounds. Returns { section: the Markdown for RESULTS.md, failures: [{ what, msg }], results }.
+ * rounds, on TLSF, ralloc-wasm's runtime and the `variants` (variant(): A/B columns). Returns
+ * { section: the Markdown for RESULTS.md, failures: [{ what, msg }], results }.
  */
-export async function asruntimeBench({ mode, reps, log = () => {}, gc = () => {} }) {
+export async function asruntimeBench({ mode, reps, log = () => {}, gc = () => {}, variants = [] }) {
   const timing = mode !== 'smoke';
-  const modules = await Promise.all(RUNTIMES.map(build));
+  const runtimes = [...RUNTIMES, ...variants];
+  const modules = await Promise.all(runtimes.map(build));
   const failures = [];
   const results = {}; // results[program][runtime] = { sum, nsPerOp, byRound, peak, grows }
   for (const p of PROGRAMS) {
     const n = p.n[mode];
-    const runs = RUNTIMES.map(() => []);
+    const runs = runtimes.map(() => []);
     const attempt = (k, round) => {
       try {
         const r = runOnce(modules[k], p, n);
         if (round !== undefined) runs[k].push({ ...r, round });
       } catch (err) {
-        failures.push({ what: 'asruntime', msg: `${p.id} on ${RUNTIMES[k].id}: ${err.message}` });
+        failures.push({ what: 'asruntime', msg: `${p.id} on ${runtimes[k].id}: ${err.message}` });
       }
       gc();
     };
-    if (timing) RUNTIMES.forEach((_, k) => attempt(k));
-    for (let round = 0; round < (timing ? reps : 1); round++) RUNTIMES.forEach((_, k) => attempt(k, round));
+    if (timing) runtimes.forEach((_, k) => attempt(k));
+    for (let round = 0; round < (timing ? reps : 1); round++) runtimes.forEach((_, k) => attempt(k, round));
     const row = (results[p.id] = {});
-    RUNTIMES.forEach((rt, k) => {
+    runtimes.forEach((rt, k) => {
       const rs = runs[k];
       if (!rs.length) return;
       const byRound = [];
       for (const x of rs) byRound[x.round] = x.ns;
       row[rt.id] = { sum: rs[0].sum, nsPerOp: median(rs.map((x) => x.nsPerOp)), byRound, peak: Math.max(...rs.map((x) => x.peak)), grows: Math.max(...rs.map((x) => x.grows)) };
     });
-    const [a, b] = RUNTIMES.map((rt) => row[rt.id]);
-    if (a && b && a.sum !== b.sum) failures.push({ what: 'asruntime checksum', msg: `${p.id}: ralloc-wasm 0x${b.sum.toString(16)}, TLSF 0x${a.sum.toString(16)}` });
-    log(`asruntime ${p.id.padEnd(8)} ` + RUNTIMES.map((rt) => {
+    const a = row.tlsf;
+    for (const rt of runtimes.slice(1)) {
+      const b = row[rt.id];
+      if (a && b && a.sum !== b.sum) failures.push({ what: 'asruntime checksum', msg: `${p.id}: ${rt.label} 0x${b.sum.toString(16)}, TLSF 0x${a.sum.toString(16)}` });
+    }
+    log(`asruntime ${p.id.padEnd(8)} ` + runtimes.map((rt) => {
       const r = row[rt.id];
       return !r ? `${rt.id} FAILED` : timing ? `${rt.id} ${r.nsPerOp.toFixed(1)} ns, ${kib(r.peak)} KiB / ${r.grows}` : `${rt.id} ok`;
     }).join('  '));
   }
-  return { section: section(results, mode, reps, timing), failures, results };
+  return { section: section(results, mode, reps, timing, variants), failures, results };
 }
 
 /** TLSF's time over ralloc-wasm's on program p: the median of per-round ratios (above 1: faster). */
-export function speedup(results, p) {
-  const A = results[p]?.ralloc, T = results[p]?.tlsf;
+export function speedup(results, p, id = 'ralloc') {
+  const A = results[p]?.[id], T = results[p]?.tlsf;
   if (!A || !T) return undefined;
   const xs = [];
   for (let r = 0; r < A.byRound.length; r++) if (A.byRound[r] && T.byRound[r]) xs.push(T.byRound[r] / A.byRound[r]);
@@ -113,7 +124,7 @@ export function speedup(results, p) {
 
 const kib = (b) => (b / 1024).toFixed(0);
 
-function section(results, mode, reps, timing) {
+function section(results, mode, reps, timing, variants) {
   const L = [];
   L.push("## AssemblyScript's memory manager: its incremental collector over ralloc-wasm and over TLSF");
   L.push('');
@@ -140,6 +151,17 @@ function section(results, mode, reps, timing) {
       if (!t || !r || x === undefined) { L.push(`- ${p.id}: FAILED`); continue; }
       const memory = r.peak <= t.peak ? 'no more memory' : `**${kib(r.peak - t.peak)} KiB more memory** (${((r.peak / t.peak - 1) * 100).toFixed(1)}%)`;
       L.push(`- ${p.id}: ${x > 1 ? 'faster' : '**NOT faster**'} (${x.toFixed(2)}x), ${memory}`);
+    }
+  }
+  if (variants.length) {
+    L.push('');
+    L.push('A/B: ralloc-wasm\'s runtime built with other knobs (`--use`), same rounds.');
+    L.push('');
+    L.push('| program | variant | ns/op (x TLSF) | peak KiB / grows |');
+    L.push('| --- | --- | ---: | ---: |');
+    for (const p of PROGRAMS) for (const v of variants) {
+      const r = results[p.id]?.[v.id], x = speedup(results, p.id, v.id);
+      L.push(`| ${p.id} | ${v.id} | ${!r ? 'FAILED' : timing ? `${r.nsPerOp.toFixed(1)} (${x === undefined ? '-' : x.toFixed(2)}x)` : 'ok'} | ${r ? `${kib(r.peak)} / ${r.grows}` : '-'} |`);
     }
   }
   return L.join('\n');
