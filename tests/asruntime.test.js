@@ -6,7 +6,8 @@
 // everything is dropped. The collector is AssemblyScript's, from the installed compiler; TLSF is
 // gone. The debug knobs name a heap.free of a managed object and a write past an object exactly;
 // out of memory collects first, then stops with a message; the library's malloc refuses to
-// compile in this mode. Each module is compiled once, up front, in parallel.
+// compile in this mode; examples/as/library.ts prints the same lines both ways. Each module is
+// compiled once, up front, in parallel.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -209,6 +210,16 @@ describe('ralloc-wasm as the memory manager of AssemblyScript\'s runtime', () =>
     for (const name of ['oom-ralloc', 'oom-minimal']) {
       assert.throws(() => instance(name).hoard(1000), { message: 'ralloc-wasm: out of memory' });
     }
+  });
+
+  test('examples/as/runtime.js: library.ts prints the same lines on both runtimes; TLSF only in the stock build', async () => {
+    const { runBoth } = await import('../examples/as/runtime.js');
+    const [stock, ralloc] = await runBoth(60);
+    assert.ok(stock.lines.length >= 2, stock.lines.join('\n'));
+    assert.deepEqual(ralloc.lines, stock.lines);
+    const tlsf = Buffer.from('~lib/rt/tlsf.ts', 'utf16le'); // in the assertions' messages (the example keeps them)
+    assert.ok(Buffer.from(stock.binary).includes(tlsf));
+    assert.ok(!Buffer.from(ralloc.binary).includes(tlsf));
   });
 
   test('the library\'s malloc family refuses to compile when ralloc-wasm is the runtime', async () => {
