@@ -212,6 +212,18 @@ describe('ralloc-wasm as the memory manager of AssemblyScript\'s runtime', () =>
     }
   });
 
+  test('a LocalHeap grown from the runtime\'s heap works beside managed objects, and destroying it leaves the heap sound', () => {
+    const expected = instance('inc-stock').localHeap(2000);
+    const e = instance('inc-ralloc');
+    e.drop();
+    e.__collect();
+    const base = [e.liveBlocks(), e.bytesInUse()];
+    assert.equal(e.localHeap(2000), expected);
+    e.__collect();
+    assert.equal(e.heapCheck(), 0);
+    assert.deepEqual([e.liveBlocks(), e.bytesInUse()], base, 'the local heap\'s chunks and the strings gone');
+  });
+
   test('examples/as/runtime.js: library.ts prints the same lines on both runtimes; TLSF only in the stock build', async () => {
     const { runBoth } = await import('../examples/as/runtime.js');
     const [stock, ralloc] = await runBoth(60);

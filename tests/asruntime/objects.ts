@@ -3,7 +3,7 @@
 // workload returns a checksum of what it built, which must not depend on the runtime; what it
 // keeps lives in globals until drop(). The ralloc-wasm calls read the global heap, which is the
 // runtime's under ralloc-wasm's runtime and unused (empty, sound) under AssemblyScript's.
-import { check, stats, STATS_SIZE } from "ralloc-wasm/assembly";
+import { check, stats, STATS_SIZE, LocalHeap } from "ralloc-wasm/assembly";
 
 const ST = memory.data(<i32>STATS_SIZE);
 
@@ -172,4 +172,24 @@ export function overrun(): usize {
   let a = new Array<i32>(8);
   store<i32>(a.dataStart + 32, 0x5eed);
   return changetype<usize>(a.buffer);
+}
+
+/** A LocalHeap grown from the global heap (the runtime's, under ralloc-wasm's runtime) beside
+ *  managed strings: n blocks of 8..1,000 bytes allocated in it, every other freed, strings built
+ *  in between; then the heap is checked and destroyed. Returns the local heap's check (0: sound)
+ *  plus the strings' lengths. */
+export function localHeap(n: i32): i32 {
+  let h = LocalHeap.grow(16384)!;
+  let kept: string[] = [];
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    let p = h.alloc(8 + (i * 37) % 1000);
+    store<u32>(p, i);
+    if (i & 1) h.free(p);
+    kept.push("local " + i.toString());
+    if (kept.length > 50) { sum += kept.length; kept = []; }
+  }
+  let c = h.check();
+  h.destroy();
+  return c * 1000000 + sum;
 }
