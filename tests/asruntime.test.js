@@ -51,6 +51,7 @@ const BUILDS = {
   'inc-ralloc': ['objects.ts', '--runtime', `${RUNTIME}incremental`, '-O3', '--textFile', 'inc-ralloc.wat'],
   'min-stock': ['objects.ts', '--runtime', 'minimal', '-O3'],
   'min-ralloc': ['objects.ts', '--runtime', `${RUNTIME}minimal`, '-O3', '--textFile', 'min-ralloc.wat'],
+  'inc-config': ['objects.ts', '--config', 'runtime.asconfig.json', '-O3'], // docs/ASRUNTIME.md's asconfig line
   'inc-debug': ['objects.ts', '--runtime', `${RUNTIME}incremental`, '--debug', '--use', 'RALLOC_DEBUG=1', '--use', 'RALLOC_HOOKS=1'],
   'oom-stock': ['oom.ts', '--runtime', 'incremental', '-O3', '--maximumMemory', '32'],
   'oom-ralloc': ['oom.ts', '--runtime', `${RUNTIME}incremental`, '-O3', '--maximumMemory', '32'],
@@ -67,9 +68,13 @@ before(async () => {
   copyFileSync(join(ROOT, 'tests', 'asruntime', 'objects.ts'), join(dir, 'objects.ts'));
   writeFileSync(join(dir, 'oom.ts'), OOM);
   writeFileSync(join(dir, 'refused.ts'), REFUSED);
+  const line = /^<!-- not run: an asconfig\.json line.*\n```\n(.+)\n```$/m.exec(readFileSync(join(ROOT, 'docs', 'ASRUNTIME.md'), 'utf8'));
+  writeFileSync(join(dir, 'runtime.asconfig.json'), line ? line[1] : '{}');
   await Promise.all(Object.entries(BUILDS).map(async ([name, [file, ...options]]) => {
-    const r = await compile(dir, [file, '--config', 'asconfig.json', '--exportRuntime', ...options, '-o', `${name}.wasm`]);
+    const config = options.includes('--config') ? [] : ['--config', 'asconfig.json'];
+    const r = await compile(dir, [file, ...config, '--exportRuntime', ...options, '-o', `${name}.wasm`]);
     built[name] = r.code === 0 ? new WebAssembly.Module(readFileSync(join(dir, `${name}.wasm`))) : r.stderr;
+    if (r.code === 0) built[`${name}.bytes`] = readFileSync(join(dir, `${name}.wasm`));
   }));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -149,6 +154,11 @@ describe('ralloc-wasm as the memory manager of AssemblyScript\'s runtime', () =>
     for (const name of ['inc-ralloc', 'min-ralloc']) {
       assert.deepEqual(WebAssembly.Module.imports(moduleOf(name)).map((i) => `${i.module}.${i.name}`), ['env.abort']);
     }
+  });
+
+  test('docs/ASRUNTIME.md\'s asconfig.json line builds the same module as the flag', () => {
+    moduleOf('inc-config');
+    assert.ok(built['inc-config.bytes'].equals(built['inc-ralloc.bytes']));
   });
 
   test('incremental: the same checksums as AssemblyScript\'s TLSF; the heap sound after every collection and back to its baseline', () => {
