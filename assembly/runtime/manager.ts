@@ -89,7 +89,8 @@ const ZEROED: bool = RUNTIME == RUNTIME_MINIMAL;
 
 /** Memory ran out for a block of n bytes: under the incremental collector, a full collection
  *  and one more try (a collection may run at any allocation there); else, or when that fails
- *  too, the program stops with a message. Out of line: the cold path. */
+ *  too, the program stops with a message. O(live objects) for the collection; out of line: the
+ *  cold path. */
 function afterCollection(n: usize): usize {
   if (RUNTIME == RUNTIME_INCREMENTAL) {
     __collect();
@@ -153,14 +154,14 @@ function moved(ptr: usize, size: usize, m: usize): usize {
 }
 
 /** heap.realloc was given a pointer heap.alloc did not return (release: the guarded builds name
- *  it exactly before this): stops the program. */
+ *  it exactly before this): stops the program. O(1). */
 function notAllocated(): void {
   abort("ralloc-wasm: heap.realloc of a pointer heap.alloc did not return");
 }
 
 /** realloc could not resize the general block below ptr to m + 16 bytes: stops for a pointer
  *  heap.alloc did not return, else moves the block (its mmInfo word with it) into one found
- *  after a collection. Returns the new block. Out of line: the cold path. */
+ *  after a collection. Returns the new block. O(live objects) + copy; out of line: the cold path. */
 function reallocFailed(ptr: usize, m: usize): usize {
   if (!malloc_usable_size(ptr - PREFIX)) notAllocated();
   let q = afterCollection(m + PREFIX);
