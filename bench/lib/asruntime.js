@@ -128,7 +128,7 @@ function section(results, mode, reps, timing, variants) {
   const L = [];
   L.push("## AssemblyScript's memory manager: its incremental collector over ralloc-wasm and over TLSF");
   L.push('');
-  L.push(`\`bench/asruntime/programs.ts\`, built with \`${OPTIONS.join(' ')}\` twice: \`--runtime incremental\` (AssemblyScript's collector over its TLSF) and \`--runtime …/ralloc-wasm/assembly/runtime/incremental\` (the same collector over ralloc-wasm release). Each run a fresh instance. ${timing ? `Median of ${reps} rounds after a warm-up run, interleaved; "x TLSF" is the median over rounds of TLSF's time / ralloc-wasm's time in the same round (above 1: faster).` : 'Smoke run: checksums only.'} "peak": the memory's size at the end of the run, in KiB (it never shrinks; both start at the same size), and the memory.grow calls made.`);
+  L.push(`\`bench/asruntime/programs.ts\`, built with \`${OPTIONS.join(' ')}\` twice: \`--runtime incremental\` (AssemblyScript's collector over its TLSF) and \`--runtime …/ralloc-wasm/assembly/runtime/incremental\` (the same collector over ralloc-wasm release, with the runtime's defaults: pages up to 512 bytes, a doubling heap; docs/ASRUNTIME.md). Each run a fresh instance. ${timing ? `Median of ${reps} rounds after a warm-up run, interleaved; "x TLSF" is the median over rounds of TLSF's time / ralloc-wasm's time in the same round (above 1: faster).` : 'Smoke run: checksums only.'} "peak": the memory's size at the end of the run, in KiB (it never shrinks; both start at the same size), and the memory.grow calls made.`);
   L.push('');
   for (const p of PROGRAMS) L.push(`- **${p.id}**: ${p.title}; ${p.n[mode].toLocaleString('en-US')} operations (one: ${p.op})`);
   L.push('');
