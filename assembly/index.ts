@@ -1,10 +1,13 @@
 // index.ts — ralloc-wasm as an AssemblyScript library:
 //   import { malloc, free, alloc, dealloc, LocalHeap, setOomHandler } from "ralloc-wasm/assembly";
-// The C names (malloc, free, ...) are re-exported as they are; ralloc's own calls (ralloc_alloc,
-// ralloc_check, ...) take the same words in camelCase (alloc, check, ...). Everything here works
-// on the global heap unless it says otherwise. Built without knobs, a module using it imports
-// nothing for it (no host hooks: base/config.ts's MODULE and HOOKS), and it shares memory with
-// any AssemblyScript runtime (incremental, minimal or stub).
+// The C names (malloc, free, ...) are entry/cabi.ts's, as they are; ralloc's own calls
+// (ralloc_alloc, ralloc_check, ...) take the same words in camelCase (alloc, check, ...).
+// Everything here works on the global heap unless it says otherwise. Built without knobs, a
+// module using it imports nothing for it (no host hooks: base/config.ts's MODULE and HOOKS), and
+// it shares memory with any AssemblyScript runtime (incremental, minimal or stub). When
+// ralloc-wasm is itself the runtime's memory manager (runtime/), the global heap is the
+// runtime's: the calls that allocate, resize or free there refuse to compile
+// (refusedUnderRuntime), and heap.alloc, heap.realloc and heap.free are ralloc-wasm's.
 
 import {
   ralloc_alloc, ralloc_try_alloc, ralloc_inplace_realloc, ralloc_dealloc, ralloc_donate, ralloc_trim,
@@ -13,18 +16,66 @@ import {
 } from "./entry/api";
 import { setOomHandlerIndex } from "./platform/oom";
 import { ralloc_assert_no_leak } from "./inspect/walk";
-import { ralloc_check, ralloc_stats } from "./entry/cabi";
+import { ralloc_check, ralloc_stats, refusedUnderRuntime } from "./entry/cabi";
+import * as cabi from "./entry/cabi";
 
-export {
-  malloc, free, realloc, calloc, aligned_alloc, posix_memalign, memalign, malloc_usable_size,
-  sbrk, ralloc_init, ralloc_check, ralloc_stats,
-} from "./entry/cabi";
+export { sbrk, ralloc_init, ralloc_check, ralloc_stats } from "./entry/cabi";
 export { EINVAL, ENOMEM, STATS_SIZE, STATS_VERSION } from "./base/abi";
 // typed cell allocators (alloc-no-stdlib's model): docs/CELLS.md
 export { Cell, CellView, Allocator, OnFree } from "./features/cell";
 export { StackAllocator } from "./features/stack";
 export { CellPool, GlobalPool } from "./features/pool";
 export { HeapAlloc, HeapAllocUninitialized, HeapPrealloc, CallocPool } from "./entry/cells";
+
+// The C malloc family (entry/cabi.ts: C's semantics), refused under ralloc-wasm's own runtime.
+
+/** n bytes at a multiple of 16, or 0. O(1), plus growth. */
+export function malloc(n: usize): usize {
+  refusedUnderRuntime();
+  return cabi.malloc(n);
+}
+
+/** Frees p (0 and bad pointers are ignored; the guarded builds name a bad one). O(1). */
+export function free(p: usize): void {
+  refusedUnderRuntime();
+  cabi.free(p);
+}
+
+/** Resizes p to n bytes, in place when it can; keeps p on failure (0). O(1) + copy. */
+export function realloc(p: usize, n: usize): usize {
+  refusedUnderRuntime();
+  return cabi.realloc(p, n);
+}
+
+/** count * size zeroed bytes; 0 when the product overflows. O(n). */
+export function calloc(count: usize, size: usize): usize {
+  refusedUnderRuntime();
+  return cabi.calloc(count, size);
+}
+
+/** n bytes at a multiple of align (a power of two), or 0. O(1), plus growth. */
+export function aligned_alloc(align: usize, n: usize): usize {
+  refusedUnderRuntime();
+  return cabi.aligned_alloc(align, n);
+}
+
+/** POSIX posix_memalign: 0 and *out set, or EINVAL / ENOMEM. O(1), plus growth. */
+export function posix_memalign(out: usize, align: usize, n: usize): i32 {
+  refusedUnderRuntime();
+  return cabi.posix_memalign(out, align, n);
+}
+
+/** memalign: as aligned_alloc. */
+export function memalign(align: usize, n: usize): usize {
+  refusedUnderRuntime();
+  return cabi.memalign(align, n);
+}
+
+/** Bytes usable at p, or 0. O(1). */
+export function malloc_usable_size(p: usize): usize {
+  refusedUnderRuntime();
+  return cabi.malloc_usable_size(p);
+}
 
 /** Walks the whole global heap (ralloc_check): 0 when every invariant holds, else the code of
  *  the first broken one. O(blocks). */
@@ -41,21 +92,25 @@ export function stats(out: usize): usize {
 /** size bytes at a multiple of align (any value from 1 up); 0 when memory runs out, after the
  *  OOM handler had its one chance. O(1), plus growth. */
 export function alloc(size: usize, align: usize = 16): usize {
+  refusedUnderRuntime();
   return ralloc_alloc(size, align);
 }
 
 /** As alloc, but returns 0 at once when memory runs out: never calls the OOM handler. */
 export function tryAlloc(size: usize, align: usize = 16): usize {
+  refusedUnderRuntime();
   return ralloc_try_alloc(size, align);
 }
 
 /** Resizes ptr to size bytes without moving it: ptr, or 0 (ptr unchanged). Shrinking always works. */
 export function inplaceRealloc(ptr: usize, size: usize): usize {
+  refusedUnderRuntime();
   return ralloc_inplace_realloc(ptr, size);
 }
 
 /** Frees [ptr, ptr + size), any part of one live block; false (nothing changed) otherwise. */
 export function dealloc(ptr: usize, size: usize): bool {
+  refusedUnderRuntime();
   return ralloc_dealloc(ptr, size) == 0;
 }
 

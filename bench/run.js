@@ -6,7 +6,8 @@
 //   node bench/run.js            full run, writes bench/RESULTS.md (minutes)
 //   node bench/run.js --quick    smaller n, 5 repetitions (under a minute once built)
 //   node bench/run.js --smoke    checksums and heap checks only, no timing
-// After the C workloads, the AssemblyScript cell allocators' workloads (bench/lib/cells.js).
+// After the C workloads, the AssemblyScript cell allocators' workloads (bench/lib/cells.js) and
+// AssemblyScript programs on ralloc-wasm's runtime against AssemblyScript's own (bench/lib/asruntime.js).
 // Options: --reps N, --only w1,w2 (workloads), --alloc a,b (allocators), --extra NAME=FILE.wasm
 // (another ralloc-wasm build beside them, for an A/B; repeatable), --keep-going (do not stop at
 // the first wrong checksum), --no-write, --write (also in --quick mode).
@@ -33,6 +34,7 @@ import { WORKLOADS, SEED, compileWorkload } from './lib/workloads.js';
 import { ALLOCATORS, available, buildBytes, instantiate, linkStaticFn, prepare } from './lib/allocators.js';
 import { codeSizes } from './lib/codesize.js';
 import { cellsBench } from './lib/cells.js';
+import { asruntimeBench } from './lib/asruntime.js';
 import { BENCH_DIR, OUT_DIR, versions } from './lib/toolchain.js';
 import { EMCC_ALLOCATORS, emccVersion } from './lib/emcc.js';
 
@@ -277,6 +279,11 @@ for (const w of workloads) {
 const cells = onlyW || onlyA || extras.length ? null : await cellsBench({ mode, reps, log, gc });
 if (cells) failures.push(...cells.failures.map((f) => ({ w: 'cells', c: '-', ...f })));
 
+// ---- AssemblyScript's memory manager (bench/lib/asruntime.js): with the whole run only -------
+
+const asrt = onlyW || onlyA || extras.length ? null : await asruntimeBench({ mode, reps, log, gc });
+if (asrt) failures.push(...asrt.failures.map((f) => ({ w: 'asruntime', c: '-', ...f })));
+
 // ---- code size -----------------------------------------------------------------------------
 
 let sizes = null;
@@ -499,6 +506,7 @@ function report() {
     L.push(hotpath);
   }
   if (cells) { L.push(''); L.push(cells.section); }
+  if (asrt) { L.push(''); L.push(asrt.section); }
   const ts = targets();
   if (ts.length) {
     L.push(''); L.push('## Targets of the small-object-engine issue (release build)'); L.push('');

@@ -1,6 +1,6 @@
 // The architecture of assembly/, enforced: docs/ARCHITECTURE.md's map lists every source file
 // once, in layer order (base, platform, diag, core, small, heaps, features, inspect, ops,
-// entry), and a file may import only files listed before it (its own layer's earlier files, or
+// entry, runtime), and a file may import only files listed before it (its own layer's earlier files, or
 // layers below): no upward import, no cycle. Only the shim touches memory.grow / memory.size.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const asm = join(root, 'assembly');
-const LAYERS = ['base', 'platform', 'diag', 'core', 'small', 'heaps', 'features', 'inspect', 'ops', 'entry'];
+const LAYERS = ['base', 'platform', 'diag', 'core', 'small', 'heaps', 'features', 'inspect', 'ops', 'entry', 'runtime'];
 
 /** Every .ts file under assembly/, as a path relative to assembly/. */
 function sources(dir = asm) {

@@ -4,18 +4,21 @@
 // (or in asconfig.json's "use" list); docs/BUILDS.md lists them with their defaults.
 // Build flavours (debug, security) are knobs too, set by the asconfig targets.
 
-/** Largest request (bytes) served by the small-object quick lists; 0 turns them off. */
+/** Largest request (bytes) served by the small-object paths (pages, quick lists); 0 turns them
+ *  off. 512 by default as AssemblyScript's memory manager (RALLOC_RUNTIME, below): a page per
+ *  size class up to 1 KiB held 75% more memory than TLSF on string building (docs/ASRUNTIME.md). */
 // @ts-ignore: compile-time constant from --use
-export const SMALL_MAX: usize = isDefined(RALLOC_SMALL_MAX) ? RALLOC_SMALL_MAX : 1024;
+export const SMALL_MAX: usize = isDefined(RALLOC_SMALL_MAX) ? RALLOC_SMALL_MAX : isDefined(RALLOC_RUNTIME) ? 512 : 1024;
 
 /** Most bytes the quick lists may cache; past it, frees go straight to the general heap. */
 // @ts-ignore: compile-time constant from --use
 export const QUICK_LIMIT: usize = isDefined(RALLOC_QUICK_LIMIT) ? RALLOC_QUICK_LIMIT : 262144;
 
 /** Growth: each memory.grow adds at least (heap size >> GROW_SHIFT) while the heap is smaller
- *  than GROW_LARGE_PAGES; 0 doubles, 1 adds half. */
+ *  than GROW_LARGE_PAGES; 0 doubles, 1 adds half. 0 by default as AssemblyScript's memory
+ *  manager, as its TLSF grows: fewer grows, and less memory with SMALL_MAX 512 (docs/ASRUNTIME.md). */
 // @ts-ignore: compile-time constant from --use
-export const GROW_SHIFT: u32 = isDefined(RALLOC_GROW_SHIFT) ? RALLOC_GROW_SHIFT : 1;
+export const GROW_SHIFT: u32 = isDefined(RALLOC_GROW_SHIFT) ? RALLOC_GROW_SHIFT : isDefined(RALLOC_RUNTIME) ? 0 : 1;
 
 /** Growth of a large heap (GROW_LARGE_PAGES or more): at least (heap size >> GROW_SHIFT_LARGE),
  *  so the last step overshoots the need by at most that fraction (3: an eighth). */
@@ -86,3 +89,16 @@ export const HOOKS: bool = isDefined(RALLOC_HOOKS) ? RALLOC_HOOKS != 0 : MODULE;
  *  Without the hooks there is no one to send events to: 0. */
 // @ts-ignore: compile-time constant from --use
 export const LOG: u32 = HOOKS && isDefined(RALLOC_LOG) ? RALLOC_LOG : 0;
+
+/** Whether ralloc-wasm is AssemblyScript's memory manager, and under which collector: set only
+ *  by the runtime files (`asc --runtime …/assembly/runtime/incremental`, `…/minimal`), which
+ *  declare RALLOC_RUNTIME as a global; never by --use. Then the runtime's __alloc, __realloc
+ *  and __free are ralloc-wasm's (runtime/manager.ts), no other allocator shares memory, and the
+ *  heap starts at __heap_base (platform/shim.ts). 0: not the runtime (an allocator module, or
+ *  the library beside AssemblyScript's own TLSF); RUNTIME_MINIMAL: under the collector that
+ *  leaves new memory as it is (~lib/rt/tcms); RUNTIME_INCREMENTAL: under the one that zeroes
+ *  it (~lib/rt/itcms). */
+// @ts-ignore: a global declared by the runtime files
+export const RUNTIME: u32 = isDefined(RALLOC_RUNTIME) ? RALLOC_RUNTIME : 0;
+export const RUNTIME_MINIMAL: u32 = 1;
+export const RUNTIME_INCREMENTAL: u32 = 2;

@@ -6,12 +6,12 @@
 // realloc leaves p untouched, errors return 0 (or an errno) and never trap.
 
 import { ALIGN, MAX_REQUEST, SIZE_MASK, blockSizeFor, sizeOf } from "../base/block";
-import { GUARDED, PAGES } from "../base/config";
+import { GUARDED, PAGES, RUNTIME } from "../base/config";
 import {
   EINVAL, ENOMEM, CHECK_GUARD, M_CHECK, M_OVERFLOW, M_BAD_HEADER, OP_FREE, OP_REALLOC, OP_USABLE,
   OP_CHECK, OP_MALLOC, OP_CALLOC, OP_ALIGNED, OP_ALLOC, STATS_SIZE,
 } from "../base/abi";
-import { shimReady, shimInit, shimMemoryEnd, shimSbrk } from "../platform/shim";
+import { shimReady, shimInit, shimDefaultBase, shimSbrk } from "../platform/shim";
 import { report } from "../diag/report";
 import { guardVerify, requestOf, GUARD_BAD_CANARY } from "../diag/guard";
 import { noteFree } from "../core/counters";
@@ -137,7 +137,7 @@ export function malloc_usable_size(p: usize): usize {
 
 /** sbrk: moves the break by delta; returns the old break or -1. Never overlaps the heap. O(1). */
 export function sbrk(delta: i32): usize {
-  if (!shimReady()) shimInit(shimMemoryEnd(), <usize>max<i32>(delta, 0));
+  if (!shimReady()) shimInit(shimDefaultBase(), <usize>max<i32>(delta, 0));
   if (!shimReady()) return <usize>-1;
   return shimSbrk(delta);
 }
@@ -176,4 +176,13 @@ export function checkOrStop(r: usize, op: u32): u32 {
 export function ralloc_stats(out: usize): usize {
   if (out) writeStats(globalHeapRoot(), out);
   return STATS_SIZE;
+}
+
+/** Stops the compile where a program would allocate from the global heap itself while
+ *  ralloc-wasm is AssemblyScript's memory manager (the RUNTIME knob): its pages then hold the
+ *  runtime's objects, each with its mmInfo word in the last word of the object before it
+ *  (runtime/manager.ts), which an object of the program's could overwrite. The library's entry
+ *  points call it (index.ts, cells.ts); the manager does not. */
+@inline export function refusedUnderRuntime(): void {
+  if (RUNTIME) ERROR("ralloc-wasm is this module's runtime (--runtime …/ralloc-wasm/assembly/runtime/…): allocate with heap.alloc, heap.realloc and heap.free, or a LocalHeap, not with the global heap's malloc family or a cell allocator over it");
 }

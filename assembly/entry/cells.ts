@@ -20,7 +20,7 @@ import {
 } from "../features/records";
 import { CellAllocator, A_OWN, A_OWN2, A_TABLE, stateInit, onFreeOf } from "../features/allocator";
 import { CellPool } from "../features/pool";
-import { malloc, calloc, free as mallocFree } from "./cabi";
+import { malloc, calloc, free as mallocFree, refusedUnderRuntime } from "./cabi";
 
 const H_ZEROED: usize = A_OWN;
 const H_CHUNK: usize = A_OWN2;
@@ -78,6 +78,7 @@ function addRecords(s: usize): void {
 /** The state of a HeapAlloc of T (above), from malloc, with its first chunk of records; stops
  *  the program when malloc cannot give them. O(1). */
 function heapState<T>(zeroed: bool, onFree: OnFree, kind: u32): HeapEngine {
+  refusedUnderRuntime();
   let s = malloc(H_TABLE + tableHeaderSize(MOST_CHUNKS));
   let records = malloc(<usize>FIRST_CHUNK * RECORD);
   if (!s || !records) cellsExhausted<T>(kind, 0, "malloc could not give its first " + FIRST_CHUNK.toString() + " cell records");
@@ -108,6 +109,7 @@ export class HeapAllocUninitialized<T> extends CellAllocator<T, HeapEngine> {
 
 /** Stops the program unless `mem`, the memory asked of `from` for a pool of `bytes`, was given. */
 function poolMemory<T>(mem: usize, bytes: usize, kind: u32, from: string): usize {
+  refusedUnderRuntime();
   if (!mem) throw new Error(kindName<T>(kind) + ": " + from + " could not give a pool of " + bytes.toString() + " bytes");
   return mem;
 }

@@ -5,7 +5,7 @@
 import { ALIGN, MIN_BLOCK, MAX_REQUEST, blockSizeFor, alignUp } from "../base/block";
 import { ROOT_SIZE, R_SOURCE, ROOT_MAGIC, SOURCE_SHIM, setField } from "../base/root";
 import { PAGES } from "../base/config";
-import { shimReady, shimInit, shimMemoryEnd, shimClaim, shimBreak } from "../platform/shim";
+import { shimReady, shimInit, shimDefaultBase, shimClaim, shimBreak } from "../platform/shim";
 import { oomRetry } from "../platform/oom";
 import { SPAN_OVERHEAD } from "../core/span";
 import { heapCreate } from "../core/heap";
@@ -30,8 +30,9 @@ export function globalHeap(s: usize): usize {
  *  enough for a block of size s. O(root). */
 function makeGlobalHeap(s: usize): usize {
   let need = ROOT_SIZE + SPAN_OVERHEAD + ALIGN + max<usize>(s, MIN_BLOCK);
-  // (Embedded in an AssemblyScript module, the shim places itself above the runtime's memory.)
-  if (!shimReady()) shimInit(shimMemoryEnd(), need);
+  // (Embedded in an AssemblyScript module, the shim places itself above the runtime's memory;
+  // as AssemblyScript's memory manager, at __heap_base.)
+  if (!shimReady()) shimInit(shimDefaultBase(), need);
   if (!shimReady()) return 0;
   let start = shimClaim(need);
   if (!start) return 0;

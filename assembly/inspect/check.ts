@@ -46,7 +46,7 @@ import { spanNext, spanEnd, spanFirst } from "../core/span";
 import { deadSlot } from "../core/dead";
 import { liveBlocks, heldBytes } from "../core/counters";
 import {
-  REGION_BITS, pageOf, pageLive, isTable, firstOf, objectSize, capacityOf, freeHead, localHead,
+  REGION_BITS, pageOf, pageLive, isTable, flagsEnd, objectSize, capacityOf, freeHead, localHead,
   nextPage, prevPage, objectLive, bumpOf, objectAround, pageClass, pageRegions, tableEntry,
   pageIntact, pageFull, linkLo, flagOfIndex, pageTotals,
 } from "../small/page";
@@ -227,7 +227,7 @@ function checkPage(r: usize, pg: usize, size: usize): u32 {
     if (i >= bump ? f != 3 : f > 2) return CHECK_PAGE;
     if (i < bump && f) live++;
   }
-  for (let i = cap; <usize>40 + i < firstOf(pg); ++i) if (flagOfIndex(pg, i)) return CHECK_PAGE; // padding
+  for (let i = cap; <usize>40 + i < flagsEnd(pg); ++i) if (flagOfIndex(pg, i)) return CHECK_PAGE; // padding
   let free = countList(pg, freeHead(pg), cap - live);
   if (free < 0) return CHECK_PAGE;
   let full = pageFull(pg);

@@ -26,8 +26,12 @@
 // it took (stubSkipTo): one stub object from the allocator's next byte to the end of memory, less
 // the last 16 bytes, where the allocator's next object header goes; the shim never hands those
 // out. Memory the stub grows afterwards is foreign growth, skipped like any other.
+//
+// When ralloc-wasm is itself AssemblyScript's memory manager (the RUNTIME knob, set by the
+// files of assembly/runtime/), no other allocator holds memory: the heap starts at __heap_base,
+// right above the program's static data and stack, as AssemblyScript's TLSF would.
 
-import { GROW_SHIFT, GROW_SHIFT_LARGE, GROW_LARGE_PAGES, GROW_MIN_PAGES, MODULE } from "../base/config";
+import { GROW_SHIFT, GROW_SHIFT_LARGE, GROW_LARGE_PAGES, GROW_MIN_PAGES, MODULE, RUNTIME } from "../base/config";
 
 /** Nothing at or above this address is handed out, so every end fits in a u32. */
 export const MAX_END: u64 = 0xFFFF_FFF0;
@@ -81,8 +85,15 @@ export function shimInit(base: usize, reserve: usize): void {
  *  other grows). The stub's bump allocator holds memory up to its next byte, below the end, and
  *  is moved past what the shim takes as it grows. O(1), plus the TLSF's start. */
 function runtimeEnd(): usize {
+  if (RUNTIME) return __heap_base; // ralloc-wasm is the runtime's memory manager: nothing else holds memory
   if (ASC_RUNTIME != 0) heap.free(heap.alloc(16));
   return shimMemoryEnd();
+}
+
+/** Where a heap starts when no base was given (ralloc_init): the end of memory, so it overlaps
+ *  nothing; __heap_base when ralloc-wasm is AssemblyScript's memory manager (RUNTIME). O(1). */
+@inline export function shimDefaultBase(): usize {
+  return RUNTIME ? __heap_base : shimMemoryEnd();
 }
 
 /** Bytes of memory as it is now, in u64: at 65536 pages (4 GiB) pages << 16 would wrap to 0 in

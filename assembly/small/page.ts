@@ -31,6 +31,8 @@
 //           nothing; malloc pops only an object flagged 0. Zero up to `first`.
 //   first = 40 + cap rounded up to 16; objects end at least 16 bytes before q + R × 4096, where
 //   the next block's header sits (the page block's size is exactly R × 4096, so pages tile).
+//   As AssemblyScript's memory manager (RUNTIME), 8 more bytes before rounding: the word just
+//   below each object holds its mmInfo (runtime/manager.ts), the first object's included.
 //
 // Invariants (inspect/check.ts): a page is in its class's list exactly when it has a free
 // object, and then its free list is not empty; its free and local lists and the objects from
@@ -53,7 +55,7 @@ import {
   classSlot, classPagesSlot,
   field, setField,
 } from "../base/root";
-import { SMALL_MAX, PAGES } from "../base/config";
+import { SMALL_MAX, PAGES, RUNTIME } from "../base/config";
 import { findFree } from "../core/bins";
 import { forgetDead } from "../core/dead";
 import { freeBlock, takeBlock, heapAlign, heapTake } from "../core/heap";
@@ -108,9 +110,18 @@ export function capacityFor(c: usize, regions: usize): usize {
   return firstFor(cap) + cap * size > end ? cap - 1 : cap; // (rounding the flags up costs at most one)
 }
 
+/** Bytes kept clear between a page's flags (and their zero padding) and its first object: as
+ *  AssemblyScript's memory manager, the last 4 hold the first object's mmInfo word. */
+const RUNTIME_WORD: usize = RUNTIME ? 8 : 0;
+
 /** Offset of the first object of a page holding cap objects. O(1). */
 @inline function firstFor(cap: usize): usize {
-  return (PG_FLAGS + cap + 15) & ~15;
+  return (PG_FLAGS + cap + RUNTIME_WORD + 15) & ~15;
+}
+
+/** Offset of the end of page pg's flags and their zero padding (a multiple of 8 past them). O(1). */
+@inline export function flagsEnd(pg: usize): usize {
+  return firstOf(pg) - RUNTIME_WORD;
 }
 
 /** ⌈65536 / c⌉, the multiplier that turns a granule offset into an object index. O(1). */
@@ -376,7 +387,7 @@ function thread(r: usize, pg: usize): usize {
 /** Live objects in page pg: the flags that are 1 or 2. O(cap / 8). */
 function liveIn(pg: usize): usize {
   let n: usize = 0;
-  let f = pg + PG_FLAGS, end = pg + firstOf(pg); // the flags and their zero padding
+  let f = pg + PG_FLAGS, end = pg + flagsEnd(pg); // the flags and their zero padding
   for (; f < end; f += 8) {
     let w = load<u64>(f);
     n += <usize>popcnt<u64>((w ^ (w >> 1)) & 0x0101_0101_0101_0101); // (1 and 2: one low bit set)

@@ -30,7 +30,7 @@ const ENTRY = path.join(BENCH_DIR, 'cells', 'cells.ts');
 const OPTIONS = ['-O3', '--noAssert', '--runtime', 'incremental', '--exportRuntime'];
 
 /** The texts of assembly/ (the allocator the module builds in), for the compile cache's key. */
-function assemblySources(dir = path.join(ROOT_DIR, 'assembly')) {
+export function assemblySources(dir = path.join(ROOT_DIR, 'assembly')) {
   return fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name)).flatMap((d) => {
     const p = path.join(dir, d.name);
     return d.isDirectory() ? assemblySources(p) : d.name.endsWith('.ts') ? [p, fs.readFileSync(p, 'utf8')] : [];
