@@ -10,15 +10,23 @@
 // @ts-ignore: compile-time constant from --use
 export const SMALL_MAX: usize = isDefined(RALLOC_SMALL_MAX) ? RALLOC_SMALL_MAX : isDefined(RALLOC_RUNTIME) ? 512 : 1024;
 
+/** Requests a class without pages makes before it gets its first page (small/page.ts
+ *  pageWanted; at most 255): until then a general block serves each, as a class used for a
+ *  handful of objects would hold a whole page for them. The counts start again whenever memory
+ *  runs out, so a class that asked for a few objects over the heap's life gets no page then. */
+// @ts-ignore: compile-time constant from --use
+export const PAGE_ASKS: u32 = isDefined(RALLOC_PAGE_ASKS) ? min<u32>(RALLOC_PAGE_ASKS, 255) : 16;
+
 /** Most bytes the quick lists may cache; past it, frees go straight to the general heap. */
 // @ts-ignore: compile-time constant from --use
 export const QUICK_LIMIT: usize = isDefined(RALLOC_QUICK_LIMIT) ? RALLOC_QUICK_LIMIT : 262144;
 
 /** Growth: each memory.grow adds at least (heap size >> GROW_SHIFT) while the heap is smaller
- *  than GROW_LARGE_PAGES; 0 doubles, 1 adds half. 0 by default as AssemblyScript's memory
- *  manager, as its TLSF grows: fewer grows, and less memory with SMALL_MAX 512 (docs/ASRUNTIME.md). */
+ *  than GROW_LARGE_PAGES; 0 doubles, 1 adds half. 2 (a quarter) by default as AssemblyScript's
+ *  memory manager: doubling or adding half overshot TLSF's memory by a wasm page on string
+ *  building and map churn (docs/ASRUNTIME.md). */
 // @ts-ignore: compile-time constant from --use
-export const GROW_SHIFT: u32 = isDefined(RALLOC_GROW_SHIFT) ? RALLOC_GROW_SHIFT : isDefined(RALLOC_RUNTIME) ? 0 : 1;
+export const GROW_SHIFT: u32 = isDefined(RALLOC_GROW_SHIFT) ? RALLOC_GROW_SHIFT : isDefined(RALLOC_RUNTIME) ? 2 : 1;
 
 /** Growth of a large heap (GROW_LARGE_PAGES or more): at least (heap size >> GROW_SHIFT_LARGE),
  *  so the last step overshoots the need by at most that fraction (3: an eighth). */

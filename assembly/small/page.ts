@@ -55,7 +55,7 @@ import {
   classSlot, classPagesSlot,
   field, setField,
 } from "../base/root";
-import { SMALL_MAX, PAGES, RUNTIME } from "../base/config";
+import { SMALL_MAX, PAGES, PAGE_ASKS, RUNTIME } from "../base/config";
 import { findFree } from "../core/bins";
 import { forgetDead } from "../core/dead";
 import { freeBlock, takeBlock, heapAlign, heapTake } from "../core/heap";
@@ -455,12 +455,6 @@ function freeMeta(r: usize, p: usize): void {
   freeBlock(r, p);
 }
 
-/** Requests a class without pages makes before it gets its first page: until then a general
- *  block serves each (a class used for a handful of objects would hold a whole page for them,
- *  which under a memory cap is memory other requests need). The counts start again whenever
- *  memory runs out (pageAsksAgain), so a class that asked for a few objects over the heap's
- *  life gets no page then. */
-export const PAGE_ASKS: u32 = 16;
 
 /** Memory for a request of heap r could not be had (ops/ops.ts): classes without pages ask
  *  afresh. O(classes). */
