@@ -53,7 +53,8 @@ import {
   classSlot, classPagesSlot,
   field, setField,
 } from "../base/root";
-import { SMALL_MAX, PAGES } from "../base/config";
+import { SMALL_MAX, PAGES, THREADS } from "../base/config";
+import { lockTake, lockGive } from "../platform/lock";
 import { findFree } from "../core/bins";
 import { forgetDead } from "../core/dead";
 import { freeBlock, takeBlock, heapAlign, heapTake } from "../core/heap";
@@ -547,11 +548,13 @@ function tableCovers(r: usize, pg: usize, regions: usize): bool {
   setHeader(t, header(t) | META);
   if (cover) memory.copy(t, old, cover);
   memory.fill(t + cover, 0, bigger - cover);
+  if (THREADS) lockTake(); // threads: another thread reads this table under the lock (ops/foreign.ts)
   setField(r, R_PT, <u32>t);
   setField(r, R_PT_BASE, <u32>base);
   setField(r, R_PT_COVER, <u32>bigger);
   if (r == mRoot) refreshMirror();
   if (old) freeMeta(r, old);
+  if (THREADS) lockGive();
   return true;
 }
 
@@ -583,11 +586,13 @@ export function pageFlush(r: usize): bool {
 function tableDropWhenEmpty(r: usize): void {
   let t = <usize>field(r, R_PT), cover = <usize>field(r, R_PT_COVER); // a multiple of 16
   for (let i: usize = 0; i < cover; i += 8) if (load<u64>(t + i)) return;
+  if (THREADS) lockTake(); // (as in tableCovers)
   setField(r, R_PT, 0);
   setField(r, R_PT_BASE, 0);
   setField(r, R_PT_COVER, 0);
   if (r == mRoot) refreshMirror();
   freeMeta(r, t);
+  if (THREADS) lockGive();
 }
 
 /** Whether block p of heap r is its page table. O(1). */
