@@ -531,23 +531,37 @@ function pageBlock(r: usize, bytes: usize): usize {
 
 /** Makes heap r's page table cover the regions of a page at pg, making or doubling it from the
  *  heap's free memory as needed; false when it cannot (pg below the table's base, or no free
- *  block large enough). O(table) when it grows, else O(1). */
+ *  block large enough). Threads: a thread heap is handed chunks below its first one too, so the
+ *  table's base moves down to the heap's lowest block (`lead` regions more in front). O(table)
+ *  when it grows, else O(1). */
 function tableCovers(r: usize, pg: usize, regions: usize): bool {
   let cover = <usize>field(r, R_PT_COVER);
   let base = <usize>field(r, R_PT_BASE);
   if (!cover) base = <usize>field(r, R_LO) & ~(REGION - 1);
-  if (pg < base) return false;
+  let lead: usize = 0;
+  if (pg < base) {
+    if (!THREADS) return false;
+    lead = (base - (<usize>field(r, R_LO) & ~(REGION - 1))) >> REGION_BITS;
+    base -= lead << REGION_BITS;
+    if (pg < base) return false;
+  }
   let need = ((pg - base) >> REGION_BITS) + regions;
-  if (need <= cover) return true;
+  if (need <= cover && (!THREADS || !lead)) return true;
   let span = (<usize>field(r, R_HI) - base + REGION - 1) >> REGION_BITS; // the heap as it is
   let bigger = max<usize>(max<usize>(need, cover << 1), max<usize>(span, 256));
+  if (THREADS) bigger = max<usize>(bigger, cover + lead);
   bigger = (bigger + 15) & ~15;
   let t = heapTake(r, blockSizeFor(bigger));
   if (!t) return false;
   let old = <usize>field(r, R_PT);
   setHeader(t, header(t) | META);
-  if (cover) memory.copy(t, old, cover);
-  memory.fill(t + cover, 0, bigger - cover);
+  if (THREADS) {
+    memory.fill(t, 0, bigger);
+    if (cover) memory.copy(t + lead, old, cover);
+  } else {
+    if (cover) memory.copy(t, old, cover);
+    memory.fill(t + cover, 0, bigger - cover);
+  }
   if (THREADS) lockTake(); // threads: another thread reads this table under the lock (ops/foreign.ts)
   setField(r, R_PT, <u32>t);
   setField(r, R_PT_BASE, <u32>base);
