@@ -44,6 +44,15 @@ function threadBlocks(program: ProgramInstance, stackSize: number): number[] {
   return blocks;
 }
 
+/** A time comparable across workers: milliseconds since the epoch, to a fraction. */
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** When the function or export began and ended (now()). */
+let start = 0;
+let end = 0;
+
 async function main(): Promise<unknown> {
   let heap: Heap;
   let program: ProgramInstance | undefined;
@@ -56,20 +65,25 @@ async function main(): Promise<unknown> {
     const f = program.instance.exports[work.export!];
     if (typeof f !== "function") throw new bindings.RallocError("E_MISSING_IMPORT", `the program exports no function ${work.export}`);
     const args = work.passIndex ? [...work.args, work.index] : work.args;
+    start = now();
     value = (f as (...a: number[]) => unknown)(...args);
+    end = now();
     for (const b of blocks) heap.free(b);
   } else {
     heap = bindings.createHeap(work.heap);
     if (work.onOom) heap.onOom = revive(work.onOom);
     const ctx: ThreadContext = { heap, index: work.index, threads: work.threads, data: work.data, program, bindings };
-    value = await revive<(c: ThreadContext) => unknown>(work.run!)(ctx);
+    const run = revive<(c: ThreadContext) => unknown>(work.run!);
+    start = now();
+    value = await run(ctx);
+    end = now();
   }
   if (!work.keepHeaps) heap.threadExit();
   return value;
 }
 
 main().then(
-  (value) => parentPort!.postMessage({ ok: true, value }),
+  (value) => parentPort!.postMessage({ ok: true, value, start, end }),
   (e: unknown) => {
     const err = e as { message?: string; code?: string; stack?: string };
     parentPort!.postMessage({ ok: false, error: { message: String(err?.message ?? e), code: err?.code, stack: err?.stack } });

@@ -86,6 +86,12 @@ export interface ThreadsResult {
   results: unknown[];
   /** A Heap of this thread over the shared memory (it has not allocated). */
   heap: Heap;
+  /**
+   * When each worker's function or export began and ended, by index, in milliseconds
+   * comparable across workers (performance.timeOrigin + performance.now()): what a
+   * benchmark divides by, without the workers' start-up.
+   */
+  timings: { start: number; end: number }[];
 }
 
 /** Every option of {@link runThreads}, to refuse a misspelled one. */
@@ -158,6 +164,7 @@ export async function runThreads(options: ThreadsOptions): Promise<ThreadsResult
   const heap = createHeap(shared);
   const script = new URL("./thread-worker.js", import.meta.url);
   const runs: Promise<unknown>[] = [];
+  const timings: { start: number; end: number }[] = [];
   for (let index = 0; index < threads; index++) {
     const work: ThreadWork = {
       index, threads, heap: shared, args, passIndex: options.passIndex === true, stackSize, data: options.data,
@@ -169,8 +176,9 @@ export async function runThreads(options: ThreadsOptions): Promise<ThreadsResult
     runs.push(new Promise((resolve, reject) => {
       const worker = new Worker(script, { workerData: work });
       let settled = false;
-      worker.once("message", (m: { ok: boolean; value?: unknown; error?: { message: string; code?: string; stack?: string } }) => {
+      worker.once("message", (m: { ok: boolean; value?: unknown; start?: number; end?: number; error?: { message: string; code?: string; stack?: string } }) => {
         settled = true;
+        timings[index] = { start: m.start ?? 0, end: m.end ?? 0 };
         if (m.ok) resolve(m.value);
         else reject(workerError(index, m.error!));
       });
@@ -184,7 +192,7 @@ export async function runThreads(options: ThreadsOptions): Promise<ThreadsResult
     }));
   }
   const results = await Promise.all(runs);
-  return { results, heap };
+  return { results, heap, timings };
 }
 
 /** The label runThreads gives a program in messages. */

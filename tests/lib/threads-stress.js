@@ -151,10 +151,10 @@ export function stressWorker({ heap, index, data }) {
 
 /**
  * Runs the stress with the bindings given: `threads` workers, `ops` operations each. Resolves
- * to { workers (each one's counts, check and errors), peakLive (bytes), after: { check,
- * pagesBefore, pagesAfter, big } } once the queue is drained by this thread and everything
- * was freed; `big` is a block of nearly all the memory, allocated (and freed) to show it is
- * reusable: 0 when it could not be had without growing memory.
+ * to { workers (each one's counts, check and errors), peakLive (bytes), left (blocks this
+ * thread took out of the queue), after: { check, pagesBefore, pagesAfter, mib, finalCheck } }
+ * once the queue is drained by this thread and everything was freed; `mib` is how many 1 MiB
+ * blocks the freed memory held (allocated, then freed) before it would have grown.
  */
 export async function runStress(bindings, { threads = 4, ops = 20000, seed = 1, maximumPages = 4096, largeEvery = 2 } = {}) {
   const heap = bindings.createHeap({ build: 'threads', maximumPages });
@@ -176,9 +176,16 @@ export async function runStress(bindings, { threads = 4, ops = 20000, seed = 1, 
     }
   }
   const check = heap.check();
+  // reusable: the memory, all freed, holds 1 MiB blocks (blocks of the global part) for all of
+  // it but a few MiB without growing (the owner map's leaves, 1 KiB blocks kept for good, may
+  // split it; the heap base and the hub sit below)
   const pagesBefore = heap.memory.buffer.byteLength / 65536;
-  const big = heap.malloc(heap.memory.buffer.byteLength - 2 * 1048576);
+  const mib = [];
+  for (let p; mib.length < pagesBefore / 16 && (p = heap.malloc(1048576 - 64)); ) {
+    if (heap.memory.buffer.byteLength / 65536 !== pagesBefore) { heap.free(p); break; }
+    mib.push(p);
+  }
+  for (const p of mib) heap.free(p);
   const pagesAfter = heap.memory.buffer.byteLength / 65536;
-  if (big) heap.free(big);
-  return { workers: results, peakLive: new Int32Array(stat)[1], left, after: { check, pagesBefore, pagesAfter, big, finalCheck: heap.check() } };
+  return { workers: results, peakLive: new Int32Array(stat)[1], left, after: { check, pagesBefore, pagesAfter, mib: mib.length, finalCheck: heap.check() } };
 }
