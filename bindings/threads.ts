@@ -21,8 +21,8 @@ import { MIN_HEAP_BASE } from "./stats.js";
 import { readModuleInfo } from "./wasm-binary.js";
 import { createHeap, DEFAULT_THREAD_MAX_PAGES } from "./wiring.js";
 
-/** Options of {@link runThreads}. */
-export interface ThreadsOptions {
+/** Options of {@link runThreads}; `D` is the type of `data`. */
+export interface ThreadsOptions<D = unknown> {
   /** Workers to start, 1 to 256. */
   threads: number;
   /** The heap to share (`heap.threadOptions()` of a `threads` Heap). Default: a new one. */
@@ -34,7 +34,7 @@ export interface ThreadsOptions {
    * async. Its source text is sent to the workers, so it must not use variables
    * from around it (pass them in `data`). Give either `run` or `program`.
    */
-  run?: (ctx: ThreadContext) => unknown;
+  run?: (ctx: ThreadContext<D>) => unknown;
   /**
    * A C program (wasm bytes) each worker instantiates on the shared heap
    * (`instantiateProgram` with the `threads` build), then calls its export
@@ -54,7 +54,7 @@ export interface ThreadsOptions {
   /** Bytes of each worker's C stack (default 65536). */
   stackSize?: number;
   /** Given to every worker as ctx.data (structured clone: SharedArrayBuffers are shared). */
-  data?: unknown;
+  data?: D;
   /**
    * The global out-of-memory handler: its source is sent, and every worker's
    * Heap gets it as onOom (a worker may set its own with setThreadOomHandler).
@@ -64,8 +64,8 @@ export interface ThreadsOptions {
   keepHeaps?: boolean;
 }
 
-/** What each worker's function gets. */
-export interface ThreadContext {
+/** What each worker's function gets; `D` is the type of `data`. */
+export interface ThreadContext<D = unknown> {
   /** This worker's Heap over the shared memory (the `threads` build). */
   heap: Heap;
   /** This worker's index, 0 .. threads - 1. */
@@ -73,7 +73,7 @@ export interface ThreadContext {
   /** How many workers run. */
   threads: number;
   /** options.data, cloned. */
-  data: unknown;
+  data: D;
   /** The program, when options.program was given. */
   program: ProgramInstance | undefined;
   /** ralloc-wasm's bindings, as the worker loaded them. */
@@ -95,7 +95,7 @@ export interface ThreadsResult {
 }
 
 /** Every option of {@link runThreads}, to refuse a misspelled one. */
-const THREADS_OPTIONS = optionNames<ThreadsOptions>({
+const THREADS_OPTIONS = optionNames<ThreadsOptions<unknown>>({
   threads: true, heap: true, maximumPages: true, run: true, program: true, export: true, args: true, passIndex: true,
   stackSize: true, data: true, onOom: true, keepHeaps: true,
 });
@@ -131,7 +131,7 @@ export interface ThreadWork {
  *
  * @throws RallocError `E_BAD_OPTION` for bad options, `E_UNSUPPORTED` outside Node.
  */
-export async function runThreads(options: ThreadsOptions): Promise<ThreadsResult> {
+export async function runThreads<D = unknown>(options: ThreadsOptions<D>): Promise<ThreadsResult> {
   if (typeof options !== "object" || options === null) {
     throw new RallocError("E_BAD_OPTION", `runThreads: options must be an object, got ${describe(options)}`);
   }

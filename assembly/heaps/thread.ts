@@ -10,15 +10,16 @@
 // hub's list, where later frees still reach it, and is adopted by the next instance that needs a
 // heap, or emptied and returned by a thread that is about to grow memory.
 //
-//   a thread record: the first 32 bytes of the heap's first chunk (a unit boundary, so the
-//   owner map names it); the heap's root follows it
+//   a thread record: the first 64 bytes of the heap's first chunk (a unit boundary, so the
+//   owner map names it); the heap's root follows it, a cache line away from the word other
+//   threads write (remote), so their frees do not evict the owner's hot root fields
 //   ┌──────┬─────────────┬───────────────────────────────────────────────────────────────────┐
 //   │    0 │ remote  u32 │ the last block another thread freed here (atomic); 0: none        │
 //   │    4 │ state   u32 │ OWNED 1 (a thread allocates from it), ABANDONED 2 (on the hub list)│
 //   │    8 │ next    u32 │ the next abandoned record (under the lock)                        │
 //   │   12 │ serial  u32 │ which heap this is: 1, 2, ... in the order they were made         │
-//   │   16 │ -           │ zero (16 bytes)                                                   │
-//   │   32 │ root        │ the heap's root (base/root.ts), then its first span               │
+//   │   16 │ -           │ zero (48 bytes)                                                   │
+//   │   64 │ root        │ the heap's root (base/root.ts), then its first span               │
 //   └──────┴─────────────┴───────────────────────────────────────────────────────────────────┘
 // Everything here compiles away unless THREADS.
 
@@ -41,7 +42,7 @@ const T_STATE: usize = 4;
 const T_NEXT: usize = 8;
 const T_SERIAL: usize = 12;
 /** Bytes of a record; the root follows. */
-export const RECORD_SIZE: usize = 32;
+export const RECORD_SIZE: usize = 64;
 const OWNED: u32 = 1;
 const ABANDONED: u32 = 2;
 
