@@ -75,6 +75,8 @@ const PROGRAM_OPTIONS = optionNames<ProgramOptions>({
 export interface ProgramInstance {
   /** The program's instance. */
   instance: WebAssembly.Instance;
+  /** The program's compiled module (what another thread instantiates over the same shared memory). */
+  module: WebAssembly.Module;
   /** The heap serving the program's malloc (its `exports` are what the program imports). */
   heap: Heap;
   /** An Emscripten-like surface over the program and its heap. */
@@ -511,7 +513,7 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
     }
   };
 
-  return { instance, heap, Module: new EmscriptenModule(heap, { exports: wrapped }), wasi, tracker, run };
+  return { instance, module: programModule, heap, Module: new EmscriptenModule(heap, { exports: wrapped }), wasi, tracker, run };
 }
 
 /** Names under which instantiateProgram exports a linked guarded build's report globals (code, op, addr, size, aux). */
