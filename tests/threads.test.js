@@ -5,7 +5,7 @@
 //     (or reallocated) there, contents checked, a shadow map in shared memory that catches any
 //     block live twice; afterwards every heap's check passes and nearly all memory is one block;
 //   - lock reuse: one worker holds heap.lock() across several allocations while another waits
-//     for it, and gets it only after the release;
+//     for it, and gets it only after the release (and the same from C: tests/threads/lock.c);
 //   - per-thread OOM handlers from JS and from C (bindings/c/ralloc_import.c);
 //   - a C kernel built with -matomics -mbulk-memory and a shared imported memory, run in four
 //     workers on one heap, blocks passing between them through a ring in its static data;
@@ -101,6 +101,13 @@ describe('the threads build under worker threads', () => {
     lock.release();
     assert.throws(() => lock.alloc(16), { code: 'E_BAD_OPTION' });
     assert.throws(() => createHeap({ build: 'release' }).lock(), { code: 'E_UNSUPPORTED' });
+  });
+
+  it('lock reuse from C: ralloc_lock / ralloc_locked_alloc / ralloc_unlock, another thread blocked meanwhile', async () => {
+    const { wasm } = await compileC({ sources: { 'lock.c': readFileSync(`${ROOT}tests/threads/lock.c`, 'utf8') }, mode: 'threads', exports: ['run'] });
+    const { results, timings } = await runThreads({ threads: 2, program: wasm, export: 'run', passIndex: true });
+    assert.deepEqual(results, [0, 0], 'thread 1 got the lock only once thread 0 was letting it go');
+    assert.ok(timings[1].end >= timings[0].end - 5, 'thread 1 finished after thread 0 released the lock');
   });
 
   it('per-thread OOM handlers from JS: a worker\'s own handler overrides the global one for that worker only', async () => {
