@@ -14,9 +14,16 @@ import {
   ralloc_heap_over, ralloc_heap_new, ralloc_heap_alloc, ralloc_heap_free, ralloc_heap_realloc,
   ralloc_heap_usable_size, ralloc_heap_destroy, ralloc_heap_check, ralloc_heap_stats, ralloc_seed,
 } from "./entry/api";
-import { setOomHandlerIndex } from "./platform/oom";
+import { MAX_REQUEST } from "./base/block";
+import { THREADS } from "./base/config";
+import { OP_ALLOC } from "./base/abi";
+import { lockTake, lockGive, lockHeld } from "./platform/lock";
+import { setOomHandlerIndex, setThreadOomHandlerIndex } from "./platform/oom";
+import { hubRootAttached } from "./heaps/hub";
+import { globalHeapExit } from "./heaps/global";
 import { ralloc_assert_no_leak } from "./inspect/walk";
-import { ralloc_check, ralloc_stats, refusedUnderRuntime } from "./entry/cabi";
+import { globalAlloc } from "./ops/foreign";
+import { ralloc_check, ralloc_stats, refusedUnderRuntime, free as freeBlock } from "./entry/cabi";
 import * as cabi from "./entry/cabi";
 
 export { sbrk, ralloc_init, ralloc_check, ralloc_stats } from "./entry/cabi";
@@ -128,6 +135,55 @@ export function trim(): usize {
  *  true retries the request once. null restores the default (fail with 0). O(1). */
 export function setOomHandler(handler: ((size: usize) => bool) | null): void {
   setOomHandlerIndex(handler ? load<u32>(changetype<usize>(handler)) : 0); // a Function's table index
+}
+
+// Threads (a module built with --use RALLOC_THREADS=1 and a shared memory, one instance per
+// thread; docs/THREADS.md). Elsewhere they fall back to the single-threaded meaning.
+
+/** Sets the calling thread's own OOM handler, asked instead of setOomHandler's in this thread
+ *  only; null removes it. Without threads, the one handler (as setOomHandler). O(1). */
+export function setThreadOomHandler(handler: ((size: usize) => bool) | null): void {
+  setThreadOomHandlerIndex(handler ? load<u32>(changetype<usize>(handler)) : 0);
+}
+
+/** The calling thread is done allocating (ralloc_thread_exit): its empty memory goes back to the
+ *  global part, a heap with live blocks waits for adoption. Returns the live blocks left behind
+ *  (0: none); 0 without threads. O(spans + pages). */
+export function threadExit(): u32 {
+  return globalHeapExit();
+}
+
+/** Takes the global lock (ralloc_lock), waiting in memory.atomic.wait32 while another thread
+ *  holds it, so that the lockedAlloc and lockedFree calls that follow take it without waiting;
+ *  nested calls are counted. Nothing without threads. O(1) uncontended. */
+export function lock(): void {
+  if (THREADS) {
+    if (hubRootAttached()) lockTake();
+  }
+}
+
+/** Gives the global lock back (ralloc_unlock; the outermost call releases it); false when this
+ *  thread does not hold it (always, without threads). O(1), plus waking a waiter. */
+export function unlock(): bool {
+  if (!lockHeld()) return false;
+  lockGive();
+  return true;
+}
+
+/** size bytes at a multiple of align from the global part, under the global lock (taken here
+ *  when not held): a block no thread owns, freed by any (ralloc_locked_alloc). Without
+ *  threads, alloc. 0 on failure. O(1), plus growth. */
+export function lockedAlloc(size: usize, align: usize = 16): usize {
+  refusedUnderRuntime();
+  if (!THREADS) return ralloc_alloc(size, align);
+  return size > MAX_REQUEST || align == 0 ? 0 : globalAlloc(size, align, true, OP_ALLOC);
+}
+
+/** Frees ptr, a block of lockedAlloc or any other (ralloc_locked_free, free). O(1), plus the
+ *  lock for a block of the global part. */
+export function lockedFree(ptr: usize): void {
+  refusedUnderRuntime();
+  freeBlock(ptr);
 }
 
 /** Live blocks of the global heap; the debug builds (RALLOC_DEBUG=1) report them as a leak

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { basename, extname } from "node:path";
 
 /** The allocator builds, in docs/BUILDS.md's order (tests/bindings-cli.test.js checks them against the bindings). */
-const BUILDS = ["release", "small", "tiny", "debug", "security", "validate"];
+const BUILDS = ["release", "small", "tiny", "debug", "security", "validate", "threads"];
 
 const BUILD_TEXT = `NAME is a build: ${BUILDS.join(", ")} (default release).
 FILE.wasm is another allocator module, which imports its memory and exports the C malloc family.`;

@@ -12,9 +12,11 @@ import { nodeBuiltin, requireNode } from "./platform.js";
  * The allocator builds: `release` (speed), `small` (code size, the whole API),
  * `tiny` (the least code: the C malloc family only, docs/BUILDS.md), `debug`
  * (checks every call), `security` (hardened), `validate` (debug plus a
- * whole-heap check after every operation: slow, for hunting heap corruption).
+ * whole-heap check after every operation: slow, for hunting heap corruption),
+ * `threads` (release's engine for wasm threads: a shared memory, a heap per
+ * thread, docs/THREADS.md).
  */
-export type BuildName = "release" | "small" | "tiny" | "debug" | "security" | "validate";
+export type BuildName = "release" | "small" | "tiny" | "debug" | "security" | "validate" | "threads";
 
 /**
  * The builds for everyday use, in the order docs/BUILDS.md lists them. `validate`,
@@ -29,8 +31,14 @@ export const BUILD_NAMES: readonly BuildName[] = ["release", "small", "debug", "
  */
 export const C_ONLY_BUILD_NAMES: readonly BuildName[] = ["tiny"];
 
-/** Every build name: {@link BUILD_NAMES}, {@link C_ONLY_BUILD_NAMES} and `validate`. */
-export const ALL_BUILD_NAMES: readonly BuildName[] = [...BUILD_NAMES, ...C_ONLY_BUILD_NAMES, "validate"];
+/**
+ * Builds that import a shared memory (`WebAssembly.Memory({ shared: true })`) and
+ * serve several threads at once: a Heap per thread (worker), all over one memory.
+ */
+export const THREAD_BUILD_NAMES: readonly BuildName[] = ["threads"];
+
+/** Every build name: {@link BUILD_NAMES}, {@link C_ONLY_BUILD_NAMES}, `validate` and {@link THREAD_BUILD_NAMES}. */
+export const ALL_BUILD_NAMES: readonly BuildName[] = [...BUILD_NAMES, ...C_ONLY_BUILD_NAMES, "validate", ...THREAD_BUILD_NAMES];
 
 /** Builds whose blocks carry a canary and a trailer and that report misuse (through `ralloc_hooks.report`). */
 export const GUARDED_BUILDS: readonly BuildName[] = ["debug", "security", "validate"];

@@ -19,8 +19,16 @@ import { filePathOf, requireNode } from "./platform.js";
  *   become imports from module `env`. No libc; exports must be listed (`exports`).
  * - `dlmalloc`: a plain wasi-libc program with wasi-libc's own dlmalloc (the baseline
  *   to compare with).
+ * - `threads`: as `env`, for several threads on the `threads` build: `-matomics
+ *   -mbulk-memory`, a shared imported memory of at most {@link THREADS_MAX_MEMORY}
+ *   bytes, and the stack pointer and TLS set-up exported, so that each thread
+ *   gets its own (runThreads does it). @yowasp/clang has no threads sysroot, so
+ *   there is no libc: wasm-ld refuses a shared memory with wasi-libc's objects.
  */
-export type MallocMode = "import" | "env" | "dlmalloc";
+export type MallocMode = "import" | "env" | "dlmalloc" | "threads";
+
+/** The maximum memory of a program compiled in mode `threads` (a shared memory needs one): 1 GiB. */
+export const THREADS_MAX_MEMORY = 1073741824;
 
 /** Options of {@link compileC}. */
 export interface CompileOptions {
@@ -85,6 +93,9 @@ export function modeFlags(mode: MallocMode, exportsList: readonly string[] = [])
       return ["-nostdlib", "-Wl,--no-entry", "-Wl,--allow-undefined", "-Wl,--import-memory", "-Wl,--export=__heap_base", ...exportFlags];
     case "dlmalloc":
       return exportFlags;
+    case "threads":
+      return ["-matomics", "-mbulk-memory", ...modeFlags("env", exportsList), "-Wl,--shared-memory", `-Wl,--max-memory=${THREADS_MAX_MEMORY}`,
+        "-Wl,--export=__stack_pointer", ...["__wasm_init_tls", "__tls_size", "__tls_align"].map((n) => `-Wl,--export-if-defined=${n}`)];
   }
 }
 
@@ -103,8 +114,8 @@ export async function compileC(options: CompileOptions): Promise<CompileResult> 
   }
   checkOptionNames(options, COMPILE_OPTIONS, "compileC");
   const mode = options.mode ?? "import";
-  if (!["import", "env", "dlmalloc"].includes(mode)) {
-    throw new RallocError("E_BAD_OPTION", `compileC: option mode must be "import", "env" or "dlmalloc", got ${JSON.stringify(mode)}`);
+  if (!["import", "env", "dlmalloc", "threads"].includes(mode)) {
+    throw new RallocError("E_BAD_OPTION", `compileC: option mode must be "import", "env", "dlmalloc" or "threads", got ${JSON.stringify(mode)}`);
   }
   const { readFileSync } = requireNode<typeof import("node:fs")>("node:fs", "compileC");
   const clang = await loadClang();

@@ -69,6 +69,8 @@ export interface EmscriptenOptions extends AllocatorChoice, Pick<ProgramOptions,
 export interface EmscriptenInstance {
   /** For Emscripten's `receiveInstance`: the program's exports, plus `malloc` and `free` when it has none of its own. */
   instance: { exports: WebAssembly.Exports };
+  /** For Emscripten's `receiveInstance` too: the program's compiled module, which `-pthread` programs post to their workers. */
+  module: WebAssembly.Module;
   /** The heap serving the program (`Module.rallocHeap` with the pre-js): stats, walk, heap map, leaks. */
   heap: Heap;
   /** The allocation tracker, with option `track`. */
@@ -132,6 +134,7 @@ export async function instantiateEmscripten(wasm: WasmBytes, imports: ImportObje
   exports["free"] ??= Module._free as unknown as WebAssembly.ExportValue;
   return {
     instance: { exports: fresh ? keepingViews(exports, fresh, "after") : exports },
+    module: program.module,
     heap: program.heap,
     tracker: program.tracker,
     malloc: fresh ? keepingViews({ f: Module._malloc }, fresh, "after")["f"] as (size: number) => number : Module._malloc,

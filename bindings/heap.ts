@@ -9,7 +9,7 @@
 
 import { checkFunction, checkI32, checkU32 } from "./checks.js";
 import { checkNoLeaks, heapMapOf, HeapEvents, liveBlocks, misuseError, readLayout } from "./debug.js";
-import { notExported, type RallocError } from "./errors.js";
+import { notExported, RallocError } from "./errors.js";
 import type { HeapMapOptions } from "./heapmap.js";
 import { LocalHeap } from "./local-heap.js";
 import type { LogLevel, RallocEvent } from "./log.js";
@@ -17,8 +17,9 @@ import type { LeakedBlock } from "./messages.js";
 import { lendScratch, readStatsStruct, type HeapStats } from "./stats.js";
 import { Tracker, type TrackerOptions } from "./tracker.js";
 import { MemoryViews } from "./views.js";
+import { HeapLock, type SharedHeapOptions } from "./heap-lock.js";
 import { walkHeap, type BlockRecord, type HeapLayout } from "./walk.js";
-import type { AllocatorExports, HeapWiring } from "./wiring.js";
+import { isSharedMemory, type AllocatorExports, type HeapWiring } from "./wiring.js";
 
 /**
  * A heap managed by one instance of ralloc-wasm (or of a custom allocator) in a
@@ -38,6 +39,11 @@ export class Heap extends MemoryViews {
   heapBase: number | undefined;
   /** The out-of-memory handler (see {@link HeapOptions.onOom}); may be replaced at any time. */
   onOom: ((size: number) => boolean | void) | undefined;
+  /**
+   * This thread's own out-of-memory handler ({@link setThreadOomHandler}): asked
+   * instead of {@link onOom} while set.
+   */
+  threadOnOom: ((size: number) => boolean | void) | undefined;
   /** Receives log lines up to {@link logLevel} (see {@link HeapOptions.onLog}); may be replaced at any time. */
   onLog: ((line: string, level: number) => void) | undefined;
   /** Names the allocator in messages (`ralloc-wasm's debug build`). */
@@ -63,6 +69,7 @@ export class Heap extends MemoryViews {
     this.exports = instance.exports as unknown as AllocatorExports;
     this.#calls = (use.calls ?? instance.exports) as unknown as AllocatorExports;
     this.onOom = onOom;
+    this.threadOnOom = undefined;
     this.onLog = undefined;
     this.label = use.label ?? "the allocator";
     this.heapBase = undefined;
@@ -81,10 +88,27 @@ export class Heap extends MemoryViews {
     this.onOom = handler;
   }
 
+  /**
+   * Sets (or, with undefined, removes) this thread's own out-of-memory handler,
+   * asked instead of {@link onOom} on this heap, that is, in this thread (worker):
+   * with the `threads` build every worker has a Heap of its own over the shared
+   * memory, and {@link runThreads} gives each the same `onOom`, so this one
+   * overrides the global handler for one thread.
+   */
+  setThreadOomHandler(handler: ((size: number) => boolean | void) | undefined): void {
+    checkFunction(handler, "setThreadOomHandler: handler", true);
+    this.threadOnOom = handler;
+  }
+
+  /** @internal The handler an out-of-memory case asks: this thread's own, else {@link onOom}. */
+  get oomHandler(): ((size: number) => boolean | void) | undefined {
+    return this.threadOnOom ?? this.onOom;
+  }
+
   /** Runs an allocation; when it fails and the allocator does not ask onOom itself, asks it and retries once. */
   private retry(size: number, attempt: () => number): number {
     let p = attempt() >>> 0;
-    if (p === 0 && !this.#allocatorCallsOnOom && this.onOom?.(size) === true) p = attempt() >>> 0;
+    if (p === 0 && !this.#allocatorCallsOnOom && this.oomHandler?.(size) === true) p = attempt() >>> 0;
     return p;
   }
 
@@ -235,6 +259,48 @@ export class Heap extends MemoryViews {
     return this.fn("ralloc_check")() >>> 0;
   }
 
+  // Threads (the threads build: threads.ts, docs/THREADS.md).
+
+  /**
+   * Takes the global lock of the `threads` build (`ralloc_lock`), waiting while
+   * another thread holds it, and returns a handle whose `alloc` and `free` work
+   * under it without taking it again, until `release()`. Blocks from
+   * `lock.alloc` belong to no thread: any thread frees them.
+   *
+   * @throws RallocError `E_UNSUPPORTED` on builds without threads.
+   */
+  lock(): HeapLock {
+    for (const name of ["ralloc_lock", "ralloc_unlock", "ralloc_locked_alloc", "ralloc_locked_free"]) this.fn(name);
+    this.fn("ralloc_lock")();
+    return new HeapLock(this);
+  }
+
+  /**
+   * This thread is done with its heap (`ralloc_thread_exit`): its empty memory
+   * goes back to the global part, and blocks still live stay valid (other threads
+   * may free them). Returns the live blocks left behind (0: none). The heap may
+   * be used again afterwards: it then takes a heap anew.
+   *
+   * @throws RallocError `E_UNSUPPORTED` on builds without threads.
+   */
+  threadExit(): number {
+    return this.fn("ralloc_thread_exit")() >>> 0;
+  }
+
+  /**
+   * What another thread passes to `createHeap` to reach this heap: the build,
+   * the (shared) memory and the heap base. Structured-cloneable: post it to a
+   * worker (`workerData`).
+   *
+   * @throws RallocError `E_UNSUPPORTED` when the memory is not shared or the heap base is unknown.
+   */
+  threadOptions(): SharedHeapOptions {
+    if (!isSharedMemory(this.memory) || this.heapBase === undefined) {
+      throw new RallocError("E_UNSUPPORTED", "threadOptions(): this heap is not one of the threads build over a shared memory with a known heapBase");
+    }
+    return { build: "threads", memory: this.memory, heapBase: this.heapBase };
+  }
+
   // Local heaps (local-heap.ts).
 
   /**
@@ -285,8 +351,16 @@ export class Heap extends MemoryViews {
    * below the heap lent to it, and puts the bytes back afterwards.
    */
   borrowScratch<T>(size: number, who: string, use: (ptr: number) => T): T {
+    // Threads share the memory below the heap: each takes a block of the global part instead.
+    if (isSharedMemory(this.memory) && typeof this.exports.ralloc_locked_alloc === "function") {
+      if (this.#scratch === 0) this.#scratch = this.exports.ralloc_locked_alloc(256, 16) >>> 0;
+      if (this.#scratch !== 0 && size <= 256) return use(this.#scratch);
+    }
     return lendScratch(this, size, who, use);
   }
+
+  /** A 256-byte block of the global part, for stats and layout on a shared memory (0: none yet). */
+  #scratch = 0;
 
   // Debugging and events (debug.ts).
 

@@ -6,6 +6,7 @@
  * - {@link linkStatic}: a C program and ralloc-wasm merged into one optimized module.
  * - {@link compileC}: docs/C-PROGRAMS.md's @yowasp/clang recipes as a function.
  * - {@link instantiateEmscripten}: an `emcc -sMALLOC=none` program on ralloc-wasm (docs/EMSCRIPTEN.md).
+ * - {@link runThreads}: N workers on one heap of the `threads` build (docs/THREADS.md).
  * - Debug tools: exact misuse messages (`E_MISUSE`), log lines and events
  *   ({@link Heap.onEvent}), leak checks ({@link Heap.assertNoLeak}), the heap
  *   walk ({@link walkHeap}) and heap map ({@link drawHeapMap}).
@@ -18,7 +19,7 @@
  * @module
  */
 
-export { createHeap, DEFAULT_HEAP_BASE } from "./wiring.js";
+export { createHeap, DEFAULT_HEAP_BASE, DEFAULT_THREAD_MAX_PAGES } from "./wiring.js";
 export type { HeapOptions, HeapWiring, HookUse, AllocatorExports } from "./wiring.js";
 export { Heap } from "./heap.js";
 export { LocalHeap } from "./local-heap.js";
@@ -43,13 +44,17 @@ export { instantiateProgram, runProgram, EmscriptenModule } from "./program.js";
 export type { ProgramOptions, ProgramInstance, RunOptions, RunResult, ImportObject, ValueTypeName, CArgType, CReturnType } from "./program.js";
 export { linkStatic, readLinkedNote, MALLOC_FAMILY, LINKED_SECTION } from "./link.js";
 export type { LinkOptions, LinkedNote, OptimizeLevel } from "./link.js";
-export { compileC, modeFlags, C_DIR } from "./clang.js";
+export { compileC, modeFlags, C_DIR, THREADS_MAX_MEMORY } from "./clang.js";
 export type { CompileOptions, CompileResult, MallocMode } from "./clang.js";
-export { BUILD_NAMES, C_ONLY_BUILD_NAMES, ALL_BUILD_NAMES, GUARDED_BUILDS, buildPath, readBuild } from "./builds.js";
+export { BUILD_NAMES, C_ONLY_BUILD_NAMES, THREAD_BUILD_NAMES, ALL_BUILD_NAMES, GUARDED_BUILDS, buildPath, readBuild } from "./builds.js";
 export type { BuildName, WasmBytes, AllocatorChoice } from "./builds.js";
 export { loadBuild, buildUrl } from "./builds.js";
 export type { LoadBuildOptions } from "./builds.js";
 export { instantiateEmscripten, linkEmscripten, EMSCRIPTEN_MALLOC_ALIASES } from "./emscripten.js";
 export type { EmscriptenOptions, EmscriptenInstance } from "./emscripten.js";
+export { runThreads } from "./threads.js";
+export type { ThreadsOptions, ThreadsResult, ThreadContext } from "./threads.js";
+export { HeapLock } from "./heap-lock.js";
+export type { SharedHeapOptions } from "./heap-lock.js";
 export { RallocError } from "./errors.js";
 export type { RallocErrorCode, MisuseReport, LeakedBlockInfo } from "./errors.js";

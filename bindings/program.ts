@@ -75,6 +75,8 @@ const PROGRAM_OPTIONS = optionNames<ProgramOptions>({
 export interface ProgramInstance {
   /** The program's instance. */
   instance: WebAssembly.Instance;
+  /** The program's compiled module (what another thread instantiates over the same shared memory). */
+  module: WebAssembly.Module;
   /** The heap serving the program's malloc (its `exports` are what the program imports). */
   heap: Heap;
   /** An Emscripten-like surface over the program and its heap. */
@@ -297,7 +299,7 @@ function exportedMemory(instance: WebAssembly.Instance, info: ModuleInfo, label:
 }
 
 /** The constant value of the program's exported `__heap_base`, if it has one. */
-function exportedHeapBase(info: ModuleInfo): number | undefined {
+export function exportedHeapBase(info: ModuleInfo): number | undefined {
   const e = findExport(info, "__heap_base", "global");
   if (e === undefined) return undefined;
   const v = info.globalInitI32[e.index];
@@ -344,8 +346,20 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
   // By default linkStatic gives the module a memory of its own: it is made at instantiation.
   const ownMemory = linked && info.definedMemories.length === 1 && !info.imports.some((i) => i.kind === "memory");
   const memLimits = ownMemory ? info.definedMemories[0]! : programMemoryImport(info, label).limits;
-  if (memLimits?.shared) {
-    throw new RallocError("E_UNSUPPORTED", `${label} imports a shared memory; the threads build is not available yet, so compile without -pthread/--shared-memory`);
+  // A program with threads shares its memory: only an allocator importing a shared memory (the
+  // threads build) can serve it, and only such a program can be served by one.
+  const chosenAllocator = linked ? undefined : allocatorBytes(options, "instantiateProgram");
+  const allocatorShared = chosenAllocator !== undefined && readModuleInfo(chosenAllocator.bytes, chosenAllocator.label)
+    .imports.some((i) => i.kind === "memory" && i.limits?.shared === true);
+  if (memLimits?.shared && !allocatorShared) {
+    throw new RallocError("E_UNSUPPORTED", linked
+      ? `${label} was linked with a shared memory; instantiate the program itself with { build: "threads" } in each thread (runThreads does)`
+      : `${label} imports a shared memory (threads); ${chosenAllocator!.label} serves one thread: use { build: "threads" }, or compile without -pthread/--shared-memory`);
+  }
+  if (allocatorShared && !memLimits?.shared) {
+    throw new RallocError("E_BAD_OPTION",
+      `${chosenAllocator!.label} serves threads over a shared memory, but ${label.replace(/^instantiateProgram: /, "")} imports a memory that is not shared; ` +
+      "compile it with -matomics -mbulk-memory -Wl,--shared-memory,--max-memory=N (docs/THREADS.md), or use another build");
   }
   if (memLimits?.memory64) {
     throw new RallocError("E_UNSUPPORTED", `${label} imports a 64-bit memory; ralloc-wasm is a wasm32 allocator (compile with --target=wasm32-wasip1)`);
@@ -366,7 +380,8 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
   } else {
     const declaredMin = memLimits?.min ?? 0;
     const initial = Math.max(declaredMin, checkPages(options.initialPages ?? 0, "instantiateProgram: option initialPages"));
-    const descriptor: WebAssembly.MemoryDescriptor = { initial };
+    const descriptor: WebAssembly.MemoryDescriptor & { shared?: boolean } = { initial };
+    if (memLimits?.shared) descriptor.shared = true; // (wasm-ld gives a shared memory its maximum)
     const maximum = options.maximumPages !== undefined ? checkPages(options.maximumPages, "instantiateProgram: option maximumPages") : memLimits?.max;
     if (maximum !== undefined) {
       if (maximum < initial) {
@@ -385,10 +400,13 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
   // constructor) or to the allocator (the end of memory at the first allocation).
   const declaredBase = exportedHeapBase(info);
   const heapBase = declaredBase === undefined ? undefined : Math.max(declaredBase, MIN_HEAP_BASE);
+  if (allocatorShared && heapBase === undefined) {
+    throw new RallocError("E_BAD_OPTION", `${label} does not export __heap_base, which every thread's allocator needs to find the one heap; link it with -Wl,--export=__heap_base`);
+  }
   let heap: Heap | undefined;
   let allocLabel = "the allocator linked into the program";
-  if (!linked) {
-    const chosen = allocatorBytes(options, "instantiateProgram");
+  if (chosenAllocator !== undefined) {
+    const chosen = chosenAllocator;
     allocLabel = chosen.label;
     const allocModule = compileAllocator(chosen.bytes, allocLabel);
     // Same checks as linkStatic: ralloc.* imports the allocator lacks, signature
@@ -495,7 +513,7 @@ export async function instantiateProgram(wasm: WasmBytes, options: ProgramOption
     }
   };
 
-  return { instance, heap, Module: new EmscriptenModule(heap, { exports: wrapped }), wasi, tracker, run };
+  return { instance, module: programModule, heap, Module: new EmscriptenModule(heap, { exports: wrapped }), wasi, tracker, run };
 }
 
 /** Names under which instantiateProgram exports a linked guarded build's report globals (code, op, addr, size, aux). */

@@ -63,27 +63,38 @@ export interface AllocatorExports {
   ralloc_assert_no_leak?(): number;
   ralloc_set_log_level?(level: number): number;
   ralloc_seed?(lo: number, hi: number): number;
+  ralloc_thread_exit?(): number;
+  ralloc_lock?(): void;
+  ralloc_unlock?(): number;
+  ralloc_lock_held?(): number;
+  ralloc_locked_alloc?(size: number, align: number): number;
+  ralloc_locked_free?(ptr: number): void;
   [name: string]: unknown;
 }
 
 /** Options of {@link createHeap}. */
 export interface HeapOptions extends AllocatorChoice {
   /**
-   * The memory to manage. Default: a new memory of `initialPages` pages. When
-   * given, the heap begins at `heapBase`, or at the memory's current end when
-   * `heapBase` is left out, so nothing below it is ever touched.
+   * The memory to manage. Default: a new memory of `initialPages` pages (shared,
+   * for the `threads` build). When given, the heap begins at `heapBase`, or at
+   * the memory's current end when `heapBase` is left out, so nothing below it is
+   * ever touched. The `threads` build needs a shared memory, and `heapBase` with
+   * it: every thread names the same one ({@link Heap.threadOptions}).
    */
   memory?: WebAssembly.Memory;
   /** Pages of a new memory (default 1). Not allowed together with `memory`. */
   initialPages?: number;
   /**
-   * Maximum pages of a new memory (default: none, so up to 4 GiB). Not allowed
-   * together with `memory`: give the memory its maximum when you create it.
+   * Maximum pages of a new memory (default: none, so up to 4 GiB; for the
+   * `threads` build, whose memory is shared and must have one,
+   * {@link DEFAULT_THREAD_MAX_PAGES}). Not allowed together with `memory`: give
+   * the memory its maximum when you create it.
    */
   maximumPages?: number;
   /**
    * Address where the heap begins (at least {@link MIN_HEAP_BASE}). Default:
-   * {@link DEFAULT_HEAP_BASE} in a new memory, the memory's end in a given one.
+   * {@link DEFAULT_HEAP_BASE} in a new memory, the memory's end in a given one
+   * (required with a given memory on the `threads` build).
    */
   heapBase?: number;
   /**
@@ -129,6 +140,21 @@ const REQUIRED_EXPORTS = ["malloc", "free"] as const;
 
 /** Compiled allocator modules, by the bytes object they were compiled from. */
 const compiled = new WeakMap<Uint8Array, WebAssembly.Module>();
+/** Compiled allocator modules that import a shared memory (the threads build). */
+const sharedModules = new WeakSet<WebAssembly.Module>();
+
+/** Maximum pages of the shared memory createHeap makes for the `threads` build (1 GiB). */
+export const DEFAULT_THREAD_MAX_PAGES = 16384;
+
+/** Whether a compiled allocator imports a shared memory (read from its bytes when it was compiled). O(1). */
+export function importsSharedMemory(mod: WebAssembly.Module): boolean {
+  return sharedModules.has(mod);
+}
+
+/** Whether a memory is shared (its buffer a SharedArrayBuffer). O(1). */
+export function isSharedMemory(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+}
 
 /** Compiles an allocator module once per bytes object. */
 export function compileAllocator(bytes: Uint8Array, label: string): WebAssembly.Module {
@@ -146,6 +172,7 @@ export function compileAllocator(bytes: Uint8Array, label: string): WebAssembly.
   }
   mod = new WebAssembly.Module(bytes as BufferSource);
   compiled.set(bytes, mod);
+  if (info.imports.some((i) => i.kind === "memory" && i.limits?.shared)) sharedModules.add(mod);
   return mod;
 }
 
@@ -163,7 +190,7 @@ function hookFunctions(ctx: HookContext): Record<"oom" | "report" | "event" | "e
       crypto.getRandomValues(new Uint8Array(ctx.memory.buffer, ptr >>> 0, len >>> 0));
       return 1;
     },
-    oom: (size: number) => (ctx.heap?.onOom?.(size >>> 0) === true ? 1 : 0),
+    oom: (size: number) => (ctx.heap?.oomHandler?.(size >>> 0) === true ? 1 : 0),
     report: (code: number, op: number, addr: number, size: number, aux: number): never => {
       if (ctx.heap === undefined) throw new RallocError("E_MISUSE", reportMessage(code, op, addr, size, aux));
       throw ctx.heap.reportError(code, op, addr, size, aux);
@@ -265,8 +292,9 @@ export function createHeap(options: HeapOptions = {}): Heap {
   return heapFromModule(mod, label, options, build, "createHeap");
 }
 
-/** The memory a heap manages: `options.memory`, checked, or a new memory of the options' sizes. O(1). */
-function heapMemory(options: HeapOptions): WebAssembly.Memory {
+/** The memory a heap manages: `options.memory`, checked, or a new memory of the options' sizes
+ *  (shared, and with a maximum, when the allocator imports a shared memory). O(1). */
+function heapMemory(options: HeapOptions, shared: boolean, label: string): WebAssembly.Memory {
   const memory = options.memory;
   if (memory !== undefined) {
     if (!(memory instanceof WebAssembly.Memory)) {
@@ -276,17 +304,27 @@ function heapMemory(options: HeapOptions): WebAssembly.Memory {
       throw new RallocError("E_BAD_OPTION",
         "options initialPages and maximumPages apply only to a memory the bindings create; give your WebAssembly.Memory its sizes when you create it");
     }
+    if (shared !== isSharedMemory(memory)) {
+      throw new RallocError("E_BAD_OPTION", shared
+        ? `${label} imports a shared memory: give it one (new WebAssembly.Memory({ initial, maximum, shared: true })), or leave option memory out`
+        : `${label} imports a memory that is not shared, but option memory is shared: use the threads build for a shared memory`);
+    }
+    if (shared && options.heapBase === undefined) {
+      throw new RallocError("E_BAD_OPTION",
+        `${label} on a given shared memory needs option heapBase, the same in every thread (the first thread's heap.threadOptions() has it)`);
+    }
     return memory;
   }
   const initial = checkPages(options.initialPages ?? 1, "option initialPages");
-  const descriptor: WebAssembly.MemoryDescriptor = { initial };
-  if (options.maximumPages !== undefined) {
-    const maximum = checkPages(options.maximumPages, "option maximumPages");
+  const descriptor: WebAssembly.MemoryDescriptor & { shared?: boolean } = { initial };
+  if (options.maximumPages !== undefined || shared) {
+    const maximum = checkPages(options.maximumPages ?? Math.max(DEFAULT_THREAD_MAX_PAGES, initial), "option maximumPages");
     if (maximum < initial) {
       throw new RallocError("E_BAD_OPTION", `option maximumPages (${maximum}) is below initialPages (${initial})`);
     }
     descriptor.maximum = maximum;
   }
+  if (shared) descriptor.shared = true;
   return new WebAssembly.Memory(descriptor);
 }
 
@@ -305,7 +343,7 @@ function heapBaseFor(options: HeapOptions, memory: WebAssembly.Memory): number {
 /** Instantiates a compiled allocator as a Heap (shared by createHeap and instantiateProgram). */
 export function heapFromModule(mod: WebAssembly.Module, label: string, options: HeapOptions & { leaveHeapBase?: boolean },
   build?: BuildName, who = "createHeap"): Heap {
-  const memory = heapMemory(options);
+  const memory = heapMemory(options, importsSharedMemory(mod), label);
   if (options.onOom !== undefined && typeof options.onOom !== "function") {
     throw new RallocError("E_BAD_OPTION", `option onOom must be a function, got ${describe(options.onOom)}`);
   }

@@ -21,8 +21,9 @@ process.on('uncaughtException', (e) => {
   process.exit(1);
 });
 
-// The builds are asconfig.json's targets: known before anything is built.
-const BUILDS = Object.keys(JSON.parse(readFileSync(`${ROOT}asconfig.json`, 'utf8')).targets);
+// The builds are asconfig.json's targets: known before anything is built. Not threads: it serves
+// programs that share their memory between threads (docs/THREADS.md), and these examples do not.
+const BUILDS = Object.keys(JSON.parse(readFileSync(`${ROOT}asconfig.json`, 'utf8')).targets).filter((b) => b !== 'threads');
 
 /** Prints what went wrong and the usage in two lines, and exits with status 2. */
 function usage(message) {

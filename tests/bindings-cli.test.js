@@ -297,7 +297,7 @@ test('link: -O says which levels exist; an unknown option lists the command\'s o
     [['-O9'], 'ralloc-wasm: -O9: LEVEL must be 0-4, s or z'],
     [['-Ofast'], 'ralloc-wasm: -Ofast: LEVEL must be 0-4, s or z'],
     [['-O'], 'ralloc-wasm: -O needs a LEVEL: 0-4, s or z'],
-    [['--build'], 'ralloc-wasm: --build needs a NAME: release, small, tiny, debug, security, validate'],
+    [['--build'], 'ralloc-wasm: --build needs a NAME: release, small, tiny, debug, security, validate, threads'],
     [['--strip'], 'ralloc-wasm: link: unknown option --strip; its options are -o, --build, --allocator, -O, --no-export-allocator, --import-memory, -g, --help'],
   ]) {
     const r = cli(['link', join(dir, 'upper.wasm'), '-o', join(dir, 'never.wasm'), ...args]);

@@ -371,11 +371,11 @@ describe('hooks and options on a heap (mock allocator)', () => {
 });
 
 describe('build names', () => {
-  test('validate and tiny are build names, but not among the everyday full-API builds', () => {
+  test('validate, tiny and threads are build names, but not among the everyday full-API builds', () => {
     assert.deepEqual(BUILD_NAMES, ['release', 'small', 'debug', 'security']);
-    assert.deepEqual(ALL_BUILD_NAMES, ['release', 'small', 'debug', 'security', 'tiny', 'validate']);
+    assert.deepEqual(ALL_BUILD_NAMES, ['release', 'small', 'debug', 'security', 'tiny', 'validate', 'threads']);
     assert.equal(caught(() => createHeap({ build: 'fast' }), 'E_BAD_OPTION').message,
-      'createHeap: option build: unknown build "fast"; use one of release, small, debug, security, tiny, validate');
+      'createHeap: option build: unknown build "fast"; use one of release, small, debug, security, tiny, validate, threads');
   });
 });
 

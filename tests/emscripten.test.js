@@ -3,13 +3,14 @@
 // dlmalloc, linked to ralloc-wasm at instantiation (the package's --pre-js) and statically
 // (linkEmscripten, then the glue as emcc wrote it); Module._malloc, HEAPU8 and ccall work on
 // ralloc-wasm's heap, also after it grew memory; a double free on the debug build reaches the
-// glue's caller with the exact message. Skipped, saying why, where emcc is not installed.
+// glue's caller with the exact message; a -pthread program's threads allocate at once from the
+// threads build. Skipped, saying why, where emcc is not installed.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { ROOT, bindings, rejectsWith, wasmBinary, wat } from './lib/dist.js';
 import { EXAMPLES } from './lib/examples.js';
@@ -178,6 +179,36 @@ function runSuite() {
         assert.equal(heap.check(), 0);
       });
     }
+  });
+
+  describe('a -pthread program: its threads allocate at once from the threads build', () => {
+    let pthreads;
+    before(async () => {
+      // 32 MiB: 4 pthread stacks of 2 MiB (emcc 3.1.6's default) and 4 thread heaps above the program's 5 MiB stack
+      pthreads = await emcc('pthreads', {
+        inputs: [`${ROOT}tests/emscripten/pthreads.c`],
+        flags: ['-O2', '-Wall', '-Werror', '-pthread', '-sPTHREAD_POOL_SIZE=4', '-sEXIT_RUNTIME=1', '-sINITIAL_MEMORY=32MB', ...RALLOC_FLAGS, ...WITH_PRE_JS.flags],
+        deps: WITH_PRE_JS.deps,
+      });
+      // as in a user's project: the glue and its worker script are CommonJS (this package is an ES
+      // module one), and the worker finds ralloc-wasm's threads build in node_modules
+      const dir = dirname(pthreads.js);
+      writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n');
+      mkdirSync(join(dir, 'node_modules'), { recursive: true });
+      if (!existsSync(join(dir, 'node_modules', 'ralloc-wasm'))) symlinkSync(ROOT, join(dir, 'node_modules', 'ralloc-wasm'), 'dir');
+    });
+
+    test('4 pthreads, 8,000 blocks each freed by another thread: every block intact, the heap sound', () => {
+      const report = join(reportDir, 'pthreads.json');
+      const r = runGlue(pthreads.js, { args: ['pthreads'], input: '' }, { RALLOC_BUILD: 'threads', RALLOC_REPORT: report });
+      assert.equal(r.status, 0, r.stderr.toString());
+      assert.equal(r.stdout.toString(), '4 threads: 8000 blocks, each freed by another thread; 0 bad\n');
+      const seen = JSON.parse(readFileSync(report, 'utf8'));
+      assert.match(seen.label, /threads/, 'the main thread\'s allocator is the threads build');
+      assert.equal(seen.check, 0);
+      const imports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(pthreads.wasm)));
+      assert.ok(imports.some((i) => i.kind === 'memory' && i.name === 'memory'), 'the program imports its (shared) memory');
+    });
   });
 
   describe('a misuse on the debug build, through the glue', () => {

@@ -92,6 +92,27 @@ export const MODULE: bool = isDefined(RALLOC_MODULE) ? RALLOC_MODULE != 0 : fals
 // @ts-ignore: compile-time constant from --use
 export const HOOKS: bool = isDefined(RALLOC_HOOKS) ? RALLOC_HOOKS != 0 : MODULE;
 
+/** Threads build (asconfig's `threads` target, with a shared memory and atomics): each instance
+ *  (thread) allocates from a heap of its own; a global part in shared memory, behind a lock that
+ *  waits (platform/lock.ts), hands out and takes back spans (heaps/hub.ts); a block freed by
+ *  another thread goes back to its owner (heaps/thread.ts). docs/THREADS.md. Off elsewhere, where
+ *  every piece of it compiles away. */
+// @ts-ignore: compile-time constant from --use
+export const THREADS: bool = isDefined(RALLOC_THREADS) ? RALLOC_THREADS != 0 : false;
+if (THREADS && (DEBUG || SECURITY || VALIDATE)) ERROR("RALLOC_THREADS builds on release's engine: it cannot be combined with RALLOC_DEBUG, RALLOC_SECURITY or RALLOC_VALIDATE");
+
+/** Threads build: requests of at least this many bytes are blocks of the global part, taken
+ *  under the lock, rather than blocks of the thread's heap (which would hold their memory after
+ *  they are freed). */
+// @ts-ignore: compile-time constant from --use
+export const THREAD_LARGE: usize = isDefined(RALLOC_THREAD_LARGE) ? RALLOC_THREAD_LARGE : 262144;
+
+/** Threads build: a thread heap grows by chunks of the global part that double with it, up to
+ *  this many bytes each (a larger request still gets a chunk its size), so a thread claims at
+ *  most about this much more than it needs. */
+// @ts-ignore: compile-time constant from --use
+export const THREAD_CHUNK: usize = isDefined(RALLOC_THREAD_CHUNK) ? RALLOC_THREAD_CHUNK : 4194304;
+
 /** Highest event level compiled in (0 none, 1 errors, 2 every operation, 3 pool events). The
  *  host picks what it receives at run time (ralloc_set_log_level); the debug build has 3.
  *  Without the hooks there is no one to send events to: 0. */

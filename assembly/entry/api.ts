@@ -5,17 +5,21 @@
 // ralloc_import.c keeps C's, index.ts AssemblyScript's, the host's hook the JS one.)
 
 import { ALIGN, MAX_REQUEST, FREE, CACHED, header } from "../base/block";
-import { GUARDED } from "../base/config";
+import { GUARDED, THREADS } from "../base/config";
 import {
   EINVAL, STATS_SIZE, M_RANGE, M_USE_FREED, OP_INPLACE, OP_DEALLOC, OP_HEAP_ALLOC, OP_HEAP_FREE,
   OP_HEAP_REALLOC, OP_HEAP_USABLE, OP_HEAP_CHECK, EV_DEALLOC,
 } from "../base/abi";
 import { shimOwns, shimAdopt, memoryBytes, MAX_END } from "../platform/shim";
+import { lockTake, lockGive } from "../platform/lock";
 import { report } from "../diag/report";
 import { guardSeed, guardsMade, requestOf } from "../diag/guard";
 import { opEvent, eventsOn, setEventLevel } from "../diag/event";
 import { spansOverlap, blockAround } from "../core/span";
 import { heapAddMemory } from "../core/heap";
+import { flushCaches } from "../small/front";
+import { hubRoot, hubRootAttached } from "../heaps/hub";
+import { collectRemote, foreign, isThreadRoot, returnEmptyChunks, reapAbandoned } from "../heaps/thread";
 import { globalHeap, globalHeapRoot } from "../heaps/global";
 import { isHeapRoot, trimTop } from "../heaps/source";
 import { heapDealloc, DEALLOC_OK, DEALLOC_FREED, DEALLOC_OUTSIDE } from "../features/range";
@@ -39,6 +43,7 @@ export function ralloc_try_alloc(size: usize, align: usize): usize {
 /** Resizes ptr to size bytes without moving it; returns ptr, or 0 (ptr unchanged) when it
  *  cannot. Shrinking always succeeds. O(1), plus growth when ptr ends the heap. */
 export function ralloc_inplace_realloc(ptr: usize, size: usize): usize {
+  if (THREADS && ptr && foreign(ptr)) return 0; // another thread's block, or the global part's
   let r = globalHeapRoot();
   if (GUARDED && ptr && !r) classify(0, ptr, OP_INPLACE);
   return ptr && r ? opInplace(r, ptr, size, OP_INPLACE) : 0;
@@ -50,7 +55,7 @@ export function ralloc_inplace_realloc(ptr: usize, size: usize): usize {
 export function ralloc_dealloc(ptr: usize, size: usize): i32 {
   let r = globalHeapRoot();
   if (GUARDED && ptr && !r) classify(0, ptr, OP_DEALLOC, true);
-  if (!r || !ptr) return EINVAL;
+  if (!r || !ptr || (THREADS && foreign(ptr))) return EINVAL; // (threads: this thread's blocks only)
   let b = eventsOn() ? blockAround(r, ptr) : 0; // named in the event, found before the range goes
   let why = heapDealloc(r, ptr, size);
   if (why == DEALLOC_OK) {
@@ -81,6 +86,7 @@ export function ralloc_dealloc(ptr: usize, size: usize): i32 {
 export function ralloc_donate(ptr: usize, size: usize): i32 {
   let end = <u64>ptr + <u64>size;
   if (ptr == 0 || end > MAX_END || end > memoryBytes()) return EINVAL;
+  if (THREADS) return donateToHub(ptr, <usize>end);
   let r = globalHeap(16);
   if (!r || spansOverlap(r, ptr, <usize>end) || shimOwns(ptr, <usize>end)) return EINVAL;
   if (!heapAddMemory(r, ptr, <usize>end)) return EINVAL;
@@ -91,8 +97,43 @@ export function ralloc_donate(ptr: usize, size: usize): i32 {
 /** Gives the free memory at the top of the global heap back to the break, where sbrk and later
  *  growth find it. Returns the bytes given back. O(cached blocks). */
 export function ralloc_trim(): usize {
+  if (THREADS) return trimThreads();
   let r = globalHeapRoot();
   return r ? trimTop(r) : 0;
+}
+
+/** Threads: ralloc_donate's memory goes to the global part, under the lock (the calling thread's
+ *  heap takes memory in whole units only). O(spans). */
+function donateToHub(ptr: usize, end: usize): i32 {
+  let r = hubRootAttached();
+  if (!r) return EINVAL;
+  lockTake();
+  let ok = !spansOverlap(r, ptr, end) && !shimOwns(ptr, end) && heapAddMemory(r, ptr, end) != 0;
+  if (ok) shimAdopt(ptr, end);
+  lockGive();
+  return ok ? 0 : EINVAL;
+}
+
+/** Threads: ralloc_trim: this thread's heap collects what others freed and gives its empty
+ *  chunks back, abandoned heaps left empty go back, and the global part gives the free memory
+ *  at its top back to the break (under the lock). Returns the bytes given back to the break or
+ *  the global part. O(spans + pages + cached blocks). */
+function trimThreads(): usize {
+  let r = globalHeapRoot();
+  let n: usize = 0;
+  if (r) {
+    collectRemote(r);
+    flushCaches(r);
+    n = returnEmptyChunks(r);
+  }
+  reapAbandoned(true);
+  let hub = hubRoot();
+  if (hub) {
+    lockTake();
+    n += trimTop(hub);
+    lockGive();
+  }
+  return n;
 }
 
 /** A local heap over the caller's buffer [mem, mem + size); its handle, or 0. O(root). */
@@ -129,7 +170,7 @@ export function ralloc_heap_usable_size(h: usize, ptr: usize): usize {
 
 /** Releases local heap h and everything in it at once. Returns 0, or EINVAL for a bad handle. */
 export function ralloc_heap_destroy(h: usize): i32 {
-  if (!isHeapRoot(h) || h == globalHeapRoot()) return EINVAL;
+  if (!isHeapRoot(h) || h == globalHeapRoot() || (THREADS && isThreadRoot(h))) return EINVAL;
   localDestroy(h, globalHeapRoot());
   return 0;
 }

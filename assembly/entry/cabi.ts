@@ -6,7 +6,7 @@
 // realloc leaves p untouched, errors return 0 (or an errno) and never trap.
 
 import { ALIGN, MAX_REQUEST, SIZE_MASK, blockSizeFor, sizeOf } from "../base/block";
-import { GUARDED, PAGES, RUNTIME } from "../base/config";
+import { GUARDED, PAGES, RUNTIME, THREADS, THREAD_LARGE } from "../base/config";
 import {
   EINVAL, ENOMEM, CHECK_GUARD, M_CHECK, M_OVERFLOW, M_BAD_HEADER, OP_FREE, OP_REALLOC, OP_USABLE,
   OP_CHECK, OP_MALLOC, OP_CALLOC, OP_ALIGNED, OP_ALLOC, STATS_SIZE,
@@ -18,12 +18,16 @@ import { noteFree } from "../core/counters";
 import { liveHeader } from "../core/heap";
 import { heapFree } from "../small/front";
 import { PAGE_MAX, pagePop, pageOfMirrored, pagePush } from "../small/page";
+import { hubAttach, hubSbrk } from "../heaps/hub";
+import { freeElsewhere, collectRemote, foreign } from "../heaps/thread";
 import { globalHeap, globalHeapFor, globalHeapRoot } from "../heaps/global";
 import { autoTrim } from "../heaps/source";
 import { writeStats } from "../inspect/stats";
 import { classify } from "../inspect/classify";
 import { heapCheck, checkFailedAt } from "../inspect/check";
+import { heapsCheck } from "../inspect/heaps";
 import { opAlloc, opFree, opRealloc, opUsable, generalHit } from "../ops/ops";
+import { globalAlloc, foreignRealloc, foreignUsable } from "../ops/foreign";
 
 /** Allocates n bytes aligned to 16. Returns 0 when it cannot. O(1), plus growth; a hit in a
  *  page (release) is inlined here and is a handful of loads and stores. */
@@ -41,6 +45,10 @@ export function malloc(n: usize): usize {
  *  small enough to inline into a program. O(1), plus growth. */
 function mallocSlow(n: usize): usize {
   let g = globalHeapRoot();
+  if (THREADS) { // large requests go to the global part; what other threads freed comes back here
+    if (n >= THREAD_LARGE) return n > MAX_REQUEST ? 0 : globalAlloc(n, ALIGN, true, OP_MALLOC);
+    if (g) collectRemote(g);
+  }
   if (PAGES && n > PAGE_MAX && g != 0) {
     let p = generalHit(g, n);
     if (p) return p;
@@ -64,7 +72,10 @@ export function free(p: usize): void {
     autoTrim(r);
     return;
   }
-  if (!r) return;
+  if (!r) {
+    if (THREADS) freeElsewhere(p); // a thread without a heap (yet, or any more) frees another's
+    return;
+  }
   if (PAGES) {
     let pg = pageOfMirrored(p); // 0 for p = 0 too
     if (pg) {
@@ -72,6 +83,7 @@ export function free(p: usize): void {
       return;
     }
   }
+  if (THREADS && freeElsewhere(p)) return; // another thread's block goes to its owner
   let h = liveHeader(r, p); // 0 for p = 0 too: the heap never starts at 0
   if (!h) return;
   noteFree(r, <usize>(h & SIZE_MASK));
@@ -82,6 +94,7 @@ export function free(p: usize): void {
 /** Resizes p to n bytes, in place when it can, else by moving; keeps p on failure. O(1) + copy. */
 export function realloc(p: usize, n: usize): usize {
   if (!p) return malloc(n);
+  if (THREADS && foreign(p)) return foreignRealloc(p, n);
   let r = globalHeapRoot();
   if (GUARDED && !r) classify(0, p, OP_REALLOC);
   return r ? opRealloc(r, p, n, OP_REALLOC) : 0;
@@ -99,7 +112,9 @@ export function calloc(count: usize, size: usize): usize {
 /** Allocates n bytes at a multiple of align on the global heap; 0 on failure. */
 export function allocAligned(n: usize, align: usize, handle: bool, op: u32 = OP_ALLOC): usize {
   if (n > MAX_REQUEST || align == 0) return 0;
+  if (THREADS && n >= THREAD_LARGE) return globalAlloc(n, align, handle, op);
   let r = handle ? globalHeapFor(n) : globalHeap(blockSizeFor(n));
+  if (THREADS && r) collectRemote(r);
   return r ? opAlloc(r, n, align, handle, op) : 0;
 }
 
@@ -130,6 +145,7 @@ export function posix_memalign(out: usize, align: usize, n: usize): i32 {
 
 /** Bytes usable at p (at least what was asked), or 0 for null or a pointer not in use. O(1). */
 export function malloc_usable_size(p: usize): usize {
+  if (THREADS && p && foreign(p)) return foreignUsable(p);
   let r = globalHeapRoot();
   if (GUARDED && p && !r) classify(0, p, OP_USABLE);
   return p && r ? opUsable(r, p, OP_USABLE) : 0;
@@ -137,6 +153,7 @@ export function malloc_usable_size(p: usize): usize {
 
 /** sbrk: moves the break by delta; returns the old break or -1. Never overlaps the heap. O(1). */
 export function sbrk(delta: i32): usize {
+  if (THREADS) return hubSbrk(delta); // under the lock
   if (!shimReady()) shimInit(shimDefaultBase(), <usize>max<i32>(delta, 0));
   if (!shimReady()) return <usize>-1;
   return shimSbrk(delta);
@@ -145,6 +162,7 @@ export function sbrk(delta: i32): usize {
 /** Says where the heap may begin (a program's __heap_base). Once, before any allocation or
  *  sbrk: returns 0, or EINVAL when too late, or ENOMEM when memory cannot reach heapBase. O(1). */
 export function ralloc_init(heapBase: usize): i32 {
+  if (THREADS) return hubAttach(heapBase); // every thread names the same base: the hub is there
   if (shimReady()) return EINVAL;
   shimInit(heapBase, 0);
   return shimReady() ? 0 : ENOMEM;
@@ -154,6 +172,7 @@ export function ralloc_init(heapBase: usize): i32 {
  *  guarded builds (debug, validate, security) stop with the failure's message instead (a broken canary is a write past the
  *  end). O(blocks). */
 export function ralloc_check(): u32 {
+  if (THREADS) return heapsCheck(globalHeapRoot()); // the global part, this thread's, the abandoned
   return checkOrStop(globalHeapRoot(), OP_CHECK);
 }
 

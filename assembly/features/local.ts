@@ -7,13 +7,14 @@
 
 import { ALIGN, MIN_BLOCK, MAX_REQUEST, sizeOf, header } from "../base/block";
 import { ROOT_SIZE, R_SOURCE, SOURCE_FIXED, SOURCE_POOL, ROOT_MAGIC, field, setField } from "../base/root";
-import { GUARDED } from "../base/config";
+import { GUARDED, THREADS } from "../base/config";
 import { memoryBytes } from "../platform/shim";
 import { guardRetire } from "../diag/guard";
 import { SPAN_OVERHEAD, MAX_SPANS, spanHead, spanAfter } from "../core/span";
 import { noteFree } from "../core/counters";
 import { heapCreate } from "../core/heap";
 import { heapFree } from "../small/front";
+import { hubGive } from "../heaps/hub";
 import { takeChunk, chunkEnd, sourceOf } from "../heaps/source";
 
 /** Smallest buffer a local heap can live in: its root, a span and one block. */
@@ -58,8 +59,10 @@ export function localDestroy(r: usize, pool: usize): void {
   giveChunk(pool, r);
 }
 
-/** Returns chunk p to the global heap `pool`. O(1). */
+/** Returns chunk p to the global heap `pool` (the threads build: to the hub's global part, under
+ *  its lock). O(1). */
 function giveChunk(pool: usize, p: usize): void {
+  if (THREADS) return hubGive(p);
   noteFree(pool, sizeOf(p));
   if (GUARDED) guardRetire(p, sizeOf(p));
   heapFree(pool, p, header(p));

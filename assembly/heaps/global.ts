@@ -1,15 +1,18 @@
 // global.ts — the global heap: the one heap behind the C ABI, made on first use at the break and
 // grown through the shim. Its root's address lives in a module global, so each instance (each
 // thread) knows it; the heap itself is in linear memory. Local heaps grow from it (heaps/source.ts).
+// In the threads build the heap behind the C ABI is the calling thread's own (heaps/thread.ts),
+// made or adopted on its first allocation; the global part is the hub's (heaps/hub.ts).
 
 import { ALIGN, MIN_BLOCK, MAX_REQUEST, blockSizeFor, alignUp } from "../base/block";
 import { ROOT_SIZE, R_SOURCE, ROOT_MAGIC, SOURCE_SHIM, setField } from "../base/root";
-import { PAGES } from "../base/config";
+import { PAGES, THREADS } from "../base/config";
 import { shimReady, shimInit, shimDefaultBase, shimClaim, shimBreak } from "../platform/shim";
 import { oomRetry } from "../platform/oom";
 import { SPAN_OVERHEAD } from "../core/span";
 import { heapCreate } from "../core/heap";
 import { mirrorTable } from "../small/page";
+import { threadHeapMake, threadExit } from "./thread";
 
 /** The global heap's root; 0 until the first allocation. Per instance, like the shim's state. */
 let globalRoot: usize = 0;
@@ -29,6 +32,7 @@ export function globalHeap(s: usize): usize {
 /** Places the global heap's root at the break and hands it the rest of memory, at least
  *  enough for a block of size s. O(root). */
 function makeGlobalHeap(s: usize): usize {
+  if (THREADS) return setGlobalRoot(threadHeapMake(s));
   let need = ROOT_SIZE + SPAN_OVERHEAD + ALIGN + max<usize>(s, MIN_BLOCK);
   // (Embedded in an AssemblyScript module, the shim places itself above the runtime's memory;
   // as AssemblyScript's memory manager, at __heap_base.)
@@ -41,6 +45,23 @@ function makeGlobalHeap(s: usize): usize {
   if (PAGES) mirrorTable(r); // free finds the global heap's pages from module globals
   globalRoot = r;
   return r;
+}
+
+/** Threads: makes r (a thread heap's root, or 0) the heap behind the C ABI, its page table
+ *  mirrored in module globals. Returns r. O(1). */
+function setGlobalRoot(r: usize): usize {
+  if (r) mirrorTable(r);
+  globalRoot = r;
+  return r;
+}
+
+/** Threads: the calling thread is done with its heap (heaps/thread.ts threadExit); returns the
+ *  live blocks it left behind. The next allocation makes or adopts a heap. O(spans + pages). */
+export function globalHeapExit(): u32 {
+  let r = globalRoot;
+  if (!THREADS || !r) return 0;
+  globalRoot = 0;
+  return threadExit(r);
 }
 
 /** The global heap for a request of n bytes, asking the OOM policy once if it cannot be made.

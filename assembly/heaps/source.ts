@@ -9,7 +9,7 @@
 
 import { ALIGN, HEADER, PREV_FREE, sizeOf, header, prevFreeOf } from "../base/block";
 import { R_SOURCE, R_CLAIMED, R_SPANS, SOURCE_SHIM, SOURCE_POOL, ROOT_MAGIC, field } from "../base/root";
-import { MEMTRIM_LIMIT, GUARDED } from "../base/config";
+import { MEMTRIM_LIMIT, GUARDED, THREADS, THREAD_CHUNK } from "../base/config";
 import { EV_GROW, EV_TRIM } from "../base/abi";
 import {
   skipForeignGrowth, shimClaim, shimBreak, shimRelease, shimReady, shimGrowCalls, memoryBytes,
@@ -20,6 +20,7 @@ import { SPAN_OVERHEAD, spanEnd, truncateTop } from "../core/span";
 import { heapAddMemory, takeBlock } from "../core/heap";
 import { noteAlloc } from "../core/counters";
 import { heapAlloc, flushCaches } from "../small/front";
+import { threadChunk } from "./thread";
 import { globalHeapRoot } from "./global";
 
 /** The source of heap r. O(1). */
@@ -52,8 +53,10 @@ export function growHeap(r: usize, s: usize): usize {
   let pool = globalHeapRoot();
   if (source == SOURCE_POOL && pool != 0) {
     let need = s + SPAN_OVERHEAD + ALIGN;
-    let chunk = takeChunk(max<usize>(need, field(r, R_CLAIMED))); // double the heap when it can
-    if (!chunk) chunk = takeChunk(need);
+    let more = <usize>field(r, R_CLAIMED);
+    if (THREADS) more = min<usize>(more, THREAD_CHUNK); // a thread heap's chunks stop doubling there
+    let chunk = takeChunk(max<usize>(need, more), r); // double the heap when it can
+    if (!chunk) chunk = takeChunk(need, r);
     return chunk ? heapAddMemory(r, chunk, chunkEnd(chunk)) : 0;
   }
   return 0;
@@ -77,9 +80,11 @@ function topFree(r: usize): usize {
 }
 
 /** A block of at least `bytes` from the global heap (counted there as a live block; guarded
- *  like any other in the guarded builds), for a POOL heap's root or span; 0 when the global
- *  heap cannot give it. Its usable end is chunkEnd. O(1), plus growth. */
-export function takeChunk(bytes: usize): usize {
+ *  like any other in the guarded builds), for a POOL heap's root or span (`heap`, when it
+ *  exists); 0 when the global heap cannot give it. Its usable end is chunkEnd. The threads
+ *  build takes it from the hub's global part, mapped to its owner. O(1), plus growth. */
+export function takeChunk(bytes: usize, heap: usize = 0): usize {
+  if (THREADS) return threadChunk(bytes, heap); // the hub's, under its lock
   let pool = globalHeapRoot();
   let s = GUARDED ? guardedBlockFor(bytes) : (bytes + HEADER + 15) & ~15;
   let p = heapAlloc(pool, s);

@@ -79,6 +79,21 @@ export function shimInit(base: usize, reserve: usize): void {
   pendingGrows = 0;
 }
 
+/** Threads build: uses the shim state another instance placed at `at` (heaps/hub.ts), sharing
+ *  its break. O(1). */
+export function shimAttach(at: usize): void {
+  state = at;
+}
+
+/** Threads build: makes memory reach `end` (at most MAX_END), growing it by what is missing, so
+ *  the hub can be placed there before any shim state exists. Two instances that both grow it
+ *  grow it twice, which wastes pages but breaks nothing (no memory is handed out here). O(1),
+ *  plus one grow. */
+export function shimReach(end: u64): bool {
+  let have = <u64>memory.size() << 16;
+  return end <= have || (end <= MAX_END && growPages(<u32>((end - have + 0xFFFF) >> 16)));
+}
+
 /** The library only: where the memory AssemblyScript's runtime holds ends, so the shim starts
  *  above it: the end of memory, once a managed runtime's TLSF has started (it takes all memory
  *  up to the end when it starts, so it must start first; afterwards each side skips what the

@@ -55,7 +55,8 @@ import {
   classSlot, classPagesSlot,
   field, setField,
 } from "../base/root";
-import { SMALL_MAX, PAGES, PAGE_ASKS, RUNTIME } from "../base/config";
+import { SMALL_MAX, PAGES, PAGE_ASKS, RUNTIME, THREADS } from "../base/config";
+import { lockTake, lockGive } from "../platform/lock";
 import { findFree } from "../core/bins";
 import { forgetDead } from "../core/dead";
 import { freeBlock, takeBlock, heapAlign, heapTake } from "../core/heap";
@@ -545,28 +546,44 @@ function pageBlock(r: usize, bytes: usize): usize {
 
 /** Makes heap r's page table cover the regions of a page at pg, making or doubling it from the
  *  heap's free memory as needed; false when it cannot (pg below the table's base, or no free
- *  block large enough). O(table) when it grows, else O(1). */
+ *  block large enough). Threads: a thread heap is handed chunks below its first one too, so the
+ *  table's base moves down to the heap's lowest block (`lead` regions more in front). O(table)
+ *  when it grows, else O(1). */
 function tableCovers(r: usize, pg: usize, regions: usize): bool {
   let cover = <usize>field(r, R_PT_COVER);
   let base = <usize>field(r, R_PT_BASE);
   if (!cover) base = <usize>field(r, R_LO) & ~(REGION - 1);
-  if (pg < base) return false;
+  let lead: usize = 0;
+  if (pg < base) {
+    if (!THREADS) return false;
+    lead = (base - (<usize>field(r, R_LO) & ~(REGION - 1))) >> REGION_BITS;
+    base -= lead << REGION_BITS;
+    if (pg < base) return false;
+  }
   let need = ((pg - base) >> REGION_BITS) + regions;
-  if (need <= cover) return true;
+  if (need <= cover && (!THREADS || !lead)) return true;
   let span = (<usize>field(r, R_HI) - base + REGION - 1) >> REGION_BITS; // the heap as it is
   let bigger = max<usize>(max<usize>(need, cover << 1), max<usize>(span, 256));
+  if (THREADS) bigger = max<usize>(bigger, cover + lead);
   bigger = (bigger + 15) & ~15;
   let t = heapTake(r, blockSizeFor(bigger));
   if (!t) return false;
   let old = <usize>field(r, R_PT);
   setHeader(t, header(t) | META);
-  if (cover) memory.copy(t, old, cover);
-  memory.fill(t + cover, 0, bigger - cover);
+  if (THREADS) {
+    memory.fill(t, 0, bigger);
+    if (cover) memory.copy(t + lead, old, cover);
+  } else {
+    if (cover) memory.copy(t, old, cover);
+    memory.fill(t + cover, 0, bigger - cover);
+  }
+  if (THREADS) lockTake(); // threads: another thread reads this table under the lock (ops/foreign.ts)
   setField(r, R_PT, <u32>t);
   setField(r, R_PT_BASE, <u32>base);
   setField(r, R_PT_COVER, <u32>bigger);
   if (r == mRoot) refreshMirror();
   if (old) freeMeta(r, old);
+  if (THREADS) lockGive();
   return true;
 }
 
@@ -598,11 +615,13 @@ export function pageFlush(r: usize): bool {
 function tableDropWhenEmpty(r: usize): void {
   let t = <usize>field(r, R_PT), cover = <usize>field(r, R_PT_COVER); // a multiple of 16
   for (let i: usize = 0; i < cover; i += 8) if (load<u64>(t + i)) return;
+  if (THREADS) lockTake(); // (as in tableCovers)
   setField(r, R_PT, 0);
   setField(r, R_PT_BASE, 0);
   setField(r, R_PT_COVER, 0);
   if (r == mRoot) refreshMirror();
   freeMeta(r, t);
+  if (THREADS) lockGive();
 }
 
 /** Whether block p of heap r is its page table. O(1). */

@@ -135,8 +135,11 @@ RALLOC_IMPORT(ralloc_donate) int ralloc_donate(void *ptr, size_t size);
 /* [import] Gives free memory at the top of the heap back to the break (for sbrk and later growth); returns the bytes given back. O(cached blocks). */
 RALLOC_IMPORT(ralloc_trim) size_t ralloc_trim(void);
 
-/* [ralloc_import.c] Sets the C out-of-memory handler (NULL removes it); returns the previous one. O(1). */
+/* [ralloc_import.c] Sets the C out-of-memory handler (NULL removes it), for every thread; returns the previous one. O(1). */
 ralloc_oom_handler_t ralloc_set_oom_handler(ralloc_oom_handler_t handler);
+
+/* [ralloc_import.c] Sets the calling thread's own out-of-memory handler (NULL removes it), asked instead of the global one in this thread; returns the previous one. O(1). */
+ralloc_oom_handler_t ralloc_set_thread_oom_handler(ralloc_oom_handler_t handler);
 
 /* [import] A local heap over the caller's buffer [mem, mem + size), which it never grows; its handle, or 0 when the buffer is too small. O(1). */
 RALLOC_IMPORT(ralloc_heap_over) ralloc_heap_t ralloc_heap_over(void *mem, size_t size);
@@ -196,6 +199,26 @@ RALLOC_IMPORT(ralloc_span_next) void *ralloc_span_next(void *s);
 
 /* [import] End of span s of the global heap, or NULL when s is not a sound span (its link was overwritten). O(1). */
 RALLOC_IMPORT(ralloc_span_end) void *ralloc_span_end(void *s);
+
+/* --- Threads (the threads build only: docs/THREADS.md) --- */
+
+/* [import] The calling thread is done allocating: its empty memory goes back to the global part, and a heap with live blocks is left for another thread to adopt (its blocks stay valid: any thread may free them). Returns the live blocks left behind (0: none). O(spans + pages). */
+RALLOC_IMPORT(ralloc_thread_exit) unsigned ralloc_thread_exit(void);
+
+/* [import] Takes the global lock, waiting (memory.atomic.wait32) while another thread holds it; nested calls are counted. Lock reuse: the ralloc_locked_* calls that follow take it without waiting. O(1) uncontended. */
+RALLOC_IMPORT(ralloc_lock) void ralloc_lock(void);
+
+/* [import] Gives the global lock back (the outermost call releases it); 0, or 28 (EINVAL) when this thread does not hold it. O(1). */
+RALLOC_IMPORT(ralloc_unlock) int ralloc_unlock(void);
+
+/* [import] 1 when the calling thread holds the global lock, else 0. O(1). */
+RALLOC_IMPORT(ralloc_lock_held) unsigned ralloc_lock_held(void);
+
+/* [import] size bytes at a multiple of align (any value from 1 up) from the global part, under the global lock: a block no thread owns, which any thread frees with free or ralloc_locked_free. NULL on failure. O(1) plus growth. */
+RALLOC_IMPORT(ralloc_locked_alloc) void *ralloc_locked_alloc(size_t size, size_t align);
+
+/* [import] Frees ptr (as free does: a block of the global part under the lock, any other block where it belongs). O(1). */
+RALLOC_IMPORT(ralloc_locked_free) void ralloc_locked_free(void *ptr);
 
 #ifdef __cplusplus
 }

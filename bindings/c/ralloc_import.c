@@ -59,18 +59,29 @@ void *__libc_calloc(size_t count, size_t size);
 
 static int is_power_of_two(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
-/* The C out-of-memory handler (ralloc_set_oom_handler); NULL when none is set. */
+/* The C out-of-memory handlers: the global one (ralloc_set_oom_handler), for every thread, and
+ * this thread's own (ralloc_set_thread_oom_handler), which overrides it for this thread. NULL
+ * when none is set. Without threads (no -matomics -mbulk-memory) clang makes the thread-local
+ * one an ordinary variable: the program's one thread has it. */
 static ralloc_oom_handler_t oom_handler;
+static _Thread_local ralloc_oom_handler_t thread_oom_handler;
 
 ralloc_oom_handler_t ralloc_set_oom_handler(ralloc_oom_handler_t handler) {
-    ralloc_oom_handler_t old = oom_handler;
-    oom_handler = handler;
+    return __atomic_exchange_n(&oom_handler, handler, __ATOMIC_SEQ_CST);
+}
+
+ralloc_oom_handler_t ralloc_set_thread_oom_handler(ralloc_oom_handler_t handler) {
+    ralloc_oom_handler_t old = thread_oom_handler;
+    thread_oom_handler = handler;
     return old;
 }
 
-/* Whether to retry a failed request of size bytes: asks the handler, if any. Off the fast path. */
+/* Whether to retry a failed request of size bytes: asks this thread's handler, else the global
+ * one, if any. Off the fast path. */
 __attribute__((noinline, cold)) static int retry_after_oom(size_t size) {
-    return oom_handler != NULL && oom_handler(size) != 0;
+    ralloc_oom_handler_t handler = thread_oom_handler;
+    if (handler == NULL) handler = __atomic_load_n(&oom_handler, __ATOMIC_SEQ_CST);
+    return handler != NULL && handler(size) != 0;
 }
 
 void *malloc(size_t size) {

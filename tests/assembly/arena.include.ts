@@ -5,11 +5,10 @@
 import { heapCreate } from "../../assembly/core/heap";
 import { heapAlloc, heapFree } from "../../assembly/small/front";
 import { blockSizeFor, sizeOf, header } from "../../assembly/base/block";
-import { GUARDED, PAGES } from "../../assembly/base/config";
+import { GUARDED, PAGES, PAGE_ASKS } from "../../assembly/base/config";
 import { guardedBlockFor, guardSet, guardRetire, nextSerial } from "../../assembly/diag/guard";
 import { noteAlloc, noteFree } from "../../assembly/core/counters";
 import { R_CLASS_ASKS, CLASS_SLOTS } from "../../assembly/base/root";
-import { PAGE_ASKS } from "../../assembly/small/page";
 
 /** Makes a heap root plus one span over a fresh, 16-aligned arena of `bytes` bytes. Its source
  *  is FIXED (heaps/source.ts): it never grows. */
@@ -19,7 +18,7 @@ export function arenaHeap(bytes: usize): usize {
   return heapCreate(r, r + bytes);
 }
 
-/** arenaHeap, with every class past its PAGE_ASKS (small/page.ts; builds with pages): its first small request of a
+/** arenaHeap, with every class past its PAGE_ASKS (base/config.ts; builds with pages): its first small request of a
  *  class is an object of a page, as in a program that has run a while. */
 export function warmHeap(bytes: usize): usize {
   let r = arenaHeap(bytes);

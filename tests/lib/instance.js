@@ -319,8 +319,8 @@ export function pageFirst(size, bytes) {
   return (40 + pageCapacity(size, bytes) + 15) & ~15;
 }
 
-/** Requests a class makes before the release build gives it pages (assembly/small/page.ts
- *  PAGE_ASKS): its first ones are blocks with a header. */
+/** Requests a class makes before the release build gives it pages (assembly/base/config.ts
+ *  PAGE_ASKS, the RALLOC_PAGE_ASKS knob's default): its first ones are blocks with a header. */
 export const PAGE_ASKS = 16;
 
 /** Makes the release build serve the classes of the given request sizes (default: every class,
