@@ -153,13 +153,39 @@ export function threadExit(): u32 {
   return globalHeapExit();
 }
 
+/** The global lock as lock() hands it out, as JS's heap.lock() does: its alloc and free are
+ *  lockedAlloc and lockedFree, its release unlock. It has no state of its own (one static
+ *  address stands for it), so taking the lock allocates nothing; after release its calls take
+ *  the lock themselves, as lockedAlloc and lockedFree do. */
+@final @unmanaged export class HeapLock {
+  /** lockedAlloc(size, align) under this lock. O(1), plus growth. */
+  alloc(size: usize, align: usize = 16): usize {
+    return lockedAlloc(size, align);
+  }
+
+  /** lockedFree(ptr) under this lock. O(1). */
+  free(ptr: usize): void {
+    lockedFree(ptr);
+  }
+
+  /** unlock(): gives this lock back; false when this thread does not hold it. O(1). */
+  release(): bool {
+    return unlock();
+  }
+}
+
+/** The address that stands for the held lock (HeapLock has no fields). */
+const HELD_LOCK: usize = memory.data(16);
+
 /** Takes the global lock (ralloc_lock), waiting in memory.atomic.wait32 while another thread
  *  holds it, so that the lockedAlloc and lockedFree calls that follow take it without waiting;
- *  nested calls are counted. Nothing without threads. O(1) uncontended. */
-export function lock(): void {
+ *  nested calls are counted. Returns the lock (HeapLock) to call them on. Nothing is taken
+ *  without threads. O(1) uncontended. */
+export function lock(): HeapLock {
   if (THREADS) {
     if (hubRootAttached()) lockTake();
   }
+  return changetype<HeapLock>(HELD_LOCK);
 }
 
 /** Gives the global lock back (ralloc_unlock; the outermost call releases it); false when this

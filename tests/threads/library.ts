@@ -3,7 +3,7 @@
 // ralloc_init with the same heap base first. It allocates no managed object (AssemblyScript's
 // runtime keeps its state per instance), only raw blocks through the library.
 import {
-  malloc, free, ralloc_init, check, lock, unlock, lockedAlloc, lockedFree, setOomHandler, setThreadOomHandler,
+  malloc, free, ralloc_init, check, lock, unlock, lockedAlloc, lockedFree, setOomHandler, setThreadOomHandler, HeapLock,
   threadExit,
 } from "../../assembly";
 
@@ -76,22 +76,31 @@ export function drain(ring: usize): u32 {
   return n;
 }
 
-/** Lock reuse: takes the lock, makes `count` blocks of the global part under it, frees them,
- *  and returns whether every one was had; the lock stays held until unlockNow. */
+/** The lock lockAndAlloc took, for unlockNow. */
+let held: HeapLock | null = null;
+
+/** Lock reuse: takes the lock, makes `count` blocks of the global part under it (half through
+ *  the handle lock() returns, half through lockedAlloc), frees them, and returns whether every
+ *  one was had; the lock stays held until unlockNow. */
 export function lockAndAlloc(count: i32): bool {
-  lock();
+  let l = lock();
+  held = l;
   let ok = true;
   for (let i = 0; i < count; i++) {
-    let p = lockedAlloc(100 + 1000 * <usize>i, 64);
+    let size = 100 + 1000 * <usize>i;
+    let p = i & 1 ? l.alloc(size, 64) : lockedAlloc(size, 64);
     if (!p || (p & 63) != 0) ok = false;
-    lockedFree(p);
+    if (i & 1) l.free(p);
+    else lockedFree(p);
   }
   return ok;
 }
 
-/** Gives the lock back: true when this thread held it. */
+/** Gives the lock back through its handle: true when this thread held it. */
 export function unlockNow(): bool {
-  return unlock();
+  let l = held;
+  held = null;
+  return l ? l.release() : unlock();
 }
 
 /** Sets the global handler (any thread, once). */
