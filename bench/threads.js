@@ -3,7 +3,8 @@
 // against a single-global-lock baseline (the same C kernel with every malloc and free taken
 // under the global part's one lock: dlmalloc's model), on a thread-local workload and on one
 // where every block is freed by another thread; and the threads build's single-thread cost
-// against release. The workloads are bench/threads/kernel.c, run in every worker by runThreads;
+// against release, and a floor (the kernel's -DFLOOR: per-thread lists, nothing shared but what
+// the workload itself moves). The workloads are bench/threads/kernel.c, run in every worker by runThreads;
 // a worker's time is from its start to its end, after a barrier, so start-up is not counted.
 // Method and figures: docs/THREADS.md.
 //
@@ -42,7 +43,7 @@ for (let i = 2; i < process.argv.length; i++) {
 const source = readFileSync(`${ROOT}bench/threads/kernel.c`, 'utf8');
 const EXPORTS = ['local', 'cross', 'drain'];
 const compile = (mode, flags = []) => compileC({ sources: { 'kernel.c': source }, mode, exports: EXPORTS, flags }).then((r) => r.wasm);
-const [threadsWasm, lockedWasm, plainWasm] = await Promise.all([compile('threads'), compile('threads', ['-DLOCKED']), compile('env')]);
+const [threadsWasm, lockedWasm, floorWasm, plainWasm] = await Promise.all([compile('threads'), compile('threads', ['-DLOCKED']), compile('threads', ['-DFLOOR']), compile('env')]);
 
 /** Million operations per second of one run of `workload` in n workers (a step is a malloc and a free). */
 async function throughput(wasm, workload, n, seed) {
@@ -80,8 +81,9 @@ for (const workload of ['local', 'cross']) {
   for (const n of args.workers) {
     const t = await best((seed) => throughput(threadsWasm, workload, n, seed));
     const l = await best((seed) => throughput(lockedWasm, workload, n, seed));
-    rows.push({ workload, n, threads: t, locked: l });
-    console.error(`${workload} x${n}: threads ${t.toFixed(1)}, global lock ${l.toFixed(1)} Mops/s`);
+    const fl = await best((seed) => throughput(floorWasm, workload, n, seed));
+    rows.push({ workload, n, threads: t, locked: l, floor: fl });
+    console.error(`${workload} x${n}: threads ${t.toFixed(1)}, global lock ${l.toFixed(1)}, floor ${fl.toFixed(1)} Mops/s`);
   }
 }
 const release = await mainThread('release');
@@ -93,13 +95,16 @@ const lines = [];
 lines.push(`Node ${process.version}, ${cpus} CPU${cpus === 1 ? '' : 's'} (${os.cpus()[0]?.model ?? 'unknown'}); ${args.iters.toLocaleString('en')} steps per worker, best of ${args.reps}.`);
 lines.push('Million operations (a malloc or a free) per second, all workers together; more is better.');
 lines.push('');
-lines.push('| workload | workers | threads | global lock | threads / global lock | threads / its 1 worker |');
-lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+lines.push('| workload | workers | threads | global lock | floor | threads / global lock | threads / its 1 worker | floor / its 1 worker |');
+lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
   const one = rows.find((x) => x.workload === r.workload && x.n === 1);
   const over = r.n > cpus ? ` (oversubscribed: ${r.n} workers on ${cpus} cores)` : '';
-  lines.push(`| ${r.workload} | ${r.n}${over} | ${f(r.threads)} | ${f(r.locked)} | ${(r.threads / r.locked).toFixed(2)}x | ${one ? (r.threads / one.threads).toFixed(2) + 'x' : '-'} |`);
+  const per = (k) => (one ? (r[k] / one[k]).toFixed(2) + 'x' : '-');
+  lines.push(`| ${r.workload} | ${r.n}${over} | ${f(r.threads)} | ${f(r.locked)} | ${f(r.floor)} | ${(r.threads / r.locked).toFixed(2)}x | ${per('threads')} | ${per('floor')} |`);
 }
+lines.push('');
+lines.push('floor: the same kernel over per-thread LIFO lists with no lock, atomic, check or owner (a block freed by another thread stays with it): what the machine allows.');
 lines.push('');
 lines.push(`Single thread, \`local\` in the main thread: release ${f(release)}, threads ${f(threads1)} Mops/s: ` +
   `threads takes ${(release / threads1).toFixed(2)}x release's time.`);
