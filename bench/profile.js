@@ -17,9 +17,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { ALLOCATORS, TLSF_OPTIONS, FLOOR_OPTIONS, instantiate, linkStaticFn, prepare } from './lib/allocators.js';
+import { ALLOCATORS, TLSF_OPTIONS, FLOOR_OPTIONS, instantiate, prepare, staticLink } from './lib/allocators.js';
+import { NULL_ALLOCATOR } from './lib/hotpath.js';
 import { instrumentCounts, readCounts, readFunctionCounts } from './lib/icount.js';
-import { ROOT_DIR, BENCH_DIR, OUT_DIR, asc, keepExports, wasmOpt } from './lib/toolchain.js';
+import { ROOT_DIR, BENCH_DIR, OUT_DIR, asc, functionNames, wasmOpt } from './lib/toolchain.js';
 import { WORKLOADS, SEED, compileWorkload } from './lib/workloads.js';
 
 const argv = process.argv.slice(2);
@@ -51,23 +52,16 @@ async function modules(w, prog, id) {
   const a = ALLOCATORS.find((x) => x.id === (libc ? 'dlmalloc' : id));
   const p = await prepare(w, prog, a, libc ? 'opt' : 'static', new Map());
   if (!p) throw new Error(`${id}: no static link (dist/bindings/link.js is not built)`);
-  let named;
-  if (libc) named = await wasmOpt(prog.libc.bytes, '-O3', { names: true });
-  else {
-    const linkStatic = await linkStaticFn();
-    const progBytes = prog.import.bytes;
-    const keep = [...WebAssembly.Module.exports(new WebAssembly.Module(progBytes)).map((e) => e.name), 'floor_init', 'null_init', 'ralloc_check', 'ralloc_stats', 'ralloc_seed'];
-    const linked = await linkStatic(progBytes, { allocator: await namedAllocator(a, prog.import.heapBase), optimize: 0, importMemory: true, debugInfo: true });
-    named = await wasmOpt(await keepExports(linked, keep, { names: true }), '-O3', { names: true });
-  }
+  const named = libc ? await wasmOpt(prog.libc.bytes, '-O3', { names: true })
+    : await staticLink(prog.import.bytes, await namedAllocator(a, prog.import.heapBase), { names: true });
   return { p, named };
 }
 
 /** Instructions per operation: the total, and by function name. */
-function count(p, bytes) {
+async function count(p, bytes) {
   const inst = instrumentCounts(bytes, { perFunction: true });
   const pc = { ...p, program: new WebAssembly.Module(inst.bytes) };
-  const names = functionNames(bytes);
+  const names = await functionNames(bytes);
   const runs = NS.map((n) => {
     const i = instantiate(pc);
     i.run(n, SEED);
@@ -78,40 +72,16 @@ function count(p, bytes) {
   return { total: per(runs[0].total, runs[1].total), byName: byName.sort((x, y) => y[1] - x[1]) };
 }
 
-/** The defined functions' names, from the name section (index: among defined functions). */
-function functionNames(bytes) {
-  const mod = new WebAssembly.Module(bytes);
-  const imported = WebAssembly.Module.imports(mod).filter((i) => i.kind === 'function').length;
-  const names = [];
-  for (const sec of WebAssembly.Module.customSections(mod, 'name')) {
-    const b = new Uint8Array(sec);
-    let pos = 0;
-    const u32 = () => { let r = 0, s = 0, x; do { x = b[pos++]; r += (x & 0x7f) * 2 ** s; s += 7; } while (x & 0x80); return r; };
-    while (pos < b.length) {
-      const id = b[pos++], size = u32(), end = pos + size;
-      if (id === 1) {
-        for (let n = u32(); n--;) {
-          const idx = u32(), len = u32();
-          names[idx - imported] = new TextDecoder().decode(b.subarray(pos, pos + len));
-          pos += len;
-        }
-      }
-      pos = end;
-    }
-  }
-  return names;
-}
-
 const short = (name) => name.replace(/^assembly\//, '').replace(/^~lib\//, '');
 for (const w of workloads) {
   const prog = await compileWorkload(w);
-  const nul = await prepare(w, prog, { id: 'null', label: 'null', kind: 'import', init: 'null_init', entry: path.join(BENCH_DIR, 'null', 'null.ts') }, 'static', new Map());
-  const loop = count(nul, nul.bytes).total;
+  const nul = await prepare(w, prog, NULL_ALLOCATOR, 'static', new Map());
+  const loop = (await count(nul, nul.bytes)).total;
   if (loop === 0) { console.error(`${w.id}: run(n) does the same work for every n; nothing to count per operation`); process.exit(2); }
   console.log(`\n**${w.id}**: instructions per operation by function, statically linked (the workload's own loop, under the null allocator: ${loop.toFixed(1)})\n`);
   for (const id of allocs) {
     const { p, named } = await modules(w, prog, id);
-    const plain = count(p, p.bytes).total, prof = count(p, named);
+    const plain = (await count(p, p.bytes)).total, prof = await count(p, named);
     if (Math.abs(plain - prof.total) > 0.01) console.log(`(note: the named module runs ${prof.total.toFixed(2)} per operation, the benchmark's ${plain.toFixed(2)}: the names changed the code)`);
     console.log(`| ${id}: ${prof.total.toFixed(1)} in all, ${(prof.total - loop).toFixed(1)} beyond the loop | per op | share |`);
     console.log('| --- | ---: | ---: |');

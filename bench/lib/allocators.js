@@ -168,16 +168,7 @@ export async function prepare(w, prog, a, linking, moduleCache) {
     // The runner gives every configuration the memory it counts grows on: importMemory keeps
     // the merged module importing it, instead of defining its own (linkStatic's default).
     const progBytes = prog.import.bytes;
-    // linkStatic merges without optimizing; the exports a C program would not have (the
-    // allocator's malloc, free, ...) are then removed, as they would be from a real program,
-    // so the optimizer sees the program as their only caller and may inline them, as it
-    // does dlmalloc in a wasi-libc program; then wasm-opt -O3 (binaryen's pipeline).
-    // Kept: the program's exports and what the runner calls (init, check, stats).
-    const progExports = WebAssembly.Module.exports(new WebAssembly.Module(progBytes)).map((e) => e.name);
-    const merged = await cached(`${w.id}.${a.id}.static`, hash('static-v3', linkSrc, progBytes, alloc), async () => {
-      const linked = await pooled(() => linkStatic(progBytes, { allocator: alloc, optimize: 0, importMemory: true }));
-      return wasmOpt(await keepExports(linked, [...progExports, ...RUNNER_EXPORTS]), '-O3');
-    });
+    const merged = await cached(`${w.id}.${a.id}.static`, hash('static-v3', linkSrc, progBytes, alloc), () => staticLink(progBytes, alloc));
     const bytes = await counted(`${w.id}.${a.id}.static`, merged);
     for (const s of dataSegments(bytes)) {
       // the program's own data lies below heapBase; the allocator's may not
@@ -189,6 +180,21 @@ export async function prepare(w, prog, a, linking, moduleCache) {
     return { kind: 'static', program: compile(bytes), bytes, heapBase, init, minPages: memoryMinPages(bytes), programBytes: prog.import.minPages * 65536 };
   }
   throw new Error(`unknown linking ${linking}`);
+}
+
+/**
+ * The static link the benchmark times: linkStatic merges the program and the allocator without
+ * optimizing; the exports a C program would not have (the allocator's malloc, free, ...) are
+ * then removed, as they would be from a real program, so the optimizer sees the program as
+ * their only caller and may inline them, as it does dlmalloc in a wasi-libc program; then
+ * wasm-opt -O3 (binaryen's pipeline). Kept: the program's exports and what the runner calls
+ * (init, check, stats). `names` keeps the function names (bench/profile.js); the code is the same.
+ */
+export async function staticLink(progBytes, alloc, { names = false } = {}) {
+  const linkStatic = await linkStaticFn();
+  const progExports = WebAssembly.Module.exports(new WebAssembly.Module(progBytes)).map((e) => e.name);
+  const linked = await pooled(() => linkStatic(progBytes, { allocator: alloc, optimize: 0, importMemory: true, debugInfo: names }));
+  return wasmOpt(await keepExports(linked, [...progExports, ...RUNNER_EXPORTS], { names }), '-O3', { names });
 }
 
 /**

@@ -183,6 +183,23 @@ async function binaryen() {
   return binaryenMod;
 }
 
+/** The names of the functions a module defines (imports left out), in their order; a function
+ *  without one in the name section gets binaryen's (its index). */
+export async function functionNames(bytes) {
+  const b = await binaryen();
+  const m = b.readBinary(bytes);
+  try {
+    const names = [];
+    for (let i = 0; i < m.getNumFunctions(); i++) {
+      const f = b.getFunctionInfo(m.getFunctionByIndex(i));
+      if (!f.module) names.push(f.name);
+    }
+    return names;
+  } finally {
+    m.dispose();
+  }
+}
+
 export const GROW_IMPORT = { module: 'bench', name: 'memory_grow' };
 
 /**
