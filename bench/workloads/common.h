@@ -76,3 +76,19 @@ static inline u32 verify_prefix(const u8 *p, u32 old_size, u32 new_size, u32 tag
 }
 static inline void *xmalloc(size_t n) { void *p = malloc(n); CHECK(p != 0); escape(p); return p; }
 static inline void *xrealloc(void *q, size_t n) { void *p = realloc(q, n); CHECK(p != 0); escape(p); return p; }
+/* n malloc(32) + free pairs, each block written and read back; returns a value for the checksum
+ * (pair32's operation, and warm_pair's once its heap is used) */
+static inline u32 pairs(u32 n, u32 seed) {
+  u32 sum = 0;
+  for (u32 i = 0; i < n; i++) {
+    volatile u32 *p = xmalloc(32);
+    count_alloc(32);
+    p[0] = i ^ seed;
+    p[7] = i;
+    sum += (p[0] ^ seed) + p[7];
+    CHECK(p[7] == i);
+    count_free(32);
+    free((void *)p);
+  }
+  return sum;
+}

@@ -44,17 +44,7 @@ EXPORT("run") u32 run(u32 n, u32 seed) {
     order[i] = order[j]; order[j] = t;
   }
   for (u32 i = 0; i < LIVE / 2; i++) sum += drop(order[i]);
-  /* the pairs: the same loop as pair32's */
-  for (u32 i = 0; i < n; i++) {
-    volatile u32 *p = xmalloc(32);
-    count_alloc(32);
-    p[0] = i ^ seed;
-    p[7] = i;
-    sum += (p[0] ^ seed) + p[7];
-    CHECK(p[7] == i);
-    count_free(32);
-    free((void *)p);
-  }
+  sum += pairs(n, seed); /* the pairs: pair32's loop */
   for (u32 i = LIVE / 2; i < LIVE; i++) sum += drop(order[i]);
   ops_done = n;
   return sum;
